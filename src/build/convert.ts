@@ -1,0 +1,54 @@
+/** initramfs (or directory) → EROFS image file, written atomically. */
+import { FsTree, Timestamp, treeStats, TreeStats } from "../fs/tree.js";
+import { writeErofs, ErofsWriteOptions } from "../formats/erofs/writer/index.js";
+import { writeFileAtomic } from "../io/atomic-file.js";
+import { loadTree, LoadOptions } from "./load-tree.js";
+import { InitramfsSegment } from "../initramfs/read.js";
+import { UnpackWarning } from "../initramfs/unpack.js";
+
+export interface ConvertOptions extends ErofsWriteOptions, LoadOptions {
+  input: string;
+  output: string;
+}
+
+export interface ConvertResult {
+  input: string;
+  output: string;
+  inputKind: "initramfs" | "directory";
+  inputBytes: number;
+  segments: InitramfsSegment[];
+  warnings: UnpackWarning[];
+  stats: TreeStats;
+  imageBytes: number;
+  uuid: string;
+  seconds: number;
+}
+
+export function formatUuid(u: Uint8Array): string {
+  const h = Buffer.from(u).toString("hex");
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+export function writeImageFile(tree: FsTree, output: string, options: ErofsWriteOptions) {
+  return writeFileAtomic(output, (w) => writeErofs(tree, w, options), { size: (r) => r.size });
+}
+
+/** SOURCE_DATE_EPOCH, as reproducible-builds.org defines it, when no timestamp is given. */
+export function timestampFromEnv(env: NodeJS.ProcessEnv = process.env): Timestamp | undefined {
+  const v = env.SOURCE_DATE_EPOCH;
+  if (v === undefined || v === "") return undefined;
+  if (!/^\d+$/.test(v)) throw new RangeError(`SOURCE_DATE_EPOCH must be a non-negative integer, got ${JSON.stringify(v)}`);
+  return { sec: Number(v), nsec: 0 };
+}
+
+export async function convert(opts: ConvertOptions): Promise<ConvertResult> {
+  const t0 = process.hrtime.bigint();
+  const loaded = await loadTree(opts.input, opts);
+  const r = writeImageFile(loaded.tree, opts.output, opts);
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  return {
+    input: opts.input, output: opts.output, inputKind: loaded.kind, inputBytes: loaded.inputBytes,
+    segments: loaded.segments, warnings: loaded.warnings, stats: treeStats(loaded.tree),
+    imageBytes: r.size, uuid: formatUuid(r.uuid), seconds,
+  };
+}

@@ -1,0 +1,37 @@
+/** Loads a tree from an initramfs file or a directory: the input side of every pipeline. */
+import { readFileSync, statSync } from "node:fs";
+import { FormatError } from "../errors.js";
+import { FsTree } from "../fs/tree.js";
+import { readInitramfs, InitramfsSegment } from "../initramfs/read.js";
+import { UnpackWarning } from "../initramfs/unpack.js";
+import { readDirTree } from "../io/dir-reader.js";
+
+export interface LoadedTree {
+  tree: FsTree;
+  kind: "initramfs" | "directory";
+  inputBytes: number;
+  segments: InitramfsSegment[];
+  warnings: UnpackWarning[];
+}
+
+export interface LoadOptions {
+  strict?: boolean;
+  xattrs?: boolean;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export async function loadTree(path: string, opts: LoadOptions = {}): Promise<LoadedTree> {
+  const st = statSync(path);
+  if (st.isDirectory()) {
+    const tree = readDirTree(path, { xattrs: opts.xattrs ?? false });
+    return { tree, kind: "directory", inputBytes: 0, segments: [], warnings: [] };
+  }
+  const input = readFileSync(path);
+  if (input.length === 0) throw new FormatError("initramfs", 0, "empty file", path);
+  try {
+    const r = await readInitramfs(input, { strict: opts.strict, source: path, onProgress: opts.onProgress });
+    return { tree: r.tree, kind: "initramfs", inputBytes: input.length, segments: r.segments, warnings: r.warnings };
+  } catch (e) {
+    throw e instanceof FormatError ? e.withSource(path) : e;
+  }
+}

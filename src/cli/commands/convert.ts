@@ -1,0 +1,49 @@
+import { Command } from "commander";
+import { convert, timestampFromEnv } from "../../build/convert.js";
+import { UsageError } from "../../errors.js";
+import { bytes } from "../format.js";
+import { progress } from "../progress.js";
+import { parseTimestamp, parseUuid } from "../options.js";
+
+export function convertCommand(): Command {
+  return new Command("convert")
+    .description("convert an initramfs file (any compression) or a directory into an uncompressed EROFS image")
+    .argument("<input>", "initramfs file or directory")
+    .requiredOption("-o, --output <image>", "EROFS image to write (written to a temp file, then renamed)")
+    .option("--uuid <uuid>", "filesystem UUID (default: derived from the content, reproducible)")
+    .option("--label <name>", "volume label (at most 15 bytes)")
+    .option("--timestamp <epoch>", "fixed timestamp for every inode, like mkfs.erofs -T (default: $SOURCE_DATE_EPOCH if set)")
+    .option("--mkfs-time", "apply --timestamp to the superblock build time only, keep file mtimes")
+    .option("--no-inline", "do not pack file tails into metadata blocks (FLAT_PLAIN only)")
+    .option("--xattr-share <n>", "share an xattr used by at least n inodes (0: never)", "2")
+    .option("--xattrs", "read xattrs when the input is a directory")
+    .option("--strict", "reject cpio entries the kernel would drop instead of warning")
+    .option("--json", "print the summary as JSON")
+    .action(async (input: string, o) => {
+      const timestamp = o.timestamp !== undefined ? parseTimestamp(o.timestamp) : timestampFromEnv();
+      const share = Number(o.xattrShare);
+      if (!Number.isInteger(share) || share < 0) throw new UsageError(`--xattr-share: expected a non-negative integer, got ${o.xattrShare}`);
+      const p = progress(`reading ${input}`);
+      let r;
+      try {
+        r = await convert({
+          input, output: o.output, uuid: o.uuid ? parseUuid(o.uuid) : undefined, label: o.label,
+          timestamp, timestampMode: o.mkfsTime ? "build" : "all", inlineData: o.inline,
+          xattrShareThreshold: share, strict: !!o.strict, xattrs: !!o.xattrs,
+          onProgress: (d, t) => p.update(d, t),
+        });
+      } finally {
+        p.done();
+      }
+      for (const w of r.warnings) process.stderr.write(`initoverlayfs: warning: ${input}: offset ${w.offset}: ${w.message}\n`);
+      if (o.json) {
+        process.stdout.write(JSON.stringify(r, null, 2) + "\n");
+      } else {
+        const s = r.stats;
+        process.stdout.write(
+          `${r.output}: ${s.files} files, ${s.dirs} dirs, ${s.symlinks} symlinks, ${s.others} special; ` +
+          `${bytes(s.bytes)} of data → image ${bytes(r.imageBytes)} in ${r.seconds.toFixed(2)} s\n`,
+        );
+      }
+    });
+}

@@ -1,0 +1,249 @@
+/**
+ * fsck for EROFS images. Pure (takes the whole image). Walks every inode and directory reachable
+ * from the root, checks every structure and bound, reads every file's data, and collects all
+ * problems: a broken structure is reported and not descended into, the rest is still checked.
+ */
+import { FormatError } from "../../errors.js";
+import { displayName, type ByteString } from "../../fs/tree.js";
+import { ErofsImage, type ErofsDirEntry, type ErofsInode, type ErofsProblem } from "./reader.js";
+import { SUPERBLOCK_OFFSET, Superblock, XattrIbodyHeader, XattrEntry } from "./ondisk.js";
+
+export type FsckProblem = ErofsProblem;
+
+export interface FsckStats {
+  inodes: number;
+  dirs: number;
+  files: number;
+  symlinks: number;
+  chardevs: number;
+  blockdevs: number;
+  fifos: number;
+  sockets: number;
+  /** directory entries other than "." and ".." */
+  dirents: number;
+  /** extra links to non-directories (links beyond the first) */
+  hardLinks: number;
+  xattrs: number;
+  /** regular file bytes read (each inode once) */
+  bytesRead: number;
+  compressedFiles: number;
+}
+
+export interface FsckResult {
+  ok: boolean;
+  problems: FsckProblem[];
+  stats: FsckStats;
+}
+
+export interface FsckOptions {
+  /** default true */
+  strict?: boolean;
+  /** stop collecting after this many problems (default 1000) */
+  maxProblems?: number;
+  /** read file data up to this size per file (bigger files are only bounds-checked); default 256 MiB */
+  maxReadBytes?: number;
+}
+
+class TooManyProblems extends Error {}
+
+interface Range {
+  start: number;
+  end: number;
+  what: string;
+  data: boolean;
+}
+
+function fmtPath(p: ByteString): string {
+  return displayName(p) || "/";
+}
+
+export function fsckErofs(bytes: Uint8Array, opts: FsckOptions = {}): FsckResult {
+  const maxProblems = opts.maxProblems ?? 1000;
+  const maxRead = opts.maxReadBytes ?? 256 * 1024 * 1024;
+  const problems: FsckProblem[] = [];
+  const stats: FsckStats = {
+    inodes: 0, dirs: 0, files: 0, symlinks: 0, chardevs: 0, blockdevs: 0, fifos: 0, sockets: 0,
+    dirents: 0, hardLinks: 0, xattrs: 0, bytesRead: 0, compressedFiles: 0,
+  };
+  const report = (p: FsckProblem) => {
+    problems.push(p);
+    if (problems.length >= maxProblems) throw new TooManyProblems();
+  };
+  const fromError = (e: unknown, path?: ByteString): void => {
+    if (e instanceof TooManyProblems) throw e;
+    if (e instanceof FormatError) report({ offset: e.offset, path: path === undefined ? undefined : fmtPath(path), message: e.detail });
+    else report({ path: path === undefined ? undefined : fmtPath(path), message: `internal error: ${(e as Error)?.message ?? String(e)}` });
+  };
+
+  try {
+    let img: ErofsImage;
+    try {
+      img = ErofsImage.open(bytes, { strict: opts.strict ?? true, onProblem: (p) => report(p) });
+    } catch (e) {
+      fromError(e);
+      return { ok: false, problems, stats };
+    }
+    walk(img, report, fromError, stats, maxRead);
+  } catch (e) {
+    if (!(e instanceof TooManyProblems)) throw e;
+    problems.push({ message: `too many problems, stopped after ${maxProblems}` });
+  }
+  return { ok: problems.length === 0, problems, stats };
+}
+
+function walk(
+  img: ErofsImage,
+  report: (p: FsckProblem) => void,
+  fromError: (e: unknown, path?: ByteString) => void,
+  stats: FsckStats,
+  maxRead: number,
+): void {
+  const ranges: Range[] = [{ start: SUPERBLOCK_OFFSET, end: SUPERBLOCK_OFFSET + Superblock.size, what: "superblock", data: false }];
+  const sharedXattrs = new Set<number>();
+  /** nid -> first path, for every inode seen */
+  const seen = new Map<number, { path: ByteString; links: number; inode: ErofsInode; subdirs: number }>();
+
+  const rootNid = img.rootNid;
+  const visit = (nid: number, path: ByteString): ErofsInode | undefined => {
+    let inode: ErofsInode;
+    try {
+      inode = img.readInode(nid, path);
+    } catch (e) {
+      fromError(e, path);
+      return undefined;
+    }
+    stats.inodes++;
+    switch (inode.kind) {
+      case "dir": stats.dirs++; break;
+      case "file": stats.files++; break;
+      case "symlink": stats.symlinks++; break;
+      case "chardev": stats.chardevs++; break;
+      case "blockdev": stats.blockdevs++; break;
+      case "fifo": stats.fifos++; break;
+      case "socket": stats.sockets++; break;
+    }
+    ranges.push({ start: inode.offset, end: inode.metaEnd, what: `inode nid ${nid} ("${fmtPath(path)}")`, data: false });
+    for (const e of inode.extents ?? []) {
+      // (inline tails are inside the inode's own metadata range)
+      if (e.physical !== null && !(e.physical >= inode.offset && e.physical < inode.metaEnd)) {
+        ranges.push({ start: e.physical, end: e.physical + e.length, what: `data of nid ${nid} ("${fmtPath(path)}")`, data: true });
+      }
+    }
+    // xattrs, and the shared entries they use
+    try {
+      stats.xattrs += img.readXattrs(inode, path).size;
+      if (inode.xattrIcount > 1) {
+        const shared = img.bytes[inode.xattrOffset + XattrIbodyHeader.fields.sharedCount.offset];
+        for (let i = 0; i < shared; i++) {
+          const idAt = inode.xattrOffset + XattrIbodyHeader.size + 4 * i;
+          const id = new DataView(img.bytes.buffer, img.bytes.byteOffset + idAt, 4).getUint32(0, true);
+          const at = img.xattrBase + id * 4;
+          if (sharedXattrs.has(at)) continue;
+          sharedXattrs.add(at);
+          const e = XattrEntry.decode(img.bytes, at);
+          const size = Math.ceil((XattrEntry.size + e.nameLen + e.valueSize) / 4) * 4;
+          ranges.push({ start: at, end: at + size, what: `shared xattr at ${at}`, data: false });
+        }
+      }
+    } catch (e) {
+      fromError(e, path);
+    }
+    // data
+    try {
+      if (inode.kind === "file") {
+        if (inode.compressed) {
+          stats.compressedFiles++;
+          img.readData(inode, path); // throws UnsupportedError: reported as a problem
+        } else if (inode.size <= maxRead) {
+          img.readData(inode, path);
+          stats.bytesRead += inode.size;
+        }
+      } else if (inode.kind === "symlink") {
+        img.readLink(inode, path);
+      }
+    } catch (e) {
+      fromError(e, path);
+    }
+    return inode;
+  };
+
+  const rootInode = visit(rootNid, "");
+  if (!rootInode) return;
+  seen.set(rootNid, { path: "", links: 1, inode: rootInode, subdirs: 0 });
+  const stack: Array<{ inode: ErofsInode; path: ByteString; parentNid: number }> = [{ inode: rootInode, path: "", parentNid: rootNid }];
+  while (stack.length) {
+    const { inode, path, parentNid } = stack.pop()!;
+    let entries: ErofsDirEntry[];
+    try {
+      entries = img.readDir(inode, { parentNid, path });
+    } catch (e) {
+      fromError(e, path);
+      continue;
+    }
+    const self = seen.get(inode.nid)!;
+    for (const ent of entries) {
+      if (ent.name === "." || ent.name === "..") continue;
+      stats.dirents++;
+      const childPath = path ? `${path}/${ent.name}` : ent.name;
+      const known = seen.get(ent.nid);
+      if (known) {
+        if (known.inode.kind === "dir") {
+          report({
+            offset: ent.offset,
+            path: fmtPath(childPath),
+            message: `directory nid ${ent.nid} is reachable twice ("${fmtPath(known.path)}" and "${fmtPath(childPath)}"): a cycle or a hard-linked directory`,
+          });
+          continue;
+        }
+        known.links++;
+        stats.hardLinks++;
+        try {
+          img.checkFileType(ent, known.inode, childPath);
+        } catch (e) {
+          fromError(e, childPath);
+        }
+        continue;
+      }
+      const child = visit(ent.nid, childPath);
+      if (!child) continue;
+      seen.set(ent.nid, { path: childPath, links: 1, inode: child, subdirs: 0 });
+      try {
+        img.checkFileType(ent, child, childPath);
+      } catch (e) {
+        fromError(e, childPath);
+      }
+      if (child.kind === "dir") {
+        self.subdirs++;
+        stack.push({ inode: child, path: childPath, parentNid: inode.nid });
+      }
+    }
+  }
+
+  // link counts
+  for (const [nid, s] of seen) {
+    if (s.inode.kind === "dir") {
+      if (s.inode.nlink !== s.subdirs + 2) {
+        report({ offset: s.inode.offset + 6, path: fmtPath(s.path), message: `directory nid ${nid} has nlink ${s.inode.nlink}, expected ${s.subdirs + 2}` });
+      }
+    } else if (s.inode.nlink < s.links) {
+      report({ offset: s.inode.offset + 6, path: fmtPath(s.path), message: `nid ${nid} has nlink ${s.inode.nlink} but ${s.links} directory entries` });
+    }
+  }
+  const inos = img.superblock.inos;
+  if (inos !== BigInt(seen.size)) {
+    report({ offset: SUPERBLOCK_OFFSET + Superblock.fields.inos.offset, message: `superblock inode count ${inos} but ${seen.size} inodes are reachable` });
+  }
+
+  // overlaps: metadata must not overlap metadata or data (data may be shared: deduplicated chunks)
+  ranges.sort((a, b) => a.start - b.start || a.end - b.end);
+  let cur: Range | undefined;
+  let reported = 0;
+  for (const r of ranges) {
+    if (r.end <= r.start) continue;
+    if (cur && r.start < cur.end && !(r.data && cur.data) && reported < 20) {
+      report({ offset: r.start, message: `${r.what} [${r.start}, ${r.end}) overlaps ${cur.what} [${cur.start}, ${cur.end})` });
+      reported++;
+    }
+    if (!cur || r.end > cur.end) cur = r;
+  }
+}

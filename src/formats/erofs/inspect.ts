@@ -1,0 +1,171 @@
+/**
+ * A summary of an EROFS image: superblock, features and counts, as a plain JSON-friendly object.
+ * Reads metadata only (never file data), so it works on images with compressed files.
+ */
+import { FormatError } from "../../errors.js";
+import { erofsSuperblockChecksum } from "./crc32c.js";
+import {
+  BLOCK_SIZE,
+  COMPAT_FEATURE_NAMES,
+  DataLayout,
+  FEATURE_COMPAT_SB_CHKSUM,
+  INCOMPAT_FEATURE_NAMES,
+  SUPERBLOCK_OFFSET,
+  Superblock,
+} from "./ondisk.js";
+import { ErofsImage, type ErofsInode, type ErofsReadOptions } from "./reader.js";
+
+export interface ErofsInspection {
+  imageBytes: number;
+  blockSize: number;
+  blocks: number;
+  /** blocks * blockSize */
+  declaredBytes: number;
+  rootNid: number;
+  metaBlkaddr: number;
+  xattrBlkaddr: number;
+  /** superblock inode count */
+  inos: number;
+  buildTime: { sec: number; nsec: number; iso: string };
+  uuid: string;
+  volumeName: string;
+  checksum: { enabled: boolean; stored: string; computed: string; ok: boolean | null };
+  featureCompat: string[];
+  featureIncompat: string[];
+  featureCompatRaw: number;
+  featureIncompatRaw: number;
+  counts: {
+    inodes: number;
+    dirs: number;
+    files: number;
+    symlinks: number;
+    chardevs: number;
+    blockdevs: number;
+    fifos: number;
+    sockets: number;
+    /** directory entries other than "." and ".." */
+    dirents: number;
+    /** extra links to already counted inodes */
+    hardLinks: number;
+    compactInodes: number;
+    extendedInodes: number;
+    inodesWithXattrs: number;
+    /** regular file bytes, each inode once */
+    fileBytes: number;
+  };
+  layouts: Record<string, number>;
+}
+
+const LAYOUT_NAMES: Record<number, string> = {
+  [DataLayout.FlatPlain]: "flat_plain",
+  [DataLayout.CompressedFull]: "compressed_full",
+  [DataLayout.FlatInline]: "flat_inline",
+  [DataLayout.CompressedCompact]: "compressed_compact",
+  [DataLayout.ChunkBased]: "chunk_based",
+};
+
+function featureNames(bits: number, names: Record<number, string>): string[] {
+  const out: string[] = [];
+  for (let bit = 1; bit !== 0 && bit <= 0x80000000; bit = (bit << 1) >>> 0) {
+    if (bits & bit) out.push(names[bit] ?? `unknown_0x${bit.toString(16)}`);
+  }
+  return out;
+}
+
+function hex(n: number): string {
+  return "0x" + n.toString(16).padStart(8, "0");
+}
+
+function uuidString(b: Uint8Array): string {
+  const h = Buffer.from(b).toString("hex");
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+/** Inspects an image. Non-strict by default (it is a summary, not a check; use fsck for that). */
+export function inspectErofs(bytes: Uint8Array, opts: ErofsReadOptions = {}): ErofsInspection {
+  const img = ErofsImage.open(bytes, { strict: opts.strict ?? false, onProblem: opts.onProblem });
+  const sb = img.superblock;
+
+  const block0 = bytes.slice(SUPERBLOCK_OFFSET, BLOCK_SIZE);
+  block0.fill(0, Superblock.fields.checksum.offset, Superblock.fields.checksum.offset + 4);
+  const computed = erofsSuperblockChecksum(block0);
+  const csumEnabled = (sb.featureCompat & FEATURE_COMPAT_SB_CHKSUM) !== 0;
+  const nul = sb.volumeName.indexOf(0);
+
+  const counts: ErofsInspection["counts"] = {
+    inodes: 0, dirs: 0, files: 0, symlinks: 0, chardevs: 0, blockdevs: 0, fifos: 0, sockets: 0,
+    dirents: 0, hardLinks: 0, compactInodes: 0, extendedInodes: 0, inodesWithXattrs: 0, fileBytes: 0,
+  };
+  const layouts: Record<string, number> = {};
+  const seen = new Set<number>();
+  const count = (ino: ErofsInode) => {
+    counts.inodes++;
+    switch (ino.kind) {
+      case "dir": counts.dirs++; break;
+      case "file": counts.files++; counts.fileBytes += ino.size; break;
+      case "symlink": counts.symlinks++; break;
+      case "chardev": counts.chardevs++; break;
+      case "blockdev": counts.blockdevs++; break;
+      case "fifo": counts.fifos++; break;
+      case "socket": counts.sockets++; break;
+    }
+    if (ino.extended) counts.extendedInodes++;
+    else counts.compactInodes++;
+    if (ino.xattrIcount > 0) counts.inodesWithXattrs++;
+    const ln = LAYOUT_NAMES[ino.layout] ?? `layout_${ino.layout}`;
+    layouts[ln] = (layouts[ln] ?? 0) + 1;
+  };
+
+  const root = img.readInode(img.rootNid, "");
+  seen.add(root.nid);
+  count(root);
+  const stack: Array<{ inode: ErofsInode; path: string; parent: number }> = [{ inode: root, path: "", parent: root.nid }];
+  while (stack.length) {
+    const { inode, path, parent } = stack.pop()!;
+    for (const ent of img.readDir(inode, { parentNid: parent, path })) {
+      if (ent.name === "." || ent.name === "..") continue;
+      counts.dirents++;
+      const childPath = path ? `${path}/${ent.name}` : ent.name;
+      if (seen.has(ent.nid)) {
+        const again = img.readInode(ent.nid, childPath);
+        if (again.kind === "dir") {
+          throw new FormatError("erofs", ent.offset, `directory nid ${ent.nid} is reachable twice: a cycle or a hard-linked directory`);
+        }
+        counts.hardLinks++;
+        continue;
+      }
+      seen.add(ent.nid);
+      const child = img.readInode(ent.nid, childPath);
+      count(child);
+      if (child.kind === "dir") stack.push({ inode: child, path: childPath, parent: inode.nid });
+    }
+  }
+
+  return {
+    imageBytes: bytes.length,
+    blockSize: BLOCK_SIZE,
+    blocks: sb.blocks,
+    declaredBytes: sb.blocks * BLOCK_SIZE,
+    rootNid: sb.rootNid,
+    metaBlkaddr: sb.metaBlkaddr,
+    xattrBlkaddr: sb.xattrBlkaddr,
+    inos: Number(sb.inos),
+    buildTime: {
+      sec: img.buildTime.sec,
+      nsec: img.buildTime.nsec,
+      iso: (() => {
+        const d = new Date(img.buildTime.sec * 1000);
+        return Number.isNaN(d.getTime()) ? "" : d.toISOString();
+      })(),
+    },
+    uuid: uuidString(sb.uuid),
+    volumeName: Buffer.from(sb.volumeName.subarray(0, nul < 0 ? sb.volumeName.length : nul)).toString("latin1"),
+    checksum: { enabled: csumEnabled, stored: hex(sb.checksum), computed: hex(computed), ok: csumEnabled ? computed === sb.checksum : null },
+    featureCompat: featureNames(sb.featureCompat, COMPAT_FEATURE_NAMES),
+    featureIncompat: featureNames(sb.featureIncompat, INCOMPAT_FEATURE_NAMES),
+    featureCompatRaw: sb.featureCompat,
+    featureIncompatRaw: sb.featureIncompat,
+    counts,
+    layouts,
+  };
+}

@@ -1,0 +1,249 @@
+/**
+ * Layout pass of the EROFS writer: decides every inode's format, nid, data layout and block
+ * address, the shared xattr area and the image size, without producing any bytes. The emit pass
+ * (emit.ts) then serializes exactly this plan.
+ *
+ * Image layout (uncompressed):
+ *   block 0          boot area (1024 bytes, zero) + superblock; inodes start right after it
+ *   metadata         inodes in depth-first pre-order (root first, so its nid fits 16 bits), each
+ *                    in 32-byte slots, followed by its inline xattrs and, for FLAT_INLINE, its tail;
+ *                    an inode never straddles a block boundary when it fits in one block
+ *   shared xattrs    block aligned
+ *   data             full blocks of directories and files, in inode order
+ */
+import { FormatError, UsageError } from "../../../errors.js";
+import {
+  compareNames, ByteString, FsNode, FsTree, modeOf, Timestamp, walk,
+} from "../../../fs/tree.js";
+import { packDirectory, DirBlockPlan } from "../dir-pack.js";
+import {
+  alignUp, BLOCK_SIZE, DataLayout, encodeRdev, FileType, InodeCompact, InodeExtended, INODE_SLOT,
+  NAME_MAX, SUPERBLOCK_OFFSET, Superblock,
+} from "../ondisk.js";
+import { InodeXattrs, pairKey, planInodeXattrs, XattrPair, xattrEntrySize } from "./xattrs.js";
+
+export interface ErofsWriteOptions {
+  /** 16 bytes; default: derived from a hash of the image content (reproducible) */
+  uuid?: Uint8Array;
+  /** volume label, at most 15 bytes */
+  label?: string;
+  /**
+   * Fixed timestamp. With timestampMode "all" (default, like mkfs.erofs -T) every inode gets it;
+   * with "build" only the superblock build time is set.
+   */
+  timestamp?: Timestamp;
+  timestampMode?: "all" | "build";
+  /** pack file and directory tails into the metadata area (FLAT_INLINE); default true */
+  inlineData?: boolean;
+  /** an xattr (name, value) pair used by at least this many inodes goes to the shared area; 0 = never share; default 2 */
+  xattrShareThreshold?: number;
+}
+
+export interface DirChild {
+  name: ByteString;
+  inode: PlannedInode;
+}
+
+export interface PlannedInode {
+  node: FsNode;
+  index: number;
+  nid: number;
+  /** byte offset of the inode in the image */
+  offset: number;
+  extended: boolean;
+  layout: DataLayout.FlatPlain | DataLayout.FlatInline;
+  mode: number;
+  nlink: number;
+  size: number;
+  mtime: Timestamp;
+  xattrs: InodeXattrs;
+  /** bytes stored after the inode and its xattrs (FLAT_INLINE tail) */
+  inlineSize: number;
+  /** first data block, or 0 / NULL when there are no full blocks */
+  startBlock: number;
+  dataBlocks: number;
+  fileType: FileType;
+  /** directories: children in byte order, including "." and ".." */
+  children?: DirChild[];
+  dirBlocks?: DirBlockPlan[];
+  parent?: PlannedInode;
+}
+
+export interface ImagePlan {
+  inodes: PlannedInode[];
+  root: PlannedInode;
+  buildTime: Timestamp;
+  metaEnd: number; // end of the metadata area (bytes, block aligned)
+  sharedXattrs: XattrPair[];
+  sharedXattrOffsets: number[]; // byte offset of each shared pair inside the area
+  xattrBlkaddr: number;
+  xattrAreaSize: number;
+  totalBlocks: number;
+  options: ErofsWriteOptions;
+}
+
+const FILE_TYPES: Record<FsNode["kind"], FileType> = {
+  file: FileType.Regular, dir: FileType.Directory, chardev: FileType.CharDevice,
+  blockdev: FileType.BlockDevice, fifo: FileType.Fifo, socket: FileType.Socket, symlink: FileType.Symlink,
+};
+
+const FIRST_INODE_OFFSET = alignUp(SUPERBLOCK_OFFSET + Superblock.size, INODE_SLOT);
+
+function checkName(name: ByteString, path: ByteString): void {
+  if (name.length === 0 || name.length > NAME_MAX || name === "." || name === ".." || name.includes("\0")) {
+    throw new FormatError("erofs", undefined, `invalid file name (1..${NAME_MAX} bytes, no NUL, not "." or ".."): ${JSON.stringify(path)}`);
+  }
+}
+
+function timeKey(t: Timestamp): string {
+  return `${t.sec}.${t.nsec}`;
+}
+
+export function planImage(tree: FsTree, options: ErofsWriteOptions = {}): ImagePlan {
+  const inlineData = options.inlineData ?? true;
+  const shareThreshold = options.xattrShareThreshold ?? 2;
+  if (options.label !== undefined && Buffer.byteLength(options.label) > 15) throw new UsageError("volume label longer than 15 bytes");
+  if (options.uuid !== undefined && options.uuid.length !== 16) throw new UsageError("uuid must be 16 bytes");
+
+  // 1. inodes in depth-first pre-order; a node reached again is a hard link
+  const byNode = new Map<FsNode, PlannedInode>();
+  const inodes: PlannedInode[] = [];
+  for (const { path, node, parent, depth } of walk(tree)) {
+    if (depth > 0) checkName(path.slice(path.lastIndexOf("/") + 1), path);
+    const seen = byNode.get(node);
+    if (seen) {
+      if (node.kind === "dir") throw new FormatError("erofs", undefined, `directory hard link or cycle at ${JSON.stringify(path)}`);
+      seen.nlink++;
+      continue;
+    }
+    const mtime = options.timestamp && (options.timestampMode ?? "all") === "all" ? options.timestamp : node.mtime;
+    const inode: PlannedInode = {
+      node, index: inodes.length, nid: 0, offset: 0, extended: false, layout: DataLayout.FlatPlain,
+      mode: modeOf(node), nlink: node.kind === "dir" ? 2 : 1, size: 0, mtime,
+      xattrs: planInodeXattrs([], []), inlineSize: 0, startBlock: 0, dataBlocks: 0,
+      fileType: FILE_TYPES[node.kind], parent: parent ? byNode.get(parent) : undefined,
+    };
+    if (inode.parent && node.kind === "dir") inode.parent.nlink++;
+    byNode.set(node, inode);
+    inodes.push(inode);
+  }
+  const root = inodes[0];
+  root.parent = root;
+
+  // 2. build time: the most common mtime, so that most inodes can be compact
+  let buildTime: Timestamp = options.timestamp ?? { sec: 0, nsec: 0 };
+  if (!options.timestamp) {
+    const counts = new Map<string, { t: Timestamp; n: number }>();
+    for (const i of inodes) {
+      const k = timeKey(i.mtime);
+      const c = counts.get(k);
+      if (c) c.n++;
+      else counts.set(k, { t: i.mtime, n: 1 });
+    }
+    let best: { t: Timestamp; n: number } | undefined;
+    for (const c of counts.values()) {
+      if (!best || c.n > best.n || (c.n === best.n && (c.t.sec < best.t.sec || (c.t.sec === best.t.sec && c.t.nsec < best.t.nsec)))) best = c;
+    }
+    if (best && best.t.sec >= 0) buildTime = best.t;
+  }
+
+  // 3. shared xattrs: pairs used by at least `shareThreshold` inodes
+  const pairUse = new Map<string, { pair: XattrPair; n: number }>();
+  for (const i of inodes) {
+    for (const [name, value] of i.node.xattrs) {
+      const k = pairKey(name, value);
+      const u = pairUse.get(k);
+      if (u) u.n++;
+      else pairUse.set(k, { pair: { name, value }, n: 1 });
+    }
+  }
+  const sharedKeys = [...pairUse.entries()]
+    .filter(([, u]) => shareThreshold > 0 && u.n >= shareThreshold)
+    .map(([k]) => k)
+    .sort();
+  const sharedIndex = new Map<string, number>();
+  const sharedXattrs: XattrPair[] = [];
+  const sharedXattrOffsets: number[] = [];
+  let xattrAreaSize = 0;
+  for (const k of sharedKeys) {
+    const pair = pairUse.get(k)!.pair;
+    sharedIndex.set(k, sharedXattrs.length);
+    sharedXattrs.push(pair);
+    sharedXattrOffsets.push(xattrAreaSize);
+    xattrAreaSize += xattrEntrySize(pair);
+  }
+
+  // 4. per inode: format, xattrs, sizes, data layout
+  for (const i of inodes) {
+    const node = i.node;
+    const names = [...node.xattrs.keys()].sort(compareNames);
+    const shared: number[] = [];
+    const inline: XattrPair[] = [];
+    for (const name of names) {
+      const value = node.xattrs.get(name)!;
+      const s = sharedIndex.get(pairKey(name, value));
+      if (s !== undefined) shared.push(sharedXattrOffsets[s] / 4);
+      else inline.push({ name, value });
+    }
+    i.xattrs = planInodeXattrs(shared, inline);
+
+    if (node.kind === "dir") {
+      const children: DirChild[] = [
+        { name: ".", inode: i },
+        { name: "..", inode: i.parent! },
+        ...[...node.entries.entries()].map(([name, n]) => ({ name, inode: byNode.get(n)! })),
+      ].sort((a, b) => compareNames(a.name, b.name));
+      i.children = children;
+      const packed = packDirectory(children.map((c) => c.name.length));
+      i.dirBlocks = packed.blocks;
+      i.size = packed.size;
+    } else if (node.kind === "file") {
+      i.size = node.content.size;
+    } else if (node.kind === "symlink") {
+      i.size = node.target.length;
+    }
+    i.extended =
+      i.size > 0xffffffff || node.uid > 0xffff || node.gid > 0xffff || i.nlink > 0xffff ||
+      i.mtime.sec !== buildTime.sec || i.mtime.nsec !== buildTime.nsec;
+    const tail = i.size % BLOCK_SIZE;
+    const head = (i.extended ? InodeExtended.size : InodeCompact.size) + i.xattrs.size;
+    if (inlineData && tail > 0 && head + tail <= BLOCK_SIZE) {
+      i.layout = DataLayout.FlatInline;
+      i.inlineSize = tail;
+      i.dataBlocks = Math.floor(i.size / BLOCK_SIZE);
+    } else {
+      i.layout = DataLayout.FlatPlain;
+      i.dataBlocks = Math.ceil(i.size / BLOCK_SIZE);
+    }
+  }
+
+  // 5. metadata placement: 32-byte slots, no inode (with its inline part) across a block boundary
+  let pos = FIRST_INODE_OFFSET;
+  for (const i of inodes) {
+    const total = (i.extended ? InodeExtended.size : InodeCompact.size) + i.xattrs.size + i.inlineSize;
+    const inBlock = pos % BLOCK_SIZE;
+    if (total <= BLOCK_SIZE && inBlock + total > BLOCK_SIZE) pos = alignUp(pos, BLOCK_SIZE);
+    i.offset = pos;
+    i.nid = pos / INODE_SLOT;
+    pos = alignUp(pos + total, INODE_SLOT);
+  }
+  if (root.nid > 0xffff) throw new FormatError("erofs", undefined, "root nid does not fit 16 bits");
+  const metaEnd = alignUp(pos, BLOCK_SIZE);
+
+  // 6. shared xattr area, then data blocks in inode order
+  let block = metaEnd / BLOCK_SIZE;
+  const xattrBlkaddr = xattrAreaSize ? block : 0;
+  block += Math.ceil(xattrAreaSize / BLOCK_SIZE);
+  for (const i of inodes) {
+    if (i.dataBlocks > 0) {
+      i.startBlock = block;
+      block += i.dataBlocks;
+    } else {
+      i.startBlock = i.layout === DataLayout.FlatInline ? 0xffffffff : 0;
+    }
+    if (i.node.kind === "chardev" || i.node.kind === "blockdev") i.startBlock = encodeRdev(i.node.rdevMajor, i.node.rdevMinor);
+  }
+  if (block > 0xffffffff) throw new FormatError("erofs", undefined, "image larger than 16 TiB");
+
+  return { inodes, root, buildTime, metaEnd, sharedXattrs, sharedXattrOffsets, xattrBlkaddr, xattrAreaSize, totalBlocks: block, options };
+}

@@ -1,0 +1,411 @@
+#include "config.h"
+
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+/* ---- value checkers --------------------------------------------------- */
+
+static int check_absolute(const char *v, char *err, size_t errlen)
+{
+	if (v[0] != '/') {
+		snprintf(err, errlen, "must be an absolute path: \"%s\"", v);
+		return -1;
+	}
+	return 0;
+}
+
+static int check_boot(const char *v, char *err, size_t errlen)
+{
+	static const char *const prefixes[] = { "UUID=", "LABEL=", "PARTUUID=", "PARTLABEL=", "/dev/" };
+	size_t i;
+
+	for (i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++) {
+		size_t n = strlen(prefixes[i]);
+
+		if (strncmp(v, prefixes[i], n) == 0 && v[n] != '\0')
+			return 0;
+	}
+	snprintf(err, errlen, "expected UUID=..., LABEL=..., PARTUUID=..., PARTLABEL=... or /dev/...: \"%s\"", v);
+	return -1;
+}
+
+static int check_fstype(const char *v, char *err, size_t errlen)
+{
+	static const char *const types[] = { "auto", "ext4", "ext3", "ext2", "vfat", "xfs", "btrfs" };
+	size_t i;
+
+	for (i = 0; i < sizeof types / sizeof types[0]; i++)
+		if (strcmp(v, types[i]) == 0)
+			return 0;
+	snprintf(err, errlen, "unsupported filesystem type \"%s\" (auto, ext4, ext3, ext2, vfat, xfs, btrfs)", v);
+	return -1;
+}
+
+static int check_any(const char *v, char *err, size_t errlen)
+{
+	(void)v;
+	(void)err;
+	(void)errlen;
+	return 0;
+}
+
+/* ---- key table ---------------------------------------------------------
+ * Adding a key is one line here (plus a field in struct config). */
+
+enum kind {
+	K_STRING,   /* fixed char array at off, size bytes, checked by check */
+	K_UINT,     /* unsigned long at off, in [0, max] */
+	K_BOOL,     /* debug: sets loglevel 7 */
+	K_FAILURE,
+	K_MODULE,   /* repeatable */
+	K_SHIM,     /* repeatable */
+};
+
+struct key_def {
+	const char *name;
+	enum kind kind;
+	size_t off;
+	size_t size;
+	unsigned long max;
+	int (*check)(const char *v, char *err, size_t errlen);
+};
+
+#define STR(name, field, chk) { name, K_STRING, offsetof(struct config, field), \
+	sizeof(((struct config *)0)->field), 0, chk }
+#define UINT(name, field, mx) { name, K_UINT, offsetof(struct config, field), 0, mx, NULL }
+
+static const struct key_def keys[] = {
+	STR("boot", boot, check_boot),
+	STR("bootfstype", bootfstype, check_fstype),
+	STR("bootflags", bootflags, check_any),
+	STR("image", image, check_absolute),
+	STR("init", init, check_absolute),
+	STR("shell", shell, check_absolute),
+	UINT("timeout", timeout, 3600),
+	UINT("loglevel", loglevel, 7),
+	{ "debug", K_BOOL, 0, 0, 0, NULL },
+	{ "failure", K_FAILURE, 0, 0, 0, NULL },
+	{ "module", K_MODULE, 0, 0, 0, NULL },
+	{ "shim", K_SHIM, 0, 0, 0, NULL },
+};
+
+#define N_KEYS (sizeof keys / sizeof keys[0])
+
+const char *config_key_name(size_t i)
+{
+	return i < N_KEYS ? keys[i].name : NULL;
+}
+
+static const char *const default_shims[] = {
+	"/usr/sbin/run-init", "/usr/bin/run-init",
+	"/usr/sbin/switch_root", "/sbin/switch_root",
+};
+
+void config_defaults(struct config *c)
+{
+	memset(c, 0, sizeof *c);
+	str_copy(c->bootfstype, sizeof c->bootfstype, "auto");
+	str_copy(c->init, sizeof c->init, "/init");
+	str_copy(c->shell, sizeof c->shell, "/bin/sh");
+	c->timeout = 10;
+	c->loglevel = 6;
+	c->failure = FAILURE_PANIC;
+}
+
+static int set_module(struct config *c, const char *v, char *err, size_t errlen)
+{
+	struct module_spec *m;
+	size_t plen = strcspn(v, " \t");
+	const char *params = v + plen;
+
+	if (c->n_modules >= CFG_MAX_MODULES) {
+		snprintf(err, errlen, "too many modules (at most %d)", CFG_MAX_MODULES);
+		return -1;
+	}
+	while (*params == ' ' || *params == '\t')
+		params++;
+	m = &c->modules[c->n_modules];
+	if (str_ncopy(m->path, sizeof m->path, v, plen) < 0) {
+		snprintf(err, errlen, "module path longer than %d bytes", SI_PATH_MAX - 1);
+		return -1;
+	}
+	if (check_absolute(m->path, err, errlen) < 0)
+		return -1;
+	if (str_copy(m->params, sizeof m->params, params) < 0) {
+		snprintf(err, errlen, "module parameters longer than %d bytes", CFG_PARAMS_MAX - 1);
+		return -1;
+	}
+	c->n_modules++;
+	return 0;
+}
+
+static int set_shim(struct config *c, const char *v, char *err, size_t errlen)
+{
+	if (c->n_shims >= CFG_MAX_SHIMS) {
+		snprintf(err, errlen, "too many shims (at most %d)", CFG_MAX_SHIMS);
+		return -1;
+	}
+	if (check_absolute(v, err, errlen) < 0)
+		return -1;
+	if (str_copy(c->shims[c->n_shims], SI_PATH_MAX, v) < 0) {
+		snprintf(err, errlen, "path longer than %d bytes", SI_PATH_MAX - 1);
+		return -1;
+	}
+	c->n_shims++;
+	return 0;
+}
+
+static int parse_bool(const char *v, int *out)
+{
+	static const char *const yes[] = { "", "1", "yes", "true", "on" };
+	static const char *const no[] = { "0", "no", "false", "off" };
+	size_t i;
+
+	for (i = 0; i < sizeof yes / sizeof yes[0]; i++)
+		if (str_ieq(v, yes[i])) {
+			*out = 1;
+			return 0;
+		}
+	for (i = 0; i < sizeof no / sizeof no[0]; i++)
+		if (str_ieq(v, no[i])) {
+			*out = 0;
+			return 0;
+		}
+	return -1;
+}
+
+int config_set(struct config *c, const char *key, const char *value,
+	       enum cfg_origin origin, char *err, size_t errlen)
+{
+	const struct key_def *k = NULL;
+	size_t i;
+	unsigned long n;
+	int b;
+
+	err[0] = '\0';
+	for (i = 0; i < N_KEYS; i++)
+		if (strcmp(keys[i].name, key) == 0) {
+			k = &keys[i];
+			break;
+		}
+	if (!k)
+		return CFG_UNKNOWN_KEY;
+
+	switch (k->kind) {
+	case K_STRING: {
+		char *dst = (char *)c + k->off;
+
+		if (value[0] == '\0' && k->check != check_any) {
+			snprintf(err, errlen, "%s: empty value", key);
+			return CFG_BAD;
+		}
+		if (strlen(value) >= k->size) {
+			snprintf(err, errlen, "%s: value longer than %zu bytes", key, k->size - 1);
+			return CFG_BAD;
+		}
+		if (k->check(value, err, errlen) < 0)
+			goto prefixed;
+		str_copy(dst, k->size, value);
+		return CFG_OK;
+	}
+	case K_UINT:
+		if (parse_ulong(value, k->max, &n) < 0) {
+			snprintf(err, errlen, "%s: expected a whole number from 0 to %lu: \"%s\"", key, k->max, value);
+			return CFG_BAD;
+		}
+		*(unsigned long *)(void *)((char *)c + k->off) = n;
+		return CFG_OK;
+	case K_BOOL:
+		if (parse_bool(value, &b) < 0) {
+			snprintf(err, errlen, "%s: expected 0/1, yes/no, true/false: \"%s\"", key, value);
+			return CFG_BAD;
+		}
+		c->loglevel = b ? 7 : 6;
+		return CFG_OK;
+	case K_FAILURE:
+		if (strcmp(value, "panic") == 0)
+			c->failure = FAILURE_PANIC;
+		else if (strcmp(value, "reboot") == 0)
+			c->failure = FAILURE_REBOOT;
+		else if (strcmp(value, "shell") == 0)
+			c->failure = FAILURE_SHELL;
+		else {
+			snprintf(err, errlen, "%s: expected panic, reboot or shell: \"%s\"", key, value);
+			return CFG_BAD;
+		}
+		return CFG_OK;
+	case K_MODULE:
+		if (origin == CFG_FROM_CMDLINE && !c->modules_from_cmdline) {
+			c->modules_from_cmdline = 1;
+			c->n_modules = 0;
+		}
+		if (value[0] == '\0') {
+			c->n_modules = 0;
+			return CFG_OK;
+		}
+		if (set_module(c, value, err, errlen) < 0)
+			goto prefixed;
+		return CFG_OK;
+	case K_SHIM:
+		c->shims_explicit = 1;
+		if (origin == CFG_FROM_CMDLINE && !c->shims_from_cmdline) {
+			c->shims_from_cmdline = 1;
+			c->n_shims = 0;
+		}
+		if (value[0] == '\0') {
+			c->n_shims = 0;
+			return CFG_OK;
+		}
+		if (set_shim(c, value, err, errlen) < 0)
+			goto prefixed;
+		return CFG_OK;
+	}
+	snprintf(err, errlen, "%s: internal error", key);
+	return CFG_BAD;
+
+prefixed: {
+		char tmp[CFG_ERR_MAX];
+
+		str_copy(tmp, sizeof tmp, err);
+		snprintf(err, errlen, "%s: %s", key, tmp);
+		return CFG_BAD;
+	}
+}
+
+static int is_space(char ch)
+{
+	return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\v' || ch == '\f';
+}
+
+static int valid_key_char(char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+	       (ch >= '0' && ch <= '9') || ch == '_' || ch == '-' || ch == '.';
+}
+
+/* One line (NUL-terminated copy, no newline). */
+static int parse_line(struct config *c, char *line, unsigned lineno,
+		      cfg_warn_fn warn, void *ctx, char *err, size_t errlen)
+{
+	char msg[CFG_ERR_MAX];
+	char *p = line, *key, *eq, *val, *end;
+	int rc;
+
+	while (is_space(*p))
+		p++;
+	if (*p == '\0' || *p == '#')
+		return 0;
+	eq = strchr(p, '=');
+	if (!eq) {
+		snprintf(err, errlen, "line %u: expected \"key = value\"", lineno);
+		return -1;
+	}
+	key = p;
+	end = eq;
+	while (end > key && is_space(end[-1]))
+		end--;
+	*end = '\0';
+	if (*key == '\0') {
+		snprintf(err, errlen, "line %u: missing key before '='", lineno);
+		return -1;
+	}
+	for (p = key; *p; p++) {
+		if (!valid_key_char(*p)) {
+			snprintf(err, errlen, "line %u: invalid character in key \"%s\"", lineno, key);
+			return -1;
+		}
+		if (*p == '-')
+			*p = '_';
+	}
+	val = eq + 1;
+	while (is_space(*val))
+		val++;
+	end = val + strlen(val);
+	while (end > val && is_space(end[-1]))
+		end--;
+	*end = '\0';
+	if (*val == '"') {
+		if (end - val < 2 || end[-1] != '"') {
+			snprintf(err, errlen, "line %u: unterminated quoted value", lineno);
+			return -1;
+		}
+		end[-1] = '\0';
+		val++;
+		if (strchr(val, '"')) {
+			snprintf(err, errlen, "line %u: stray '\"' inside quoted value", lineno);
+			return -1;
+		}
+	}
+	rc = config_set(c, key, val, CFG_FROM_FILE, msg, sizeof msg);
+	if (rc == CFG_UNKNOWN_KEY) {
+		if (warn) {
+			snprintf(msg, sizeof msg, "line %u: unknown key \"%s\" ignored", lineno, key);
+			warn(ctx, msg);
+		}
+		return 0;
+	}
+	if (rc != CFG_OK) {
+		snprintf(err, errlen, "line %u: %s", lineno, msg);
+		return -1;
+	}
+	return 0;
+}
+
+int config_parse(struct config *c, const char *buf, size_t len,
+		 cfg_warn_fn warn, void *ctx, char *err, size_t errlen)
+{
+	char line[CFG_LINE_MAX + 1];
+	size_t pos = 0;
+	unsigned lineno = 0;
+
+	err[0] = '\0';
+	if (len > CFG_FILE_MAX) {
+		snprintf(err, errlen, "file larger than %d bytes", CFG_FILE_MAX);
+		return -1;
+	}
+	while (pos < len) {
+		size_t start = pos, n;
+
+		lineno++;
+		while (pos < len && buf[pos] != '\n') {
+			if (buf[pos] == '\0') {
+				snprintf(err, errlen, "line %u: NUL byte", lineno);
+				return -1;
+			}
+			pos++;
+		}
+		n = pos - start;
+		if (pos < len)
+			pos++; /* newline */
+		if (n > CFG_LINE_MAX) {
+			snprintf(err, errlen, "line %u: longer than %d bytes", lineno, CFG_LINE_MAX);
+			return -1;
+		}
+		memcpy(line, buf + start, n);
+		line[n] = '\0';
+		if (parse_line(c, line, lineno, warn, ctx, err, errlen) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int config_finish(struct config *c, char *err, size_t errlen)
+{
+	size_t i;
+
+	if (!c->shims_explicit) {
+		for (i = 0; i < sizeof default_shims / sizeof default_shims[0]; i++)
+			str_copy(c->shims[i], SI_PATH_MAX, default_shims[i]);
+		c->n_shims = i;
+	}
+	if (c->boot[0] == '\0') {
+		snprintf(err, errlen, "boot: not set");
+		return -1;
+	}
+	if (c->image[0] == '\0') {
+		snprintf(err, errlen, "image: not set");
+		return -1;
+	}
+	return 0;
+}

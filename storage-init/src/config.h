@@ -1,0 +1,72 @@
+/* /etc/initoverlayfs.conf: table-driven parser (pure: works on a buffer). */
+#ifndef SI_CONFIG_H
+#define SI_CONFIG_H
+
+#include <stddef.h>
+#include "util.h"
+
+#define CFG_PATH "/etc/initoverlayfs.conf"
+#define CFG_FILE_MAX   (64 * 1024)  /* whole config file */
+#define CFG_LINE_MAX   1024         /* one line, without its newline */
+#define CFG_VALUE_MAX  512
+#define CFG_PARAMS_MAX 256          /* module parameters */
+#define CFG_MAX_MODULES 64
+#define CFG_MAX_SHIMS   8
+#define CFG_ERR_MAX    256
+
+enum failure_policy { FAILURE_PANIC = 0, FAILURE_REBOOT, FAILURE_SHELL };
+enum cfg_origin { CFG_FROM_FILE = 0, CFG_FROM_CMDLINE };
+
+struct module_spec {
+	char path[SI_PATH_MAX];
+	char params[CFG_PARAMS_MAX];
+};
+
+struct config {
+	char boot[CFG_VALUE_MAX];
+	char bootfstype[16];
+	char bootflags[CFG_VALUE_MAX];
+	char image[SI_PATH_MAX];
+	char init[SI_PATH_MAX];
+	char shell[SI_PATH_MAX];
+	unsigned long timeout;     /* seconds */
+	unsigned long loglevel;    /* 0..7, highest kmsg level we emit */
+	enum failure_policy failure;
+	size_t n_modules;
+	struct module_spec modules[CFG_MAX_MODULES];
+	size_t n_shims;
+	char shims[CFG_MAX_SHIMS][SI_PATH_MAX];
+	/* bookkeeping for repeatable keys: set once a list was given explicitly,
+	 * and once the kernel command line replaced it */
+	unsigned char shims_explicit;
+	unsigned char modules_from_cmdline;
+	unsigned char shims_from_cmdline;
+};
+
+/* Called for non-fatal diagnostics (unknown keys). */
+typedef void (*cfg_warn_fn)(void *ctx, const char *msg);
+
+enum cfg_result { CFG_OK = 0, CFG_UNKNOWN_KEY = 1, CFG_BAD = -1 };
+
+void config_defaults(struct config *c);
+
+/* Set one key. Returns CFG_OK, CFG_UNKNOWN_KEY (nothing changed) or
+ * CFG_BAD with a message in err. Repeatable keys (module, shim) append;
+ * the first one coming from the kernel command line replaces the list
+ * from the file; an empty value empties the list. */
+int config_set(struct config *c, const char *key, const char *value,
+	       enum cfg_origin origin, char *err, size_t errlen);
+
+/* Parse a whole config file held in buf[0..len). Unknown keys are reported
+ * through warn and ignored. Returns 0, or -1 with "line N: ..." in err. */
+int config_parse(struct config *c, const char *buf, size_t len,
+		 cfg_warn_fn warn, void *ctx, char *err, size_t errlen);
+
+/* Fill defaults that depend on what was set (default shim list), check
+ * required keys. Returns 0 or -1 with a message. */
+int config_finish(struct config *c, char *err, size_t errlen);
+
+/* Names of the keys, for --help style listings; NULL-terminated. */
+const char *config_key_name(size_t i);
+
+#endif

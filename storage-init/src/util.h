@@ -1,0 +1,42 @@
+/* Small bounded string and I/O helpers. */
+#ifndef SI_UTIL_H
+#define SI_UTIL_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#define SI_PATH_MAX 256
+
+/* Copy src into dst (size bytes). Returns 0, or -1 if it does not fit
+ * (dst then holds a truncated, NUL-terminated copy). */
+int str_copy(char *dst, size_t size, const char *src);
+/* Copy exactly n bytes of src (which need not be NUL-terminated). */
+int str_ncopy(char *dst, size_t size, const char *src, size_t n);
+/* dst = a + b. Returns 0 or -1 when too long. */
+int str_concat(char *dst, size_t size, const char *a, const char *b);
+/* Case-insensitive ASCII equality. */
+int str_ieq(const char *a, const char *b);
+/* Parse a decimal unsigned number in [0, max]; 0 on success, -1 otherwise. */
+int parse_ulong(const char *s, unsigned long max, unsigned long *out);
+/* Basename of a path (pointer into the argument). */
+const char *path_base(const char *path);
+
+/* I/O wrappers that retry on EINTR and on short transfers. */
+ssize_t read_full(int fd, void *buf, size_t n);
+ssize_t pread_full(int fd, void *buf, size_t n, off_t off);
+int write_full(int fd, const void *buf, size_t n);
+/* Read a whole small file into buf and NUL-terminate it.
+ * Fails with EFBIG when the file does not fit (size - 1 bytes max). */
+int read_file(const char *path, char *buf, size_t size, size_t *len);
+/* Read one line-ish sysfs value, trailing newline removed. */
+int read_sysfs(const char *path, char *buf, size_t size);
+/* Write a string to a file (e.g. /proc/sys). */
+int write_file(const char *path, const char *s);
+/* mkdir that treats EEXIST (of a directory) as success. */
+int mkdir_exist_ok(const char *path, unsigned mode);
+/* Sleep for ms milliseconds (restarts on EINTR). */
+void sleep_ms(unsigned ms);
+/* Monotonic clock in milliseconds. */
+unsigned long long now_ms(void);
+
+#endif
