@@ -340,7 +340,7 @@ static int parse_line(struct config *c, char *line, unsigned lineno,
 	rc = config_set(c, key, val, CFG_FROM_FILE, msg, sizeof msg);
 	if (rc == CFG_UNKNOWN_KEY) {
 		if (warn) {
-			snprintf(msg, sizeof msg, "line %u: unknown key \"%s\" ignored", lineno, key);
+			snprintf(msg, sizeof msg, "line %u: unknown key \"%.64s\" ignored", lineno, key);
 			warn(ctx, msg);
 		}
 		return 0;

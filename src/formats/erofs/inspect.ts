@@ -12,6 +12,7 @@ import {
   INCOMPAT_FEATURE_NAMES,
   SUPERBLOCK_OFFSET,
   Superblock,
+  XattrIbodyHeader,
 } from "./ondisk.js";
 import { ErofsImage, type ErofsInode, type ErofsReadOptions } from "./reader.js";
 
@@ -50,6 +51,8 @@ export interface ErofsInspection {
     compactInodes: number;
     extendedInodes: number;
     inodesWithXattrs: number;
+    /** references from inodes to shared xattr entries */
+    sharedXattrRefs: number;
     /** regular file bytes, each inode once */
     fileBytes: number;
   };
@@ -86,7 +89,7 @@ export function inspectErofs(bytes: Uint8Array, opts: ErofsReadOptions = {}): Er
   const img = ErofsImage.open(bytes, { strict: opts.strict ?? false, onProblem: opts.onProblem });
   const sb = img.superblock;
 
-  const block0 = bytes.slice(SUPERBLOCK_OFFSET, BLOCK_SIZE);
+  const block0 = new Uint8Array(bytes.subarray(SUPERBLOCK_OFFSET, BLOCK_SIZE));
   block0.fill(0, Superblock.fields.checksum.offset, Superblock.fields.checksum.offset + 4);
   const computed = erofsSuperblockChecksum(block0);
   const csumEnabled = (sb.featureCompat & FEATURE_COMPAT_SB_CHKSUM) !== 0;
@@ -94,7 +97,7 @@ export function inspectErofs(bytes: Uint8Array, opts: ErofsReadOptions = {}): Er
 
   const counts: ErofsInspection["counts"] = {
     inodes: 0, dirs: 0, files: 0, symlinks: 0, chardevs: 0, blockdevs: 0, fifos: 0, sockets: 0,
-    dirents: 0, hardLinks: 0, compactInodes: 0, extendedInodes: 0, inodesWithXattrs: 0, fileBytes: 0,
+    dirents: 0, hardLinks: 0, compactInodes: 0, extendedInodes: 0, inodesWithXattrs: 0, sharedXattrRefs: 0, fileBytes: 0,
   };
   const layouts: Record<string, number> = {};
   const seen = new Set<number>();
@@ -112,6 +115,7 @@ export function inspectErofs(bytes: Uint8Array, opts: ErofsReadOptions = {}): Er
     if (ino.extended) counts.extendedInodes++;
     else counts.compactInodes++;
     if (ino.xattrIcount > 0) counts.inodesWithXattrs++;
+    if (ino.xattrIcount > 1) counts.sharedXattrRefs += bytes[ino.xattrOffset + XattrIbodyHeader.fields.sharedCount.offset];
     const ln = LAYOUT_NAMES[ino.layout] ?? `layout_${ino.layout}`;
     layouts[ln] = (layouts[ln] ?? 0) + 1;
   };

@@ -244,7 +244,7 @@ export class ErofsImage {
       throw new FormatError(FMT, bytes.length, `image is ${bytes.length} bytes, shorter than block 0`);
     }
     if (sb.featureCompat & FEATURE_COMPAT_SB_CHKSUM) {
-      const block = bytes.slice(SUPERBLOCK_OFFSET, BLOCK_SIZE);
+      const block = new Uint8Array(bytes.subarray(SUPERBLOCK_OFFSET, BLOCK_SIZE)); // a copy (Buffer.slice is a view)
       block.fill(0, Superblock.fields.checksum.offset, Superblock.fields.checksum.offset + 4);
       const crc = erofsSuperblockChecksum(block);
       if (crc !== sb.checksum) {
@@ -737,7 +737,7 @@ export class ErofsImage {
     }
     const suffix = bytesToByteString(this.bytes.subarray(at + XattrEntry.size, at + XattrEntry.size + e.nameLen));
     const vAt = at + XattrEntry.size + e.nameLen;
-    const value = this.bytes.slice(vAt, vAt + e.valueSize);
+    const value = new Uint8Array(this.bytes.subarray(vAt, vAt + e.valueSize));
     if (e.nameIndex & 0x80) {
       throw new UnsupportedError(FMT, at + 1, `nid ${nid}: long xattr name prefix ${e.nameIndex & 0x7f} not supported${pathNote(path)}`);
     }

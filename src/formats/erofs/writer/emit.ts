@@ -15,7 +15,10 @@ import {
 import { encodeInodeXattrs, encodeXattrEntry } from "./xattrs.js";
 import { ImagePlan, PlannedInode } from "./plan.js";
 
-/** Receives the image in pieces; offsets never overlap and cover [0, size). */
+/**
+ * Receives the image in pieces; offsets never overlap and cover [0, size). `bytes` is only valid
+ * during the call (the writer reuses its buffer): copy it if you keep it.
+ */
 export interface ImageSink {
   write(offset: number, bytes: Uint8Array): void;
 }
@@ -88,7 +91,7 @@ class Coalescer {
   }
   flush(): void {
     if (this.len) {
-      this.sink.write(this.start, this.buf.slice(0, this.len));
+      this.sink.write(this.start, this.buf.subarray(0, this.len));
       this.start += this.len;
       this.len = 0;
     }

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs everything initoverlayfs needs on a fresh Debian machine (run as root), then builds.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# erofs-utils, cpio and the compressors: ground truth for the tests and the reference pipeline
+# in bench/; linux-image-amd64 brings a real Debian kernel and initramfs into /boot; attr for
+# xattr tests; musl-tools to build storage-init; qemu, busybox, dosfstools, mtools, e2fsprogs for
+# boot tests.
+apt-get install -y -qq \
+  erofs-utils cpio zstd xz-utils lz4 gzip bzip2 lzop \
+  linux-image-amd64 attr file time \
+  musl-tools qemu-system-x86 busybox-static dosfstools mtools e2fsprogs >/dev/null
+
+npm ci --no-audit --no-fund
+npm run build

@@ -1,0 +1,183 @@
+/**
+ * zstd, one frame, as the kernel's lib/decompress_unzstd.c reads it: zstd_decompress_stream()
+ * until it reports the end of the first frame. So the stream is exactly one frame; a following
+ * frame is a new segment for the caller (the kernel detects its magic again). A skippable frame
+ * (magic 0x184D2A50..5F) also counts as a whole, empty, stream here, as it does for libzstd.
+ *
+ * The end is found by walking the frame and block headers ourselves; fzstd then decodes exactly
+ * that frame, block group by block group. fzstd checks neither the content checksum nor the
+ * content size, so both are verified here.
+ */
+
+import { Decompress } from "fzstd";
+import { FormatError, UnsupportedError } from "../errors.js";
+import { Xxh64 } from "./xxhash64.js";
+
+const BLOCK_SIZE_MAX = 128 << 10;
+/** fzstd's limit; libzstd (and the kernel) allow up to 2 GiB windows on 64-bit too. */
+const WINDOW_SIZE_MAX = 2145386496;
+/** Input handed to fzstd per step: bounds the output held before it is yielded. */
+const STEP_INPUT = 1 << 20;
+
+export interface ZstdFrame {
+  /** offset of the first block header */
+  blocksAt: number;
+  /** offset just past the frame (including the checksum) */
+  end: number;
+  /** offsets where each block header starts, plus `checksumAt` at the end */
+  blockStarts: number[];
+  checksumAt: number;
+  hasChecksum: boolean;
+  contentSize: number | undefined;
+  skippable: boolean;
+}
+
+function le32(b: Uint8Array, at: number): number {
+  return (b[at] | (b[at + 1] << 8) | (b[at + 2] << 16) | (b[at + 3] << 24)) >>> 0;
+}
+
+function leN(b: Uint8Array, at: number, n: number): number {
+  let v = 0;
+  for (let i = n - 1; i >= 0; i--) v = v * 256 + b[at + i];
+  return v;
+}
+
+/** Walks one frame's headers; throws FormatError naming the offset of anything malformed. */
+export function parseZstdFrame(input: Uint8Array, offset: number): ZstdFrame {
+  const fail = (at: number, detail: string) => new FormatError("zstd", at, detail);
+  const need = (at: number, n: number, what: string) => {
+    if (input.length - at < n) throw fail(at, `truncated: ${what} needs ${n} bytes, ${Math.max(0, input.length - at)} left`);
+  };
+  need(offset, 4, "frame magic");
+  const magic = le32(input, offset);
+  if ((magic & 0xfffffff0) === 0x184d2a50) {
+    need(offset + 4, 4, "skippable frame size");
+    const size = le32(input, offset + 4);
+    need(offset + 8, size, "skippable frame");
+    const end = offset + 8 + size;
+    return { blocksAt: end, end, blockStarts: [], checksumAt: end, hasChecksum: false, contentSize: 0, skippable: true };
+  }
+  if (magic !== 0xfd2fb528) throw fail(offset, "bad magic: not a zstd frame");
+
+  need(offset + 4, 1, "frame header");
+  const fhd = input[offset + 4];
+  if (fhd & 0x08) throw fail(offset + 4, "reserved bit set in the frame header descriptor");
+  const fcsFlag = fhd >>> 6;
+  const singleSegment = (fhd >>> 5) & 1;
+  const hasChecksum = ((fhd >>> 2) & 1) === 1;
+  const dictIdSize = [0, 1, 2, 4][fhd & 3];
+  const fcsSize = fcsFlag === 0 ? singleSegment : 1 << fcsFlag;
+  let p = offset + 5;
+  need(p, 1 - singleSegment + dictIdSize + fcsSize, "frame header");
+
+  let windowSize = 0;
+  if (!singleSegment) {
+    const wd = input[p++];
+    const base = 2 ** (10 + (wd >>> 3));
+    windowSize = base + (base / 8) * (wd & 7);
+  }
+  const dictId = leN(input, p, dictIdSize);
+  p += dictIdSize;
+  if (dictId !== 0) throw new UnsupportedError("zstd", offset, `frame needs dictionary ${dictId}; the kernel has no dictionaries either`);
+  let contentSize: number | undefined;
+  if (fcsSize > 0) {
+    contentSize = leN(input, p, fcsSize) + (fcsSize === 2 ? 256 : 0);
+    p += fcsSize;
+  }
+  if (singleSegment) windowSize = contentSize ?? 0;
+  if (windowSize > WINDOW_SIZE_MAX) {
+    throw new UnsupportedError("zstd", offset, `window size ${windowSize} is over the supported ${WINDOW_SIZE_MAX}`);
+  }
+  if (contentSize !== undefined && contentSize > Number.MAX_SAFE_INTEGER) throw fail(offset, "content size too large");
+
+  const blocksAt = p;
+  const blockStarts: number[] = [];
+  for (;;) {
+    need(p, 3, "block header");
+    blockStarts.push(p);
+    const h = input[p] | (input[p + 1] << 8) | (input[p + 2] << 16);
+    const last = h & 1;
+    const type = (h >>> 1) & 3;
+    const size = h >>> 3;
+    if (type === 3) throw fail(p, "reserved block type");
+    if (size > BLOCK_SIZE_MAX) throw fail(p, `block size ${size} is over the maximum ${BLOCK_SIZE_MAX}`);
+    const bodySize = type === 1 ? 1 : size; // RLE blocks store their byte once
+    need(p + 3, bodySize, "block");
+    p += 3 + bodySize;
+    if (last) break;
+  }
+  const checksumAt = p;
+  if (hasChecksum) need(p, 4, "content checksum");
+  const end = p + (hasChecksum ? 4 : 0);
+  return { blocksAt, end, blockStarts, checksumAt, hasChecksum, contentSize, skippable: false };
+}
+
+function concat(parts: Uint8Array[], total: number): Uint8Array {
+  if (parts.length === 1) return parts[0];
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}
+
+export async function* decompressZstd(input: Uint8Array, offset: number): AsyncGenerator<Uint8Array, number, void> {
+  const frame = parseZstdFrame(input, offset);
+  if (frame.skippable) return frame.end - offset;
+
+  let parts: Uint8Array[] = [];
+  let partsSize = 0;
+  const decoder = new Decompress((chunk) => {
+    if (chunk.length > 0) {
+      parts.push(chunk);
+      partsSize += chunk.length;
+    }
+  });
+  const hash = frame.hasChecksum ? new Xxh64() : undefined;
+  let produced = 0;
+
+  // Feed whole block groups (the first one with the frame header), so fzstd never has to
+  // stitch a block together from two pushes.
+  const starts = frame.blockStarts;
+  let from = offset;
+  let next = 1;
+  while (from < frame.end) {
+    while (next < starts.length && starts[next] - from < STEP_INPUT) next++;
+    const to = next < starts.length ? starts[next] : frame.end;
+    const final = to === frame.end;
+    try {
+      decoder.push(input.subarray(from, to), final);
+    } catch (e) {
+      throw new FormatError("zstd", from, `corrupt data in the blocks from here on: ${(e as Error).message}`);
+    }
+    if (partsSize > 0) {
+      const out = concat(parts, partsSize);
+      parts = [];
+      partsSize = 0;
+      produced += out.length;
+      if (frame.contentSize !== undefined && produced > frame.contentSize) {
+        throw new FormatError("zstd", from, `frame decodes to more than its declared content size ${frame.contentSize}`);
+      }
+      hash?.update(out);
+      yield out;
+    }
+    from = to;
+  }
+  if (frame.contentSize !== undefined && produced !== frame.contentSize) {
+    throw new FormatError("zstd", offset, `frame decodes to ${produced} bytes, its header says ${frame.contentSize}`);
+  }
+  if (hash) {
+    const stored = le32(input, frame.checksumAt);
+    const actual = hash.digest()[1];
+    if (stored !== actual) {
+      throw new FormatError("zstd", frame.checksumAt, `content checksum mismatch (stored ${hex(stored)}, computed ${hex(actual)})`);
+    }
+  }
+  return frame.end - offset;
+}
+
+function hex(n: number): string {
+  return n.toString(16).padStart(8, "0");
+}

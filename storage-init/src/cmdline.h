@@ -1,0 +1,25 @@
+/* Kernel command line: tokenizer with the kernel's quoting rules, and
+ * initoverlayfs.KEY=VALUE overrides (pure). */
+#ifndef SI_CMDLINE_H
+#define SI_CMDLINE_H
+
+#include <stddef.h>
+#include "config.h"
+
+#define CMDLINE_MAX 8192
+#define CMDLINE_PREFIX "initoverlayfs."
+
+/* Split buf (modified in place) into parameters the way the kernel does:
+ * whitespace separates, double quotes group, quotes around a value or a
+ * whole parameter are removed. Stops at a bare "--" (init's arguments).
+ * cb gets param and value (value NULL when there is no '='); a non-zero
+ * return from cb stops and is returned. */
+typedef int (*cmdline_cb)(void *ctx, char *param, char *val);
+int cmdline_foreach(char *buf, cmdline_cb cb, void *ctx);
+
+/* Apply initoverlayfs.* overrides from a command line (buf is modified).
+ * Returns 0 or -1 with a message in err. Unknown keys go to warn. */
+int cmdline_apply(struct config *c, char *buf, cfg_warn_fn warn, void *ctx,
+		  char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,393 @@
+/* storage-init: PID 1 of the initoverlayfs mini initramfs. See README.md. */
+#define _GNU_SOURCE
+#include "args.h"
+#include "blockdev.h"
+#include "cmdline.h"
+#include "config.h"
+#include "failure.h"
+#include "log.h"
+#include "loop.h"
+#include "modules.h"
+#include "mounts.h"
+#include "switchroot.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef SI_VERSION
+#define SI_VERSION "0.1.0"
+#endif
+
+#define BOOT_MNT  "/boot"
+#define WORK_DIR  "/initoverlayfs"
+#define LOWER_MNT WORK_DIR "/lower"
+#define RW_MNT    WORK_DIR "/rw"
+#define UPPER_DIR RW_MNT "/upper"
+#define WORK_SUB  RW_MNT "/work"
+#define ROOT_MNT  WORK_DIR "/root"
+#define MAX_INIT_ARGS 256
+#define SHIM_SUFFIX ".initoverlayfs-new"
+
+extern char **environ;
+
+static struct config cfg;
+static char file_buf[CFG_FILE_MAX + 1];
+static char cmdline_buf[CMDLINE_MAX + 1];
+
+static void warn_cb(void *ctx, const char *msg)
+{
+	log_warn("%s: %s", (const char *)ctx, msg);
+}
+
+static void print_cb(void *ctx, const char *msg)
+{
+	fprintf(stderr, "warning: %s: %s\n", (const char *)ctx, msg);
+}
+
+/* Config file, then kernel command line overrides, then checks. */
+static int load_config(const char *path, char *cmdline, cfg_warn_fn warn, char *err, size_t errlen)
+{
+	char msg[CFG_ERR_MAX];
+	size_t len;
+
+	config_defaults(&cfg);
+	if (read_file(path, file_buf, sizeof file_buf, &len) < 0) {
+		snprintf(err, errlen, "%s: %s", path,
+			 errno == EFBIG ? "file too large" : strerror(errno));
+		return -1;
+	}
+	if (config_parse(&cfg, file_buf, len, warn, (void *)path, msg, sizeof msg) < 0) {
+		snprintf(err, errlen, "%s: %s", path, msg);
+		return -1;
+	}
+	if (cmdline && cmdline_apply(&cfg, cmdline, warn, "/proc/cmdline", msg, sizeof msg) < 0) {
+		snprintf(err, errlen, "/proc/cmdline: %s", msg);
+		return -1;
+	}
+	if (config_finish(&cfg, msg, sizeof msg) < 0) {
+		snprintf(err, errlen, "%s: %s", path, msg);
+		return -1;
+	}
+	return 0;
+}
+
+static void print_config(void)
+{
+	static const char *const pol[] = { "panic", "reboot", "shell" };
+	size_t i;
+
+	printf("boot=%s\nbootfstype=%s\nbootflags=%s\nimage=%s\ninit=%s\nshell=%s\n"
+	       "timeout=%lu\nloglevel=%lu\nfailure=%s\n",
+	       cfg.boot, cfg.bootfstype, cfg.bootflags, cfg.image, cfg.init, cfg.shell,
+	       cfg.timeout, cfg.loglevel, pol[cfg.failure]);
+	for (i = 0; i < cfg.n_modules; i++)
+		printf("module=%s%s%s\n", cfg.modules[i].path, cfg.modules[i].params[0] ? " " : "",
+		       cfg.modules[i].params);
+	for (i = 0; i < cfg.n_shims; i++)
+		printf("shim=%s\n", cfg.shims[i]);
+}
+
+/* Not PID 1: only offline helpers. */
+static int tool_mode(int argc, char **argv)
+{
+	char err[CFG_ERR_MAX * 2];
+
+	if (argc >= 2 && strcmp(argv[1], "--version") == 0) {
+		printf("storage-init %s\n", SI_VERSION);
+		return 0;
+	}
+	if ((argc == 3 || argc == 4) && strcmp(argv[1], "--check-config") == 0) {
+		if (argc == 4 && str_copy(cmdline_buf, sizeof cmdline_buf, argv[3]) < 0) {
+			fprintf(stderr, "kernel command line too long\n");
+			return 1;
+		}
+		if (load_config(argv[2], argc == 4 ? cmdline_buf : NULL, print_cb, err, sizeof err) < 0) {
+			fprintf(stderr, "error: %s\n", err);
+			return 1;
+		}
+		print_config();
+		return 0;
+	}
+	fprintf(stderr,
+		"storage-init %s: the initoverlayfs early init; it must run as PID 1 from the mini initramfs.\n"
+		"usage: storage-init --version\n"
+		"       storage-init --check-config FILE [KERNEL-CMDLINE]\n"
+		"As run-init or switch_root (by argv[0]) it switches root without a tmpfs check.\n",
+		SI_VERSION);
+	return 2;
+}
+
+/* ---- shims ------------------------------------------------------------ */
+
+struct shim_report {
+	int err;
+	char path[SI_PATH_MAX];
+};
+
+static int copy_fd(int from, int to)
+{
+	static char buf[16384];
+	off_t off = 0;
+
+	for (;;) {
+		ssize_t r = pread_full(from, buf, sizeof buf, off);
+
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			return 0;
+		if (write_full(to, buf, (size_t)r) < 0)
+			return -1;
+		off += r;
+	}
+}
+
+/* Runs chrooted in the new root (child process). */
+static int install_one(int self_fd, const char *path)
+{
+	char tmp[SI_PATH_MAX];
+	struct stat st;
+	int fd, saved;
+
+	if (lstat(path, &st) < 0) {
+		if (errno == ENOENT) {
+			log_debug("shim %s: not in the image, skipped", path);
+			return 0;
+		}
+		return -1;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		errno = EISDIR;
+		return -1;
+	}
+	if (str_concat(tmp, sizeof tmp, path, SHIM_SUFFIX) < 0) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	(void)unlink(tmp);
+	/* a new file, then rename: the old name may be a hard link (busybox) */
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0755);
+	if (fd < 0)
+		return -1;
+	if (copy_fd(self_fd, fd) < 0 || fchmod(fd, 0755) < 0)
+		goto fail;
+	if (close(fd) < 0) {
+		fd = -1;
+		goto fail;
+	}
+	fd = -1;
+	if (rename(tmp, path) < 0)
+		goto fail;
+	log_info("shim %s installed (was %s)", path,
+		 S_ISLNK(st.st_mode) ? "a symlink" : st.st_nlink > 1 ? "a hard link" : "a file");
+	return 0;
+fail:
+	saved = errno;
+	if (fd >= 0)
+		close(fd);
+	(void)unlink(tmp);
+	errno = saved;
+	return -1;
+}
+
+static int install_shims(const char *root, struct shim_report *rep)
+{
+	int self_fd, pipefd[2], status;
+	ssize_t r;
+	pid_t pid;
+	size_t i;
+
+	memset(rep, 0, sizeof *rep);
+	str_copy(rep->path, sizeof rep->path, "/proc/self/exe");
+	self_fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+	if (self_fd < 0 || pipe2(pipefd, O_CLOEXEC) < 0) {
+		rep->err = errno;
+		return -1;
+	}
+	pid = fork();
+	if (pid < 0) {
+		rep->err = errno;
+		return -1;
+	}
+	if (pid == 0) {
+		close(pipefd[0]);
+		if (chroot(root) < 0 || chdir("/") < 0) {
+			rep->err = errno;
+			str_copy(rep->path, sizeof rep->path, root);
+			(void)write_full(pipefd[1], rep, sizeof *rep);
+			_exit(1);
+		}
+		for (i = 0; i < cfg.n_shims; i++) {
+			if (install_one(self_fd, cfg.shims[i]) < 0) {
+				rep->err = errno;
+				str_copy(rep->path, sizeof rep->path, cfg.shims[i]);
+				(void)write_full(pipefd[1], rep, sizeof *rep);
+				_exit(1);
+			}
+		}
+		_exit(0);
+	}
+	close(pipefd[1]);
+	close(self_fd);
+	r = read_full(pipefd[0], rep, sizeof *rep);
+	close(pipefd[0]);
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR) {
+			rep->err = errno;
+			return -1;
+		}
+	}
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	if (r != (ssize_t)sizeof *rep || rep->err == 0) {
+		rep->err = ECHILD;
+		str_copy(rep->path, sizeof rep->path, root);
+	}
+	return -1;
+}
+
+/* ---- the boot flow ---------------------------------------------------- */
+
+static int storage_init(int argc, char **argv)
+{
+	char err[CFG_ERR_MAX * 2], image_path[SI_PATH_MAX + 8], loopdev[SI_PATH_MAX];
+	char ovl_opts[3 * SI_PATH_MAX];
+	char *init_argv[MAX_INIT_ARGS + 1];
+	const struct module_spec *bad_mod;
+	const char *what, *fstype;
+	struct blockdev bdev;
+	struct shim_report rep;
+	struct stat st;
+	unsigned long long t0 = now_ms();
+	int img_fd, loop_fd, rootfd, i;
+
+	if (mount_api_filesystems(&what) < 0)
+		fail_errno("mount API filesystems", what, errno);
+	ensure_std_fds();
+	log_open(NULL);
+	log_unlimit_devkmsg();
+	log_info("storage-init %s starting", SI_VERSION);
+
+	/* configuration */
+	if (read_file("/proc/cmdline", cmdline_buf, sizeof cmdline_buf, NULL) < 0)
+		fail_errno("read configuration", "/proc/cmdline", errno);
+	if (load_config(CFG_PATH, cmdline_buf, warn_cb, err, sizeof err) < 0)
+		fail("read configuration", "configuration", err);
+	failure_set_policy(cfg.failure, cfg.shell);
+	log_set_level(cfg.loglevel);
+	log_debug("boot=%s image=%s timeout=%lu modules=%zu shims=%zu", cfg.boot, cfg.image,
+		  cfg.timeout, cfg.n_modules, cfg.n_shims);
+	if ((size_t)argc > MAX_INIT_ARGS)
+		fail("read configuration", "init arguments", "too many");
+
+	/* modules */
+	if (modules_load(&cfg, &bad_mod) < 0)
+		fail_errno("load modules", bad_mod->path, errno);
+	log_info("%zu module(s) loaded (%llu ms)", cfg.n_modules, now_ms() - t0);
+
+	/* boot device */
+	if (bootdev_find(cfg.boot, cfg.timeout, &bdev, err, sizeof err) < 0)
+		fail("find boot device", cfg.boot, err);
+	if (mkdir_exist_ok(BOOT_MNT, 0755) < 0)
+		fail_errno("mount boot device", BOOT_MNT, errno);
+	if (mount_boot(bdev.node, BOOT_MNT, cfg.bootfstype, bdev.fstype, cfg.bootflags, &fstype) < 0)
+		fail_errno("mount boot device", bdev.node, errno);
+	log_info("%s mounted read-only on " BOOT_MNT " (%s)", bdev.node, fstype);
+
+	/* image -> loop -> erofs */
+	if (str_concat(image_path, sizeof image_path, BOOT_MNT, cfg.image) < 0)
+		fail_errno("open image", cfg.image, ENAMETOOLONG);
+	img_fd = open(image_path, O_RDONLY | O_CLOEXEC);
+	if (img_fd < 0)
+		fail_errno("open image", image_path, errno);
+	if (fstat(img_fd, &st) < 0)
+		fail_errno("open image", image_path, errno);
+	if (!S_ISREG(st.st_mode))
+		fail("open image", image_path, "not a regular file");
+	loop_fd = loop_attach(img_fd, image_path, loopdev, sizeof loopdev, &what);
+	if (loop_fd < 0)
+		fail_errno("attach loop device", what, errno);
+	close(img_fd); /* the loop device holds its own reference */
+	if (mkdir_exist_ok(WORK_DIR, 0700) < 0 || mkdir_exist_ok(LOWER_MNT, 0755) < 0)
+		fail_errno("mount image", LOWER_MNT, errno);
+	if (do_mount(loopdev, LOWER_MNT, "erofs", MS_RDONLY, NULL) < 0)
+		fail_errno("mount image", loopdev, errno);
+	close(loop_fd); /* erofs keeps the device open; autoclear on its release */
+	failure_set_image_root(LOWER_MNT);
+	/* The loop device holds the image file open; /boot itself can go now,
+	 * so that nothing but the file reference is left. */
+	if (umount2(BOOT_MNT, MNT_DETACH) < 0)
+		fail_errno("detach boot device", BOOT_MNT, errno);
+	log_info("%s (%lld bytes) mounted on " LOWER_MNT " from %s; " BOOT_MNT " detached",
+		 image_path, (long long)st.st_size, loopdev);
+
+	/* overlay */
+	if (mkdir_exist_ok(RW_MNT, 0755) < 0)
+		fail_errno("mount overlay", RW_MNT, errno);
+	if (do_mount("tmpfs", RW_MNT, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0)
+		fail_errno("mount overlay", RW_MNT, errno);
+	if (mkdir_exist_ok(UPPER_DIR, 0755) < 0 || mkdir_exist_ok(WORK_SUB, 0755) < 0 ||
+	    mkdir_exist_ok(ROOT_MNT, 0755) < 0)
+		fail_errno("mount overlay", RW_MNT, errno);
+	snprintf(ovl_opts, sizeof ovl_opts, "lowerdir=%s,upperdir=%s,workdir=%s", LOWER_MNT, UPPER_DIR,
+		 WORK_SUB);
+	if (do_mount("overlay", ROOT_MNT, "overlay", 0, ovl_opts) < 0)
+		fail_errno("mount overlay", ROOT_MNT, errno);
+	failure_set_image_root(ROOT_MNT);
+	/* the overlay holds private clones of its layers */
+	if (umount2(LOWER_MNT, MNT_DETACH) < 0 || umount2(RW_MNT, MNT_DETACH) < 0)
+		log_warn("detaching the overlay layers: %s", strerror(errno));
+	log_info("overlay mounted on " ROOT_MNT);
+
+	/* shims */
+	if (install_shims(ROOT_MNT, &rep) < 0)
+		fail_errno("install switch-root shim", rep.path, rep.err);
+
+	/* hand over */
+	if (init_is_executable(ROOT_MNT, cfg.init) < 0)
+		fail_errno("switch root", cfg.init, errno);
+	if (move_api_mounts(ROOT_MNT, err, sizeof err) < 0)
+		fail_errno("switch root", err, errno);
+	if (chdir(ROOT_MNT) < 0)
+		fail_errno("switch root", ROOT_MNT, errno);
+	rootfd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd >= 0 && is_ram_fs("/")) {
+		unsigned long n = delete_tree(rootfd);
+
+		log_debug("removed %lu entries of the mini initramfs", n);
+	}
+	if (rootfd >= 0)
+		close(rootfd);
+	if (do_mount(".", "/", NULL, MS_MOVE, NULL) < 0)
+		fail_errno("switch root", "mount --move " ROOT_MNT " /", errno);
+	if (chroot(".") < 0 || chdir("/") < 0)
+		fail_errno("switch root", "chroot " ROOT_MNT, errno);
+	failure_set_image_root(NULL);
+
+	init_argv[0] = cfg.init;
+	for (i = 1; i < argc; i++)
+		init_argv[i] = argv[i];
+	init_argv[argc > 0 ? argc : 1] = NULL;
+	log_info("starting %s from the image (%llu ms)", cfg.init, now_ms() - t0);
+	log_restore_devkmsg();
+	execve(cfg.init, init_argv, environ);
+	fail_errno("exec init", cfg.init, errno);
+}
+
+int main(int argc, char **argv)
+{
+	enum tool t = tool_from_argv0(argc > 0 ? argv[0] : NULL);
+
+	if (t != TOOL_STORAGE_INIT)
+		return shim_main(t, argc, argv);
+	if (getpid() != 1)
+		return tool_mode(argc, argv);
+	return storage_init(argc, argv);
+}

@@ -1,0 +1,55 @@
+#define _GNU_SOURCE
+#include "modules.h"
+#include "kabi.h"
+#include "log.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static int has_suffix(const char *s, const char *suffix)
+{
+	size_t ls = strlen(s), lx = strlen(suffix);
+
+	return ls >= lx && strcmp(s + ls - lx, suffix) == 0;
+}
+
+int module_is_compressed(const char *path)
+{
+	return has_suffix(path, ".xz") || has_suffix(path, ".zst") || has_suffix(path, ".gz");
+}
+
+int modules_load(const struct config *c, const struct module_spec **failed)
+{
+	size_t i;
+
+	for (i = 0; i < c->n_modules; i++) {
+		const struct module_spec *m = &c->modules[i];
+		unsigned flags = module_is_compressed(m->path) ? SI_MODULE_INIT_COMPRESSED_FILE : 0;
+		unsigned long long t0 = now_ms();
+		long rc;
+		int fd, err;
+
+		fd = open(m->path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			*failed = m;
+			return -1;
+		}
+		do
+			rc = syscall(SYS_finit_module, fd, m->params, flags);
+		while (rc < 0 && errno == EINTR);
+		err = errno;
+		close(fd);
+		if (rc < 0 && err != EEXIST) {
+			*failed = m;
+			errno = err;
+			return -1;
+		}
+		log_debug("module %s%s%s: %s (%llu ms)", m->path, m->params[0] ? " " : "", m->params,
+			  rc < 0 ? "already loaded" : "loaded", now_ms() - t0);
+	}
+	return 0;
+}

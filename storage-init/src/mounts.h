@@ -1,0 +1,32 @@
+#ifndef SI_MOUNTS_H
+#define SI_MOUNTS_H
+
+#include <stddef.h>
+
+/* mount(2) with EINTR retry; returns 0 or -1 with errno. */
+int do_mount(const char *src, const char *target, const char *type,
+	     unsigned long flags, const char *data);
+
+/* /proc, /sys, /dev (devtmpfs), /run (tmpfs); *what names the failing one. */
+int mount_api_filesystems(const char **what);
+/* Make sure fds 0, 1, 2 are open (on /dev/console, else /dev/null). */
+void ensure_std_fds(void);
+
+/* Mount the boot device read-only on target. fstype "auto" tries the
+ * probed type first, then ext4, vfat, xfs, btrfs. Returns 0 or -1 with
+ * errno; *used gets the type that worked. */
+int mount_boot(const char *dev, const char *target, const char *fstype,
+	       const char *probed, const char *flags, const char **used);
+
+/* Is the filesystem at path a tmpfs or ramfs (statfs magic)? */
+int is_ram_fs(const char *path);
+
+/* Delete everything below the directory fd that is on the same filesystem
+ * (does not cross into mounts). Best effort; returns entries removed. */
+unsigned long delete_tree(int dirfd);
+
+/* MS_MOVE /dev, /proc, /sys, /run to NEWROOT/..., creating the directories.
+ * Returns 0 or -1 with errno and the failing path in what. */
+int move_api_mounts(const char *newroot, char *what, size_t size);
+
+#endif

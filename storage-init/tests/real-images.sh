@@ -1,0 +1,126 @@
+#!/bin/sh
+# Real filesystem images: storage-init's probes must agree with blkid.
+# usage: real-images.sh PROBE-BINARY STORAGE-INIT-BINARY
+# Tools that are missing (mkfs.xfs, mkfs.btrfs, sfdisk...) skip their case.
+set -u
+PROBE=$1
+SI=$2
+PATH=$PATH:/usr/sbin:/sbin
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT INT TERM
+pass=0 fail=0 skip=0
+
+ok()   { pass=$((pass + 1)); echo "ok   $1"; }
+bad()  { fail=$((fail + 1)); echo "FAIL $1"; }
+skip() { skip=$((skip + 1)); echo "skip $1"; }
+have() { command -v "$1" >/dev/null 2>&1; }
+
+# compare the TYPE/UUID/LABEL lines of `blkid -p -o export` with ours
+compare() {
+	name=$1 img=$2
+	if ! have blkid; then skip "$name (no blkid)"; return; fi
+	blkid -p -o export "$img" 2>/dev/null | grep -E '^(TYPE|UUID|LABEL)=' | sed 's/\\ / /g' | sort >"$T/want"
+	if ! "$PROBE" "$img" | sort >"$T/got"; then
+		bad "$name: not recognised"; cat "$T/want"; return
+	fi
+	if [ ! -s "$T/want" ]; then bad "$name: blkid saw nothing"; return; fi
+	if cmp -s "$T/want" "$T/got"; then
+		ok "$name: $(tr '\n' ' ' <"$T/got")"
+	else
+		bad "$name"; echo "  blkid:"; sed 's/^/    /' "$T/want"; echo "  probe:"; sed 's/^/    /' "$T/got"
+	fi
+}
+
+expect_field() { # name img FIELD=value
+	if "$PROBE" "$1" | grep -qx "$2"; then ok "$1 has $2"; else bad "$1 lacks $2"; fi
+}
+
+if have mkfs.ext4; then
+	truncate -s 8M "$T/ext4.img"
+	mkfs.ext4 -q -F -U 0f0e0d0c-0b0a-4908-8706-050403020100 -L ext4-boot "$T/ext4.img" &&
+		compare ext4 "$T/ext4.img"
+	expect_field "$T/ext4.img" UUID=0f0e0d0c-0b0a-4908-8706-050403020100
+	truncate -s 8M "$T/ext2.img"
+	mkfs.ext2 -q -F -U 11111111-2222-4333-8444-555555555555 -L sixteen-chars-xx "$T/ext2.img" &&
+		compare "ext2 (16-byte label)" "$T/ext2.img"
+	truncate -s 8M "$T/ext3.img"
+	mkfs.ext3 -q -F "$T/ext3.img" && compare "ext3 (random uuid, no label)" "$T/ext3.img"
+else
+	skip "ext2/3/4 (no mkfs.ext4)"
+fi
+
+if have mkfs.vfat; then
+	truncate -s 40M "$T/fat32.img"
+	mkfs.vfat -F 32 -i 1234ABCD -n EFI-BOOT "$T/fat32.img" >/dev/null && compare "vfat FAT32" "$T/fat32.img"
+	expect_field "$T/fat32.img" UUID=1234-ABCD
+	truncate -s 16M "$T/fat16.img"
+	mkfs.vfat -F 16 -i 0000beef -n "MY BOOT" "$T/fat16.img" >/dev/null && compare "vfat FAT16" "$T/fat16.img"
+	truncate -s 1M "$T/fat12.img"
+	mkfs.vfat -F 12 -i DEADBEEF "$T/fat12.img" >/dev/null && compare "vfat FAT12 (no label)" "$T/fat12.img"
+else
+	skip "vfat (no mkfs.vfat)"
+fi
+
+if have mkfs.xfs; then
+	truncate -s 300M "$T/xfs.img"
+	mkfs.xfs -q -f -m uuid=a1b2c3d4-e5f6-4711-8899-aabbccddeeff -L xfsboot "$T/xfs.img" &&
+		compare xfs "$T/xfs.img"
+	rm -f "$T/xfs.img"
+else
+	skip "xfs (no mkfs.xfs)"
+fi
+
+if have mkfs.btrfs; then
+	truncate -s 128M "$T/btrfs.img"
+	mkfs.btrfs -q -f -U 0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d -L "btrfs boot" "$T/btrfs.img" >/dev/null &&
+		compare btrfs "$T/btrfs.img"
+	rm -f "$T/btrfs.img"
+else
+	skip "btrfs (no mkfs.btrfs)"
+fi
+
+if have sfdisk; then
+	truncate -s 8M "$T/gpt.img"
+	printf 'label: gpt\nsize=2048, name="esp", uuid=6E2C5C7E-1B2A-4C3D-9E8F-0123456789AB\nname="boot", uuid=0FC63DAF-8483-4772-8E79-3D69D8477DE4\n' |
+		sfdisk -q "$T/gpt.img" >/dev/null 2>&1
+	for n in 1 2; do
+		want=$(sfdisk --part-uuid "$T/gpt.img" "$n" 2>/dev/null | tr 'A-F' 'a-f')
+		got=$("$PROBE" --part "$T/gpt.img" "$n" | sed -n 's/^PARTUUID=//p')
+		if [ -n "$want" ] && [ "$want" = "$got" ]; then ok "GPT partition $n: PARTUUID=$got"; else bad "GPT partition $n: sfdisk '$want', probe '$got'"; fi
+	done
+	if "$PROBE" --part "$T/gpt.img" 2 | grep -qx 'PARTLABEL=boot'; then ok "GPT PARTLABEL"; else bad "GPT PARTLABEL"; fi
+	truncate -s 8M "$T/mbr.img"
+	printf 'label: dos\nlabel-id: 0x0badcafe\nsize=4096, type=83\ntype=83\n' | sfdisk -q "$T/mbr.img" >/dev/null 2>&1
+	want=$(blkid -p -o export "$T/mbr.img" 2>/dev/null | sed -n 's/^PTUUID=//p')
+	got=$("$PROBE" --part "$T/mbr.img" 2 | sed -n 's/^PARTUUID=//p')
+	if [ "$want-02" = "$got" ]; then ok "MBR partition 2: PARTUUID=$got"; else bad "MBR: blkid PTUUID '$want', probe '$got'"; fi
+else
+	skip "GPT/MBR (no sfdisk)"
+fi
+
+# the static binary's config parser, end to end (not PID 1: --check-config)
+cat >"$T/conf" <<'CONF'
+# comment
+boot = UUID=1234-ABCD
+image = "/initoverlayfs-6.1.0-56-amd64.img"
+module = /lib/modules/virtio_blk.ko
+shim = /usr/sbin/run-init
+integrity = none
+CONF
+if out=$("$SI" --check-config "$T/conf" "quiet initoverlayfs.timeout=3 initoverlayfs.failure=shell" 2>"$T/err") &&
+	echo "$out" | grep -qx 'timeout=3' && echo "$out" | grep -qx 'failure=shell' &&
+	echo "$out" | grep -qx 'image=/initoverlayfs-6.1.0-56-amd64.img' &&
+	grep -q 'unknown key "integrity" ignored' "$T/err"; then
+	ok "storage-init --check-config"
+else
+	bad "storage-init --check-config"; echo "$out"; cat "$T/err"
+fi
+printf 'boot = UUID=1\nimage = /x\ntimeout = soon\n' >"$T/conf2"
+if ! "$SI" --check-config "$T/conf2" 2>"$T/err" && grep -q 'line 3: timeout: expected a whole number' "$T/err"; then
+	ok "storage-init --check-config rejects a bad value"
+else
+	bad "storage-init --check-config bad value"; cat "$T/err"
+fi
+
+echo "real-images: $pass passed, $fail failed, $skip skipped"
+[ "$fail" -eq 0 ]

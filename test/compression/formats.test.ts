@@ -1,0 +1,190 @@
+/** Format-specific end-of-stream rules and header handling. */
+
+import test from "node:test";
+import assert from "node:assert/strict";
+import { crc32 } from "node:zlib";
+import { decompress } from "../../src/compression/index.js";
+import { parseZstdFrame } from "../../src/compression/zstd.js";
+import { FormatError, UnsupportedError } from "../../src/errors.js";
+import { collect, expectFormatError, hasTool, runTool, structuredData } from "./support.js";
+
+const DATA = structuredData(300_000, 11);
+
+// ---- lz4 legacy ----
+
+const lz4 = (data: Uint8Array) => runTool("lz4", ["-l", "-c"], data)!;
+const noLz4 = hasTool("lz4") ? false : "lz4 is not installed";
+
+test("lz4: a repeated magic continues the stream (concatenated lz4 -l outputs)", { skip: noLz4 }, async () => {
+  const a = lz4(DATA), b = lz4(Buffer.from("tail"));
+  const r = await collect(decompress("lz4", Buffer.concat([a, b]), 0));
+  assert.ok(r.data.equals(Buffer.concat([DATA, Buffer.from("tail")])));
+  assert.equal(r.consumed, a.length + b.length);
+});
+
+test("lz4: more than 8 MiB is several chunks", { skip: noLz4 }, async () => {
+  const big = structuredData(9 << 20, 4);
+  const comp = lz4(big);
+  const r = await collect(decompress("lz4", comp, 0));
+  assert.ok(r.data.equals(big));
+  assert.equal(r.chunks.length, 2);
+  assert.equal(r.consumed, comp.length);
+});
+
+test("lz4: ends at a zero size or with under 4 bytes left, which are not consumed", { skip: noLz4 }, async () => {
+  const a = lz4(DATA);
+  for (const tail of [[], [0], [1, 2, 3], [0, 0, 0, 0, 7, 7]]) {
+    const r = await collect(decompress("lz4", Buffer.concat([a, Buffer.from(tail)]), 0));
+    assert.equal(r.consumed, a.length, `tail ${tail}`);
+  }
+});
+
+test("lz4: data right after the stream without zero padding is an error, as in the kernel", { skip: noLz4 }, async () => {
+  const a = lz4(DATA);
+  const e = await expectFormatError(collect(decompress("lz4", Buffer.concat([a, Buffer.from("070701")]), 0)), "lz4");
+  assert.equal(e.offset, a.length);
+});
+
+test("lz4: the modern lz4 frame is rejected with a clear message", { skip: noLz4 }, async () => {
+  const modern = runTool("lz4", ["-c"], DATA)!;
+  const e = await expectFormatError(collect(decompress("lz4", modern, 0)), "lz4");
+  assert.match(e.message, /legacy/);
+});
+
+// ---- zstd ----
+
+const zstd = (data: Uint8Array, ...args: string[]) => runTool("zstd", ["-c", "-q", ...args], data)!;
+const noZstd = hasTool("zstd") ? false : "zstd is not installed";
+
+test("zstd: frame with a content size (from a file) and without a checksum", { skip: noZstd }, async () => {
+  const sized = zstd(DATA, `--stream-size=${DATA.length}`);
+  assert.equal(parseZstdFrame(sized, 0).contentSize, DATA.length);
+  assert.ok((await collect(decompress("zstd", sized, 0))).data.equals(DATA));
+  const unchecked = zstd(DATA, "--no-check");
+  assert.equal(parseZstdFrame(unchecked, 0).hasChecksum, false);
+  const r = await collect(decompress("zstd", unchecked, 0));
+  assert.ok(r.data.equals(DATA));
+  assert.equal(r.consumed, unchecked.length);
+});
+
+test("zstd: only the first of several frames, like the kernel", { skip: noZstd }, async () => {
+  const a = zstd(DATA), b = zstd(Buffer.from("second"));
+  const r = await collect(decompress("zstd", Buffer.concat([a, b]), 0));
+  assert.ok(r.data.equals(DATA));
+  assert.equal(r.consumed, a.length);
+});
+
+test("zstd: a skippable frame is a whole, empty stream", async () => {
+  const skippable = Buffer.from([0x52, 0x2a, 0x4d, 0x18, 3, 0, 0, 0, 1, 2, 3, 0xff]);
+  const r = await collect(decompress("zstd", skippable, 0));
+  assert.equal(r.data.length, 0);
+  assert.equal(r.consumed, 11);
+  await expectFormatError(collect(decompress("zstd", skippable.subarray(0, 10), 0)), "zstd");
+});
+
+test("zstd: checksum mismatch and content size mismatch are FormatErrors", { skip: noZstd }, async () => {
+  const comp = zstd(DATA);
+  const badSum = Buffer.from(comp);
+  badSum[badSum.length - 1] ^= 1;
+  const e = await expectFormatError(collect(decompress("zstd", badSum, 0)), "zstd");
+  assert.match(e.message, /checksum/);
+  assert.equal(e.offset, comp.length - 4);
+
+  const sized = Buffer.from(zstd(DATA, `--stream-size=${DATA.length}`, "--no-check"));
+  const frame = parseZstdFrame(sized, 0);
+  assert.equal(frame.contentSize, DATA.length);
+  // the 4-byte content size field ends right before the first block header
+  sized.writeUInt32LE(DATA.length + 1, frame.blocksAt - 4);
+  await expectFormatError(collect(decompress("zstd", sized, 0)), "zstd");
+});
+
+test("zstd: header errors name their offset", async () => {
+  const magic = [0x28, 0xb5, 0x2f, 0xfd];
+  // reserved bit in the frame header descriptor
+  let e = await expectFormatError(collect(decompress("zstd", Buffer.from([...magic, 0x08, 0x50, 1, 0, 0]), 0)), "zstd");
+  assert.equal(e.offset, 4);
+  // reserved block type 3: FHD 0 (window byte follows), block header at 6
+  e = await expectFormatError(collect(decompress("zstd", Buffer.from([...magic, 0x00, 0x50, 0x07, 0, 0]), 0)), "zstd");
+  assert.equal(e.offset, 6);
+  // a block size over 128 KiB
+  e = await expectFormatError(collect(decompress("zstd", Buffer.from([...magic, 0x00, 0x50, 0x01, 0x00, 0x20]), 0)), "zstd");
+  assert.match(e.detail, /block size/);
+  // dictionary frames are unsupported (the kernel has no dictionaries)
+  await assert.rejects(collect(decompress("zstd", Buffer.from([...magic, 0x01, 0x50, 7, 0x01, 0, 0, 0]), 0)), UnsupportedError);
+  // a raw block announcing more bytes than there are
+  e = await expectFormatError(collect(decompress("zstd", Buffer.from([...magic, 0x00, 0x50, 0x81, 0, 0, 1, 2]), 0)), "zstd");
+  assert.match(e.detail, /truncated/);
+});
+
+// ---- gzip ----
+
+const gzip = (data: Uint8Array) => runTool("gzip", ["-c", "-n"], data)!;
+const noGzip = hasTool("gzip") ? false : "gzip is not installed";
+
+test("gzip: optional header fields (extra, name, comment, header CRC)", { skip: noGzip }, async () => {
+  const plain = gzip(DATA);
+  assert.equal(plain[3], 0);
+  const head = Buffer.concat([
+    Buffer.from([0x1f, 0x8b, 8, 4 | 8 | 16 | 2]),
+    plain.subarray(4, 10),
+    Buffer.from([3, 0, 0xaa, 0xbb, 0xcc]),
+    Buffer.from("name.cpio\0comment\0"),
+  ]);
+  const hcrc = Buffer.alloc(2);
+  hcrc.writeUInt16LE(crc32(head) & 0xffff);
+  const full = Buffer.concat([head, hcrc, plain.subarray(10)]);
+  const r = await collect(decompress("gzip", full, 0));
+  assert.ok(r.data.equals(DATA));
+  assert.equal(r.consumed, full.length);
+  hcrc[0] ^= 1;
+  await expectFormatError(collect(decompress("gzip", Buffer.concat([head, hcrc, plain.subarray(10)]), 0)), "gzip");
+});
+
+test("gzip: only one member, trailer checked", { skip: noGzip }, async () => {
+  const a = gzip(DATA), b = gzip(Buffer.from("b"));
+  const r = await collect(decompress("gzip", Buffer.concat([a, b]), 0));
+  assert.ok(r.data.equals(DATA));
+  assert.equal(r.consumed, a.length);
+  const badSize = Buffer.from(a);
+  badSize[badSize.length - 1] ^= 1;
+  const e = await expectFormatError(collect(decompress("gzip", badSize, 0)), "gzip");
+  assert.equal(e.offset, a.length - 4);
+  const noTrailer = a.subarray(0, a.length - 8);
+  assert.match((await expectFormatError(collect(decompress("gzip", noTrailer, 0)), "gzip")).detail, /trailer/);
+});
+
+test("gzip: 1f 9e is detected as gzip but unsupported, like the kernel's gunzip", async () => {
+  await assert.rejects(collect(decompress("gzip", Buffer.from([0x1f, 0x9e, 8, 0, 0, 0, 0, 0, 0, 0, 0]), 0)), UnsupportedError);
+});
+
+// ---- bzip2, xz, lzma headers ----
+
+test("bad magic after a matching detection prefix is a FormatError", async () => {
+  const cases: [Parameters<typeof decompress>[0], number[]][] = [
+    ["bzip2", [0x42, 0x5a, 0x30, 0x39, 0, 0]],
+    ["bzip2", [0x42, 0x5a, 0x68, 0x30, 0, 0]],
+    ["xz", [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x01, 0, 0]],
+    ["lzma", [0xe1, 0, 0, 0x80, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0]],
+    ["lz4", [0x02, 0x21, 0x4c, 0x17, 0, 0]],
+    ["zstd", [0x28, 0xb5, 0x2f, 0xfe, 0, 0]],
+  ];
+  for (const [kind, bytes] of cases) {
+    const e = await expectFormatError(collect(decompress(kind, Buffer.from(bytes), 0)), kind);
+    assert.equal(e.offset, 0, e.message);
+  }
+});
+
+test("xz: a multi-block stream (xz -T2) and stream padding after it", { skip: hasTool("xz") ? false : "xz is not installed" }, async () => {
+  const big = structuredData(3 << 20, 8);
+  const comp = runTool("xz", ["-c", "-T2", "--block-size=1MiB"], big)!;
+  const r = await collect(decompress("xz", Buffer.concat([comp, Buffer.alloc(8)]), 0));
+  assert.ok(r.data.equals(big));
+  assert.equal(r.consumed, comp.length);
+});
+
+test("lzo is an UnsupportedError with a clear message", async () => {
+  const e = await expectFormatError(collect(decompress("lzo", Buffer.from([0x89, 0x4c, 0x5a, 0x4f, 0]), 0)), "lzo");
+  assert.ok(e instanceof UnsupportedError);
+  assert.match(e.message, /unsupported compression lzo/);
+  assert.ok(e instanceof FormatError);
+});
