@@ -20,8 +20,8 @@ export const COMPRESSIONS: readonly Compression[] = ["gzip", "zstd", "xz", "lzma
 /**
  * The kernel's table (lib/decompress.c): like decompress_method(), only the first two bytes
  * decide; the decoder then checks the rest of its magic (gzip 1f 8b 08, bzip2 "BZh1".."BZh9",
- * xz fd 37 7a 58 5a 00, lz4 02 21 4c 18, zstd 28 b5 2f fd) and fails with a FormatError, as the
- * kernel's does.
+ * xz fd 37 7a 58 5a 00, lzop 89 4c 5a 4f 00 0d 0a 1a 0a, lz4 02 21 4c 18, zstd 28 b5 2f fd)
+ * and fails with a FormatError, as the kernel's does.
  */
 const MAGICS: ReadonlyArray<readonly [number, number, Compression]> = [
   [0x1f, 0x8b, "gzip"],
@@ -62,9 +62,9 @@ const DECODERS: Record<Compression, Decoder> = {
  *
  * How the end is found: gzip one member (header + deflate end + 8-byte trailer); zstd one frame
  * (header and block walk); xz one stream (liblzma stops after the footer); lzma the end marker or
- * the header's size; bzip2 the end-of-stream marker and CRC; lz4 legacy has no end marker: the end
- * of the input, a zero chunk size (padding, not consumed) or fewer than 4 bytes left, as in the
- * kernel. Every count is exact.
+ * the header's size; bzip2 the end-of-stream marker and CRC; lzo (lzop) the zero block size;
+ * lz4 legacy has no end marker: the end of the input, a zero chunk size (padding, not consumed)
+ * or fewer than 4 bytes left, as in the kernel. Every count is exact.
  */
 export async function* decompress(kind: Compression, input: Uint8Array, offset: number): AsyncGenerator<Uint8Array, number, void> {
   const decoder = Object.hasOwn(DECODERS, kind) ? DECODERS[kind] : undefined;

@@ -175,7 +175,6 @@ export function decompressLzma(input: Uint8Array, offset: number): AsyncGenerato
   return decompressLiblzma("lzma", input, offset);
 }
 
-// eslint-disable-next-line require-yield
 async function* failing(error: Error): AsyncGenerator<Uint8Array, number, void> {
   throw error;
 }

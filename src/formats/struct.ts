@@ -61,7 +61,8 @@ export function defineStruct<Fields extends Record<string, FieldDef>>(
           case "u16": out[k] = dv.getUint16(at, true); break;
           case "u32": out[k] = dv.getUint32(at, true); break;
           case "u64": out[k] = dv.getBigUint64(at, true); break;
-          case "bytes": out[k] = buf.slice(at, at + f.size); break;
+          // a copy, also for Buffers (whose slice() is a view)
+          case "bytes": out[k] = Uint8Array.prototype.slice.call(buf, at, at + f.size); break;
         }
       }
       return out as StructValue<Fields>;

@@ -5,7 +5,7 @@
 #   boot.img   ext4 "boot partition" holding initoverlayfs-$KVER.img (EROFS)
 #   root.img   ext4 root whose /sbin/init prints ROOT-MARKER and the state
 #   mini.img   the mini initramfs: storage-init as /init, config, modules
-# usage: dev/boot-test.sh [build|good|wronguuid|noimage|stock|all]...
+# usage: dev/boot-test.sh [build|good|wronguuid|noimage|shell|stock|all]...
 # Needs root (mknod), musl-gcc, qemu-system-x86_64, mkfs.erofs, mkfs.ext4,
 # cpio, zstd, a static busybox. One VM at a time; each boot has a hard timeout.
 set -euo pipefail
@@ -63,8 +63,8 @@ build() {
 	cat >"$WORK/rootdir/sbin/init" <<'INIT'
 #!/bin/busybox sh
 B=/bin/busybox
-$B mountpoint -q /proc || $B mount -t proc proc /proc
-$B mountpoint -q /sys || $B mount -t sysfs sysfs /sys
+[ -e /proc/self/stat ] || $B mount -t proc proc /proc
+[ -d /sys/block ] || $B mount -t sysfs sysfs /sys
 echo ROOT-MARKER
 echo "UPTIME $($B cat /proc/uptime)"
 for f in /sys/block/*/stat; do echo "STAT $f: $($B cat "$f")"; done
@@ -146,7 +146,7 @@ good() {
 	boot good "$WORK/mini.img" ""
 	show good 'initoverlayfs:|ROOT-MARKER|UPTIME|LOOP|BOOT-|Kernel panic|Run /init'
 	check good 'ROOT-MARKER' 'NO-LOOP-BACKED' 'BOOT-NOT-MOUNTED' 'shim /usr/sbin/run-init installed' \
-		'run-init: switched to /root \(pivot_root'
+		'/init: 2 call\(s\) of run-init now run /usr/sbin/run-init' 'run-init: switched to /root \(pivot_root'
 }
 wronguuid() {
 	boot wronguuid "$WORK/mini.img" "initoverlayfs.boot=UUID=00000000-dead-beef-0000-000000000000 initoverlayfs.timeout=3"
@@ -160,6 +160,14 @@ noimage() {
 	check noimage 'initoverlayfs: FAILED at open image: /boot/missing.img: No such file or directory' \
 		'Kernel panic - not syncing: Attempted to kill init'
 }
+shell() {
+	# failure=shell after the overlay is up: the image's /bin/sh starts (and,
+	# with no console input here, exits: then the kernel panics)
+	boot shell "$WORK/mini.img" "initoverlayfs.failure=shell initoverlayfs.init=/nonexistent"
+	show shell 'initoverlayfs:|Kernel panic'
+	check shell 'initoverlayfs: FAILED at switch root: /nonexistent: No such file or directory' \
+		'starting emergency shell /bin/sh from the image'
+}
 stock() {
 	boot stock "$INITRD" ""
 	show stock 'ROOT-MARKER|UPTIME|Run /init|Kernel panic'
@@ -171,9 +179,9 @@ steps=("$@")
 status=0
 for s in "${steps[@]}"; do
 	case $s in
-	all) build; good || status=1; wronguuid || status=1; noimage || status=1; stock || status=1 ;;
+	all) build; good || status=1; wronguuid || status=1; noimage || status=1; shell || status=1; stock || status=1 ;;
 	build) build ;;
-	good|wronguuid|noimage|stock) $s || status=1 ;;
+	good|wronguuid|noimage|shell|stock) $s || status=1 ;;
 	*) echo "unknown step $s" >&2; exit 2 ;;
 	esac
 done

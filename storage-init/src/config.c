@@ -59,7 +59,7 @@ enum kind {
 	K_BOOL,     /* debug: sets loglevel 7 */
 	K_FAILURE,
 	K_MODULE,   /* repeatable */
-	K_SHIM,     /* repeatable */
+	K_PATHS,    /* repeatable absolute paths: struct path_list at off */
 };
 
 struct key_def {
@@ -87,7 +87,8 @@ static const struct key_def keys[] = {
 	{ "debug", K_BOOL, 0, 0, 0, NULL },
 	{ "failure", K_FAILURE, 0, 0, 0, NULL },
 	{ "module", K_MODULE, 0, 0, 0, NULL },
-	{ "shim", K_SHIM, 0, 0, 0, NULL },
+	{ "shim", K_PATHS, offsetof(struct config, shims), 0, 0, NULL },
+	{ "shim_script", K_PATHS, offsetof(struct config, scripts), 0, 0, NULL },
 };
 
 #define N_KEYS (sizeof keys / sizeof keys[0])
@@ -101,6 +102,7 @@ static const char *const default_shims[] = {
 	"/usr/sbin/run-init", "/usr/bin/run-init",
 	"/usr/sbin/switch_root", "/sbin/switch_root",
 };
+static const char *const default_scripts[] = { "/init" };
 
 void config_defaults(struct config *c)
 {
@@ -140,19 +142,19 @@ static int set_module(struct config *c, const char *v, char *err, size_t errlen)
 	return 0;
 }
 
-static int set_shim(struct config *c, const char *v, char *err, size_t errlen)
+static int add_path(struct path_list *l, const char *v, char *err, size_t errlen)
 {
-	if (c->n_shims >= CFG_MAX_SHIMS) {
-		snprintf(err, errlen, "too many shims (at most %d)", CFG_MAX_SHIMS);
+	if (l->n >= CFG_MAX_SHIMS) {
+		snprintf(err, errlen, "too many entries (at most %d)", CFG_MAX_SHIMS);
 		return -1;
 	}
 	if (check_absolute(v, err, errlen) < 0)
 		return -1;
-	if (str_copy(c->shims[c->n_shims], SI_PATH_MAX, v) < 0) {
+	if (str_copy(l->path[l->n], SI_PATH_MAX, v) < 0) {
 		snprintf(err, errlen, "path longer than %d bytes", SI_PATH_MAX - 1);
 		return -1;
 	}
-	c->n_shims++;
+	l->n++;
 	return 0;
 }
 
@@ -247,19 +249,22 @@ int config_set(struct config *c, const char *key, const char *value,
 		if (set_module(c, value, err, errlen) < 0)
 			goto prefixed;
 		return CFG_OK;
-	case K_SHIM:
-		c->shims_explicit = 1;
-		if (origin == CFG_FROM_CMDLINE && !c->shims_from_cmdline) {
-			c->shims_from_cmdline = 1;
-			c->n_shims = 0;
+	case K_PATHS: {
+		struct path_list *l = (struct path_list *)(void *)((char *)c + k->off);
+
+		l->given = 1;
+		if (origin == CFG_FROM_CMDLINE && !l->from_cmdline) {
+			l->from_cmdline = 1;
+			l->n = 0;
 		}
 		if (value[0] == '\0') {
-			c->n_shims = 0;
+			l->n = 0;
 			return CFG_OK;
 		}
-		if (set_shim(c, value, err, errlen) < 0)
+		if (add_path(l, value, err, errlen) < 0)
 			goto prefixed;
 		return CFG_OK;
+	}
 	}
 	snprintf(err, errlen, "%s: internal error", key);
 	return CFG_BAD;
@@ -394,10 +399,15 @@ int config_finish(struct config *c, char *err, size_t errlen)
 {
 	size_t i;
 
-	if (!c->shims_explicit) {
+	if (!c->shims.given) {
 		for (i = 0; i < sizeof default_shims / sizeof default_shims[0]; i++)
-			str_copy(c->shims[i], SI_PATH_MAX, default_shims[i]);
-		c->n_shims = i;
+			str_copy(c->shims.path[i], SI_PATH_MAX, default_shims[i]);
+		c->shims.n = i;
+	}
+	if (!c->scripts.given) {
+		for (i = 0; i < sizeof default_scripts / sizeof default_scripts[0]; i++)
+			str_copy(c->scripts.path[i], SI_PATH_MAX, default_scripts[i]);
+		c->scripts.n = i;
 	}
 	if (c->boot[0] == '\0') {
 		snprintf(err, errlen, "boot: not set");

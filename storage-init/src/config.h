@@ -11,7 +11,7 @@
 #define CFG_VALUE_MAX  512
 #define CFG_PARAMS_MAX 256          /* module parameters */
 #define CFG_MAX_MODULES 64
-#define CFG_MAX_SHIMS   8
+#define CFG_MAX_SHIMS   8          /* entries of a path list (shim, shim_script) */
 #define CFG_ERR_MAX    256
 
 enum failure_policy { FAILURE_PANIC = 0, FAILURE_REBOOT, FAILURE_SHELL };
@@ -20,6 +20,14 @@ enum cfg_origin { CFG_FROM_FILE = 0, CFG_FROM_CMDLINE };
 struct module_spec {
 	char path[SI_PATH_MAX];
 	char params[CFG_PARAMS_MAX];
+};
+
+/* A repeatable key holding absolute paths. */
+struct path_list {
+	size_t n;
+	char path[CFG_MAX_SHIMS][SI_PATH_MAX];
+	unsigned char given;         /* set explicitly (no default list) */
+	unsigned char from_cmdline;  /* replaced by the kernel command line */
 };
 
 struct config {
@@ -34,13 +42,9 @@ struct config {
 	enum failure_policy failure;
 	size_t n_modules;
 	struct module_spec modules[CFG_MAX_MODULES];
-	size_t n_shims;
-	char shims[CFG_MAX_SHIMS][SI_PATH_MAX];
-	/* bookkeeping for repeatable keys: set once a list was given explicitly,
-	 * and once the kernel command line replaced it */
-	unsigned char shims_explicit;
+	struct path_list shims;      /* switch-root programs to replace */
+	struct path_list scripts;    /* scripts whose bare-name calls get rewritten */
 	unsigned char modules_from_cmdline;
-	unsigned char shims_from_cmdline;
 };
 
 /* Called for non-fatal diagnostics (unknown keys). */

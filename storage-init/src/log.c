@@ -15,6 +15,9 @@ static int kmsg_fd = -1;
 static unsigned long max_level = 6;
 static int devkmsg_changed;   /* we switched ratelimit -> on */
 static int devkmsg_on;        /* kmsg known not to drop our lines */
+static long console_level = -1; /* kernel console_loglevel, read once */
+
+static int console_shows(int level);
 
 void log_open(const char *path)
 {
@@ -43,6 +46,7 @@ void log_unlimit_devkmsg(void)
 {
 	char mode[32];
 
+	(void)console_shows(0); /* cache console_loglevel */
 	if (read_sysfs("/proc/sys/kernel/printk_devkmsg", mode, sizeof mode) < 0)
 		return;
 	if (strcmp(mode, "on") == 0) {
@@ -60,18 +64,22 @@ void log_restore_devkmsg(void)
 		devkmsg_changed = 0;
 }
 
-/* Would the kernel itself print a kmsg line of this level on the console? */
+/* Would the kernel itself print a kmsg line of this level on the console?
+ * (Read once while /proc is there: later we may be in a chroot without it.) */
 static int console_shows(int level)
 {
 	char buf[64];
-	unsigned long v = 0;
+	long v = 0;
 	size_t i;
 
-	if (read_sysfs("/proc/sys/kernel/printk", buf, sizeof buf) < 0)
-		return 0;
-	for (i = 0; buf[i] >= '0' && buf[i] <= '9'; i++)
-		v = v * 10 + (unsigned long)(buf[i] - '0');
-	return (unsigned long)level < v;
+	if (console_level < 0) {
+		if (read_sysfs("/proc/sys/kernel/printk", buf, sizeof buf) < 0)
+			return 0;
+		for (i = 0; buf[i] >= '0' && buf[i] <= '9' && v < 100; i++)
+			v = v * 10 + (buf[i] - '0');
+		console_level = v;
+	}
+	return level < console_level;
 }
 
 static void console_write(const char *line, size_t len)

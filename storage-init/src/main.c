@@ -9,6 +9,7 @@
 #include "loop.h"
 #include "modules.h"
 #include "mounts.h"
+#include "script.h"
 #include "switchroot.h"
 #include "util.h"
 
@@ -90,8 +91,10 @@ static void print_config(void)
 	for (i = 0; i < cfg.n_modules; i++)
 		printf("module=%s%s%s\n", cfg.modules[i].path, cfg.modules[i].params[0] ? " " : "",
 		       cfg.modules[i].params);
-	for (i = 0; i < cfg.n_shims; i++)
-		printf("shim=%s\n", cfg.shims[i]);
+	for (i = 0; i < cfg.shims.n; i++)
+		printf("shim=%s\n", cfg.shims.path[i]);
+	for (i = 0; i < cfg.scripts.n; i++)
+		printf("shim_script=%s\n", cfg.scripts.path[i]);
 }
 
 /* Not PID 1: only offline helpers. */
@@ -187,7 +190,7 @@ static int install_one(int self_fd, const char *path)
 		goto fail;
 	log_info("shim %s installed (was %s)", path,
 		 S_ISLNK(st.st_mode) ? "a symlink" : st.st_nlink > 1 ? "a hard link" : "a file");
-	return 0;
+	return 1;
 fail:
 	saved = errno;
 	if (fd >= 0)
@@ -197,9 +200,84 @@ fail:
 	return -1;
 }
 
+/* Write data to path through a new file and rename (keeps mode). */
+static int replace_file(const char *path, const char *data, size_t len, mode_t mode)
+{
+	char tmp[SI_PATH_MAX];
+	int fd, saved;
+
+	if (str_concat(tmp, sizeof tmp, path, SHIM_SUFFIX) < 0) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	(void)unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode & 07777);
+	if (fd < 0)
+		return -1;
+	if (write_full(fd, data, len) < 0 || fchmod(fd, mode & 07777) < 0) {
+		saved = errno;
+		close(fd);
+		goto fail;
+	}
+	if (close(fd) < 0 || rename(tmp, path) < 0) {
+		saved = errno;
+		goto fail;
+	}
+	return 0;
+fail:
+	(void)unlink(tmp);
+	errno = saved;
+	return -1;
+}
+
+/* busybox with FEATURE_SH_STANDALONE runs its own applet for a bare
+ * "run-init" whatever PATH says: point such calls in the listed scripts at
+ * the installed shim. Runs chrooted in the new root (child process). */
+static int rewrite_script(const char *path, const char *const *names, const char *const *shims,
+			  size_t n)
+{
+	static char a[SCRIPT_MAX + 1], b[SCRIPT_MAX + 4096];
+	struct stat st;
+	size_t len, i;
+	unsigned total = 0, count;
+	long r;
+
+	if (stat(path, &st) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode))
+		return 0;
+	if (read_file(path, a, sizeof a, &len) < 0)
+		return -1;
+	if (len < 2 || a[0] != '#' || a[1] != '!')
+		return 0; /* not a script (e.g. systemd) */
+	for (i = 0; i < n; i++) {
+		if (!shims[i])
+			continue;
+		r = script_rewrite(a, len, names[i], shims[i], b, SCRIPT_MAX, &count);
+		if (r < 0) {
+			errno = EFBIG;
+			return -1;
+		}
+		if (count) {
+			memcpy(a, b, (size_t)r);
+			len = (size_t)r;
+			total += count;
+			log_info("%s: %u call(s) of %s now run %s", path, count, names[i], shims[i]);
+		}
+	}
+	if (total == 0)
+		return 0;
+	return replace_file(path, a, len, st.st_mode);
+}
+
 static int install_shims(const char *root, struct shim_report *rep)
 {
 	int self_fd, pipefd[2], status;
+	static const char *const tool_names[3] = { NULL, "run-init", "switch_root" };
+	const char *installed[3] = { NULL, NULL, NULL };
 	ssize_t r;
 	pid_t pid;
 	size_t i;
@@ -224,10 +302,27 @@ static int install_shims(const char *root, struct shim_report *rep)
 			(void)write_full(pipefd[1], rep, sizeof *rep);
 			_exit(1);
 		}
-		for (i = 0; i < cfg.n_shims; i++) {
-			if (install_one(self_fd, cfg.shims[i]) < 0) {
+		for (i = 0; i < cfg.shims.n; i++) {
+			const char *p = cfg.shims.path[i];
+			int rc = install_one(self_fd, p);
+
+			if (rc < 0) {
 				rep->err = errno;
-				str_copy(rep->path, sizeof rep->path, cfg.shims[i]);
+				str_copy(rep->path, sizeof rep->path, p);
+				(void)write_full(pipefd[1], rep, sizeof *rep);
+				_exit(1);
+			}
+			if (rc == 1) {
+				enum tool t = tool_from_argv0(p);
+
+				if (t != TOOL_STORAGE_INIT && !installed[t])
+					installed[t] = p;
+			}
+		}
+		for (i = 0; i < cfg.scripts.n; i++) {
+			if (rewrite_script(cfg.scripts.path[i], tool_names, installed, 3) < 0) {
+				rep->err = errno;
+				str_copy(rep->path, sizeof rep->path, cfg.scripts.path[i]);
 				(void)write_full(pipefd[1], rep, sizeof *rep);
 				_exit(1);
 			}
@@ -283,7 +378,7 @@ static int storage_init(int argc, char **argv)
 	failure_set_policy(cfg.failure, cfg.shell);
 	log_set_level(cfg.loglevel);
 	log_debug("boot=%s image=%s timeout=%lu modules=%zu shims=%zu", cfg.boot, cfg.image,
-		  cfg.timeout, cfg.n_modules, cfg.n_shims);
+		  cfg.timeout, cfg.n_modules, cfg.shims.n);
 	if ((size_t)argc > MAX_INIT_ARGS)
 		fail("read configuration", "init arguments", "too many");
 

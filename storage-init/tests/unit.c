@@ -4,6 +4,7 @@
 #include "cmdline.h"
 #include "config.h"
 #include "gpt.h"
+#include "script.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -96,8 +97,8 @@ static void test_config_defaults(void)
 	CHECK(c.failure == FAILURE_PANIC);
 	CHECK(c.loglevel == 6);
 	CHECK(config_finish(&c, err, sizeof err) == 0);
-	CHECK(c.n_shims == 4);
-	CHECK_STR(c.shims[0], "/usr/sbin/run-init");
+	CHECK(c.shims.n == 4);
+	CHECK_STR(c.shims.path[0], "/usr/sbin/run-init");
 
 	CHECK(parse("image=/x.img\n") == 0);
 	CHECK(config_finish(&c, err, sizeof err) < 0);
@@ -121,12 +122,12 @@ static void test_config_repeats(void)
 	CHECK_STR(c.modules[1].path, "/lib/modules/virtio_blk.ko");
 	CHECK_STR(c.modules[1].params, "queue_depth=64 foo=\"a\"");
 	CHECK_STR(c.modules[2].path, "/lib/modules/erofs.ko.zst");
-	CHECK(c.n_shims == 2);
-	CHECK_STR(c.shims[1], "/bin/switch_root");
+	CHECK(c.shims.n == 2);
+	CHECK_STR(c.shims.path[1], "/bin/switch_root");
 	c.boot[0] = 'x';
 	CHECK(parse("boot=/dev/vda\nimage=/i\nshim=\n") == 0);
 	CHECK(config_finish(&c, err, sizeof err) == 0);
-	CHECK(c.n_shims == 0); /* explicitly emptied: no default list */
+	CHECK(c.shims.n == 0); /* explicitly emptied: no default list */
 }
 
 static void test_config_limits(void)
@@ -154,7 +155,7 @@ static void test_config_limits(void)
 	CHECK(strstr(err, "line 65: module: too many modules") != NULL);
 
 	CHECK(parse("shim=/a\nshim=/b\nshim=/c\nshim=/d\nshim=/e\nshim=/f\nshim=/g\nshim=/h\nshim=/i\n") < 0);
-	CHECK(strstr(err, "line 9: shim: too many shims") != NULL);
+	CHECK(strstr(err, "line 9: shim: too many entries") != NULL);
 
 	CHECK(config_parse(&c, "a\0b", 3, NULL, NULL, err, sizeof err) < 0);
 	CHECK_STR(err, "line 1: NUL byte");
@@ -282,9 +283,9 @@ static void test_cmdline_overrides(void)
 	CHECK(c.failure == FAILURE_REBOOT);
 	CHECK(warnings == 1);
 	CHECK(strstr(last_warning, "initoverlayfs.future-key") != NULL);
-	CHECK(c.n_shims == 0);
+	CHECK(c.shims.n == 0);
 	CHECK(config_finish(&c, err, sizeof err) == 0);
-	CHECK(c.n_shims == 0);
+	CHECK(c.shims.n == 0);
 
 	CHECK(parse("boot=/dev/vda\n") == 0);
 	str_copy(buf, sizeof buf, "initoverlayfs.timeout=abc");
@@ -599,6 +600,47 @@ static void test_gpt(void)
 	CHECK(mbr_partuuid(disk, 1, mbr) < 0);
 }
 
+static void test_script_rewrite(void)
+{
+	static const char in[] =
+		"#!/bin/sh\n"
+		"# run-init is called below\n"
+		"validate_init() {\n"
+		"\trun-init -n \"${rootmnt}\" \"${1}\"\n"
+		"}\n"
+		"echo \"run-init failed\" 'run-init' x-run-init run-init-old /usr/sbin/run-init\n"
+		"x=run-init; (run-init a)|run-init b && `run-init`\n"
+		"exec run-init ${drop_caps} \"${rootmnt}\" \"${init}\" \"$@\" <\"${rootmnt}/dev/console\"\n"
+		"echo \\\"run-init \\\" # run-init\n"
+		"run-init";
+	static const char want[] =
+		"#!/bin/sh\n"
+		"# run-init is called below\n"
+		"validate_init() {\n"
+		"\t/S -n \"${rootmnt}\" \"${1}\"\n"
+		"}\n"
+		"echo \"run-init failed\" 'run-init' x-run-init run-init-old /usr/sbin/run-init\n"
+		"x=run-init; (/S a)|/S b && `/S`\n"
+		"exec /S ${drop_caps} \"${rootmnt}\" \"${init}\" \"$@\" <\"${rootmnt}/dev/console\"\n"
+		"echo \\\"run-init \\\" # run-init\n"
+		"/S";
+	char out[1024];
+	unsigned n;
+	long len;
+
+	current = "script rewrite";
+	len = script_rewrite(in, strlen(in), "run-init", "/S", out, sizeof out, &n);
+	CHECK(len == (long)strlen(want));
+	if (len >= 0) {
+		out[len] = '\0';
+		CHECK_STR(out, want);
+	}
+	CHECK(n == 6);
+	len = script_rewrite(in, strlen(in), "switch_root", "/S", out, sizeof out, &n);
+	CHECK(len == (long)strlen(in) && n == 0);
+	CHECK(script_rewrite(in, strlen(in), "run-init", "/usr/sbin/run-init", out, 100, &n) < 0);
+}
+
 static void test_util(void)
 {
 	char small[8];
@@ -635,6 +677,7 @@ int main(void)
 	test_probe_vfat();
 	test_probe_xfs_btrfs();
 	test_gpt();
+	test_script_rewrite();
 	test_util();
 	printf("unit: %u passed, %u failed\n", passed, failed);
 	return failed ? 1 : 0;

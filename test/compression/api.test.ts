@@ -78,7 +78,7 @@ test("xxh64 known values", () => {
   assert.equal(hex(parts.digest()), whole);
 });
 
-test("xxh64 agrees with zstd's frame checksums at every tail length", { skip: hasTool("zstd") ? false : "zstd is not installed" }, async () => {
+test("xxh64 agrees with zstd's frame checksums at every tail length", async () => {
   for (const n of [0, 1, 3, 4, 7, 8, 9, 31, 32, 33, 63, 64, 100, 1000]) {
     const comp = runTool("zstd", ["-c", "-q"], randomBytes(n, n + 1))!;
     const r = await collect(decompress("zstd", comp, 0)); // throws on a checksum mismatch
@@ -94,11 +94,12 @@ const initrds = (() => {
   }
 })();
 
-test("the real /boot initrd decompresses to a newc cpio archive", { skip: initrds.length ? false : "no /boot/initrd.img-*" }, async (t) => {
+test("the real /boot initrd decompresses to a newc cpio archive", async () => {
   const file = initrds[0];
   const input = readFileSync(file);
   const kind = detectCompression(input, 0);
-  if (!kind) return t.skip(`${file} starts with an uncompressed archive`);
+  assert.ok(file, "no /boot/initrd.img-*: .ci/run installs linux-image-amd64");
+  assert.ok(kind, `${file} starts with an uncompressed archive; this test expects a compressed one`);
   const hash = createHash("sha256");
   const gen = decompress(kind, input, 0);
   let first: Uint8Array | undefined;

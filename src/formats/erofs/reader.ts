@@ -86,8 +86,12 @@ const BLOCK_MAP_ENTRY_SIZE = 4;
 /** i_format bit 4: nlink==1 (non-dirs) / "." omitted (dirs), Linux 6.15+ only */
 const I_FORMAT_BIT4 = 0x10;
 
-/** readData refuses to materialize more than this many bytes at once (sparse chunked files) */
-const MAX_MATERIALIZE = 0xffffffff;
+/**
+ * readData refuses to assemble more than this many bytes at once. Flat layouts are bounded by the
+ * image anyway; this bounds sparse (chunk-based, hole) files so a crafted image cannot make us
+ * allocate gigabytes of zeros.
+ */
+const MAX_MATERIALIZE = 1 << 30;
 
 export interface ErofsProblem {
   offset?: number;

@@ -212,6 +212,20 @@ describe("EROFS reader vs mkfs.erofs 1.5 and the kernel", () => {
     assert.deepEqual(diff, []);
   });
 
+  test("withLoopMount reports a failing mount and cleans up", async () => {
+    const bad = path.join(tmp, "garbage.img");
+    fs.writeFileSync(bad, Buffer.alloc(8192, 0x5a));
+    let ran = false;
+    await assert.rejects(
+      withLoopMount(bad, () => {
+        ran = true;
+      }),
+      /mount .*failed/,
+    );
+    assert.equal(ran, false);
+    assert.equal(run("losetup", ["-j", bad]).stdout.trim(), "", "no loop device left attached");
+  });
+
   test("compressed images: metadata reads, data is refused with UnsupportedError when read", () => {
     const csrc = path.join(tmp, "csrc");
     fs.mkdirSync(csrc);
