@@ -1,0 +1,30 @@
+/**
+ * initoverlayfs library API. Format code is pure (bytes in, structures out); the io/ and build/
+ * functions do the file system work at the edges.
+ */
+// errors
+export { InitoverlayfsError, FormatError, UnsupportedError, UsageError } from "./errors.js";
+
+// the tree: common currency of every reader and writer
+export * from "./fs/tree.js";
+export { diffTrees, type DiffOptions } from "./fs/compare.js";
+
+// initramfs and cpio
+export { readInitramfs, type InitramfsReadResult, type InitramfsSegment, type InitramfsReadOptions } from "./initramfs/read.js";
+export { InitramfsUnpacker, type UnpackWarning } from "./initramfs/unpack.js";
+export { CpioParser, type CpioEntry, type CpioSink } from "./formats/cpio/parser.js";
+export { CpioWriter, treeToCpio, type RawCpioEntry } from "./formats/cpio/writer.js";
+export { detectCompression, decompress, type Compression } from "./compression/index.js";
+
+// EROFS
+export { writeErofs, buildErofsImage, planImage, emitImage, type ErofsWriteOptions, type ImageSink } from "./formats/erofs/writer/index.js";
+export { ErofsImage, readErofs, type ErofsReadOptions, type ErofsInode, type ErofsDirEntry } from "./formats/erofs/reader.js";
+export { fsckErofs, type FsckResult, type FsckProblem } from "./formats/erofs/fsck.js";
+export { inspectErofs, type ErofsInspection } from "./formats/erofs/inspect.js";
+
+// edges: directories on disk, files, pipelines
+export { readDirTree, type DirReadOptions } from "./io/dir-reader.js";
+export { extractTree, type ExtractOptions } from "./io/extract.js";
+export { writeFileAtomic } from "./io/atomic-file.js";
+export { convert, writeImageFile, type ConvertOptions, type ConvertResult } from "./build/convert.js";
+export { loadTree } from "./build/load-tree.js";
