@@ -8,11 +8,13 @@ apt-get update -qq
 # erofs-utils, cpio and the compressors: ground truth for the tests and the reference pipeline
 # in bench/; linux-image-amd64 brings a real Debian kernel and initramfs into /boot; attr for
 # xattr tests; musl-tools to build storage-init; qemu, busybox, dosfstools, mtools, e2fsprogs for
-# boot tests.
+# boot tests; xfsprogs, btrfs-progs and fdisk make the real filesystems and partition tables
+# storage-init's probes are checked against; kmod for modprobe --show-depends.
 apt-get install -y -qq \
   erofs-utils cpio zstd xz-utils lz4 gzip bzip2 lzop \
   linux-image-amd64 attr file time \
-  musl-tools qemu-system-x86 busybox-static dosfstools mtools e2fsprogs >/dev/null
+  musl-tools qemu-system-x86 busybox-static dosfstools mtools e2fsprogs \
+  xfsprogs btrfs-progs fdisk kmod >/dev/null
 
 npm ci --no-audit --no-fund
 npm run build

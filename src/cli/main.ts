@@ -6,6 +6,7 @@ import { Command, CommanderError } from "commander";
 import { FormatError, UsageError } from "../errors.js";
 import { EXIT } from "./exit-codes.js";
 import { convertCommand } from "./commands/convert.js";
+import { buildCommand } from "./commands/build.js";
 import { readerCommands } from "./commands/reader.js";
 
 export function buildProgram(): Command {
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   program.addCommand(convertCommand());
+  program.addCommand(buildCommand());
   for (const c of readerCommands()) program.addCommand(c);
   for (const c of program.commands) c.exitOverride().showHelpAfterError();
   return program;

@@ -114,9 +114,10 @@ INIT
 	cat "$WORK/mini/etc/initoverlayfs.conf" >&2
 }
 
-# boot NAME INITRD EXTRA-CMDLINE -> $WORK/logs/NAME.log
+# boot NAME INITRD EXTRA-CMDLINE [CONSOLE-INPUT] -> $WORK/logs/NAME.log
+# CONSOLE-INPUT, when given, is typed on the serial console every 5 s.
 boot() {
-	local name=$1 initrd=$2 extra=$3 start end rc=0
+	local name=$1 initrd=$2 extra=$3 input=${4:-} start end rc=0
 	mkdir -p "$WORK/logs"
 	log "boot $name"
 	start=$(date +%s.%N)
@@ -125,7 +126,8 @@ boot() {
 		-drive "file=$WORK/root.img,format=raw,if=virtio" \
 		-drive "file=$WORK/boot.img,format=raw,if=virtio,readonly=on" \
 		-append "console=ttyS0 root=/dev/vda rw panic=-1 $extra" \
-		</dev/null >"$WORK/logs/$name.log" 2>&1 || rc=$?
+		< <(if [[ -n $input ]]; then for _ in $(seq $((QEMU_TIMEOUT / 5))); do sleep 5; printf '%s\n' "$input"; done; fi) \
+		>"$WORK/logs/$name.log" 2>&1 || rc=$?
 	end=$(date +%s.%N)
 	tr -d '\r' <"$WORK/logs/$name.log" >"$WORK/logs/$name.txt"
 	printf '== %s: qemu exit %s, wall %.1f s\n' "$name" "$rc" "$(echo "$end - $start" | bc)" >&2
@@ -163,10 +165,11 @@ noimage() {
 shell() {
 	# failure=shell after the overlay is up: the image's /bin/sh starts (and,
 	# with no console input here, exits: then the kernel panics)
-	boot shell "$WORK/mini.img" "initoverlayfs.failure=shell initoverlayfs.init=/nonexistent"
-	show shell 'initoverlayfs:|Kernel panic'
+	boot shell "$WORK/mini.img" "initoverlayfs.failure=shell initoverlayfs.init=/nonexistent" \
+		'echo SHELL-ALIVE-$((6*7)) && poweroff -f'
+	show shell 'initoverlayfs:|Kernel panic|SHELL-ALIVE-42|Power down'
 	check shell 'initoverlayfs: FAILED at switch root: /nonexistent: No such file or directory' \
-		'starting emergency shell /bin/sh from the image'
+		'starting emergency shell /bin/sh from the image' '^SHELL-ALIVE-42' 'reboot: Power down'
 }
 stock() {
 	boot stock "$INITRD" ""

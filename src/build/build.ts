@@ -1,0 +1,263 @@
+/**
+ * `initoverlayfs build`: one original initramfs in, two files out: the EROFS image of all of it,
+ * and the mini initramfs that mounts that image at boot. Everything is computed before anything is
+ * written, so a bad selection or option leaves no half-made output.
+ */
+import { existsSync, mkdirSync, readFileSync, realpathSync, statSync } from "node:fs";
+import { basename, dirname, join, resolve, sep } from "node:path";
+import { fileURLToPath } from "node:url";
+import { FormatError, UsageError } from "../errors.js";
+import { bytesContent, displayName, FileContent, Timestamp, TreeStats, treeStats } from "../fs/tree.js";
+import { InitramfsSegment } from "../initramfs/read.js";
+import { writeFileAtomic } from "../io/atomic-file.js";
+import { readDirTree } from "../io/dir-reader.js";
+import { formatUuid, timestampFromEnv, writeImageFile } from "./convert.js";
+import { checkKver, findInitramfs, findKernelConfig, findModulesDir, KernelConfig, readKernelConfig, runningKernel } from "./kernel.js";
+import { loadTree } from "./load-tree.js";
+import {
+  checkAbsolutePath, checkBootSpec, FailurePolicy, FAILURE_POLICIES, MiniCompression, MINI_COMPRESSIONS, packMiniInitramfs, renderConfig,
+} from "./mini-initramfs.js";
+import { decompressModule } from "./modules/decompress.js";
+import { AUTO_FSTYPES, bootFsModules, buildWants, FSTYPE_MODULE } from "./modules/defaults.js";
+import { ModuleSource } from "./modules/index-files.js";
+import { uncompressedModulePath, ModuleCompression } from "./modules/names.js";
+import { kernelVersionsIn, ModuleSelection, selectModules } from "./modules/select.js";
+import { findSwitchRootPrograms } from "./modules/shims.js";
+
+export interface BuildOptions {
+  /** the original initramfs (file or directory); default: the one /boot has for kver */
+  initramfs?: string;
+  /** default: the initramfs's only lib/modules/* when --initramfs is named, else `uname -r` */
+  kver?: string;
+  /** the boot partition: UUID=..., LABEL=..., PARTUUID=..., PARTLABEL=... or /dev/... */
+  boot: string;
+  /** ext4, ext2, ext3, vfat, xfs, btrfs or auto (default: modules for all storage-init tries) */
+  bootFstype?: string;
+  bootFlags?: string;
+  /** default "initoverlayfs-out" */
+  outputDir?: string;
+  /** writing into /boot is refused without it */
+  allowBoot?: boolean;
+  /** default: storage-init/build/storage-init of this package */
+  storageInit?: string;
+  miniCompression?: MiniCompression;
+  addModules?: string[];
+  /** the default storage driver set (default true) */
+  defaultModules?: boolean;
+  /** where modules the initramfs lacks come from; default /lib/modules/KVER; false: nowhere */
+  modulesDir?: string | false;
+  /** default /boot/config-KVER or /lib/modules/KVER/config when present */
+  kernelConfig?: string;
+  decompressModules?: boolean;
+  /** init of the image to hand over to (default /init) */
+  init?: string;
+  /** the image's path on the boot partition (default /initoverlayfs-KVER.img) */
+  imagePath?: string;
+  timeout?: number;
+  failure?: FailurePolicy;
+  /** every inode's mtime in both outputs (default $SOURCE_DATE_EPOCH; the mini uses 0 without it) */
+  timestamp?: Timestamp;
+  strict?: boolean;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface BuiltModule {
+  name: string;
+  /** in the mini initramfs */
+  path: string;
+  source: string;
+  bytes: number;
+  compression: ModuleCompression;
+  needs: string[];
+  reason: string;
+}
+
+export interface BuildResult {
+  kver: string;
+  input: { path: string; bytes: number; segments: InitramfsSegment[] };
+  image: { path: string; bytes: number; uuid: string; stats: TreeStats; seconds: number };
+  mini: { path: string; bytes: number; cpioBytes: number; compression: MiniCompression; moduleBytes: number; storageInit: string; seconds: number };
+  /** in load order */
+  modules: BuiltModule[];
+  builtin: string[];
+  missing: string[];
+  skipped: { name: string; reason: string }[];
+  shims: string[];
+  config: string;
+  kernelConfig: string | null;
+  hostModules: string | null;
+  warnings: string[];
+  seconds: number;
+}
+
+const clock = () => Number(process.hrtime.bigint()) / 1e9;
+
+/** The package's own directory: the nearest parent with initoverlayfs's package.json. */
+export function packageRoot(from = dirname(fileURLToPath(import.meta.url))): string | undefined {
+  for (let dir = from; ; dir = dirname(dir)) {
+    try {
+      if (JSON.parse(readFileSync(join(dir, "package.json"), "utf8")).name === "initoverlayfs") return dir;
+    } catch { /* not here */ }
+    if (dirname(dir) === dir) return undefined;
+  }
+}
+
+export function defaultStorageInitPath(): string {
+  return join(packageRoot() ?? ".", "storage-init", "build", "storage-init");
+}
+
+export function readStorageInit(path: string): FileContent {
+  let st;
+  try {
+    st = statSync(path);
+  } catch {
+    throw new UsageError(`storage-init binary not found at ${path}: run make -C storage-init`);
+  }
+  if (!st.isFile()) throw new UsageError(`storage-init binary not found at ${path} (not a file): run make -C storage-init`);
+  const bytes = readFileSync(path);
+  if (bytes.subarray(0, 4).toString("latin1") !== "\x7fELF") throw new FormatError("storage-init", 0, "not an ELF executable", path);
+  return bytesContent(bytes);
+}
+
+/** Refuses /boot (where a wrong name replaces what the bootloader loads) unless allowed. */
+function checkOutputDir(dir: string, allowBoot: boolean): string {
+  const abs = resolve(dir);
+  // the nearest existing ancestor decides (a symlink into /boot counts)
+  let p = abs;
+  const rest: string[] = [];
+  while (!existsSync(p) && dirname(p) !== p) rest.unshift(basename(p)), (p = dirname(p));
+  const real = join(realpathSync(p), ...rest);
+  const boot = existsSync("/boot") ? realpathSync("/boot") : "/boot";
+  const inBoot = real === boot || real.startsWith(boot + sep);
+  if (inBoot && !allowBoot) throw new UsageError(`refusing to write into ${boot} (${dir}): pass --allow-boot to do so`);
+  return abs;
+}
+
+function sameFile(a: string, b: string): boolean {
+  try {
+    return realpathSync(a) === realpathSync(b);
+  } catch {
+    return false;
+  }
+}
+
+export function checkBuildOptions(o: BuildOptions): void {
+  checkBootSpec(o.boot);
+  if (o.bootFstype !== undefined) bootFsModules(o.bootFstype);
+  if (o.init !== undefined) checkAbsolutePath("--init", o.init);
+  if (o.imagePath !== undefined) checkAbsolutePath("--image-path", o.imagePath);
+  if (o.miniCompression !== undefined && !MINI_COMPRESSIONS.includes(o.miniCompression)) {
+    throw new UsageError(`--mini-compression: expected ${MINI_COMPRESSIONS.join(", ")}, got ${JSON.stringify(o.miniCompression)}`);
+  }
+  if (o.failure !== undefined && !FAILURE_POLICIES.includes(o.failure)) {
+    throw new UsageError(`--failure: expected ${FAILURE_POLICIES.join(", ")}, got ${JSON.stringify(o.failure)}`);
+  }
+  if (o.kver !== undefined) checkKver(o.kver);
+}
+
+function inferKver(tree: Parameters<typeof kernelVersionsIn>[0], initramfs: string): string {
+  const have = kernelVersionsIn(tree);
+  if (have.length === 1) return have[0];
+  throw new UsageError(`${initramfs}: ${have.length ? `modules for several kernels (${have.join(", ")})` : "no lib/modules/*/modules.dep"}: name the kernel with --kver`);
+}
+
+/** With no type named, storage-init tries every type: at least one must be there. */
+function checkBootFs(sel: ModuleSelection, fstype: string | undefined): void {
+  if (fstype !== undefined && fstype !== "auto") return;
+  const wanted = AUTO_FSTYPES.map((t) => FSTYPE_MODULE[t]);
+  const have = wanted.filter((m) => sel.modules.some((x) => x.name === m) || sel.builtin.includes(m));
+  if (!have.length) throw new UsageError(`no boot filesystem module (${wanted.join(", ")}) found in the initramfs or the host's modules: name the modules directory with --modules-dir`);
+}
+
+export async function buildPair(o: BuildOptions): Promise<BuildResult> {
+  const t0 = clock();
+  checkBuildOptions(o);
+  const storageInitPath = o.storageInit ?? defaultStorageInitPath();
+  const storageInit = readStorageInit(storageInitPath);
+
+  let kver = o.kver;
+  const initramfs = o.initramfs ?? findInitramfs((kver ??= checkKver(runningKernel())));
+  const outDir = checkOutputDir(o.outputDir ?? "initoverlayfs-out", !!o.allowBoot);
+
+  const loaded = await loadTree(initramfs, { strict: o.strict, onProgress: o.onProgress });
+  const tree = loaded.tree;
+  kver ??= inferKver(tree, initramfs);
+
+  const configPath = o.kernelConfig ?? findKernelConfig(kver);
+  const kernelConfig: KernelConfig | undefined = configPath ? readKernelConfig(configPath) : undefined;
+  const hostDir = o.modulesDir === false ? undefined : o.modulesDir ?? findModulesDir(kver);
+  const extraSources: ModuleSource[] = [];
+  if (hostDir) {
+    if (!existsSync(join(hostDir, "modules.dep"))) throw new UsageError(`--modules-dir: ${hostDir} has no modules.dep`);
+    extraSources.push({ label: hostDir, tree: readDirTree(hostDir), dir: "" });
+  }
+
+  const wants = buildWants({ add: o.addModules, defaultStorage: o.defaultModules, fstype: o.bootFstype, kernelConfig });
+  const sel = selectModules(tree, kver, { wants, extraSources, kernelConfig, decompress: o.decompressModules });
+  checkBootFs(sel, o.bootFstype);
+  const shims = findSwitchRootPrograms(tree);
+
+  // the mini initramfs, in memory
+  const tMini = clock();
+  const files: { path: string; content: FileContent }[] = [];
+  const modules: BuiltModule[] = [];
+  for (const m of sel.modules) {
+    const rel = (o.decompressModules ? uncompressedModulePath(m.path) : m.path).replace(/^\/+/, "");
+    const path = `lib/modules/${kver}/${rel}`;
+    let content = m.node.content;
+    if (o.decompressModules && m.compression !== "none") content = bytesContent(await decompressModule(content.read(), m.compression, `${m.source}: ${m.path}`));
+    files.push({ path, content });
+    modules.push({
+      name: m.name, path: "/" + displayName(path), source: m.source, bytes: content.size,
+      compression: o.decompressModules ? "none" : m.compression, needs: m.needs, reason: m.reason,
+    });
+  }
+  const timestamp = o.timestamp ?? timestampFromEnv();
+  const config = renderConfig({
+    comment: `written by initoverlayfs build for kernel ${kver}`,
+    boot: o.boot,
+    bootfstype: o.bootFstype && o.bootFstype !== "auto" ? o.bootFstype : undefined,
+    bootflags: o.bootFlags,
+    image: o.imagePath ?? `/initoverlayfs-${kver}.img`,
+    init: o.init ?? "/init",
+    timeout: o.timeout ?? 10,
+    failure: o.failure ?? "panic",
+    modules: files.map((f) => ({ path: "/" + f.path })),
+    shims,
+  });
+  const compression = o.miniCompression ?? "gzip";
+  const mini = await packMiniInitramfs({ storageInit, config, files, mtime: timestamp }, compression);
+  const miniSeconds = clock() - tMini;
+
+  // outputs
+  const imageOut = join(outDir, `initoverlayfs-${kver}.img`);
+  const miniOut = join(outDir, `initramfs-${kver}.img`);
+  for (const out of [imageOut, miniOut]) {
+    if (sameFile(out, initramfs)) throw new UsageError(`${out} is the input initramfs: choose another --output-dir`);
+  }
+  mkdirSync(outDir, { recursive: true });
+  const tImage = clock();
+  const img = writeImageFile(tree, imageOut, { timestamp });
+  const imageSeconds = clock() - tImage;
+  writeFileAtomic(miniOut, (w) => w.write(0, mini.bytes));
+
+  return {
+    kver,
+    input: { path: initramfs, bytes: loaded.inputBytes, segments: loaded.segments },
+    image: { path: imageOut, bytes: img.size, uuid: formatUuid(img.uuid), stats: treeStats(tree), seconds: imageSeconds },
+    mini: {
+      path: miniOut, bytes: mini.bytes.length, cpioBytes: mini.cpioBytes, compression,
+      moduleBytes: modules.reduce((s, m) => s + m.bytes, 0), storageInit: storageInitPath, seconds: miniSeconds,
+    },
+    modules,
+    builtin: sel.builtin,
+    missing: sel.missing,
+    skipped: sel.skipped,
+    shims,
+    config: displayName(config),
+    kernelConfig: configPath ?? null,
+    hostModules: hostDir ?? null,
+    warnings: loaded.warnings.map((w) => `${initramfs}: offset ${w.offset}: ${w.message}`),
+    seconds: clock() - t0,
+  };
+}

@@ -1,0 +1,81 @@
+/**
+ * What the mini initramfs asks for by default: drivers for the usual boot disks, the boot
+ * filesystem, and what storage-init itself mounts (loop, erofs, overlay).
+ */
+import { UsageError } from "../../errors.js";
+import { KernelConfig } from "../kernel.js";
+import { ModuleWant } from "./select.js";
+
+/**
+ * Disk controllers and buses a /boot partition is commonly on. A driver without its hardware
+ * still loads (it only registers), so one mini initramfs boots VMs and most PCs. Optional: the
+ * ones an initramfs lacks are dropped silently.
+ */
+export const DEFAULT_STORAGE_MODULES: readonly string[] = [
+  // virtual machines
+  "virtio_pci", "virtio_blk", "virtio_scsi",
+  // NVMe, SATA/AHCI, legacy IDE in PIIX mode (QEMU's default PC)
+  "nvme", "ahci", "ata_piix", "sd_mod",
+  // SD/eMMC
+  "sdhci_pci", "sdhci_acpi", "mmc_block",
+  // USB disks
+  "xhci_pci", "ehci_pci", "usb_storage", "uas",
+];
+
+/** Boot filesystems storage-init can mount, and the module that provides each. */
+export const FSTYPE_MODULE: Readonly<Record<string, string>> = {
+  ext2: "ext4", ext3: "ext4", ext4: "ext4", vfat: "vfat", xfs: "xfs", btrfs: "btrfs",
+};
+
+/** Tried when no filesystem type is named, as storage-init's "auto" tries them. */
+export const AUTO_FSTYPES: readonly string[] = ["ext4", "vfat", "xfs", "btrfs"];
+
+/** What storage-init mounts after the boot partition: the image through a loop device, and the overlay. */
+export const CORE_MODULES: readonly string[] = ["loop", "erofs", "overlay"];
+
+/**
+ * vfat loads its codepage and iocharset tables when it mounts (load_nls): without a modprobe to
+ * fetch them the mount fails, so they come along. The kernel config names the defaults; without
+ * it, the upstream default (iso8859-1) and Debian's (ascii) are both taken where present.
+ */
+export function vfatCompanions(config?: KernelConfig): { required: string[]; optional: string[] } {
+  const cp = config?.options.get("CONFIG_FAT_DEFAULT_CODEPAGE");
+  const io = config?.options.get("CONFIG_FAT_DEFAULT_IOCHARSET");
+  const nls = (s: string) => `nls_${s.toLowerCase().replace(/-/g, "_")}`;
+  if (cp && io) return { required: [nls(`cp${cp}`), nls(io)], optional: [] };
+  return { required: [nls(`cp${cp ?? "437"}`)], optional: io ? [nls(io)] : ["nls_ascii", "nls_iso8859_1"] };
+}
+
+export interface WantsOptions {
+  /** --add-modules: required, loaded first (likely the controller of the boot disk) */
+  add?: string[];
+  /** include DEFAULT_STORAGE_MODULES (default true) */
+  defaultStorage?: boolean;
+  /** the boot filesystem type; undefined or "auto": every type storage-init tries */
+  fstype?: string;
+  kernelConfig?: KernelConfig;
+}
+
+export function buildWants(o: WantsOptions): ModuleWant[] {
+  const wants: ModuleWant[] = [];
+  for (const name of o.add ?? []) wants.push({ name, why: "--add-modules" });
+  if (o.defaultStorage !== false) for (const name of DEFAULT_STORAGE_MODULES) wants.push({ name, optional: true, why: "storage driver" });
+  for (const fs of bootFsModules(o.fstype)) {
+    const w: ModuleWant = { name: fs.module, optional: fs.optional, why: "boot filesystem" };
+    if (fs.module === "vfat") {
+      const c = vfatCompanions(o.kernelConfig);
+      w.with = [...c.required.map((name) => ({ name })), ...c.optional.map((name) => ({ name, optional: true }))];
+    }
+    wants.push(w);
+  }
+  for (const name of CORE_MODULES) wants.push({ name, why: "storage-init" });
+  return wants;
+}
+
+/** One module for a named type (required); every auto type, each optional, for none. */
+export function bootFsModules(fstype?: string): { module: string; optional: boolean }[] {
+  if (fstype === undefined || fstype === "auto") return AUTO_FSTYPES.map((t) => ({ module: FSTYPE_MODULE[t], optional: true }));
+  const module = Object.hasOwn(FSTYPE_MODULE, fstype) ? FSTYPE_MODULE[fstype] : undefined;
+  if (!module) throw new UsageError(`--boot-fstype: expected auto, ${Object.keys(FSTYPE_MODULE).join(", ")}; got ${JSON.stringify(fstype)}`);
+  return [{ module, optional: false }];
+}

@@ -1,0 +1,67 @@
+import { Command } from "commander";
+import { buildPair, BuildResult } from "../../build/build.js";
+import { FailurePolicy, MiniCompression } from "../../build/mini-initramfs.js";
+import { UsageError } from "../../errors.js";
+import { bytes } from "../format.js";
+import { parseTimestamp } from "../options.js";
+import { progress } from "../progress.js";
+
+const list = (v: string, prev: string[] = []) => [...prev, ...v.split(",").map((s) => s.trim()).filter(Boolean)];
+
+export function buildCommand(): Command {
+  return new Command("build")
+    .description("split an initramfs: an EROFS image of all of it and a mini initramfs (storage-init, its config, the modules it needs) that mounts the image")
+    .requiredOption("--boot <spec>", "the partition holding the image: UUID=..., LABEL=..., PARTUUID=..., PARTLABEL=... or /dev/...")
+    .option("--initramfs <file>", "the original initramfs (default: /boot/initrd.img-KVER or /boot/initramfs-KVER.img)")
+    .option("--kver <version>", "kernel version (default: the initramfs's only lib/modules/* if --initramfs is named, else uname -r)")
+    .option("-o, --output-dir <dir>", "where initoverlayfs-KVER.img and initramfs-KVER.img go", "initoverlayfs-out")
+    .option("--allow-boot", "allow --output-dir to be in /boot")
+    .option("--boot-fstype <type>", "boot filesystem: ext4, ext2, ext3, vfat, xfs, btrfs (default auto: modules for all four)")
+    .option("--boot-flags <options>", "mount options for the boot partition")
+    .option("--image-path <path>", "the image's path on the boot partition (default /initoverlayfs-KVER.img)")
+    .option("--init <path>", "the init in the image to hand over to", "/init")
+    .option("--timeout <seconds>", "how long storage-init waits for the boot device", "10")
+    .option("--failure <policy>", "what storage-init does on failure: panic, reboot or shell", "panic")
+    .option("--add-modules <names>", "more modules (names or aliases, comma-separated, repeatable); each must exist", list)
+    .option("--no-default-modules", "leave out the default storage drivers (virtio, NVMe, AHCI, MMC, USB)")
+    .option("--modules-dir <dir>", "modules for KVER the initramfs lacks (erofs, overlay...) (default /lib/modules/KVER)")
+    .option("--no-host-modules", "take modules from the initramfs only")
+    .option("--kernel-config <file>", "the kernel's .config (default /boot/config-KVER)")
+    .option("--decompress-modules", "store compressed modules decompressed (no CONFIG_MODULE_DECOMPRESS needed)")
+    .option("--mini-compression <kind>", "gzip, zstd or none", "gzip")
+    .option("--storage-init <file>", "the storage-init binary (default: storage-init/build/storage-init of this package)")
+    .option("--timestamp <epoch>", "fixed mtime for every inode of both outputs (default: $SOURCE_DATE_EPOCH if set)")
+    .option("--strict", "reject cpio entries the kernel would drop instead of warning")
+    .option("--json", "print the result as JSON")
+    .action(async (o) => {
+      const timeout = Number(o.timeout);
+      if (!/^\d+$/.test(o.timeout) || !Number.isSafeInteger(timeout)) throw new UsageError(`--timeout: expected a whole number of seconds, got ${JSON.stringify(o.timeout)}`);
+      if (o.modulesDir !== undefined && o.hostModules === false) throw new UsageError("--modules-dir and --no-host-modules exclude each other");
+      const p = progress(`reading ${o.initramfs ?? "initramfs"}`);
+      let r: BuildResult;
+      try {
+        r = await buildPair({
+          initramfs: o.initramfs, kver: o.kver, boot: o.boot, bootFstype: o.bootFstype, bootFlags: o.bootFlags,
+          outputDir: o.outputDir, allowBoot: !!o.allowBoot, storageInit: o.storageInit,
+          miniCompression: o.miniCompression as MiniCompression, addModules: o.addModules, defaultModules: o.defaultModules,
+          modulesDir: o.hostModules === false ? false : o.modulesDir, kernelConfig: o.kernelConfig,
+          decompressModules: !!o.decompressModules, init: o.init, imagePath: o.imagePath, timeout,
+          failure: o.failure as FailurePolicy, timestamp: o.timestamp !== undefined ? parseTimestamp(o.timestamp) : undefined,
+          strict: !!o.strict, onProgress: (d, t) => p.update(d, t),
+        });
+      } finally {
+        p.done();
+      }
+      for (const w of r.warnings) process.stderr.write(`initoverlayfs: warning: ${w}\n`);
+      if (o.json) {
+        process.stdout.write(JSON.stringify(r, null, 2) + "\n");
+        return;
+      }
+      const s = r.image.stats;
+      const pct = r.input.bytes ? ` (${((100 * r.mini.bytes) / r.input.bytes).toFixed(1)}% of the original ${bytes(r.input.bytes)})` : "";
+      process.stdout.write(
+        `${r.image.path}: EROFS image of ${r.input.path}: ${s.files} files, ${bytes(s.bytes)} of data → ${bytes(r.image.bytes)} in ${r.image.seconds.toFixed(2)} s\n` +
+        `${r.mini.path}: mini initramfs: storage-init + ${r.modules.length} modules (${bytes(r.mini.moduleBytes)}), ${r.mini.compression} → ${bytes(r.mini.bytes)}${pct} in ${r.mini.seconds.toFixed(2)} s\n`,
+      );
+    });
+}

@@ -1,0 +1,149 @@
+/**
+ * Boot tests: Debian's real kernel in QEMU boots through the mini initramfs and storage-init into
+ * the EROFS image of Debian's own initramfs, whose unchanged /init then mounts the test root.
+ * Every boot has a hard time limit; a failing test prints the console.
+ */
+import test, { after, before } from "node:test";
+import assert from "node:assert/strict";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { gzipSync } from "node:zlib";
+import { join } from "node:path";
+import { buildPair, BuildResult } from "../../src/build/build.js";
+import { readInitramfs } from "../../src/initramfs/read.js";
+import { treeToCpio } from "../../src/formats/cpio/writer.js";
+import { bytesContent, FsNode, lookup, newDir, newTree } from "../../src/fs/tree.js";
+import { makeTempDir, removeDir } from "../helpers/tmp.js";
+import { boot, KVER, makeBootDisk, makeRootDisk, rootReport, STOCK_INITRD, tail } from "./vm.js";
+
+const BOOT_UUID = "5a1e0b7e-0000-4000-8000-b00770000001";
+const VFAT_ID = "B007-0FA7";
+let work: string;
+let root: string;
+let pair: BuildResult;
+let bootExt4: string;
+let bootVfat: string;
+
+before(async () => {
+  work = makeTempDir("iofs-boot-");
+  root = makeRootDisk(work);
+  pair = await buildPair({ initramfs: STOCK_INITRD, kver: KVER, boot: `UUID=${BOOT_UUID}`, outputDir: join(work, "out") });
+  const files = { [`initoverlayfs-${KVER}.img`]: pair.image.path };
+  bootExt4 = makeBootDisk(work, "ext4", files, { uuid: BOOT_UUID });
+  bootVfat = makeBootDisk(work, "vfat", files, { uuid: VFAT_ID });
+});
+
+after(() => removeDir(work));
+
+function expectReachedCleanly(r: Awaited<ReturnType<typeof boot>>, what: string) {
+  const rep = rootReport(r.console);
+  assert.ok(!r.timedOut, `${what}: timed out\n${tail(r.console)}`);
+  assert.ok(rep.reached, `${what}: no root marker\n${tail(r.console)}`);
+  assert.ok(rep.done, `${what}: the root init did not finish\n${tail(r.console)}`);
+  return rep;
+}
+
+test("baseline: Debian's own initramfs boots to the test root", async () => {
+  const r = await boot({ initrd: STOCK_INITRD, disks: [root] });
+  expectReachedCleanly(r, "stock");
+});
+
+test("the pair boots to the test root with /boot on ext4; nothing stays pinned", async () => {
+  const r = await boot({ initrd: pair.mini.path, disks: [root, bootExt4] });
+  const rep = expectReachedCleanly(r, "pair/ext4");
+  assert.match(r.console, /initoverlayfs: .*mounted on/);
+  assert.deepEqual(rep.loopsBacked, [], `a loop device still holds the image\n${tail(r.console)}`);
+  assert.equal(rep.bootMounted, false);
+});
+
+test("the pair boots with /boot on vfat (boot device overridden on the kernel command line)", async () => {
+  const r = await boot({ initrd: pair.mini.path, disks: [root, bootVfat], append: `initoverlayfs.boot=UUID=${VFAT_ID}` });
+  const rep = expectReachedCleanly(r, "pair/vfat");
+  assert.match(r.console, new RegExp(`initoverlayfs: boot device UUID=${VFAT_ID} is /dev/vdb \\(vfat\\)`));
+  assert.deepEqual(rep.loopsBacked, []);
+  assert.equal(rep.bootMounted, false);
+});
+
+test("image missing: one clear line, then the VM stops", async () => {
+  const r = await boot({ initrd: pair.mini.path, disks: [root, bootExt4], append: "initoverlayfs.image=/missing.img", timeoutSeconds: 120 });
+  assert.ok(!r.timedOut, tail(r.console));
+  assert.match(r.console, /initoverlayfs: FAILED at [^:\n]+: \/boot\/missing\.img: No such file or directory/);
+  assert.ok(!rootReport(r.console).reached);
+  assert.match(r.console, /Kernel panic/);
+});
+
+test("boot device never appears: timeout error after the configured wait", async () => {
+  const r = await boot({ initrd: pair.mini.path, disks: [root, bootExt4], append: "initoverlayfs.boot=UUID=00000000-dead-beef-0000-000000000000 initoverlayfs.timeout=3", timeoutSeconds: 120 });
+  assert.ok(!r.timedOut, tail(r.console));
+  assert.match(r.console, /initoverlayfs: FAILED at find boot device: UUID=00000000-dead-beef-0000-000000000000: not found after 3 s/);
+  assert.ok(!rootReport(r.console).reached);
+});
+
+/** A hand-made busybox initramfs: its /init loads the modules, mounts the root and switch_roots. */
+async function busyboxInitramfs(): Promise<string> {
+  const debian = (await readInitramfs(readFileSync(STOCK_INITRD))).tree;
+  const t = newTree();
+  const m = { perm: 0o755, uid: 0, gid: 0, mtime: { sec: 0, nsec: 0 }, xattrs: new Map() };
+  const dir = (path: string) => {
+    let d = t.root;
+    for (const part of path.split("/")) {
+      let n = d.entries.get(part);
+      if (!n) d.entries.set(part, (n = newDir(m)));
+      d = n as typeof d;
+    }
+    return d;
+  };
+  for (const d of ["dev", "proc", "sys", "newroot", "sbin"]) dir(d);
+  dir("bin").entries.set("busybox", { kind: "file", content: bytesContent(readFileSync("/usr/bin/busybox")), ...m });
+  dir("bin").entries.set("sh", { kind: "symlink", target: "busybox", ...m, perm: 0o777 });
+  dir("sbin").entries.set("switch_root", { kind: "symlink", target: "../bin/busybox", ...m, perm: 0o777 });
+  dir("dev").entries.set("console", { kind: "chardev", rdevMajor: 5, rdevMinor: 1, ...m, perm: 0o600 });
+  // the modules the root needs, and the module index files for initoverlayfs's selection
+  const moddir = `usr/lib/modules/${KVER}`;
+  const needed = pair.modules.filter((x) => !/loop|erofs|overlay|vfat|fat|nls/.test(x.name));
+  const kmods = dir(`lib/modules/${KVER}`);
+  for (const f of ["modules.dep", "modules.builtin", "modules.alias", "modules.order"]) {
+    const n = lookup(debian, `${moddir}/${f}`) ?? lookup(debian, `lib/modules/${KVER}/${f}`);
+    if (n?.kind === "file") kmods.entries.set(f, n);
+  }
+  for (const x of needed) {
+    const rel = x.path.replace(/^\/?(usr\/)?lib\/modules\/[^/]+\//, "");
+    const src = lookup(debian, `${moddir}/${rel}`) ?? lookup(debian, `lib/modules/${KVER}/${rel}`);
+    assert.ok(src && src.kind === "file", `module ${rel} not in the Debian initramfs`);
+    const parts = rel.split("/");
+    const d = parts.length > 1 ? dir(`lib/modules/${KVER}/${parts.slice(0, -1).join("/")}`) : kmods;
+    d.entries.set(parts[parts.length - 1], src as FsNode);
+  }
+  const insmods = needed.map((x) => `busybox insmod /lib/modules/${KVER}/${x.path.replace(/^\/?(usr\/)?lib\/modules\/[^/]+\//, "")}`).join("\n");
+  const init = `#!/bin/sh
+export PATH=/bin:/sbin
+busybox mount -t proc proc /proc
+busybox mount -t sysfs sysfs /sys
+busybox mount -t devtmpfs devtmpfs /dev
+${insmods}
+n=0
+while [ ! -b /dev/vda ] && [ $n -lt 50 ]; do busybox sleep 0.1; n=$((n+1)); done
+busybox mount -o rw /dev/vda /newroot || echo "BUSYBOX-INIT: mount failed"
+busybox mount --move /dev /newroot/dev
+busybox umount /proc /sys
+exec switch_root /newroot /sbin/init
+`;
+  t.root.entries.set("init", { kind: "file", content: bytesContent(Buffer.from(init)), ...m });
+  const file = join(work, "busybox-initramfs.img");
+  writeFileSync(file, gzipSync(treeToCpio(t)));
+  return file;
+}
+
+test("a hand-made busybox initramfs boots as it is, and converted through initoverlayfs", async () => {
+  const bb = await busyboxInitramfs();
+  const direct = await boot({ initrd: bb, disks: [root] });
+  expectReachedCleanly(direct, "busybox initramfs as it is");
+  const out = join(work, "bb-out");
+  mkdirSync(out);
+  const bbPair = await buildPair({ initramfs: bb, kver: KVER, boot: `UUID=${BOOT_UUID}`, outputDir: out });
+  assert.ok(bbPair.shims.some((s) => s.endsWith("switch_root")), `switch_root not shimmed: ${bbPair.shims}`);
+  const bootDisk = makeBootDisk(join(work, "bb-out"), "ext4", { [`initoverlayfs-${KVER}.img`]: bbPair.image.path }, { uuid: BOOT_UUID });
+  const r = await boot({ initrd: bbPair.mini.path, disks: [root, bootDisk] });
+  const rep = expectReachedCleanly(r, "busybox pair");
+  assert.deepEqual(rep.loopsBacked, []);
+  assert.equal(rep.bootMounted, false);
+});

@@ -1,0 +1,141 @@
+/**
+ * Booting real kernels in QEMU (TCG: /dev/kvm does not work on these machines) with disks the
+ * tests make: a root disk whose init reports what the tests check, and a boot disk.
+ */
+import { spawn, spawnSync } from "node:child_process";
+import { copyFileSync, chmodSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+export const KVER = (() => {
+  const k = readdirSync("/boot").filter((n) => n.startsWith("vmlinuz-")).sort().pop();
+  if (!k) throw new Error("no /boot/vmlinuz-*: .ci/run installs linux-image-amd64");
+  return k.slice("vmlinuz-".length);
+})();
+export const VMLINUZ = `/boot/vmlinuz-${KVER}`;
+export const STOCK_INITRD = `/boot/initrd.img-${KVER}`;
+
+function sh(cmd: string, args: string[]): void {
+  const r = spawnSync(cmd, args, { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")}: ${r.stderr || r.stdout}`);
+}
+
+/** The test root's /sbin/init: a marker, the numbers the benchmark needs, then power off. */
+export const ROOT_INIT = `#!/bin/busybox sh
+B=/bin/busybox
+[ -e /proc/self/stat ] || $B mount -t proc proc /proc
+[ -d /sys/block ] || $B mount -t sysfs sysfs /sys
+echo ROOT-MARKER
+echo "UPTIME $($B cat /proc/uptime)"
+for f in /sys/block/*/stat; do echo "STAT $f $($B cat $f)"; done
+$B grep MemAvailable /proc/meminfo | $B sed 's/^/MEM /'
+# the old overlay, EROFS mount and loop device go away asynchronously after the switch
+n=0
+while [ $n -lt 5 ]; do
+  busy=0
+  for f in /sys/block/loop*/loop/backing_file; do [ -e "$f" ] && busy=1; done
+  [ $busy = 0 ] && break
+  n=$((n + 1)); $B sleep 1
+done
+for f in /sys/block/loop*/loop/backing_file; do [ -e "$f" ] && echo "LOOP-BACKED $f $($B cat $f)"; done
+echo "LOOPS-CHECKED"
+$B grep -q ' /boot ' /proc/mounts && echo "BOOT-MOUNTED" || echo "BOOT-NOT-MOUNTED"
+echo "ROOT-DONE"
+$B poweroff -f
+`;
+
+/** An ext4 root disk made from a directory (mkfs.ext4 -d: no mount needed). */
+export function makeRootDisk(work: string): string {
+  const dir = join(work, "rootdir");
+  for (const d of ["bin", "sbin", "proc", "sys", "dev", "run", "tmp", "boot", "root"]) mkdirSync(join(dir, d), { recursive: true });
+  copyFileSync("/usr/bin/busybox", join(dir, "bin/busybox"));
+  chmodSync(join(dir, "bin/busybox"), 0o755);
+  writeFileSync(join(dir, "sbin/init"), ROOT_INIT, { mode: 0o755 });
+  const img = join(work, "root.img");
+  sh("truncate", ["-s", "64M", img]);
+  sh("mkfs.ext4", ["-q", "-F", "-L", "testroot", "-d", dir, img]);
+  return img;
+}
+
+/** A boot partition holding `files` (name → path), ext4 or vfat. */
+export function makeBootDisk(work: string, fs: "ext4" | "vfat", files: Record<string, string>, id: { uuid?: string; label?: string } = {}): string {
+  const img = join(work, `boot-${fs}.img`);
+  const total = Object.values(files).reduce((s, p) => s + statSync(p).size, 0);
+  const mib = Math.ceil(total / (1 << 20)) + 48;
+  if (fs === "ext4") {
+    const dir = join(work, "bootdir-ext4");
+    mkdirSync(dir, { recursive: true });
+    for (const [name, p] of Object.entries(files)) copyFileSync(p, join(dir, name));
+    sh("truncate", ["-s", `${mib}M`, img]);
+    sh("mkfs.ext4", ["-q", "-F", ...(id.uuid ? ["-U", id.uuid] : []), ...(id.label ? ["-L", id.label] : []), "-d", dir, img]);
+  } else {
+    sh("truncate", ["-s", `${mib}M`, img]);
+    sh("mkfs.vfat", [...(id.uuid ? ["-i", id.uuid.replace("-", "")] : []), ...(id.label ? ["-n", id.label] : []), img]);
+    for (const [name, p] of Object.entries(files)) sh("mcopy", ["-i", img, p, `::/${name}`]);
+  }
+  return img;
+}
+
+export interface BootResult {
+  console: string;
+  timedOut: boolean;
+  wallSeconds: number;
+  exitCode: number | null;
+}
+
+export interface BootOptions {
+  initrd: string;
+  disks: string[];
+  append?: string;
+  timeoutSeconds?: number;
+  /** extra -drive options per disk, e.g. read throttling */
+  driveOptions?: string;
+}
+
+/** Boots and returns the console; the VM has a hard time limit and is killed past it. */
+export function boot(o: BootOptions): Promise<BootResult> {
+  const args = [
+    "-accel", "tcg", "-m", "1024", "-nographic", "-no-reboot", "-nodefaults", "-serial", "stdio",
+    "-kernel", VMLINUZ, "-initrd", o.initrd,
+    ...o.disks.flatMap((d) => ["-drive", `file=${d},format=raw,if=virtio${o.driveOptions ?? ""}`]),
+    "-append", `console=ttyS0 root=/dev/vda rw panic=-1 ${o.append ?? ""}`.trim(),
+  ];
+  const t0 = Date.now();
+  return new Promise((resolve, reject) => {
+    const q = spawn("qemu-system-x86_64", args, { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let timedOut = false;
+    q.stdout.on("data", (d) => (out += d.toString("latin1")));
+    q.stderr.on("data", (d) => (out += d.toString("latin1")));
+    const timer = setTimeout(() => {
+      timedOut = true;
+      q.kill("SIGKILL");
+    }, (o.timeoutSeconds ?? 240) * 1000);
+    q.on("error", reject);
+    q.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ console: out.replace(/\r/g, ""), timedOut, wallSeconds: (Date.now() - t0) / 1000, exitCode: code });
+    });
+  });
+}
+
+/** The numbers the test root prints. */
+export function rootReport(consoleText: string) {
+  const up = /^UPTIME ([\d.]+)/m.exec(consoleText);
+  const mem = /^MEM MemAvailable:\s+(\d+) kB/m.exec(consoleText);
+  const sectorsRead: Record<string, number> = {};
+  for (const m of consoleText.matchAll(/^STAT \/sys\/block\/(\w+)\/stat\s+(\d+)\s+(\d+)\s+(\d+)/gm)) sectorsRead[m[1]] = Number(m[4]);
+  return {
+    reached: /^ROOT-MARKER$/m.test(consoleText),
+    uptime: up ? Number(up[1]) : undefined,
+    memAvailableKiB: mem ? Number(mem[1]) : undefined,
+    bytesRead: Object.fromEntries(Object.entries(sectorsRead).map(([k, v]) => [k, v * 512])),
+    loopsBacked: [...consoleText.matchAll(/^LOOP-BACKED (.*)$/gm)].map((m) => m[1]),
+    bootMounted: /^BOOT-MOUNTED$/m.test(consoleText),
+    done: /^ROOT-DONE$/m.test(consoleText),
+  };
+}
+
+/** The console's last lines, for failure messages. */
+export function tail(text: string, n = 60): string {
+  return text.split("\n").slice(-n).join("\n");
+}

@@ -1,0 +1,171 @@
+/**
+ * `initoverlayfs build` end to end on the real Debian initramfs, with the real storage-init
+ * (built with make if needed: no placeholder here). The outputs are checked with the tools a
+ * person would use: gunzip | cpio, fsck.erofs, storage-init --check-config.
+ */
+import test from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { gunzipSync } from "node:zlib";
+import { diffTrees } from "../../src/fs/compare.js";
+import { readInitramfs } from "../../src/initramfs/read.js";
+import { readErofs } from "../../src/formats/erofs/reader.js";
+import { packageRoot, BuildResult } from "../../src/build/build.js";
+import { run } from "../helpers/run.js";
+import { makeTempDir, removeDir, withTempDir } from "../helpers/tmp.js";
+import { cli } from "./cli.js";
+
+const KVER = "6.1.0-56-amd64";
+const INITRD = `/boot/initrd.img-${KVER}`;
+const HOST = `/lib/modules/${KVER}`;
+const UUID = "0a1b2c3d-1111-2222-3333-444455556666";
+
+function storageInit(): string {
+  const root = packageRoot()!;
+  const bin = join(root, "storage-init", "build", "storage-init");
+  if (!existsSync(bin)) run("make", ["-C", join(root, "storage-init")], { timeoutMs: 300_000 });
+  assert.ok(existsSync(bin), `${bin} was not built`);
+  return bin;
+}
+
+/** key → values, as storage-init's parser reads "key = value" lines. */
+function parseConf(text: string): Map<string, string[]> {
+  const m = new Map<string, string[]>();
+  for (const line of text.split("\n")) {
+    if (!line.trim() || line.startsWith("#")) continue;
+    const eq = line.indexOf("=");
+    const k = line.slice(0, eq).trim();
+    m.set(k, [...(m.get(k) ?? []), line.slice(eq + 1).trim()]);
+  }
+  return m;
+}
+
+test("build on the Debian initramfs: a valid small mini initramfs and an image fsck.erofs accepts", async () => {
+  assert.ok(existsSync(INITRD), `${INITRD} is required`);
+  const bin = storageInit();
+  const work = makeTempDir("iofs-build-");
+  try {
+    const out = join(work, "out");
+    const r = cli(["build", "--initramfs", INITRD, "--boot", `UUID=${UUID}`, "--boot-fstype", "ext4", "-o", out, "--json"]);
+    assert.equal(r.code, 0, r.stderr);
+    const res = JSON.parse(r.stdout.toString()) as BuildResult;
+    assert.equal(res.kver, KVER);
+    const image = join(out, `initoverlayfs-${KVER}.img`);
+    const mini = join(out, `initramfs-${KVER}.img`);
+    assert.deepEqual(readdirSync(out).sort(), [`initoverlayfs-${KVER}.img`, `initramfs-${KVER}.img`], "exactly the two outputs, no temp files");
+    assert.equal(res.image.path, image);
+    assert.equal(res.mini.path, mini);
+
+    // small: under 10% of the original
+    const origSize = statSync(INITRD).size;
+    const miniSize = statSync(mini).size;
+    assert.equal(res.mini.bytes, miniSize);
+    assert.ok(miniSize < origSize / 10, `mini ${miniSize} bytes is not < 10% of ${origSize}`);
+
+    // a gzip'd newc archive cpio lists: /init, the config, every module
+    const miniBytes = readFileSync(mini);
+    assert.deepEqual([...miniBytes.subarray(0, 2)], [0x1f, 0x8b]);
+    const listed = run("cpio", ["-t", "--quiet"], { input: gunzipSync(miniBytes) }).stdout.trim().split("\n");
+    for (const p of ["init", "etc/initoverlayfs.conf", "dev/console", ...res.modules.map((m) => m.path.slice(1))]) assert.ok(listed.includes(p), `${p} not in the archive`);
+    assert.equal(listed.filter((p) => p.endsWith(".ko")).length, res.modules.length);
+
+    // extracted: /init is storage-init, the modules are the original bytes
+    const x = join(work, "mini");
+    mkdirSync(x);
+    run("sh", ["-c", `gzip -dc '${mini}' | cpio -idm --quiet`], { cwd: x });
+    assert.ok(readFileSync(join(x, "init")).equals(readFileSync(bin)));
+    assert.equal(statSync(join(x, "init")).mode & 0o777, 0o755);
+    const orig = join(work, "orig");
+    mkdirSync(orig);
+    run("sh", ["-c", `zstd -dc '${INITRD}' | cpio -idm --quiet`], { cwd: orig });
+    for (const m of res.modules) {
+      const rel = m.path.replace(`/lib/modules/${KVER}/`, "");
+      const src = m.source === "initramfs" ? join(orig, "usr/lib/modules", KVER, rel) : join(HOST, rel);
+      assert.ok(readFileSync(join(x, m.path)).equals(readFileSync(src)), `${m.path} differs from ${src}`);
+    }
+
+    // the config
+    const confText = readFileSync(join(x, "etc/initoverlayfs.conf"), "latin1");
+    assert.equal(confText, res.config);
+    const conf = parseConf(confText);
+    assert.deepEqual(conf.get("boot"), [`UUID=${UUID}`]);
+    assert.deepEqual(conf.get("bootfstype"), ["ext4"]);
+    assert.deepEqual(conf.get("image"), [`/initoverlayfs-${KVER}.img`]);
+    assert.deepEqual(conf.get("init"), ["/init"]);
+    assert.deepEqual(conf.get("timeout"), ["10"]);
+    assert.deepEqual(conf.get("failure"), ["panic"]);
+    assert.deepEqual(conf.get("shim"), ["/usr/sbin/run-init", "/usr/sbin/switch_root"]);
+    assert.deepEqual(conf.get("module"), res.modules.map((m) => m.path));
+    const names = res.modules.map((m) => m.name);
+    for (const n of ["virtio_blk", "virtio_pci", "nvme", "ahci", "ext4", "jbd2", "mbcache", "crc16", "crc32c_generic", "loop", "erofs", "overlay"]) assert.ok(names.includes(n), n);
+    for (const n of ["xfs", "btrfs", "vfat", "crc32c_intel"]) assert.ok(!names.includes(n), `${n} with --boot-fstype ext4`);
+    // load order: every module after what it needs
+    for (const [i, m] of res.modules.entries()) for (const d of m.needs) assert.ok(names.indexOf(d) >= 0 && names.indexOf(d) < i, `${d} before ${m.name}`);
+    // storage-init itself accepts it
+    const check = run(bin, ["--check-config", join(x, "etc/initoverlayfs.conf")]).stdout;
+    assert.equal(check.split("\n").filter((l) => l.startsWith("module=")).length, res.modules.length);
+
+    // the image: fsck.erofs is clean, and it holds exactly the original initramfs
+    const f = run("fsck.erofs", [image], { allowFail: true });
+    assert.equal(f.code, 0, f.stdout + f.stderr);
+    const original = (await readInitramfs(readFileSync(INITRD))).tree;
+    assert.deepEqual(diffTrees(original, readErofs(readFileSync(image)), { mtimes: false }), []);
+    assert.equal(res.image.bytes, statSync(image).size);
+  } finally {
+    removeDir(work);
+  }
+});
+
+test("build with defaults: every auto boot filesystem, a one-line summary per output", () =>
+  withTempDir((dir) => {
+    storageInit();
+    const r = cli(["build", "--initramfs", INITRD, "--boot", "LABEL=boot", "-o", dir, "--mini-compression", "zstd", "--timeout", "30", "--failure", "shell", "--init", "/sbin/init"]);
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stdout.toString().trim().split("\n");
+    assert.equal(lines.length, 2, r.stdout.toString());
+    assert.match(lines[0], new RegExp(`^${dir}/initoverlayfs-${KVER}\\.img: EROFS image of ${INITRD}: \\d+ files, .* → [\\d.]+ MiB in [\\d.]+ s$`));
+    assert.match(lines[1], new RegExp(`^${dir}/initramfs-${KVER}\\.img: mini initramfs: storage-init \\+ \\d+ modules \\([\\d.]+ MiB\\), zstd → [\\d.]+ MiB \\([\\d.]+% of the original [\\d.]+ MiB\\) in [\\d.]+ s$`));
+    const mini = readFileSync(join(dir, `initramfs-${KVER}.img`));
+    assert.deepEqual([...mini.subarray(0, 4)], [0x28, 0xb5, 0x2f, 0xfd], "zstd");
+    const listed = run("sh", ["-c", `zstd -dc '${join(dir, `initramfs-${KVER}.img`)}' | cpio -t --quiet`]).stdout;
+    const conf = run("sh", ["-c", `zstd -dc '${join(dir, `initramfs-${KVER}.img`)}' | cpio -i --quiet --to-stdout etc/initoverlayfs.conf`]).stdout;
+    for (const m of ["fs/ext4/ext4.ko", "fs/xfs/xfs.ko", "fs/btrfs/btrfs.ko", "fs/fat/vfat.ko", "fs/nls/nls_cp437.ko", "fs/nls/nls_ascii.ko"]) {
+      assert.ok(listed.includes(`lib/modules/${KVER}/kernel/${m}`), m);
+      assert.ok(conf.includes(`module = /lib/modules/${KVER}/kernel/${m}\n`), m);
+    }
+    assert.match(conf, /^boot = LABEL=boot$/m);
+    assert.doesNotMatch(conf, /^bootfstype/m);
+    assert.match(conf, /^timeout = 30$/m);
+    assert.match(conf, /^failure = shell$/m);
+    assert.match(conf, /^init = \/sbin\/init$/m);
+  }));
+
+test("build: bad options and impossible requests fail with exit 2 and write nothing", () =>
+  withTempDir((dir) => {
+    storageInit();
+    const out = join(dir, "out");
+    const base = ["build", "--initramfs", INITRD, "-o", out];
+    const cases: [string[], RegExp][] = [
+      [[...base, "--boot", "UUID=not-hex"], /--boot: UUID must be hex digits and dashes/],
+      [[...base, "--boot", "sda1"], /--boot: not a device spec/],
+      [[...base, "--boot", "LABEL=x", "--storage-init", join(dir, "nope")], /storage-init binary not found at .*nope: run make -C storage-init/],
+      [[...base, "--boot", "LABEL=x", "--mini-compression", "lz4"], /--mini-compression: expected gzip, zstd, none/],
+      [[...base, "--boot", "LABEL=x", "--boot-fstype", "ntfs"], /--boot-fstype: expected auto/],
+      [[...base, "--boot", "LABEL=x", "--failure", "explode"], /--failure: expected panic, reboot, shell/],
+      [[...base, "--boot", "LABEL=x", "--timeout", "soon"], /--timeout: expected a whole number/],
+      [[...base, "--boot", "LABEL=x", "--init", "sbin/init"], /--init: must be an absolute path/],
+      [[...base, "--boot", "LABEL=x", "--add-modules", "virtio_blk,nosuchmod"], /module nosuchmod not found/],
+      [[...base, "--boot", "LABEL=x", "--kver", "9.9.9-none"], /no lib\/modules\/9\.9\.9-none\/modules\.dep \(it has modules for 6\.1\.0-56-amd64\)/],
+      [["build", "--kver", "0.0.0-none", "-o", out, "--boot", "LABEL=x"], /no initramfs for kernel 0\.0\.0-none \(looked for \/boot\/initrd\.img-0\.0\.0-none, \/boot\/initramfs-0\.0\.0-none\.img\)/],
+      [["build", "--initramfs", INITRD, "-o", "/boot/iofs-test-out", "--boot", "LABEL=x"], /refusing to write into \/boot/],
+      [[...base, "--boot", "LABEL=x", "--no-host-modules"], /module erofs not found/],
+    ];
+    for (const [args, want] of cases) {
+      const r = cli(args);
+      assert.equal(r.code, 2, `${args.join(" ")}: exit ${r.code}: ${r.stderr}`);
+      assert.match(r.stderr, want, args.join(" "));
+      assert.ok(!existsSync(out), `${args.join(" ")} created ${out}`);
+    }
+    assert.ok(!existsSync("/boot/iofs-test-out"));
+  }));

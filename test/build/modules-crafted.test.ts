@@ -1,0 +1,255 @@
+/**
+ * Module selection on small crafted trees: the edge cases a real initramfs rarely shows (cycles,
+ * missing or compressed modules, dash/underscore names, aliases, softdeps, symlinked lib/).
+ */
+import test from "node:test";
+import assert from "node:assert/strict";
+import { FormatError, UnsupportedError, UsageError } from "../../src/errors.js";
+import { bytesContent, FsNode, FsTree, newDir, newTree, splitPath } from "../../src/fs/tree.js";
+import { buildWants, bootFsModules, vfatCompanions } from "../../src/build/modules/defaults.js";
+import { globToRegExp, parseBuiltinModinfo, parseModulesDep, parseSoftdeps } from "../../src/build/modules/index-files.js";
+import { normalizeAlias, parseModulePath, uncompressedModulePath } from "../../src/build/modules/names.js";
+import { ModuleRequest, selectModules, kernelVersionsIn } from "../../src/build/modules/select.js";
+import { findSwitchRootPrograms } from "../../src/build/modules/shims.js";
+import { resolvePath } from "../../src/build/modules/tree-path.js";
+import { modinfoVermagic } from "../../src/build/modules/vermagic.js";
+import { parseKernelConfig } from "../../src/build/kernel.js";
+
+const KVER = "6.9.0-test";
+const MOD = `lib/modules/${KVER}`;
+
+function put(tree: FsTree, path: string, node: FsNode): void {
+  const parts = splitPath(path);
+  let dir = tree.root;
+  for (const p of parts.slice(0, -1)) {
+    let next = dir.entries.get(p);
+    if (!next) dir.entries.set(p, (next = newDir()));
+    if (next.kind !== "dir") throw new Error(`${p} is not a dir`);
+    dir = next;
+  }
+  dir.entries.set(parts[parts.length - 1], node);
+}
+const file = (data: string | Uint8Array): FsNode => ({ ...newDir(), kind: "file", content: bytesContent(typeof data === "string" ? Buffer.from(data) : data) });
+const symlink = (target: string): FsNode => ({ ...newDir(), kind: "symlink", target });
+
+/** A tree with modules.dep (and the other index files), a file per module named in it. */
+function modTree(dep: string, extra: Record<string, string> = {}, opts: { dir?: string; vermagic?: string } = {}): FsTree {
+  const t = newTree();
+  const dir = opts.dir ?? MOD;
+  put(t, `${dir}/modules.dep`, file(dep));
+  for (const [name, text] of Object.entries(extra)) put(t, `${dir}/${name}`, file(text));
+  for (const line of dep.split("\n")) {
+    const p = line.split(":")[0].trim();
+    if (p) put(t, `${dir}/${p}`, file(`\x7fELF fake module ${p}\0vermagic=${opts.vermagic ?? KVER + " SMP"}\0`));
+  }
+  return t;
+}
+
+const names = (t: FsTree, req: ModuleRequest, kver = KVER) => selectModules(t, kver, req).modules.map((m) => m.name);
+const want = (...n: string[]): ModuleRequest => ({ wants: n.map((name) => ({ name })) });
+
+test("dependencies come before their dependents, each module once, in modprobe's order", () => {
+  const t = modTree([
+    "kernel/fs/ext4/ext4.ko: kernel/lib/crc16.ko kernel/fs/mbcache.ko kernel/fs/jbd2/jbd2.ko",
+    "kernel/fs/jbd2/jbd2.ko:",
+    "kernel/fs/mbcache.ko:",
+    "kernel/lib/crc16.ko:",
+    "kernel/fs/other.ko: kernel/fs/mbcache.ko",
+  ].join("\n"));
+  assert.deepEqual(names(t, want("ext4", "other")), ["jbd2", "mbcache", "crc16", "ext4", "other"]);
+  // the same request gives the same order; another request order changes only what it must
+  assert.deepEqual(names(t, want("ext4", "other")), names(t, want("ext4", "other")));
+  assert.deepEqual(names(t, want("other", "ext4")), ["mbcache", "other", "jbd2", "crc16", "ext4"]);
+});
+
+test("a dependency cycle in modules.dep is a clear error naming the cycle", () => {
+  const t = modTree("kernel/a.ko: kernel/b.ko\nkernel/b.ko: kernel/c.ko\nkernel/c.ko: kernel/a.ko\n");
+  assert.throws(() => selectModules(t, KVER, want("a")), (e: unknown) => e instanceof FormatError && /dependency cycle: a -> c -> b -> a|dependency cycle: a -> .* -> a/.test(e.message));
+  // a module that depends on itself
+  const self = modTree("kernel/a.ko: kernel/a.ko\n");
+  assert.throws(() => selectModules(self, KVER, want("a")), /dependency cycle: a -> a/);
+});
+
+test("a module named explicitly that exists nowhere is an error; an optional one is dropped", () => {
+  const t = modTree("kernel/a.ko:\n");
+  assert.throws(() => selectModules(t, KVER, want("nosuchmod")), (e: unknown) => e instanceof UsageError && /module nosuchmod not found/.test(e.message));
+  const r = selectModules(t, KVER, { wants: [{ name: "nosuchmod", optional: true }, { name: "a" }] });
+  assert.deepEqual(r.missing, ["nosuchmod"]);
+  assert.deepEqual(r.modules.map((m) => m.name), ["a"]);
+});
+
+test("a dependency modules.dep names but does not list, or whose file is missing, is an error", () => {
+  const t = modTree("kernel/a.ko: kernel/gone.ko\n");
+  assert.throws(() => selectModules(t, KVER, want("a")), /a needs gone, which is not in modules.dep/);
+  const t2 = modTree("kernel/a.ko:\n");
+  (resolvePath(t2, `${MOD}/kernel`)!.node as { entries: Map<string, FsNode> }).entries.delete("a.ko");
+  assert.throws(() => selectModules(t2, KVER, want("a")), /kernel\/a\.ko is listed but the file is missing/);
+});
+
+test("dashes and underscores name the same module, either way round", () => {
+  const t = modTree("kernel/usb-storage.ko:\nkernel/nls_iso8859-1.ko:\nkernel/virtio_blk.ko:\n");
+  assert.deepEqual(names(t, want("usb_storage", "nls_iso8859_1", "virtio-blk")), ["usb_storage", "nls_iso8859_1", "virtio_blk"]);
+  assert.deepEqual(names(t, want("usb-storage")), ["usb_storage"]);
+  assert.equal(selectModules(t, KVER, want("usb_storage")).modules[0].path, "kernel/usb-storage.ko");
+});
+
+test("built-in modules are skipped, by name, by alias, and as dependencies", () => {
+  const t = modTree("kernel/fs/ext4/ext4.ko: kernel/lib/crc16.ko\nkernel/lib/crc16.ko:\n", {
+    "modules.builtin": "kernel/fs/mbcache.ko\nkernel/crypto/crc32c_generic.ko\n",
+    "modules.builtin.modinfo": "crc32c_generic.alias=crypto-crc32c\0crc32c_generic.alias=crc32c\0mbcache.license=GPL\0",
+    "modules.softdep": "softdep ext4 pre: crypto-crc32c\n",
+  });
+  const r = selectModules(t, KVER, want("mbcache", "crc32c", "ext4"));
+  assert.deepEqual(r.modules.map((m) => m.name), ["crc16", "ext4"]);
+  assert.deepEqual(r.builtin, ["mbcache", "crc32c"]);
+});
+
+test("aliases resolve (fs-ext4, wildcards); CPU-specific providers are left out while a generic one exists", () => {
+  const t = modTree([
+    "kernel/fs/ext4/ext4.ko: kernel/lib/crc16.ko",
+    "kernel/lib/crc16.ko:",
+    "kernel/arch/x86/crypto/crc32c-intel.ko:",
+    "kernel/crypto/crc32c_generic.ko:",
+    "kernel/drivers/block/virtio_blk.ko:",
+  ].join("\n"), {
+    "modules.alias": [
+      "alias fs-ext4 ext4",
+      "alias crypto-crc32c crc32c_intel",
+      "alias crc32c crc32c_intel",
+      "alias cpu:type:x86,ven*fam*mod*:feature:*0094* crc32c_intel",
+      "alias crypto-crc32c crc32c_generic",
+      "alias crc32c crc32c_generic",
+      "alias virtio:d00000002v* virtio_blk",
+    ].join("\n"),
+    "modules.softdep": "# comment\nsoftdep ext4 pre: crypto-crc32c\n",
+  });
+  const r = selectModules(t, KVER, want("fs-ext4", "virtio:d00000002v00001AF4"));
+  assert.deepEqual(r.modules.map((m) => m.name), ["crc16", "crc32c_generic", "ext4", "virtio_blk"]);
+  assert.deepEqual(r.skipped.map((s) => s.name), ["crc32c_intel"]);
+  assert.match(r.modules[1].reason, /softdep of ext4 \(crypto-crc32c\)/);
+  // named explicitly, a CPU-specific module is taken
+  assert.deepEqual(names(t, want("crc32c-intel")), ["crc32c_intel"]);
+  // through an alias only generic ones
+  assert.deepEqual(names(t, want("crc32c")), ["crc32c_generic"]);
+});
+
+test("softdeps: pre before, post after; missing and looping softdeps are skipped", () => {
+  const t = modTree("kernel/a.ko:\nkernel/b.ko:\nkernel/c.ko:\nkernel/d.ko: kernel/a.ko\n", {
+    "modules.softdep": "softdep a pre: b post: c\nsoftdep b pre: ghost\nsoftdep c pre: a\n",
+  });
+  const r = selectModules(t, KVER, want("d"));
+  assert.deepEqual(r.modules.map((m) => m.name), ["b", "a", "c", "d"]);
+  assert.deepEqual(r.skipped.map((s) => s.name), ["ghost"]);
+});
+
+test("compressed modules need CONFIG_MODULE_DECOMPRESS and the matching format, or --decompress-modules", () => {
+  const t = modTree("kernel/fs/ext4/ext4.ko.xz: kernel/lib/crc16.ko.xz\nkernel/lib/crc16.ko.xz:\nkernel/plain.ko:\n");
+  const noDecompress = parseKernelConfig("CONFIG_MODULES=y\n# CONFIG_MODULE_DECOMPRESS is not set\nCONFIG_MODULE_COMPRESS_XZ=y\n", "/boot/config-x");
+  assert.throws(() => selectModules(t, KVER, { ...want("ext4"), kernelConfig: noDecompress }),
+    (e: unknown) => e instanceof UnsupportedError && /CONFIG_MODULE_DECOMPRESS is not set in \/boot\/config-x/.test(e.message) && /ext4\.ko\.xz/.test(e.message));
+  // no config at all: cannot tell, also an error
+  assert.throws(() => selectModules(t, KVER, want("ext4")), /no kernel config tells/);
+  // the wrong format
+  const zstdOnly = parseKernelConfig("CONFIG_MODULE_DECOMPRESS=y\nCONFIG_MODULE_COMPRESS_ZSTD=y\n");
+  assert.throws(() => selectModules(t, KVER, { ...want("ext4"), kernelConfig: zstdOnly }), /CONFIG_MODULE_COMPRESS_XZ is not set/);
+  // supported: kept compressed
+  const ok = parseKernelConfig("CONFIG_MODULE_DECOMPRESS=y\nCONFIG_MODULE_COMPRESS_XZ=y\n");
+  const r = selectModules(t, KVER, { ...want("ext4"), kernelConfig: ok });
+  assert.deepEqual(r.modules.map((m) => [m.name, m.compression, m.path]), [["crc16", "xz", "kernel/lib/crc16.ko.xz"], ["ext4", "xz", "kernel/fs/ext4/ext4.ko.xz"]]);
+  // decompressed at build time: no kernel support needed
+  assert.equal(selectModules(t, KVER, { ...want("ext4"), kernelConfig: noDecompress, decompress: true }).modules.length, 2);
+  // plain modules need nothing
+  assert.equal(selectModules(t, KVER, { ...want("plain"), kernelConfig: noDecompress }).modules.length, 1);
+});
+
+test("lib -> usr/lib: the modules directory is found through the symlink", () => {
+  const t = modTree("kernel/a.ko:\n", {}, { dir: `usr/lib/modules/${KVER}` });
+  put(t, "lib", symlink("usr/lib"));
+  const r = selectModules(t, KVER, want("a"));
+  assert.deepEqual(r.modules.map((m) => m.name), ["a"]);
+  assert.equal(kernelVersionsIn(t).join(), KVER);
+  // an absolute symlink target is relative to the tree's root
+  const t2 = modTree("kernel/a.ko:\n", {}, { dir: `usr/lib/modules/${KVER}` });
+  put(t2, "lib", symlink("/usr/lib"));
+  assert.deepEqual(names(t2, want("a")), ["a"]);
+});
+
+test("a wrong kernel version names the versions the initramfs has", () => {
+  const t = modTree("kernel/a.ko:\n");
+  assert.throws(() => selectModules(t, "5.10.0-1", want("a")), (e: unknown) => e instanceof UsageError && /no lib\/modules\/5\.10\.0-1\/modules\.dep \(it has modules for 6\.9\.0-test\)/.test(e.message));
+});
+
+test("extra sources supply missing modules; a vermagic mismatch between sources is refused", () => {
+  const initramfs = modTree("kernel/a.ko:\n");
+  const host = modTree("kernel/a.ko:\nkernel/fs/erofs/erofs.ko: kernel/lib/libcrc32c.ko\nkernel/lib/libcrc32c.ko:\n", {}, { dir: "" });
+  const r = selectModules(initramfs, KVER, { ...want("a", "erofs"), extraSources: [{ label: "/lib/modules/x", tree: host, dir: "" }] });
+  assert.deepEqual(r.modules.map((m) => `${m.name}@${m.source}`), ["a@initramfs", "libcrc32c@/lib/modules/x", "erofs@/lib/modules/x"]);
+  const other = modTree("kernel/fs/erofs/erofs.ko:\n", {}, { dir: "", vermagic: "6.9.0-other SMP" });
+  assert.throws(() => selectModules(initramfs, KVER, { ...want("a", "erofs"), extraSources: [{ label: "/lib/modules/y", tree: other, dir: "" }] }),
+    /erofs\.ko was built for "6\.9\.0-other SMP" but the initramfs's modules for "6\.9\.0-test SMP"/);
+});
+
+test("default wants: storage drivers optional, a named boot fs required, vfat with its nls tables", () => {
+  const t = modTree([
+    "kernel/drivers/block/virtio_blk.ko:", "kernel/fs/ext4/ext4.ko:", "kernel/fs/fat/fat.ko:", "kernel/fs/fat/vfat.ko: kernel/fs/fat/fat.ko",
+    "kernel/fs/nls/nls_cp437.ko:", "kernel/fs/nls/nls_ascii.ko:", "kernel/drivers/block/loop.ko:", "kernel/fs/erofs/erofs.ko:", "kernel/fs/overlayfs/overlay.ko:",
+  ].join("\n"));
+  const cfg = parseKernelConfig('CONFIG_FAT_DEFAULT_CODEPAGE=437\nCONFIG_FAT_DEFAULT_IOCHARSET="ascii"\n');
+  const auto = selectModules(t, KVER, { wants: buildWants({ kernelConfig: cfg }) });
+  assert.deepEqual(auto.modules.map((m) => m.name), ["virtio_blk", "ext4", "fat", "vfat", "nls_cp437", "nls_ascii", "loop", "erofs", "overlay"]);
+  assert.ok(auto.missing.includes("nvme") && auto.missing.includes("xfs") && auto.missing.includes("btrfs"));
+  const ext4 = selectModules(t, KVER, { wants: buildWants({ fstype: "ext3", add: ["vfat"], defaultStorage: false }) });
+  assert.deepEqual(ext4.modules.map((m) => m.name), ["fat", "vfat", "ext4", "loop", "erofs", "overlay"]);
+  assert.throws(() => selectModules(t, KVER, { wants: buildWants({ fstype: "xfs" }) }), /module xfs not found/);
+  assert.throws(() => bootFsModules("ntfs"), UsageError);
+  // without a config: cp437 required, both usual iocharsets where present
+  assert.deepEqual(vfatCompanions(), { required: ["nls_cp437"], optional: ["nls_ascii", "nls_iso8859_1"] });
+  assert.deepEqual(vfatCompanions(parseKernelConfig('CONFIG_FAT_DEFAULT_CODEPAGE=850\nCONFIG_FAT_DEFAULT_IOCHARSET="iso8859-15"\n')), { required: ["nls_cp850", "nls_iso8859_15"], optional: [] });
+});
+
+test("index file parsers and name helpers", () => {
+  assert.throws(() => parseModulesDep("kernel/a.ko kernel/b.ko\n", "x"), /line 1: expected/);
+  assert.throws(() => parseModulesDep("kernel/a.ko: kernel/b.txt\n", "x"), /not a module file name/);
+  assert.deepEqual(parseModulePath("kernel/x/usb-storage.ko.zst"), { name: "usb_storage", compression: "zstd" });
+  assert.equal(parseModulePath("kernel/x/readme.txt"), undefined);
+  assert.equal(uncompressedModulePath("kernel/a-b.ko.gz"), "kernel/a-b.ko");
+  assert.equal(normalizeAlias("fs-ext4"), "fs_ext4");
+  assert.equal(normalizeAlias("pci:v[0-9]-x"), "pci:v[0-9]_x");
+  assert.ok(globToRegExp("pci:v00008086d*sv*").test("pci:v00008086d00001234sv00000000"));
+  assert.ok(globToRegExp("usb:v[0-9]?x").test("usb:v5ax"));
+  assert.ok(!globToRegExp("usb:v[!0-9]x").test("usb:v5x"));
+  assert.ok(globToRegExp("a.b").test("a.b") && !globToRegExp("a.b").test("axb"));
+  assert.deepEqual(parseSoftdeps("softdep a-b pre: x y post: z\n").get("a_b"), { pre: ["x", "y"], post: ["z"] });
+  assert.deepEqual(parseBuiltinModinfo("ext4.alias=fs-ext4\0ext4.license=GPL\0").get("fs_ext4"), ["ext4"]);
+  assert.equal(modinfoVermagic(Buffer.from("junk\0license=GPL\0vermagic=6.1.0 SMP mod_unload \0name=x\0")), "6.1.0 SMP mod_unload ");
+  assert.equal(modinfoVermagic(Buffer.from("no modinfo")), undefined);
+  const cfg = parseKernelConfig('CONFIG_A=y\nCONFIG_B=m\n# CONFIG_C is not set\nCONFIG_D="a \\"q\\""\nCONFIG_E=437\n');
+  assert.deepEqual([...cfg.options], [["CONFIG_A", "y"], ["CONFIG_B", "m"], ["CONFIG_C", "n"], ["CONFIG_D", 'a "q"'], ["CONFIG_E", "437"]]);
+});
+
+test("switch-root programs: real paths through symlinked directories, each once", () => {
+  const t = newTree();
+  put(t, "usr/bin/busybox", file("bb"));
+  put(t, "usr/sbin/switch_root", symlink("../bin/busybox"));
+  put(t, "usr/bin/run-init", file("klibc"));
+  put(t, "bin", symlink("usr/bin"));
+  put(t, "sbin", symlink("usr/sbin"));
+  put(t, "usr/sbin/run-init", { ...newDir(), kind: "dir", entries: new Map() }); // a directory is no program
+  assert.deepEqual(findSwitchRootPrograms(t), ["/usr/bin/run-init", "/usr/sbin/switch_root"]);
+  assert.deepEqual(findSwitchRootPrograms(newTree()), []);
+});
+
+test("tree paths: .., absolute targets, loops", () => {
+  const t = newTree();
+  put(t, "a/b/f", file("x"));
+  put(t, "a/up", symlink("../a/b"));
+  put(t, "loop1", symlink("loop2"));
+  put(t, "loop2", symlink("loop1"));
+  put(t, "abs", symlink("/a/b/f"));
+  assert.equal(resolvePath(t, "a/up/f")?.path, "a/b/f");
+  assert.equal(resolvePath(t, "abs")?.path, "a/b/f");
+  assert.equal(resolvePath(t, "abs", false)?.path, "abs");
+  assert.equal(resolvePath(t, "loop1/x"), undefined);
+  assert.equal(resolvePath(t, "a/b/f/x"), undefined);
+  assert.equal(resolvePath(t, "../../a/b")?.path, "a/b");
+});
