@@ -28,3 +28,12 @@ export { extractTree, type ExtractOptions } from "./io/extract.js";
 export { writeFileAtomic } from "./io/atomic-file.js";
 export { convert, writeImageFile, type ConvertOptions, type ConvertResult } from "./build/convert.js";
 export { loadTree } from "./build/load-tree.js";
+
+// build: the EROFS image + mini initramfs pair
+export { buildPair, type BuildOptions, type BuildResult, type BuiltModule } from "./build/build.js";
+export { selectModules, kernelVersionsIn, type ModuleRequest, type ModuleSelection, type ModuleWant, type SelectedModule } from "./build/modules/select.js";
+export { type ModuleSource } from "./build/modules/index-files.js";
+export { buildWants, DEFAULT_STORAGE_MODULES, type WantsOptions } from "./build/modules/defaults.js";
+export { findSwitchRootPrograms } from "./build/modules/shims.js";
+export { renderConfig, packMiniInitramfs, miniInitramfsTree, type StorageInitConfig, type MiniCompression } from "./build/mini-initramfs.js";
+export { parseKernelConfig, type KernelConfig } from "./build/kernel.js";

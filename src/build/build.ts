@@ -18,7 +18,8 @@ import {
   checkAbsolutePath, checkBootSpec, FailurePolicy, FAILURE_POLICIES, MiniCompression, MINI_COMPRESSIONS, packMiniInitramfs, renderConfig,
 } from "./mini-initramfs.js";
 import { decompressModule } from "./modules/decompress.js";
-import { AUTO_FSTYPES, bootFsModules, buildWants, FSTYPE_MODULE } from "./modules/defaults.js";
+import { probeBootFstype } from "./probe-boot.js";
+import { AUTO_FSTYPES, bootFsModules, buildWants, DEFAULT_FSTYPES, FSTYPE_MODULE } from "./modules/defaults.js";
 import { ModuleSource } from "./modules/index-files.js";
 import { uncompressedModulePath, ModuleCompression } from "./modules/names.js";
 import { kernelVersionsIn, ModuleSelection, selectModules } from "./modules/select.js";
@@ -164,7 +165,7 @@ function inferKver(tree: Parameters<typeof kernelVersionsIn>[0], initramfs: stri
 /** With no type named, storage-init tries every type: at least one must be there. */
 function checkBootFs(sel: ModuleSelection, fstype: string | undefined): void {
   if (fstype !== undefined && fstype !== "auto") return;
-  const wanted = AUTO_FSTYPES.map((t) => FSTYPE_MODULE[t]);
+  const wanted = (fstype === "auto" ? AUTO_FSTYPES : DEFAULT_FSTYPES).map((t) => FSTYPE_MODULE[t]);
   const have = wanted.filter((m) => sel.modules.some((x) => x.name === m) || sel.builtin.includes(m));
   if (!have.length) throw new UsageError(`no boot filesystem module (${wanted.join(", ")}) found in the initramfs or the host's modules: name the modules directory with --modules-dir`);
 }
@@ -192,9 +193,12 @@ export async function buildPair(o: BuildOptions): Promise<BuildResult> {
     extraSources.push({ label: hostDir, tree: readDirTree(hostDir), dir: "" });
   }
 
-  const wants = buildWants({ add: o.addModules, defaultStorage: o.defaultModules, fstype: o.bootFstype, kernelConfig });
+  // no type named: the boot device's type if this machine can see it (building for itself)
+  const probed = o.bootFstype === undefined ? probeBootFstype(o.boot) : undefined;
+  const fstype = o.bootFstype ?? (probed && Object.hasOwn(FSTYPE_MODULE, probed) ? probed : undefined);
+  const wants = buildWants({ add: o.addModules, defaultStorage: o.defaultModules, fstype, kernelConfig });
   const sel = selectModules(tree, kver, { wants, extraSources, kernelConfig, decompress: o.decompressModules });
-  checkBootFs(sel, o.bootFstype);
+  checkBootFs(sel, fstype);
   const shims = findSwitchRootPrograms(tree);
 
   // the mini initramfs, in memory

@@ -14,7 +14,7 @@ import {
 
 /** storage-init/src/config.h */
 export const STORAGE_INIT_LIMITS = {
-  modules: 64, // CFG_MAX_MODULES
+  modules: 128, // CFG_MAX_MODULES
   shims: 8, // CFG_MAX_SHIMS
   path: 255, // SI_PATH_MAX - 1
   value: 511, // CFG_VALUE_MAX - 1

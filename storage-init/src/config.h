@@ -10,7 +10,7 @@
 #define CFG_LINE_MAX   1024         /* one line, without its newline */
 #define CFG_VALUE_MAX  512
 #define CFG_PARAMS_MAX 256          /* module parameters */
-#define CFG_MAX_MODULES 64
+#define CFG_MAX_MODULES 128
 #define CFG_MAX_SHIMS   8          /* entries of a path list (shim, shim_script) */
 #define CFG_ERR_MAX    256
 

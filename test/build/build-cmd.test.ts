@@ -5,7 +5,8 @@
  */
 import test from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { diffTrees } from "../../src/fs/compare.js";
@@ -117,10 +118,10 @@ test("build on the Debian initramfs: a valid small mini initramfs and an image f
   }
 });
 
-test("build with defaults: every auto boot filesystem, a one-line summary per output", () =>
+test("build with --boot-fstype auto: every boot filesystem storage-init tries, a one-line summary per output", () =>
   withTempDir((dir) => {
     storageInit();
-    const r = cli(["build", "--initramfs", INITRD, "--boot", "LABEL=boot", "-o", dir, "--mini-compression", "zstd", "--timeout", "30", "--failure", "shell", "--init", "/sbin/init"]);
+    const r = cli(["build", "--initramfs", INITRD, "--boot", "LABEL=boot", "--boot-fstype", "auto", "-o", dir, "--mini-compression", "zstd", "--timeout", "30", "--failure", "shell", "--init", "/sbin/init"]);
     assert.equal(r.code, 0, r.stderr);
     const lines = r.stdout.toString().trim().split("\n");
     assert.equal(lines.length, 2, r.stdout.toString());
@@ -136,6 +137,14 @@ test("build with defaults: every auto boot filesystem, a one-line summary per ou
     }
     assert.match(conf, /^boot = LABEL=boot$/m);
     assert.doesNotMatch(conf, /^bootfstype/m);
+    // without --boot-fstype (and a boot device this machine cannot see): ext4 and vfat only
+    const dflt = join(dir, "default");
+    const rj = cli(["build", "--initramfs", INITRD, "--boot", "LABEL=no-such-label-here", "-o", dflt, "--json"]);
+    assert.equal(rj.code, 0, rj.stderr);
+    const j = JSON.parse(rj.stdout.toString());
+    const names = j.modules.map((m: { name: string }) => m.name);
+    assert.ok(names.includes("ext4") && names.includes("vfat"));
+    assert.ok(!names.includes("xfs") && !names.includes("btrfs"), names.join(" "));
     assert.match(conf, /^timeout = 30$/m);
     assert.match(conf, /^failure = shell$/m);
     assert.match(conf, /^init = \/sbin\/init$/m);
@@ -169,3 +178,50 @@ test("build: bad options and impossible requests fail with exit 2 and write noth
     }
     assert.ok(!existsSync("/boot/iofs-test-out"));
   }));
+
+test("build with xz modules: refused (exit 3) when the kernel cannot decompress them, stored plain with --decompress-modules", () =>
+  withTempDir((dir) => {
+    storageInit();
+    // a crafted initramfs directory for kernel 9.9.9 whose modules are .ko.xz, as Fedora ships them
+    const src = join(dir, "src");
+    const mods = join(src, "usr/lib/modules/9.9.9");
+    const plain = new Map<string, Buffer>();
+    for (const m of ["fs/ext4/ext4", "lib/crc16", "drivers/block/loop", "fs/erofs/erofs", "fs/overlayfs/overlay"]) {
+      const data = Buffer.from(`\x7fELF fake ${m}\0vermagic=9.9.9 SMP mod_unload \0`);
+      plain.set(`kernel/${m}.ko`, data);
+      mkdirSync(join(mods, "kernel", m, ".."), { recursive: true });
+      writeFileSync(join(mods, `kernel/${m}.ko.xz`), xz(data));
+    }
+    symlinkSync("usr/lib", join(src, "lib"));
+    writeFileSync(join(mods, "modules.dep"), [
+      "kernel/fs/ext4/ext4.ko.xz: kernel/lib/crc16.ko.xz", "kernel/lib/crc16.ko.xz:", "kernel/drivers/block/loop.ko.xz:",
+      "kernel/fs/erofs/erofs.ko.xz:", "kernel/fs/overlayfs/overlay.ko.xz:", "",
+    ].join("\n"));
+    const config = join(dir, "config");
+    writeFileSync(config, "CONFIG_MODULES=y\nCONFIG_MODULE_COMPRESS_XZ=y\n# CONFIG_MODULE_DECOMPRESS is not set\n");
+    const out = join(dir, "out");
+    const args = ["build", "--initramfs", src, "--boot", "/dev/vda1", "--boot-fstype", "ext4", "--no-default-modules", "--no-host-modules", "--kernel-config", config, "-o", out];
+    const refused = cli(args);
+    assert.equal(refused.code, 3, refused.stderr);
+    assert.match(refused.stderr, /kernel 9\.9\.9 cannot load compressed modules \(CONFIG_MODULE_DECOMPRESS is not set in .*config\).*--decompress-modules/);
+    assert.ok(!existsSync(out));
+
+    const r = cli([...args, "--decompress-modules", "--json"]);
+    assert.equal(r.code, 0, r.stderr);
+    const res = JSON.parse(r.stdout.toString()) as BuildResult;
+    assert.equal(res.kver, "9.9.9", "inferred from the initramfs");
+    assert.deepEqual(res.modules.map((m) => m.name), ["crc16", "ext4", "loop", "erofs", "overlay"]);
+    const x = join(dir, "x");
+    mkdirSync(x);
+    run("sh", ["-c", `gzip -dc '${join(out, "initramfs-9.9.9.img")}' | cpio -idm --quiet`], { cwd: x });
+    for (const [rel, data] of plain) assert.ok(readFileSync(join(x, "lib/modules/9.9.9", rel)).equals(data), rel);
+    assert.match(readFileSync(join(x, "etc/initoverlayfs.conf"), "latin1"), /^module = \/lib\/modules\/9\.9\.9\/kernel\/fs\/ext4\/ext4\.ko$/m);
+    assert.match(readFileSync(join(x, "etc/initoverlayfs.conf"), "latin1"), /^shim =$/m, "no switch-root program in this initramfs");
+  }));
+
+/** As kmod's build compresses modules. */
+function xz(data: Buffer): Buffer {
+  const r = spawnSync("xz", ["-c", "--check=crc32"], { input: data });
+  assert.equal(r.status, 0, String(r.stderr));
+  return r.stdout;
+}

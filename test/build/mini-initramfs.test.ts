@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 /**
  * The mini initramfs: its config (checked by the real storage-init's --check-config) and its
  * archive (read back by cpio and by our kernel-semantics reader). The packing tests use a
@@ -71,9 +72,12 @@ test("the config file: every key, in storage-init's syntax", () => {
 });
 
 test("the config file respects storage-init's limits", () => {
-  const many = Array.from({ length: 65 }, (_, i) => ({ path: `/lib/modules/k/m${i}.ko` }));
-  assert.throws(() => renderConfig({ ...BASE, modules: many }), /65 modules selected but storage-init loads at most 64/);
-  assert.doesNotThrow(() => renderConfig({ ...BASE, modules: many.slice(0, 64) }));
+  // the limit is storage-init's own, read from its source
+  const header = readFileSync(new URL("../../../storage-init/src/config.h", import.meta.url), "utf8");
+  const max = Number(/#define CFG_MAX_MODULES (\d+)/.exec(header)![1]);
+  const many = Array.from({ length: max + 1 }, (_, i) => ({ path: `/lib/modules/k/m${i}.ko` }));
+  assert.throws(() => renderConfig({ ...BASE, modules: many }), new RegExp(`${max + 1} modules selected but storage-init loads at most ${max}`));
+  assert.doesNotThrow(() => renderConfig({ ...BASE, modules: many.slice(0, max) }));
   assert.throws(() => renderConfig({ ...BASE, shims: Array.from({ length: 9 }, (_, i) => `/s${i}`) }), /at most 8/);
   assert.throws(() => renderConfig({ ...BASE, timeout: 3601 }), /--timeout/);
   assert.throws(() => renderConfig({ ...BASE, failure: "explode" as "panic" }), /--failure/);

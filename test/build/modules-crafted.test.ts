@@ -197,7 +197,10 @@ test("default wants: storage drivers optional, a named boot fs required, vfat wi
   const cfg = parseKernelConfig('CONFIG_FAT_DEFAULT_CODEPAGE=437\nCONFIG_FAT_DEFAULT_IOCHARSET="ascii"\n');
   const auto = selectModules(t, KVER, { wants: buildWants({ kernelConfig: cfg }) });
   assert.deepEqual(auto.modules.map((m) => m.name), ["virtio_blk", "ext4", "fat", "vfat", "nls_cp437", "nls_ascii", "loop", "erofs", "overlay"]);
-  assert.ok(auto.missing.includes("nvme") && auto.missing.includes("xfs") && auto.missing.includes("btrfs"));
+  assert.ok(auto.missing.includes("nvme"));
+  assert.ok(!auto.missing.includes("xfs") && !auto.missing.includes("btrfs"), "xfs and btrfs only when asked for");
+  const all = selectModules(t, KVER, { wants: buildWants({ kernelConfig: cfg, fstype: "auto" }) });
+  assert.ok(all.missing.includes("xfs") && all.missing.includes("btrfs"));
   const ext4 = selectModules(t, KVER, { wants: buildWants({ fstype: "ext3", add: ["vfat"], defaultStorage: false }) });
   assert.deepEqual(ext4.modules.map((m) => m.name), ["fat", "vfat", "ext4", "loop", "erofs", "overlay"]);
   assert.throws(() => selectModules(t, KVER, { wants: buildWants({ fstype: "xfs" }) }), /module xfs not found/);

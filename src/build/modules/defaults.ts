@@ -27,8 +27,14 @@ export const FSTYPE_MODULE: Readonly<Record<string, string>> = {
   ext2: "ext4", ext3: "ext4", ext4: "ext4", vfat: "vfat", xfs: "xfs", btrfs: "btrfs",
 };
 
-/** Tried when no filesystem type is named, as storage-init's "auto" tries them. */
+/** Every type storage-init's "auto" tries: what `--boot-fstype auto` asks for. */
 export const AUTO_FSTYPES: readonly string[] = ["ext4", "vfat", "xfs", "btrfs"];
+
+/**
+ * With no type named and none found on the build machine: the usual /boot filesystems (ext4 on
+ * Debian and Fedora, vfat for an ESP). xfs and btrfs (8 MiB of modules) only when asked for.
+ */
+export const DEFAULT_FSTYPES: readonly string[] = ["ext4", "vfat"];
 
 /** What storage-init mounts after the boot partition: the image through a loop device, and the overlay. */
 export const CORE_MODULES: readonly string[] = ["loop", "erofs", "overlay"];
@@ -51,7 +57,7 @@ export interface WantsOptions {
   add?: string[];
   /** include DEFAULT_STORAGE_MODULES (default true) */
   defaultStorage?: boolean;
-  /** the boot filesystem type; undefined or "auto": every type storage-init tries */
+  /** the boot filesystem type; "auto": every type storage-init tries; undefined: DEFAULT_FSTYPES */
   fstype?: string;
   kernelConfig?: KernelConfig;
 }
@@ -72,9 +78,10 @@ export function buildWants(o: WantsOptions): ModuleWant[] {
   return wants;
 }
 
-/** One module for a named type (required); every auto type, each optional, for none. */
+/** One module for a named type (required); for "auto" every type, for none the default types, each optional. */
 export function bootFsModules(fstype?: string): { module: string; optional: boolean }[] {
-  if (fstype === undefined || fstype === "auto") return AUTO_FSTYPES.map((t) => ({ module: FSTYPE_MODULE[t], optional: true }));
+  if (fstype === undefined) return DEFAULT_FSTYPES.map((t) => ({ module: FSTYPE_MODULE[t], optional: true }));
+  if (fstype === "auto") return AUTO_FSTYPES.map((t) => ({ module: FSTYPE_MODULE[t], optional: true }));
   const module = Object.hasOwn(FSTYPE_MODULE, fstype) ? FSTYPE_MODULE[fstype] : undefined;
   if (!module) throw new UsageError(`--boot-fstype: expected auto, ${Object.keys(FSTYPE_MODULE).join(", ")}; got ${JSON.stringify(fstype)}`);
   return [{ module, optional: false }];

@@ -1,0 +1,78 @@
+/**
+ * Boot benchmark: Debian's stock initramfs versus the initoverlayfs pair built from it, booted
+ * alternately in QEMU (TCG) with the same kernel and disks. Reports guest uptime when the real
+ * root's init starts, bytes read from each disk, MemAvailable at that point, and sizes. A second
+ * round models slow storage (an SD card, ~25 MB/s): the disks are read-throttled and the time a
+ * boot loader would take to read each initramfs from such a card is added from its size.
+ *
+ *   node dist/bench/boot.js [--runs N] [--slow-bps N]
+ */
+import { statSync } from "node:fs";
+import { join } from "node:path";
+import { buildPair } from "../src/build/build.js";
+import { makeTempDir, removeDir } from "../test/helpers/tmp.js";
+import { boot, KVER, makeBootDisk, makeRootDisk, rootReport, STOCK_INITRD, tail } from "../test/boot/vm.js";
+import { median } from "./common.js";
+
+const args = process.argv.slice(2);
+const opt = (name: string, dflt: number) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? Number(args[i + 1]) : dflt;
+};
+const runs = opt("--runs", 3);
+const slowBps = opt("--slow-bps", 25_000_000);
+const BOOT_UUID = "5a1e0b7e-0000-4000-8000-b00770000001";
+
+interface Sample { uptime: number; memAvailableKiB: number; bytesRead: Record<string, number> }
+
+async function sample(initrd: string, disks: string[], driveOptions?: string): Promise<Sample> {
+  const r = await boot({ initrd, disks, driveOptions, timeoutSeconds: 300 });
+  const rep = rootReport(r.console);
+  if (!rep.reached || rep.uptime === undefined) throw new Error(`boot did not reach the root:\n${tail(r.console)}`);
+  return { uptime: rep.uptime, memAvailableKiB: rep.memAvailableKiB ?? 0, bytesRead: rep.bytesRead };
+}
+
+function summarize(xs: Sample[]) {
+  return {
+    uptimes: xs.map((x) => x.uptime),
+    medianUptime: median(xs.map((x) => x.uptime)),
+    medianMemAvailableMiB: median(xs.map((x) => x.memAvailableKiB)) / 1024,
+    bytesRead: xs[xs.length - 1].bytesRead,
+  };
+}
+
+const work = makeTempDir("iofs-bootbench-");
+try {
+  const pair = await buildPair({ initramfs: STOCK_INITRD, kver: KVER, boot: `UUID=${BOOT_UUID}`, outputDir: join(work, "out") });
+  const root = makeRootDisk(work);
+  const bootDisk = makeBootDisk(work, "ext4", { [`initoverlayfs-${KVER}.img`]: pair.image.path }, { uuid: BOOT_UUID });
+  const stockBytes = statSync(STOCK_INITRD).size;
+  const result: Record<string, unknown> = {
+    kernel: KVER, runs, stockInitramfsBytes: stockBytes, miniInitramfsBytes: pair.mini.bytes,
+    imageBytes: pair.image.bytes, miniRatio: pair.mini.bytes / stockBytes, modules: pair.modules.length,
+  };
+  for (const [label, drive] of [["normal", undefined], ["slow", `,throttling.bps-read=${slowBps}`]] as const) {
+    const stock: Sample[] = [], ours: Sample[] = [];
+    for (let i = 0; i < runs; i++) {
+      stock.push(await sample(STOCK_INITRD, [root], drive));
+      ours.push(await sample(pair.mini.path, [root, bootDisk], drive));
+    }
+    const s = summarize(stock), o = summarize(ours);
+    const entry: Record<string, unknown> = { stock: s, initoverlayfs: o, timeRatio: o.medianUptime / s.medianUptime };
+    if (label === "slow") {
+      // the boot loader reads the initramfs from the same slow medium before the kernel starts
+      const loadStock = stockBytes / slowBps, loadOurs = pair.mini.bytes / slowBps;
+      entry.bootLoaderReadSeconds = { stock: loadStock, initoverlayfs: loadOurs };
+      entry.totalSeconds = { stock: s.medianUptime + loadStock, initoverlayfs: o.medianUptime + loadOurs };
+      entry.savingMs = Math.round(1000 * (s.medianUptime + loadStock - o.medianUptime - loadOurs));
+    }
+    result[label] = entry;
+    console.log(`${label}: stock uptime ${s.uptimes.join(", ")} s (median ${s.medianUptime}); initoverlayfs ${o.uptimes.join(", ")} s (median ${o.medianUptime}); ratio ${(o.medianUptime / s.medianUptime).toFixed(2)}`);
+    console.log(`${label}: bytes read stock ${JSON.stringify(s.bytesRead)}, initoverlayfs ${JSON.stringify(o.bytesRead)}; MemAvailable ${s.medianMemAvailableMiB.toFixed(0)} vs ${o.medianMemAvailableMiB.toFixed(0)} MiB`);
+    if (entry.savingMs !== undefined) console.log(`${label}: with the boot loader's read of the initramfs at ${slowBps / 1e6} MB/s: saving ${entry.savingMs} ms`);
+  }
+  console.log(`sizes: stock initramfs ${stockBytes} B, mini ${pair.mini.bytes} B (${(100 * pair.mini.bytes / stockBytes).toFixed(1)}%), image ${pair.image.bytes} B`);
+  console.log(JSON.stringify(result));
+} finally {
+  removeDir(work);
+}
