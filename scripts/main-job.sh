@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The main job, end to end on a fresh Debian machine (as root): install and build, then convert
-# this machine's newest initramfs to an EROFS image, let the kernel mount it, check it with our
-# fsck and erofs-utils, and benchmark against the reference pipeline.
+# The main job, end to end on a fresh Debian machine (as root): install and build; build the
+# initoverlayfs pair (EROFS image + mini initramfs) from this machine's newest Debian kernel and
+# initramfs; check the image (kernel mount, our fsck, erofs-utils); then boot the stock
+# initramfs and the pair alternately in QEMU and print the comparison.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -14,7 +15,10 @@ cleanup() { umount "$mnt" 2>/dev/null || true; rm -rf "$out" "$mnt"; }
 trap cleanup EXIT
 
 iofs() { node dist/src/cli/bin.js "$@"; }
-echo "== convert $initrd"
+kver=${initrd#/boot/initrd.img-}
+echo "== build the pair for $kver from $initrd"
+iofs build --initramfs "$initrd" --kver "$kver" --boot UUID=5a1e0b7e-0000-4000-8000-b00770000001 -o "$out"
+echo "== convert $initrd (the image alone)"
 iofs convert "$initrd" -o "$out/initoverlayfs.img"
 echo "== inspect"
 iofs inspect "$out/initoverlayfs.img"
@@ -25,5 +29,7 @@ echo "== the kernel mounts it"
 mount -t erofs -o loop,ro "$out/initoverlayfs.img" "$mnt"
 echo "$(find "$mnt" | wc -l) paths visible; /init: $(head -c 40 "$mnt/init" | head -n1)"
 umount "$mnt"
-echo "== benchmark against zstd -dc | cpio -idm && mkfs.erofs"
+echo "== conversion benchmark against zstd -dc | cpio -idm && mkfs.erofs"
 node dist/bench/convert.js "$initrd" --runs 3
+echo "== boot comparison in QEMU (TCG): stock initramfs vs the pair, alternating"
+node dist/bench/boot.js --runs 3

@@ -3,11 +3,11 @@
  * and the mini initramfs that mounts that image at boot. Everything is computed before anything is
  * written, so a bad selection or option leaves no half-made output.
  */
-import { existsSync, mkdirSync, readFileSync, realpathSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, realpathSync, rmSync, statSync } from "node:fs";
 import { basename, dirname, join, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { FormatError, UsageError } from "../errors.js";
-import { bytesContent, displayName, FileContent, Timestamp, TreeStats, treeStats } from "../fs/tree.js";
+import { bytesContent, displayName, FileContent, Timestamp, toByteString, TreeStats, treeStats } from "../fs/tree.js";
 import { InitramfsSegment } from "../initramfs/read.js";
 import { writeFileAtomic } from "../io/atomic-file.js";
 import { readDirTree } from "../io/dir-reader.js";
@@ -24,6 +24,7 @@ import { ModuleSource } from "./modules/index-files.js";
 import { uncompressedModulePath, ModuleCompression } from "./modules/names.js";
 import { kernelVersionsIn, ModuleSelection, selectModules } from "./modules/select.js";
 import { findSwitchRootPrograms } from "./modules/shims.js";
+import { resolvePath } from "./modules/tree-path.js";
 
 export interface BuildOptions {
   /** the original initramfs (file or directory); default: the one /boot has for kver */
@@ -200,6 +201,12 @@ export async function buildPair(o: BuildOptions): Promise<BuildResult> {
   const sel = selectModules(tree, kver, { wants, extraSources, kernelConfig, decompress: o.decompressModules });
   checkBootFs(sel, fstype);
   const shims = findSwitchRootPrograms(tree);
+  // the init storage-init hands over to must be there and executable, or the boot would panic
+  const init = o.init ?? "/init";
+  const initNode = resolvePath(tree, toByteString(init))?.node;
+  if (!initNode || initNode.kind !== "file" || (initNode.perm & 0o111) === 0) {
+    throw new UsageError(`${initramfs}: ${init} is not an executable file in this initramfs: name its init with --init`);
+  }
 
   // the mini initramfs, in memory
   const tMini = clock();
@@ -241,9 +248,15 @@ export async function buildPair(o: BuildOptions): Promise<BuildResult> {
   }
   mkdirSync(outDir, { recursive: true });
   const tImage = clock();
+  // the image first, then the mini initramfs that expects it; without the mini the image is useless
   const img = writeImageFile(tree, imageOut, { timestamp });
   const imageSeconds = clock() - tImage;
-  writeFileAtomic(miniOut, (w) => w.write(0, mini.bytes));
+  try {
+    writeFileAtomic(miniOut, (w) => w.write(0, mini.bytes));
+  } catch (e) {
+    rmSync(imageOut, { force: true });
+    throw e;
+  }
 
   return {
     kver,
@@ -261,7 +274,7 @@ export async function buildPair(o: BuildOptions): Promise<BuildResult> {
     config: displayName(config),
     kernelConfig: configPath ?? null,
     hostModules: hostDir ?? null,
-    warnings: loaded.warnings.map((w) => `${initramfs}: offset ${w.offset}: ${w.message}`),
+    warnings: loaded.warnings.map((w) => `${w.source}: offset ${w.offset}: ${w.message}`),
     seconds: clock() - t0,
   };
 }

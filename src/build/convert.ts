@@ -1,4 +1,5 @@
 /** initramfs (or directory) → EROFS image file, written atomically. */
+import { UsageError } from "../errors.js";
 import { FsTree, Timestamp, treeStats, TreeStats } from "../fs/tree.js";
 import { writeErofs, ErofsWriteOptions } from "../formats/erofs/writer/index.js";
 import { writeFileAtomic } from "../io/atomic-file.js";
@@ -37,7 +38,7 @@ export function writeImageFile(tree: FsTree, output: string, options: ErofsWrite
 export function timestampFromEnv(env: NodeJS.ProcessEnv = process.env): Timestamp | undefined {
   const v = env.SOURCE_DATE_EPOCH;
   if (v === undefined || v === "") return undefined;
-  if (!/^\d+$/.test(v)) throw new RangeError(`SOURCE_DATE_EPOCH must be a non-negative integer, got ${JSON.stringify(v)}`);
+  if (!/^\d+$/.test(v)) throw new UsageError(`SOURCE_DATE_EPOCH must be a non-negative integer, got ${JSON.stringify(v)}`);
   return { sec: Number(v), nsec: 0 };
 }
 

@@ -3,7 +3,7 @@
  * (see exit-codes.ts); a stack trace is printed only with INITOVERLAYFS_DEBUG=1.
  */
 import { Command, CommanderError } from "commander";
-import { FormatError, UsageError } from "../errors.js";
+import { FormatError, InitoverlayfsError, UsageError } from "../errors.js";
 import { EXIT } from "./exit-codes.js";
 import { convertCommand } from "./commands/convert.js";
 import { buildCommand } from "./commands/build.js";
@@ -45,9 +45,10 @@ function report(e: unknown): number {
     process.stderr.write(`initoverlayfs: ${e.message}\n`);
     return EXIT.BAD_INPUT;
   }
-  if (e instanceof RangeError) {
+  if (e instanceof InitoverlayfsError) {
+    // an expected failure with a complete message (a tool that failed, a file that changed)
     process.stderr.write(`initoverlayfs: ${e.message}\n`);
-    return EXIT.USAGE;
+    return EXIT.SYSTEM;
   }
   const err = e as NodeJS.ErrnoException;
   if (err && typeof err === "object" && "code" in err && typeof err.code === "string") {

@@ -30,6 +30,8 @@ export interface UnpackOptions {
 }
 
 export interface UnpackWarning {
+  /** what `offset` is in: the file, or "FILE: zstd stream at offset N, decompressed" */
+  source: string;
   offset: number;
   path: string;
   message: string;
@@ -81,7 +83,7 @@ export class InitramfsUnpacker implements CpioSink {
   private drop(e: CpioEntry, why: string): void {
     const message = `entry ${JSON.stringify(Buffer.from(e.name, "latin1").toString("utf8"))} dropped: ${why}`;
     if (this.opts.strict) throw new FormatError("cpio", this.segmentBase + e.offset, message, this.currentSource ?? this.opts.source);
-    this.warnings.push({ offset: this.segmentBase + e.offset, path: e.name, message });
+    this.warnings.push({ source: this.currentSource ?? this.opts.source ?? "cpio", offset: this.segmentBase + e.offset, path: e.name, message });
   }
 
   /** clean_path(): remove what is at the path if its type differs; false if that is impossible */

@@ -15,7 +15,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as nodePath from "node:path";
-import { InitoverlayfsError } from "../errors.js";
+import { FormatError, InitoverlayfsError, UsageError } from "../errors.js";
 import { bytesToByteString, displayName, type ByteString, type FsNode, type FsTree, type Timestamp } from "../fs/tree.js";
 
 export interface ExtractOptions {
@@ -44,7 +44,7 @@ function isRoot(): boolean {
 
 function checkName(name: ByteString, parent: ByteString): void {
   if (name === "" || name === "." || name === ".." || name.includes("/") || name.includes("\0")) {
-    throw new InitoverlayfsError(`refusing to extract unsafe name ${JSON.stringify(displayName(name))} in "${displayName(parent) || "/"}"`);
+    throw new FormatError("tree", undefined, `refusing to extract unsafe name ${JSON.stringify(displayName(name))} in "${displayName(parent) || "/"}"`);
   }
 }
 
@@ -85,9 +85,11 @@ interface Placed {
   rel: ByteString;
 }
 
+/**
+ * Extracts into a fresh sibling directory that is renamed onto `dest` only when complete, so a
+ * failure (a corrupt image's data is read lazily, halfway through) leaves nothing behind.
+ */
 export function extractTree(tree: FsTree, dest: string, opts: ExtractOptions = {}): ExtractResult {
-  const owners = opts.owners ?? isRoot();
-  const devices = opts.devices ?? "create";
   const destAbs = nodePath.resolve(dest);
   let st: fs.Stats | undefined;
   try {
@@ -96,11 +98,25 @@ export function extractTree(tree: FsTree, dest: string, opts: ExtractOptions = {
     st = undefined;
   }
   if (st) {
-    if (!st.isDirectory()) throw new InitoverlayfsError(`${destAbs}: exists and is not a directory`);
-    if (fs.readdirSync(destAbs).length) throw new InitoverlayfsError(`${destAbs}: directory is not empty`);
-  } else {
-    fs.mkdirSync(destAbs, { recursive: true });
+    if (!st.isDirectory()) throw new UsageError(`${destAbs}: exists and is not a directory`);
+    if (fs.readdirSync(destAbs).length) throw new UsageError(`${destAbs}: directory is not empty`);
   }
+  fs.mkdirSync(nodePath.dirname(destAbs), { recursive: true });
+  const work = fs.mkdtempSync(nodePath.join(nodePath.dirname(destAbs), `.${nodePath.basename(destAbs)}.extract-`));
+  try {
+    const r = extractInto(tree, work, opts);
+    if (st) fs.rmdirSync(destAbs);
+    fs.renameSync(work, destAbs);
+    return r;
+  } catch (e) {
+    fs.rmSync(work, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+function extractInto(tree: FsTree, destAbs: string, opts: ExtractOptions): ExtractResult {
+  const owners = opts.owners ?? isRoot();
+  const devices = opts.devices ?? "create";
   const destB = bytesToByteString(Buffer.from(destAbs, "utf8"));
   const buf = (abs: ByteString) => Buffer.from(abs, "latin1");
 
@@ -125,7 +141,7 @@ export function extractTree(tree: FsTree, dest: string, opts: ExtractOptions = {
       const seen = firstPlace.get(child);
       if (seen) {
         if (child.kind === "dir") {
-          throw new InitoverlayfsError(`directory "${displayName(seen.rel)}" is also at "${displayName(rel)}": directories cannot be hard-linked`);
+          throw new FormatError("tree", undefined, `directory "${displayName(seen.rel)}" is also at "${displayName(rel)}": directories cannot be hard-linked`);
         }
         links.push({ from: seen, to: abs });
         continue;

@@ -437,8 +437,11 @@ static int storage_init(int argc, char **argv)
 		fail_errno("mount overlay", ROOT_MNT, errno);
 	failure_set_image_root(ROOT_MNT);
 	/* the overlay holds private clones of its layers */
-	if (umount2(LOWER_MNT, MNT_DETACH) < 0 || umount2(RW_MNT, MNT_DETACH) < 0)
-		log_warn("detaching the overlay layers: %s", strerror(errno));
+	/* a layer left mounted here would pin the loop device and /boot after the switch */
+	if (umount2(LOWER_MNT, MNT_DETACH) < 0)
+		fail_errno("detach overlay layers", LOWER_MNT, errno);
+	if (umount2(RW_MNT, MNT_DETACH) < 0)
+		fail_errno("detach overlay layers", RW_MNT, errno);
 	log_info("overlay mounted on " ROOT_MNT);
 
 	/* shims */
@@ -453,13 +456,14 @@ static int storage_init(int argc, char **argv)
 	if (chdir(ROOT_MNT) < 0)
 		fail_errno("switch root", ROOT_MNT, errno);
 	rootfd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (rootfd >= 0 && is_ram_fs("/")) {
+	if (rootfd < 0)
+		fail_errno("switch root", "open /", errno);
+	if (is_ram_fs("/")) {
 		unsigned long n = delete_tree(rootfd);
 
 		log_debug("removed %lu entries of the mini initramfs", n);
 	}
-	if (rootfd >= 0)
-		close(rootfd);
+	close(rootfd);
 	if (do_mount(".", "/", NULL, MS_MOVE, NULL) < 0)
 		fail_errno("switch root", "mount --move " ROOT_MNT " /", errno);
 	if (chroot(".") < 0 || chdir("/") < 0)

@@ -146,9 +146,12 @@ int shim_main(enum tool t, int argc, char **argv)
 	/* initramfs-tools moves /dev into the new root before exec'ing us */
 	if (str_concat(kmsg, sizeof kmsg, a.newroot, "/dev/kmsg") == 0)
 		log_open(kmsg);
-	if (a.drop_caps)
-		log_warn("%s: -d %s: capability dropping is not supported by this shim, ignored", name,
-			 a.drop_caps);
+	/* refusing beats silently booting with more capabilities than the user asked for */
+	if (a.drop_caps) {
+		log_error("FAILED at %s: -d %s: dropping capabilities is not supported by this shim", name,
+			  a.drop_caps);
+		return 1;
+	}
 	if (stat("/", &root_st) < 0)
 		return shim_fail(name, "/", errno);
 	if (stat(a.newroot, &new_st) < 0)

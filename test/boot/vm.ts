@@ -3,14 +3,11 @@
  * tests make: a root disk whose init reports what the tests check, and a boot disk.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { copyFileSync, chmodSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { copyFileSync, chmodSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { KVER } from "../helpers/kernel.js";
 
-export const KVER = (() => {
-  const k = readdirSync("/boot").filter((n) => n.startsWith("vmlinuz-")).sort().pop();
-  if (!k) throw new Error("no /boot/vmlinuz-*: .ci/run installs linux-image-amd64");
-  return k.slice("vmlinuz-".length);
-})();
+export { KVER };
 export const VMLINUZ = `/boot/vmlinuz-${KVER}`;
 export const STOCK_INITRD = `/boot/initrd.img-${KVER}`;
 

@@ -14,10 +14,10 @@ import { readInitramfs } from "../../src/initramfs/read.js";
 import { readErofs } from "../../src/formats/erofs/reader.js";
 import { packageRoot, BuildResult } from "../../src/build/build.js";
 import { run } from "../helpers/run.js";
+import { KVER } from "../helpers/kernel.js";
 import { makeTempDir, removeDir, withTempDir } from "../helpers/tmp.js";
 import { cli } from "./cli.js";
 
-const KVER = "6.1.0-56-amd64";
 const INITRD = `/boot/initrd.img-${KVER}`;
 const HOST = `/lib/modules/${KVER}`;
 const UUID = "0a1b2c3d-1111-2222-3333-444455556666";
@@ -179,12 +179,23 @@ test("build: bad options and impossible requests fail with exit 2 and write noth
     assert.ok(!existsSync("/boot/iofs-test-out"));
   }));
 
+test("build refuses an --init the initramfs does not have", () =>
+  withTempDir((dir) => {
+    storageInit();
+    const r = cli(["build", "--initramfs", INITRD, "--boot", `UUID=${UUID}`, "-o", join(dir, "o"), "--init", "/sbin/nonexistent-init"]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /\/sbin\/nonexistent-init is not an executable file in this initramfs/);
+    assert.ok(!existsSync(join(dir, "o")));
+  }));
+
 test("build with xz modules: refused (exit 3) when the kernel cannot decompress them, stored plain with --decompress-modules", () =>
   withTempDir((dir) => {
     storageInit();
     // a crafted initramfs directory for kernel 9.9.9 whose modules are .ko.xz, as Fedora ships them
     const src = join(dir, "src");
     const mods = join(src, "usr/lib/modules/9.9.9");
+    mkdirSync(src);
+    writeFileSync(join(src, "init"), "#!/bin/sh\n", { mode: 0o755 });
     const plain = new Map<string, Buffer>();
     for (const m of ["fs/ext4/ext4", "lib/crc16", "drivers/block/loop", "fs/erofs/erofs", "fs/overlayfs/overlay"]) {
       const data = Buffer.from(`\x7fELF fake ${m}\0vermagic=9.9.9 SMP mod_unload \0`);

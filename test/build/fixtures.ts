@@ -78,6 +78,7 @@ export const COMPRESSORS: Record<string, string[]> = {
   lzma: ["xz", "-c", "--format=lzma"],
   bzip2: ["bzip2", "-c"],
   lz4: ["lz4", "-l", "-c", "-q"],
+  lzo: ["lzop", "-c"],
 };
 
 export function compress(kind: string, data: Buffer): Buffer {

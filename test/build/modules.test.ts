@@ -18,9 +18,9 @@ import { selectModules, kernelVersionsIn } from "../../src/build/modules/select.
 import { findSwitchRootPrograms } from "../../src/build/modules/shims.js";
 import { readKernelConfig } from "../../src/build/kernel.js";
 import { run } from "../helpers/run.js";
+import { KVER } from "../helpers/kernel.js";
 import { makeTempDir, removeDir } from "../helpers/tmp.js";
 
-const KVER = "6.1.0-56-amd64";
 const INITRD = `/boot/initrd.img-${KVER}`;
 const HOST = `/lib/modules/${KVER}`;
 const CONFIG = `/boot/config-${KVER}`;

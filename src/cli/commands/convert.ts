@@ -35,7 +35,7 @@ export function convertCommand(): Command {
       } finally {
         p.done();
       }
-      for (const w of r.warnings) process.stderr.write(`initoverlayfs: warning: ${input}: offset ${w.offset}: ${w.message}\n`);
+      for (const w of r.warnings) process.stderr.write(`initoverlayfs: warning: ${w.source}: offset ${w.offset}: ${w.message}\n`);
       if (o.json) {
         process.stdout.write(JSON.stringify(r, null, 2) + "\n");
       } else {
