@@ -5,6 +5,7 @@
  */
 import test, { after, before } from "node:test";
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import { join } from "node:path";
@@ -71,11 +72,36 @@ test("image missing: one clear line, then the VM stops", async () => {
   assert.match(r.console, /Kernel panic/);
 });
 
+test("failure policy reboot: the failure line, then a reboot instead of a panic", async () => {
+  const r = await boot({ initrd: pair.mini.path, disks: [root, bootExt4], append: "initoverlayfs.image=/missing.img initoverlayfs.failure=reboot", timeoutSeconds: 120 });
+  assert.ok(!r.timedOut, tail(r.console));
+  assert.match(r.console, /initoverlayfs: FAILED at [^:\n]+: \/boot\/missing\.img: No such file or directory/);
+  assert.doesNotMatch(r.console, /Kernel panic/, tail(r.console));
+  assert.match(r.console, /reboot/i);
+});
+
 test("boot device never appears: timeout error after the configured wait", async () => {
   const r = await boot({ initrd: pair.mini.path, disks: [root, bootExt4], append: "initoverlayfs.boot=UUID=00000000-dead-beef-0000-000000000000 initoverlayfs.timeout=3", timeoutSeconds: 120 });
   assert.ok(!r.timedOut, tail(r.console));
   assert.match(r.console, /initoverlayfs: FAILED at find boot device: UUID=00000000-dead-beef-0000-000000000000: not found after 3 s/);
   assert.ok(!rootReport(r.console).reached);
+});
+
+test("a dracut/systemd initramfs boots as it is, and converted (systemctl switch-root from the overlay)", async () => {
+  const img = join(work, "dracut.img");
+  const d = spawnSync("dracut", ["--no-hostonly", "--force", "--kver", KVER, "-m", "systemd systemd-initrd base rootfs-block kernel-modules udev-rules fs-lib",
+    "--add-drivers", "virtio_blk virtio_pci ext4", img], { encoding: "utf8" });
+  assert.equal(d.status, 0, `dracut failed: ${d.stderr}`);
+  const direct = await boot({ initrd: img, disks: [root] });
+  expectReachedCleanly(direct, "dracut initramfs as it is");
+  const out = join(work, "dracut-out");
+  const dp = await buildPair({ initramfs: img, kver: KVER, boot: `UUID=${BOOT_UUID}`, outputDir: out });
+  assert.deepEqual(dp.shims, [], "systemd needs no switch-root shim");
+  const bootDisk = makeBootDisk(out, "ext4", { [`initoverlayfs-${KVER}.img`]: dp.image.path }, { uuid: BOOT_UUID });
+  const r = await boot({ initrd: dp.mini.path, disks: [root, bootDisk] });
+  const rep = expectReachedCleanly(r, "dracut pair");
+  assert.deepEqual(rep.loopsBacked, [], tail(r.console));
+  assert.equal(rep.bootMounted, false);
 });
 
 /** A hand-made busybox initramfs: its /init loads the modules, mounts the root and switch_roots. */

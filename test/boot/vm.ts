@@ -47,6 +47,9 @@ export function makeRootDisk(work: string): string {
   copyFileSync("/usr/bin/busybox", join(dir, "bin/busybox"));
   chmodSync(join(dir, "bin/busybox"), 0o755);
   writeFileSync(join(dir, "sbin/init"), ROOT_INIT, { mode: 0o755 });
+  // systemd's switch-root refuses a root without os-release
+  mkdirSync(join(dir, "etc"), { recursive: true });
+  writeFileSync(join(dir, "etc/os-release"), 'ID=initoverlayfs-test-root\nNAME="initoverlayfs test root"\n');
   const img = join(work, "root.img");
   sh("truncate", ["-s", "64M", img]);
   sh("mkfs.ext4", ["-q", "-F", "-L", "testroot", "-d", dir, img]);
