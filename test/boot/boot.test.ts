@@ -80,6 +80,18 @@ test("failure policy reboot: the failure line, then a reboot instead of a panic"
   assert.match(r.console, /reboot/i);
 });
 
+test("failure policy shell: after a failure past the image mount, the image's shell runs on the console", async () => {
+  const r = await boot({
+    initrd: pair.mini.path, disks: [root, bootExt4], timeoutSeconds: 150,
+    append: "initoverlayfs.init=/no/such/init initoverlayfs.failure=shell",
+    input: { when: /initoverlayfs: FAILED at/, send: "echo SHELL-$((40+2))\n/bin/busybox poweroff -f || poweroff -f\n" },
+  });
+  assert.ok(!r.timedOut, tail(r.console));
+  assert.match(r.console, /initoverlayfs: FAILED at [^:\n]+: \/no\/such\/init/);
+  assert.match(r.console, /^SHELL-42\s*$/m, tail(r.console));
+  assert.doesNotMatch(r.console, /Kernel panic/);
+});
+
 test("boot device never appears: timeout error after the configured wait", async () => {
   const r = await boot({ initrd: pair.mini.path, disks: [root, bootExt4], append: "initoverlayfs.boot=UUID=00000000-dead-beef-0000-000000000000 initoverlayfs.timeout=3", timeoutSeconds: 120 });
   assert.ok(!r.timedOut, tail(r.console));

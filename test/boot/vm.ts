@@ -89,6 +89,8 @@ export interface BootOptions {
   timeoutSeconds?: number;
   /** extra -drive options per disk, e.g. read throttling */
   driveOptions?: string;
+  /** typed on the serial console once the console shows `when` */
+  input?: { when: RegExp; send: string };
 }
 
 /** Boots and returns the console; the VM has a hard time limit and is killed past it. */
@@ -101,11 +103,19 @@ export function boot(o: BootOptions): Promise<BootResult> {
   ];
   const t0 = Date.now();
   return new Promise((resolve, reject) => {
-    const q = spawn("qemu-system-x86_64", args, { stdio: ["ignore", "pipe", "pipe"] });
+    const q = spawn("qemu-system-x86_64", args, { stdio: [o.input ? "pipe" : "ignore", "pipe", "pipe"] });
     let out = "";
     let timedOut = false;
-    q.stdout.on("data", (d) => (out += d.toString("latin1")));
-    q.stderr.on("data", (d) => (out += d.toString("latin1")));
+    let typed = false;
+    q.stdout!.on("data", (d) => {
+      out += d.toString("latin1");
+      if (o.input && !typed && o.input.when.test(out)) {
+        typed = true;
+        // give the program a moment to reach its prompt
+        setTimeout(() => q.stdin?.write(o.input!.send), 2000);
+      }
+    });
+    q.stderr!.on("data", (d) => (out += d.toString("latin1")));
     const timer = setTimeout(() => {
       timedOut = true;
       q.kill("SIGKILL");
