@@ -95,6 +95,29 @@ function checkName(name: ByteString, path: ByteString): void {
   }
 }
 
+/** Free 32-byte-aligned ranges inside metadata blocks, bucketed by size for best fit. */
+class MetaGaps {
+  private buckets: number[][] = Array.from({ length: BLOCK_SIZE / INODE_SLOT + 1 }, () => []);
+
+  add(offset: number, size: number): void {
+    if (size >= INODE_SLOT) this.buckets[size / INODE_SLOT].push(offset);
+  }
+
+  /** The offset of the smallest gap that holds `size` bytes (the rest stays a gap), or undefined. */
+  take(size: number): number | undefined {
+    const need = size / INODE_SLOT;
+    for (let slots = need; slots < this.buckets.length; slots++) {
+      const b = this.buckets[slots];
+      if (b.length) {
+        const offset = b.shift()!;
+        this.add(offset + size, (slots - need) * INODE_SLOT);
+        return offset;
+      }
+    }
+    return undefined;
+  }
+}
+
 function timeKey(t: Timestamp): string {
   return `${t.sec}.${t.nsec}`;
 }
@@ -217,15 +240,26 @@ export function planImage(tree: FsTree, options: ErofsWriteOptions = {}): ImageP
     }
   }
 
-  // 5. metadata placement: 32-byte slots, no inode (with its inline part) across a block boundary
+  // 5. metadata placement: 32-byte slots, no inode (with its inline part) across a block boundary.
+  // When an inode does not fit the rest of the current block, that rest becomes a gap that later,
+  // smaller inodes fill (best fit), so inline tails cost no padding.
+  const gaps = new MetaGaps();
   let pos = FIRST_INODE_OFFSET;
   for (const i of inodes) {
-    const total = (i.extended ? InodeExtended.size : InodeCompact.size) + i.xattrs.size + i.inlineSize;
-    const inBlock = pos % BLOCK_SIZE;
-    if (total <= BLOCK_SIZE && inBlock + total > BLOCK_SIZE) pos = alignUp(pos, BLOCK_SIZE);
-    i.offset = pos;
-    i.nid = pos / INODE_SLOT;
-    pos = alignUp(pos + total, INODE_SLOT);
+    const total = alignUp((i.extended ? InodeExtended.size : InodeCompact.size) + i.xattrs.size + i.inlineSize, INODE_SLOT);
+    const inGap = total <= BLOCK_SIZE ? gaps.take(total) : undefined;
+    if (inGap !== undefined) {
+      i.offset = inGap;
+    } else {
+      const inBlock = pos % BLOCK_SIZE;
+      if (total <= BLOCK_SIZE && inBlock + total > BLOCK_SIZE) {
+        gaps.add(pos, BLOCK_SIZE - inBlock);
+        pos = alignUp(pos, BLOCK_SIZE);
+      }
+      i.offset = pos;
+      pos += total;
+    }
+    i.nid = i.offset / INODE_SLOT;
   }
   if (root.nid > 0xffff) throw new FormatError("erofs", undefined, "root nid does not fit 16 bits");
   const metaEnd = alignUp(pos, BLOCK_SIZE);
