@@ -1,5 +1,6 @@
 /** initramfs (or directory) → EROFS image file, written atomically. */
 import { UsageError } from "../errors.js";
+import { formatUuid } from "../formats/uuid.js";
 import { FsTree, Timestamp, treeStats, TreeStats } from "../fs/tree.js";
 import { writeErofs, ErofsWriteOptions } from "../formats/erofs/writer/index.js";
 import { writeFileAtomic } from "../io/atomic-file.js";
@@ -25,10 +26,7 @@ export interface ConvertResult {
   seconds: number;
 }
 
-export function formatUuid(u: Uint8Array): string {
-  const h = Buffer.from(u).toString("hex");
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
-}
+export { formatUuid };
 
 export function writeImageFile(tree: FsTree, output: string, options: ErofsWriteOptions) {
   return writeFileAtomic(output, (w) => writeErofs(tree, w, options), { size: (r) => r.size });

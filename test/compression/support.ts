@@ -1,23 +1,16 @@
 /** Shared helpers for the compression tests (no tests here). */
 
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { FormatError } from "../../src/errors.js";
+import { hasCommand } from "../helpers/run.js";
 
 /** Runs a CLI tool with `input` on stdin; undefined when the tool is not installed. */
 export function runTool(cmd: string, args: string[], input: Uint8Array): Buffer | undefined {
-  if (!hasTool(cmd)) return undefined;
+  if (!hasCommand(cmd)) return undefined;
   return execFileSync(cmd, args, { input, maxBuffer: 1 << 30 });
 }
 
-const toolCache = new Map<string, boolean>();
-export function hasTool(cmd: string): boolean {
-  let ok = toolCache.get(cmd);
-  if (ok === undefined) {
-    ok = spawnSync("sh", ["-c", `command -v ${cmd}`]).status === 0;
-    toolCache.set(cmd, ok);
-  }
-  return ok;
-}
+export { hasCommand as hasTool };
 
 export interface Collected {
   data: Buffer;

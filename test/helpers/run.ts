@@ -31,8 +31,11 @@ export function run(cmd: string, args: string[], opts: RunOptions = {}): RunResu
   return res;
 }
 
+const commandCache = new Map<string, boolean>();
 export function hasCommand(cmd: string): boolean {
-  return spawnSync("sh", ["-c", `command -v ${cmd}`]).status === 0;
+  let ok = commandCache.get(cmd);
+  if (ok === undefined) commandCache.set(cmd, (ok = spawnSync("sh", ["-c", `command -v ${cmd}`]).status === 0));
+  return ok;
 }
 
 export function isRoot(): boolean {

@@ -5,20 +5,13 @@
  */
 import { FormatError } from "../../errors.js";
 import { displayName, type ByteString } from "../../fs/tree.js";
+import { countKind, emptyKindCounts, type KindCounts } from "./kind-counts.js";
 import { ErofsImage, type ErofsDirEntry, type ErofsInode, type ErofsProblem } from "./reader.js";
 import { SUPERBLOCK_OFFSET, Superblock, XattrIbodyHeader, XattrEntry } from "./ondisk.js";
 
 export type FsckProblem = ErofsProblem;
 
-export interface FsckStats {
-  inodes: number;
-  dirs: number;
-  files: number;
-  symlinks: number;
-  chardevs: number;
-  blockdevs: number;
-  fifos: number;
-  sockets: number;
+export interface FsckStats extends KindCounts {
   /** directory entries other than "." and ".." */
   dirents: number;
   /** extra links to non-directories (links beyond the first) */
@@ -62,7 +55,7 @@ export function fsckErofs(bytes: Uint8Array, opts: FsckOptions = {}): FsckResult
   const maxRead = opts.maxReadBytes ?? 256 * 1024 * 1024;
   const problems: FsckProblem[] = [];
   const stats: FsckStats = {
-    inodes: 0, dirs: 0, files: 0, symlinks: 0, chardevs: 0, blockdevs: 0, fifos: 0, sockets: 0,
+    ...emptyKindCounts(),
     dirents: 0, hardLinks: 0, xattrs: 0, bytesRead: 0, compressedFiles: 0,
   };
   const report = (p: FsckProblem) => {
@@ -112,16 +105,7 @@ function walk(
       fromError(e, path);
       return undefined;
     }
-    stats.inodes++;
-    switch (inode.kind) {
-      case "dir": stats.dirs++; break;
-      case "file": stats.files++; break;
-      case "symlink": stats.symlinks++; break;
-      case "chardev": stats.chardevs++; break;
-      case "blockdev": stats.blockdevs++; break;
-      case "fifo": stats.fifos++; break;
-      case "socket": stats.sockets++; break;
-    }
+    countKind(stats, inode.kind);
     ranges.push({ start: inode.offset, end: inode.metaEnd, what: `inode nid ${nid} ("${fmtPath(path)}")`, data: false });
     for (const e of inode.extents ?? []) {
       // (inline tails are inside the inode's own metadata range)

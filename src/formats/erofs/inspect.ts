@@ -14,6 +14,8 @@ import {
   Superblock,
   XattrIbodyHeader,
 } from "./ondisk.js";
+import { formatUuid } from "../uuid.js";
+import { countKind, emptyKindCounts, type KindCounts } from "./kind-counts.js";
 import { ErofsImage, type ErofsInode, type ErofsReadOptions } from "./reader.js";
 
 export interface ErofsInspection {
@@ -35,15 +37,7 @@ export interface ErofsInspection {
   featureIncompat: string[];
   featureCompatRaw: number;
   featureIncompatRaw: number;
-  counts: {
-    inodes: number;
-    dirs: number;
-    files: number;
-    symlinks: number;
-    chardevs: number;
-    blockdevs: number;
-    fifos: number;
-    sockets: number;
+  counts: KindCounts & {
     /** directory entries other than "." and ".." */
     dirents: number;
     /** extra links to already counted inodes */
@@ -79,11 +73,6 @@ function hex(n: number): string {
   return "0x" + n.toString(16).padStart(8, "0");
 }
 
-function uuidString(b: Uint8Array): string {
-  const h = Buffer.from(b).toString("hex");
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
-}
-
 /** Inspects an image. Non-strict by default (it is a summary, not a check; use fsck for that). */
 export function inspectErofs(bytes: Uint8Array, opts: ErofsReadOptions = {}): ErofsInspection {
   const img = ErofsImage.open(bytes, { strict: opts.strict ?? false, onProblem: opts.onProblem });
@@ -96,22 +85,14 @@ export function inspectErofs(bytes: Uint8Array, opts: ErofsReadOptions = {}): Er
   const nul = sb.volumeName.indexOf(0);
 
   const counts: ErofsInspection["counts"] = {
-    inodes: 0, dirs: 0, files: 0, symlinks: 0, chardevs: 0, blockdevs: 0, fifos: 0, sockets: 0,
+    ...emptyKindCounts(),
     dirents: 0, hardLinks: 0, compactInodes: 0, extendedInodes: 0, inodesWithXattrs: 0, sharedXattrRefs: 0, fileBytes: 0,
   };
   const layouts: Record<string, number> = {};
   const seen = new Set<number>();
   const count = (ino: ErofsInode) => {
-    counts.inodes++;
-    switch (ino.kind) {
-      case "dir": counts.dirs++; break;
-      case "file": counts.files++; counts.fileBytes += ino.size; break;
-      case "symlink": counts.symlinks++; break;
-      case "chardev": counts.chardevs++; break;
-      case "blockdev": counts.blockdevs++; break;
-      case "fifo": counts.fifos++; break;
-      case "socket": counts.sockets++; break;
-    }
+    countKind(counts, ino.kind);
+    if (ino.kind === "file") counts.fileBytes += ino.size;
     if (ino.extended) counts.extendedInodes++;
     else counts.compactInodes++;
     if (ino.xattrIcount > 0) counts.inodesWithXattrs++;
@@ -162,7 +143,7 @@ export function inspectErofs(bytes: Uint8Array, opts: ErofsReadOptions = {}): Er
         return Number.isNaN(d.getTime()) ? "" : d.toISOString();
       })(),
     },
-    uuid: uuidString(sb.uuid),
+    uuid: formatUuid(sb.uuid),
     volumeName: Buffer.from(sb.volumeName.subarray(0, nul < 0 ? sb.volumeName.length : nul)).toString("latin1"),
     checksum: { enabled: csumEnabled, stored: hex(sb.checksum), computed: hex(computed), ok: csumEnabled ? computed === sb.checksum : null },
     featureCompat: featureNames(sb.featureCompat, COMPAT_FEATURE_NAMES),
