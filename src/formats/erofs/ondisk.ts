@@ -176,6 +176,83 @@ export const MapHeader = defineStruct("erofs z_erofs map header", 8, {
   clusterBits: u8(7),
 });
 
+/** h_advise bits of the map header */
+export const Z_ADVISE_COMPACTED_2B = 0x0001;
+export const Z_ADVISE_BIG_PCLUSTER_1 = 0x0002; // HEAD1 pclusters may span several blocks
+export const Z_ADVISE_BIG_PCLUSTER_2 = 0x0004; // HEAD2 pclusters may span several blocks
+export const Z_ADVISE_INLINE_PCLUSTER = 0x0008; // ztailpacking: the last pcluster is inline after the index
+export const Z_ADVISE_INTERLACED_PCLUSTER = 0x0010;
+export const Z_ADVISE_FRAGMENT_PCLUSTER = 0x0020;
+
+/** h_algorithmtype (low nibble: HEAD1, high nibble: HEAD2) and the COMPR_CFGS bitmap bit */
+export enum CompressionAlgorithm {
+  Lz4 = 0,
+  Lzma = 1,
+  Deflate = 2,
+  Zstd = 3,
+}
+
+/** lcluster types (2 bits) in full and compact index entries */
+export enum LclusterType {
+  Plain = 0,
+  Head1 = 1,
+  NonHead = 2,
+  Head2 = 3,
+}
+export const LCLUSTER_TYPE_BITS = 2;
+/** the first NONHEAD after a HEAD of a big pcluster stores this flag | the pcluster's block count */
+export const Z_DELTA_CBLKCNT = 0x0800;
+
+/**
+ * Full (legacy) index entry, 8 bytes per lcluster, at ALIGN(end of inode + xattrs, 8) + 8 (map
+ * header) + 8 (reserved). HEAD/PLAIN entries use `blkaddr`; NONHEAD entries use the two deltas
+ * (back to their HEAD, forward to the next HEAD), which share those 4 bytes.
+ */
+export const FullIndexEntry = defineStruct("erofs full lcluster index", 8, {
+  advise: u16(0), // bits 0..1: LclusterType
+  clusterOfs: u16(2),
+  blkaddr: u32(4),
+  delta0: u16(4),
+  delta1: u16(6),
+});
+export const FULL_INDEX_RESERVED = 8;
+
+/** Compact index packs: `count` entries of `bits` bits each, then a le32 base block address. */
+export const COMPACT_4B = { bytes: 8, count: 2, bits: 16 } as const;
+export const COMPACT_2B = { bytes: 32, count: 16, bits: 14 } as const;
+/** within a compact entry: low 12 bits = clusterofs or delta, then the 2 type bits */
+export const COMPACT_LO_BITS = BLOCK_SIZE_BITS;
+
+/**
+ * Which pack form covers which lclusters of a compact index (fs/erofs/zmap.c): the first n0
+ * entries use 4-byte packs until ebase+... is 32-byte aligned; with COMPACTED_2B the next
+ * multiple-of-16 entries use 2-byte packs; the rest use 4-byte packs.
+ * `ebase` is the absolute image offset where the index starts (ALIGN(end, 8) + 8).
+ */
+export function compactIndexLayout(ebase: number, totalLclusters: number, compacted2B: boolean): {
+  initial4B: number;
+  middle2B: number;
+  trailing4B: number;
+  /** total index bytes (all packs, including a final partial pack) */
+  bytes: number;
+} {
+  let initial4B = ((32 - (ebase % 32)) / 4) % 8;
+  if (initial4B > totalLclusters) initial4B = totalLclusters;
+  // the kernel only ever starts with an even number of 4B entries: ebase is 8-aligned
+  const middle2B = compacted2B && initial4B < totalLclusters ? Math.floor((totalLclusters - initial4B) / 16) * 16 : 0;
+  const trailing4B = totalLclusters - initial4B - middle2B;
+  const packs4 = Math.ceil(initial4B / 2) + Math.ceil(trailing4B / 2);
+  return { initial4B, middle2B, trailing4B, bytes: packs4 * COMPACT_4B.bytes + (middle2B / 16) * COMPACT_2B.bytes };
+}
+
+/** The LZ4 config record after the superblock when COMPR_CFGS is set: le16 size, then these 14 bytes. */
+export const Lz4Config = defineStruct("erofs lz4 config", 14, {
+  maxDistance: u16(0),
+  maxPclusterBlks: u16(2),
+  reserved: bytes(4, 10),
+});
+/** compressed data in a pcluster is right-aligned, preceded by zeros (incompat ZERO_PADDING) */
+
 export function alignUp(n: number, a: number): number {
   return Math.ceil(n / a) * a;
 }
