@@ -35,5 +35,6 @@ export { selectModules, kernelVersionsIn, type ModuleRequest, type ModuleSelecti
 export { type ModuleSource } from "./build/modules/index-files.js";
 export { buildWants, DEFAULT_STORAGE_MODULES, type WantsOptions } from "./build/modules/defaults.js";
 export { findSwitchRootPrograms } from "./build/modules/shims.js";
-export { renderConfig, packMiniInitramfs, miniInitramfsTree, type StorageInitConfig, type MiniCompression } from "./build/mini-initramfs.js";
+export { renderConfig, parseConfigText, lastValues, packMiniInitramfs, miniInitramfsTree, type StorageInitConfig, type MiniCompression } from "./build/mini-initramfs.js";
+export { parseIntegrity, renderIntegrity, type IntegrityConfig, type IntegrityMode } from "./build/integrity-config.js";
 export { parseKernelConfig, type KernelConfig } from "./build/kernel.js";

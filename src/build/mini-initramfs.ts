@@ -6,7 +6,8 @@
  */
 import { gzipSync } from "node:zlib";
 import { compress as zstdCompress } from "@mongodb-js/zstd";
-import { UsageError } from "../errors.js";
+import { FormatError, UsageError } from "../errors.js";
+import { IntegrityConfig, renderIntegrity } from "./integrity-config.js";
 import { treeToCpio } from "../formats/cpio/writer.js";
 import {
   bytesContent, ByteString, displayName, FileContent, FsNode, FsTree, newDir, newTree, splitPath, Timestamp, toByteString,
@@ -37,6 +38,8 @@ export interface StorageInitConfig {
   modules: { path: ByteString; params?: string }[];
   /** switch-root programs in the image to replace; [] writes "shim =" (replace none) */
   shims: ByteString[];
+  /** which image the mini initramfs accepts (absent: none) */
+  integrity?: IntegrityConfig;
   /** a comment line at the top */
   comment?: string;
 }
@@ -91,6 +94,7 @@ export function renderConfig(c: StorageInitConfig): ByteString {
   lines.push(`init = ${b(checkAbsolutePath("--init", c.init))}`);
   lines.push(`timeout = ${c.timeout}`);
   lines.push(`failure = ${c.failure}`);
+  if (c.integrity) lines.push(...renderIntegrity(c.integrity));
   for (const m of c.modules) {
     if (!m.path.startsWith("/") || m.path.length > L.path || /\s/.test(m.path)) throw new UsageError(`module path unusable by storage-init: ${JSON.stringify(displayName(m.path))}`);
     lines.push(`module = ${m.path}${m.params ? " " + b(m.params) : ""}`);
@@ -104,6 +108,40 @@ export function renderConfig(c: StorageInitConfig): ByteString {
     if (l.length > L.line) throw new UsageError(`config line longer than ${L.line} bytes: ${displayName(l.slice(0, 60))}...`);
   }
   return lines.join("\n") + "\n";
+}
+
+/**
+ * Reads config text the way storage-init's config_parse does (comments, "key = value", '-' in
+ * keys read as '_', surrounding blanks trimmed, optional double quotes). Returns every pair in
+ * order (module and shim repeat); `lastValues` gives the value that wins for single keys.
+ */
+export function parseConfigText(text: ByteString, source = "config"): [string, string][] {
+  const out: [string, string][] = [];
+  let offset = 0;
+  for (const raw of text.split("\n")) {
+    const lineAt = offset;
+    offset += raw.length + 1;
+    const line = raw.trim();
+    if (line === "" || line.startsWith("#")) continue;
+    const bad = (why: string): never => {
+      throw new FormatError("config", lineAt, why, source);
+    };
+    const eq = line.indexOf("=");
+    if (eq < 0) bad('expected "key = value"');
+    const key = line.slice(0, eq).trim().replace(/-/g, "_");
+    if (!/^[A-Za-z0-9_.]+$/.test(key)) bad(`invalid key ${JSON.stringify(key)}`);
+    let v = line.slice(eq + 1).trim();
+    if (v.startsWith('"')) {
+      if (v.length < 2 || !v.endsWith('"') || v.slice(1, -1).includes('"')) bad("badly quoted value");
+      v = v.slice(1, -1);
+    }
+    out.push([key, v]);
+  }
+  return out;
+}
+
+export function lastValues(pairs: ReadonlyArray<readonly [string, string]>): Map<string, string> {
+  return new Map(pairs.map(([k, v]) => [k, v] as [string, string]));
 }
 
 export interface MiniInitramfsContent {
