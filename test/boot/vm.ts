@@ -34,39 +34,51 @@ while [ $n -lt 5 ]; do
   n=$((n + 1)); $B sleep 1
 done
 for f in /sys/block/loop*/loop/backing_file; do [ -e "$f" ] && echo "LOOP-BACKED $f $($B cat $f)"; done
+for d in /sys/block/dm-*; do [ -e "$d" ] && echo "DM-PRESENT $d"; done
 echo "LOOPS-CHECKED"
 $B grep -q ' /boot ' /proc/mounts && echo "BOOT-MOUNTED" || echo "BOOT-NOT-MOUNTED"
 echo "ROOT-DONE"
 $B poweroff -f
 `;
 
-/** An ext4 root disk made from a directory (mkfs.ext4 -d: no mount needed). */
-export function makeRootDisk(work: string): string {
-  const dir = join(work, "rootdir");
+/**
+ * An ext4 root disk made from a directory (mkfs.ext4 -d: no mount needed). `init` replaces the
+ * reporting init; `files` (path in the root → host file) are copied in, executable.
+ */
+export function makeRootDisk(work: string, o: { name?: string; init?: string; files?: Record<string, string> } = {}): string {
+  const name = o.name ?? "root";
+  const dir = join(work, `${name}dir`);
   for (const d of ["bin", "sbin", "proc", "sys", "dev", "run", "tmp", "boot", "root"]) mkdirSync(join(dir, d), { recursive: true });
   copyFileSync("/usr/bin/busybox", join(dir, "bin/busybox"));
   chmodSync(join(dir, "bin/busybox"), 0o755);
-  writeFileSync(join(dir, "sbin/init"), ROOT_INIT, { mode: 0o755 });
+  writeFileSync(join(dir, "sbin/init"), o.init ?? ROOT_INIT, { mode: 0o755 });
+  for (const [p, from] of Object.entries(o.files ?? {})) {
+    copyFileSync(from, join(dir, p));
+    chmodSync(join(dir, p), 0o755);
+  }
   // systemd's switch-root refuses a root without os-release
   mkdirSync(join(dir, "etc"), { recursive: true });
   writeFileSync(join(dir, "etc/os-release"), 'ID=initoverlayfs-test-root\nNAME="initoverlayfs test root"\n');
-  const img = join(work, "root.img");
+  const img = join(work, `${name}.img`);
   sh("truncate", ["-s", "64M", img]);
   sh("mkfs.ext4", ["-q", "-F", "-L", "testroot", "-d", dir, img]);
   return img;
 }
 
 /** A boot partition holding `files` (name → path), ext4 or vfat. */
-export function makeBootDisk(work: string, fs: "ext4" | "vfat", files: Record<string, string>, id: { uuid?: string; label?: string } = {}): string {
-  const img = join(work, `boot-${fs}.img`);
+export function makeBootDisk(
+  work: string, fs: "ext4" | "vfat", files: Record<string, string>,
+  id: { uuid?: string; label?: string; /** file name suffix, to make several */ tag?: string; /** mkfs.ext4 -O */ features?: string } = {},
+): string {
+  const img = join(work, `boot-${fs}${id.tag ?? ""}.img`);
   const total = Object.values(files).reduce((s, p) => s + statSync(p).size, 0);
   const mib = Math.ceil(total / (1 << 20)) + 48;
   if (fs === "ext4") {
-    const dir = join(work, "bootdir-ext4");
+    const dir = join(work, `bootdir-ext4${id.tag ?? ""}`);
     mkdirSync(dir, { recursive: true });
     for (const [name, p] of Object.entries(files)) copyFileSync(p, join(dir, name));
     sh("truncate", ["-s", `${mib}M`, img]);
-    sh("mkfs.ext4", ["-q", "-F", ...(id.uuid ? ["-U", id.uuid] : []), ...(id.label ? ["-L", id.label] : []), "-d", dir, img]);
+    sh("mkfs.ext4", ["-q", "-F", ...(id.features ? ["-O", id.features] : []), ...(id.uuid ? ["-U", id.uuid] : []), ...(id.label ? ["-L", id.label] : []), "-d", dir, img]);
   } else {
     sh("truncate", ["-s", `${mib}M`, img]);
     sh("mkfs.vfat", [...(id.uuid ? ["-i", id.uuid.replace("-", "")] : []), ...(id.label ? ["-n", id.label] : []), img]);
@@ -140,6 +152,7 @@ export function rootReport(consoleText: string) {
     memAvailableKiB: mem ? Number(mem[1]) : undefined,
     bytesRead: Object.fromEntries(Object.entries(sectorsRead).map(([k, v]) => [k, v * 512])),
     loopsBacked: [...consoleText.matchAll(/^LOOP-BACKED (.*)$/gm)].map((m) => m[1]),
+    dmPresent: [...consoleText.matchAll(/^DM-PRESENT (.*)$/gm)].map((m) => m[1]),
     bootMounted: /^BOOT-MOUNTED$/m.test(consoleText),
     done: /^ROOT-DONE$/m.test(consoleText),
   };

@@ -60,6 +60,25 @@ export interface WantsOptions {
   /** the boot filesystem type; "auto": every type storage-init tries; undefined: DEFAULT_FSTYPES */
   fstype?: string;
   kernelConfig?: KernelConfig;
+  /** the integrity mode, and the hash the kernel must compute for it */
+  integrity?: { mode: string; hashAlgorithm?: string };
+}
+
+/**
+ * What an integrity mode needs in the kernel: dm-verity (with dm-mod, dm-bufio by dependency) for
+ * dm-verity; fs-verity is built into the filesystem; the hash itself where it is a module (SHA-256
+ * is built into Debian's kernels, SHA-512 is not). Copy mode hashes in storage-init: nothing.
+ */
+export function integrityWants(integrity: WantsOptions["integrity"], config?: KernelConfig): ModuleWant[] {
+  if (!integrity || integrity.mode === "none" || integrity.mode === "copy") return [];
+  const wants: ModuleWant[] = [];
+  if (integrity.mode === "dm-verity") wants.push({ name: "dm-verity", why: "integrity dm-verity" });
+  const alg = integrity.hashAlgorithm ?? "sha256";
+  // built in: nothing to load (the alias would pull a CPU-specific variant the guest may lack)
+  if (config?.options.get(`CONFIG_CRYPTO_${alg.toUpperCase()}`) !== "y") {
+    wants.push({ name: `crypto-${alg}`, optional: true, why: `integrity ${integrity.mode} hash` });
+  }
+  return wants;
 }
 
 export function buildWants(o: WantsOptions): ModuleWant[] {
@@ -75,6 +94,7 @@ export function buildWants(o: WantsOptions): ModuleWant[] {
     wants.push(w);
   }
   for (const name of CORE_MODULES) wants.push({ name, why: "storage-init" });
+  wants.push(...integrityWants(o.integrity, o.kernelConfig));
   return wants;
 }
 
