@@ -1,0 +1,109 @@
+/**
+ * Hashes the data blocks of a source in order, in bounded memory: the source is read in chunks
+ * of CHUNK bytes and, for large inputs, the chunks are hashed by worker threads (one per core,
+ * at most 2 chunks each in flight) while this thread reads the next ones. The digests come back
+ * in order. A final partial block is zero-padded (fs-verity; dm-verity callers pass whole blocks).
+ */
+import { availableParallelism } from "node:os";
+import { Worker } from "node:worker_threads";
+import { BlockHashParams, BlockHasher } from "../formats/verity/block-hasher.js";
+import { InitoverlayfsError } from "../errors.js";
+import { ByteSource } from "./byte-source.js";
+import type { HashJob, HashReply } from "./hash-worker.js";
+
+const CHUNK = 4 << 20;
+/** below this, starting workers costs more than it saves */
+const PARALLEL_MIN = 32 << 20;
+
+export interface LeafHashingOptions {
+  /** default: min(cores, 4) for inputs of 32 MiB and more, else 0 (hash in this thread) */
+  workers?: number;
+}
+
+/**
+ * Calls `onDigests(digests, dataBytes)` for consecutive runs of blocks covering
+ * [start, start + length) of `src`; rejects if the source is shorter.
+ */
+export async function hashSourceBlocks(
+  src: ByteSource,
+  start: number,
+  length: number,
+  params: BlockHashParams,
+  onDigests: (digests: Uint8Array, dataBytes: number) => void,
+  opts: LeafHashingOptions = {},
+): Promise<void> {
+  const bs = params.blockSize;
+  const chunk = Math.max(bs, CHUNK - (CHUNK % bs));
+  const read = (pos: number): { data: Uint8Array; bytes: number } => {
+    const want = Math.min(chunk, start + length - pos);
+    const padded = Math.ceil(want / bs) * bs;
+    const data = new Uint8Array(padded);
+    const got = src.readAt(data.subarray(0, want), pos);
+    if (got !== want) throw new InitoverlayfsError(`${src.name}: short read at offset ${pos + got} (the file changed or is truncated)`);
+    return { data, bytes: want };
+  };
+  const workers = opts.workers ?? (length >= PARALLEL_MIN ? Math.min(availableParallelism(), 4) : 0);
+  if (workers <= 0) {
+    const h = new BlockHasher(params);
+    for (let pos = start; pos < start + length; ) {
+      const { data, bytes } = read(pos);
+      const digests = new Uint8Array((data.length / bs) * h.digestSize);
+      h.hashBlocks(data, digests);
+      onDigests(digests, bytes);
+      pos += bytes;
+    }
+    return;
+  }
+  await withWorkers(workers, async (pool) => {
+    const pending: { reply: Promise<Uint8Array>; bytes: number }[] = [];
+    let id = 0;
+    for (let pos = start; pos < start + length || pending.length; ) {
+      // keep the pipeline full, then take the oldest result
+      while (pos < start + length && pending.length < workers * 2) {
+        const { data, bytes } = read(pos);
+        pending.push({ reply: pool.run(id % workers, { id: id++, params, data }), bytes });
+        pos += bytes;
+      }
+      const next = pending.shift()!;
+      onDigests(await next.reply, next.bytes);
+    }
+  });
+}
+
+interface Pool {
+  run(worker: number, job: HashJob): Promise<Uint8Array>;
+}
+
+async function withWorkers<T>(n: number, fn: (pool: Pool) => Promise<T>): Promise<T> {
+  const url = new URL("./hash-worker.js", import.meta.url);
+  const ws = Array.from({ length: n }, () => new Worker(url));
+  const waiting = new Map<number, { resolve: (d: Uint8Array) => void; reject: (e: Error) => void }>();
+  let failed: Error | undefined;
+  const failAll = (e: Error) => {
+    failed ??= e;
+    for (const w of waiting.values()) w.reject(e);
+    waiting.clear();
+  };
+  for (const w of ws) {
+    w.on("message", (r: HashReply) => {
+      const p = waiting.get(r.id);
+      waiting.delete(r.id);
+      p?.resolve(r.digests);
+    });
+    w.on("error", failAll);
+    w.on("exit", (code) => { if (waiting.size) failAll(new Error(`hash worker exited with code ${code}`)); });
+  }
+  try {
+    return await fn({
+      run(worker, job) {
+        if (failed) return Promise.reject(failed);
+        return new Promise((resolve, reject) => {
+          waiting.set(job.id, { resolve, reject });
+          ws[worker].postMessage(job, [job.data.buffer as ArrayBuffer]);
+        });
+      },
+    });
+  } finally {
+    await Promise.all(ws.map((w) => w.terminate()));
+  }
+}
