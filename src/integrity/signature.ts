@@ -20,20 +20,27 @@ const forgePki = forge.pki as typeof forge.pki & { RDNAttributesAsArray(obj: for
 
 const toBinary = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("binary");
 
-/** A PEM or DER certificate. */
+/** Parses a PEM or DER certificate; anything else is a FormatError. */
+export function loadCertificate(cert: string | Uint8Array, source = "certificate"): X509Certificate {
+  try {
+    return new X509Certificate(typeof cert === "string" ? cert : Buffer.from(cert));
+  } catch (e) {
+    throw new FormatError("X.509 certificate", 0, `expected a PEM or DER certificate (${(e as Error).message})`, source);
+  }
+}
+
 function certPem(cert: string | Uint8Array): string {
-  const x = new X509Certificate(typeof cert === "string" ? cert : Buffer.from(cert));
-  return x.toString();
+  return loadCertificate(cert).toString();
 }
 
 export function signDetached(content: Uint8Array, keyPem: string, cert: string | Uint8Array, hash: SignatureHash = "sha256"): Uint8Array {
+  const certificate = forge.pki.certificateFromPem(certPem(cert));
   let key: forge.pki.rsa.PrivateKey;
   try {
     key = forge.pki.privateKeyFromPem(keyPem) as forge.pki.rsa.PrivateKey;
   } catch (e) {
     throw new UnsupportedError("private key", undefined, `expected an RSA private key in PEM (${(e as Error).message})`);
   }
-  const certificate = forge.pki.certificateFromPem(certPem(cert));
   const p7 = forge.pkcs7.createSignedData();
   p7.content = forge.util.createBuffer(toBinary(content));
   p7.addSigner({ key, certificate, digestAlgorithm: forge.pki.oids[hash] });
@@ -86,7 +93,7 @@ export function verifyDetached(signature: Uint8Array, content: Uint8Array, cert:
   if (si.signedAttributes) bad("signed attributes are not supported (the kernel's form has none)");
   const hash = forge.pki.oids[si.digestOid] as string | undefined;
   if (!hash || !["sha1", "sha256", "sha384", "sha512"].includes(hash)) return bad(`unsupported digest algorithm ${si.digestOid}`);
-  const x509 = new X509Certificate(typeof cert === "string" ? cert : Buffer.from(cert));
+  const x509 = loadCertificate(cert);
   const fcert = forge.pki.certificateFromPem(x509.toString());
   const issuer = forgePki.RDNAttributesAsArray(si.issuer);
   const serial = forge.util.createBuffer(si.serial).toHex();
