@@ -13,10 +13,18 @@ import { FormatError, UnsupportedError, UsageError } from "../errors.js";
 import { FsverityHashName } from "../formats/verity/algorithms.js";
 import { formattedDigest } from "../formats/verity/fsverity.js";
 
+/** ECDSA object identifiers (node-forge knows RSA's only) */
+const EC_OIDS: Record<string, string> = {
+  "1.2.840.10045.2.1": "ecPublicKey",
+  "1.2.840.10045.4.1": "ecdsa-with-sha1",
+  "1.2.840.10045.4.3.2": "ecdsa-with-sha256",
+  "1.2.840.10045.4.3.3": "ecdsa-with-sha384",
+  "1.2.840.10045.4.3.4": "ecdsa-with-sha512",
+};
+
 export type SignatureHash = "sha256" | "sha512" | "sha1";
 
 /** node-forge functions its type definitions leave out */
-const forgePki = forge.pki as typeof forge.pki & { RDNAttributesAsArray(obj: forge.asn1.Asn1): { type: string; value: string }[] };
 
 const toBinary = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("binary");
 
@@ -34,7 +42,13 @@ function certPem(cert: string | Uint8Array): string {
 }
 
 export function signDetached(content: Uint8Array, keyPem: string, cert: string | Uint8Array, hash: SignatureHash = "sha256"): Uint8Array {
-  const certificate = forge.pki.certificateFromPem(certPem(cert));
+  let certificate: forge.pki.Certificate;
+  try {
+    certificate = forge.pki.certificateFromPem(certPem(cert));
+  } catch (e) {
+    if (e instanceof FormatError) throw e;
+    throw new UnsupportedError("certificate", undefined, `signing needs an RSA certificate (${(e as Error).message})`);
+  }
   let key: forge.pki.rsa.PrivateKey;
   try {
     key = forge.pki.privateKeyFromPem(keyPem) as forge.pki.rsa.PrivateKey;
@@ -76,31 +90,37 @@ export function verifyDetached(signature: Uint8Array, content: Uint8Array, cert:
   };
   let msg: forge.pkcs7.PkcsSignedData;
   let signerAsn1: forge.asn1.Asn1;
+  let digestAlgorithms: string[] = [];
   try {
     const der = forge.util.createBuffer(toBinary(signature));
     const asn1 = forge.asn1.fromDer(der, { strict: true, parseAllBytes: true } as never);
     msg = forge.pkcs7.messageFromAsn1(asn1) as forge.pkcs7.PkcsSignedData;
-    const raw = (msg as unknown as { rawCapture: { signerInfos?: forge.asn1.Asn1[]; content?: unknown } }).rawCapture;
+    const raw = (msg as unknown as { rawCapture: { signerInfos?: forge.asn1.Asn1[]; content?: unknown; digestAlgorithms?: forge.asn1.Asn1 } }).rawCapture;
     if (!raw?.signerInfos || (msg as unknown as { type: string }).type !== forge.pki.oids.signedData) bad("expected a signed-data message");
     if (raw.signerInfos!.length !== 1) bad(`expected exactly one signer, got ${raw.signerInfos!.length}`);
     signerAsn1 = raw.signerInfos![0];
     if (raw.content !== undefined) bad("expected a detached signature (the message carries content)");
+    if ((msg as unknown as { version: number }).version !== 1) bad("expected SignedData version 1");
+    digestAlgorithms = ((raw.digestAlgorithms?.value ?? []) as forge.asn1.Asn1[]).map((a) => forge.asn1.derToOid((a.value as forge.asn1.Asn1[])[0].value as string));
   } catch (e) {
     if (e instanceof FormatError) throw e;
     return bad(`not a DER PKCS#7 signed-data message: ${(e as Error).message}`);
   }
   const si = parseSignerInfo(signerAsn1!, bad);
   if (si.signedAttributes) bad("signed attributes are not supported (the kernel's form has none)");
+  if (si.version !== 1) bad(`expected SignerInfo version 1, got ${si.version}`);
   const hash = forge.pki.oids[si.digestOid] as string | undefined;
   if (!hash || !["sha1", "sha256", "sha384", "sha512"].includes(hash)) return bad(`unsupported digest algorithm ${si.digestOid}`);
+  if (!digestAlgorithms.includes(si.digestOid)) bad("the signer's digest algorithm is not listed in SignedData.digestAlgorithms");
   const x509 = loadCertificate(cert);
-  const fcert = forge.pki.certificateFromPem(x509.toString());
-  const issuer = forgePki.RDNAttributesAsArray(si.issuer);
-  const serial = forge.util.createBuffer(si.serial).toHex();
-  const sameIssuer = JSON.stringify(issuer.map((a: { type: string; value: string }) => [a.type, a.value])) === JSON.stringify(fcert.issuer.attributes.map((a) => [a.type, a.value]));
-  if (!sameIssuer || serial.replace(/^(00)+/, "") !== fcert.serialNumber.replace(/^(00)+/, "")) {
+  const signer = issuerAndSerial(x509, bad);
+  if (forge.asn1.toDer(si.issuer).getBytes() !== signer.issuer || si.serial !== signer.serial) {
     return { ok: false, hash, reason: "the signature names another signer (issuer/serial number) than the certificate" };
   }
+  const keyType = x509.publicKey.asymmetricKeyType;
+  const sigAlg = (forge.pki.oids[si.signatureOid] as string | undefined) ?? EC_OIDS[si.signatureOid];
+  const allowed = keyType === "rsa" ? ["rsaEncryption", `${hash}WithRSAEncryption`] : keyType === "ec" ? [`ecdsa-with-${hash}`, "ecPublicKey"] : [];
+  if (!sigAlg || !allowed.includes(sigAlg)) return { ok: false, hash, reason: `signature algorithm ${sigAlg ?? si.signatureOid} does not fit the certificate's ${keyType} key and ${hash}` };
   const sig = Buffer.from(si.signature, "binary");
   const ok = cryptoVerify(hash, content, createPublicKey(x509.publicKey.export({ type: "spki", format: "pem" })), sig);
   return ok ? { ok, hash } : { ok, hash, reason: "the signature does not match the signed content and certificate" };
@@ -119,14 +139,24 @@ function parseSignerInfo(a: forge.asn1.Asn1, bad: (why: string) => never) {
     x && x.tagClass === Class.UNIVERSAL && x.type === type && typeof x.value === "string" ? x.value : bad(`SignerInfo: malformed ${what}`);
   const f = seq(a, "SignerInfo");
   let i = 0;
-  prim(f[i++], Type.INTEGER, "version");
+  const version = forge.util.createBuffer(prim(f[i++], Type.INTEGER, "version")).toHex();
   const ias = seq(f[i++], "issuerAndSerialNumber");
   const issuer = ias[0] ?? bad("SignerInfo: missing issuer");
   const serial = prim(ias[1], Type.INTEGER, "serial number");
   const digestOid = forge.asn1.derToOid(prim(seq(f[i++], "digestAlgorithm")[0], Type.OID, "digest algorithm"));
   const signedAttributes = f[i]?.tagClass === Class.CONTEXT_SPECIFIC && f[i]?.type === 0;
   if (signedAttributes) i++;
-  seq(f[i++], "signatureAlgorithm");
+  const signatureOid = forge.asn1.derToOid(prim(seq(f[i++], "signatureAlgorithm")[0], Type.OID, "signature algorithm"));
   const signature = prim(f[i++], Type.OCTETSTRING, "signature");
-  return { issuer, serial, digestOid, signedAttributes, signature };
+  if (f.length > i + (f[i]?.tagClass === Class.CONTEXT_SPECIFIC ? 1 : 0)) bad("SignerInfo: unexpected fields");
+  return { version: parseInt(version, 16), issuer, serial, digestOid, signedAttributes, signatureOid, signature };
+}
+
+/** The certificate's issuer Name (DER) and serial number (INTEGER contents), read generically so any key type works. */
+function issuerAndSerial(x509: X509Certificate, bad: (why: string) => never): { issuer: string; serial: string } {
+  const cert = forge.asn1.fromDer(forge.util.createBuffer(x509.raw.toString("binary")));
+  const tbs = (cert.value as forge.asn1.Asn1[])[0]?.value as forge.asn1.Asn1[] | undefined;
+  if (!Array.isArray(tbs)) return bad("certificate: malformed TBSCertificate");
+  const i = tbs[0]?.tagClass === forge.asn1.Class.CONTEXT_SPECIFIC ? 1 : 0; // [0] version
+  return { serial: tbs[i].value as string, issuer: forge.asn1.toDer(tbs[i + 2]).getBytes() };
 }
