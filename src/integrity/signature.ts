@@ -101,7 +101,7 @@ export function verifyDetached(signature: Uint8Array, content: Uint8Array, cert:
     signerAsn1 = raw.signerInfos![0];
     if (raw.content !== undefined) bad("expected a detached signature (the message carries content)");
     if ((msg as unknown as { version: number }).version !== 1) bad("expected SignedData version 1");
-    digestAlgorithms = ((raw.digestAlgorithms?.value ?? []) as forge.asn1.Asn1[]).map((a) => forge.asn1.derToOid((a.value as forge.asn1.Asn1[])[0].value as string));
+    digestAlgorithms = ((raw.digestAlgorithms?.value ?? []) as forge.asn1.Asn1[]).map((a) => algorithmOid(a, "digestAlgorithms", bad));
   } catch (e) {
     if (e instanceof FormatError) throw e;
     return bad(`not a DER PKCS#7 signed-data message: ${(e as Error).message}`);
@@ -143,10 +143,10 @@ function parseSignerInfo(a: forge.asn1.Asn1, bad: (why: string) => never) {
   const ias = seq(f[i++], "issuerAndSerialNumber");
   const issuer = ias[0] ?? bad("SignerInfo: missing issuer");
   const serial = prim(ias[1], Type.INTEGER, "serial number");
-  const digestOid = forge.asn1.derToOid(prim(seq(f[i++], "digestAlgorithm")[0], Type.OID, "digest algorithm"));
+  const digestOid = algorithmOid(f[i++], "digestAlgorithm", bad);
   const signedAttributes = f[i]?.tagClass === Class.CONTEXT_SPECIFIC && f[i]?.type === 0;
   if (signedAttributes) i++;
-  const signatureOid = forge.asn1.derToOid(prim(seq(f[i++], "signatureAlgorithm")[0], Type.OID, "signature algorithm"));
+  const signatureOid = algorithmOid(f[i++], "signatureAlgorithm", bad);
   const signature = prim(f[i++], Type.OCTETSTRING, "signature");
   if (f.length > i + (f[i]?.tagClass === Class.CONTEXT_SPECIFIC ? 1 : 0)) bad("SignerInfo: unexpected fields");
   return { version: parseInt(version, 16), issuer, serial, digestOid, signedAttributes, signatureOid, signature };
@@ -159,4 +159,15 @@ function issuerAndSerial(x509: X509Certificate, bad: (why: string) => never): { 
   if (!Array.isArray(tbs)) return bad("certificate: malformed TBSCertificate");
   const i = tbs[0]?.tagClass === forge.asn1.Class.CONTEXT_SPECIFIC ? 1 : 0; // [0] version
   return { serial: tbs[i].value as string, issuer: forge.asn1.toDer(tbs[i + 2]).getBytes() };
+}
+
+/** AlgorithmIdentifier ::= SEQUENCE { algorithm OID, parameters NULL or absent } */
+function algorithmOid(a: forge.asn1.Asn1 | undefined, what: string, bad: (why: string) => never): string {
+  const { Class, Type } = forge.asn1;
+  const v = a && a.tagClass === Class.UNIVERSAL && a.type === Type.SEQUENCE && a.constructed && Array.isArray(a.value) ? a.value : bad(`${what}: expected an AlgorithmIdentifier`);
+  const oid = v[0];
+  if (!oid || oid.tagClass !== Class.UNIVERSAL || oid.type !== Type.OID || oid.constructed || typeof oid.value !== "string") bad(`${what}: expected an OID`);
+  const p = v[1];
+  if (v.length > 2 || (p && (p.tagClass !== Class.UNIVERSAL || p.type !== Type.NULL || p.constructed || p.value !== ""))) bad(`${what}: expected NULL or no parameters`);
+  return forge.asn1.derToOid(oid.value as string);
 }
