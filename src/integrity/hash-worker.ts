@@ -10,6 +10,8 @@ export interface HashJob {
 export interface HashReply {
   id: number;
   digests: Uint8Array;
+  /** the whole chunk buffer, handed back for reuse */
+  data: Uint8Array;
 }
 
 let cached: { key: string; hasher: BlockHasher } | undefined;
@@ -20,5 +22,6 @@ parentPort!.on("message", (job: HashJob) => {
   const h = cached.hasher;
   const digests = new Uint8Array((job.data.length / job.params.blockSize) * h.digestSize);
   h.hashBlocks(job.data, digests);
-  parentPort!.postMessage({ id: job.id, digests } satisfies HashReply, [digests.buffer]);
+  const data = new Uint8Array(job.data.buffer);
+  parentPort!.postMessage({ id: job.id, digests, data } satisfies HashReply, [digests.buffer as ArrayBuffer, data.buffer as ArrayBuffer]);
 });

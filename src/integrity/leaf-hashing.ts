@@ -34,12 +34,16 @@ export async function hashSourceBlocks(
 ): Promise<void> {
   const bs = params.blockSize;
   const chunk = Math.max(bs, CHUNK - (CHUNK % bs));
+  // chunk buffers are reused (fresh ones cost a page fault per 4 KiB)
+  const spare: Uint8Array[] = [];
   const read = (pos: number): { data: Uint8Array; bytes: number } => {
     const want = Math.min(chunk, start + length - pos);
     const padded = Math.ceil(want / bs) * bs;
-    const data = new Uint8Array(padded);
+    const buf = spare.pop() ?? new Uint8Array(chunk);
+    const data = padded === chunk ? buf : buf.subarray(0, padded);
     const got = src.readAt(data.subarray(0, want), pos);
     if (got !== want) throw new InitoverlayfsError(`${src.name}: short read at offset ${pos + got} (the file changed or is truncated)`);
+    data.fill(0, want);
     return { data, bytes: want };
   };
   const workers = opts.workers ?? (length >= PARALLEL_MIN ? Math.min(availableParallelism(), 4) : 0);
@@ -49,13 +53,14 @@ export async function hashSourceBlocks(
       const { data, bytes } = read(pos);
       const digests = new Uint8Array((data.length / bs) * h.digestSize);
       h.hashBlocks(data, digests);
+      spare.push(new Uint8Array(data.buffer));
       onDigests(digests, bytes);
       pos += bytes;
     }
     return;
   }
   await withWorkers(workers, async (pool) => {
-    const pending: { reply: Promise<Uint8Array>; bytes: number }[] = [];
+    const pending: { reply: Promise<HashReply>; bytes: number }[] = [];
     let id = 0;
     for (let pos = start; pos < start + length || pending.length; ) {
       // keep the pipeline full, then take the oldest result
@@ -65,19 +70,21 @@ export async function hashSourceBlocks(
         pos += bytes;
       }
       const next = pending.shift()!;
-      onDigests(await next.reply, next.bytes);
+      const reply = await next.reply;
+      spare.push(reply.data);
+      onDigests(reply.digests, next.bytes);
     }
   });
 }
 
 interface Pool {
-  run(worker: number, job: HashJob): Promise<Uint8Array>;
+  run(worker: number, job: HashJob): Promise<HashReply>;
 }
 
 async function withWorkers<T>(n: number, fn: (pool: Pool) => Promise<T>): Promise<T> {
   const url = new URL("./hash-worker.js", import.meta.url);
   const ws = Array.from({ length: n }, () => new Worker(url));
-  const waiting = new Map<number, { resolve: (d: Uint8Array) => void; reject: (e: Error) => void }>();
+  const waiting = new Map<number, { resolve: (r: HashReply) => void; reject: (e: Error) => void }>();
   let failed: Error | undefined;
   const failAll = (e: Error) => {
     failed ??= e;
@@ -88,7 +95,7 @@ async function withWorkers<T>(n: number, fn: (pool: Pool) => Promise<T>): Promis
     w.on("message", (r: HashReply) => {
       const p = waiting.get(r.id);
       waiting.delete(r.id);
-      p?.resolve(r.digests);
+      p?.resolve(r);
     });
     w.on("error", failAll);
     w.on("exit", (code) => { if (waiting.size) failAll(new Error(`hash worker exited with code ${code}`)); });

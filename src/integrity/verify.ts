@@ -15,7 +15,7 @@ import { ByteSource, readRange, withFileSource } from "./byte-source.js";
 import { computeDmVerityTree } from "./dm-verity-file.js";
 import { fsverityDigestOfSource } from "./fsverity-file.js";
 import { LeafHashingOptions } from "./leaf-hashing.js";
-import { SignatureCheck, verifyDetached } from "./signature.js";
+import type { SignatureCheck } from "./signature.js";
 
 export interface VerifyOptions extends LeafHashingOptions {
   /** detached DER PKCS#7 signature, checked when `certificate` is given */
@@ -59,6 +59,8 @@ async function verifySource(src: ByteSource, config: IntegrityConfig, opts: Veri
   }
   if (opts.signature === undefined) return result;
   if (opts.certificate === undefined) return { ...result, signature: "not checked" };
+  // node-forge loads only when a signature is checked
+  const { verifyDetached } = await import("./signature.js");
   const check: SignatureCheck = verifyDetached(opts.signature, signed, opts.certificate, opts.signatureName);
   if (check.ok) return { ...result, signature: "verified" };
   return { ...result, ok: false, signature: "failed", reason: result.ok ? `${opts.signatureName ?? "signature"}: ${check.reason}` : result.reason };

@@ -10,7 +10,6 @@ import { writeFileAtomic } from "../../io/atomic-file.js";
 import { appendVerityHashTree } from "../../integrity/dm-verity-file.js";
 import { fsverityDigestOfFile } from "../../integrity/fsverity-file.js";
 import { readMiniIntegrity } from "../../integrity/mini-config.js";
-import { SignatureHash, loadCertificate, signFsverityDigest, signRootHash, verifyDetached } from "../../integrity/signature.js";
 import { VerifyResult, verifyImage } from "../../integrity/verify.js";
 import { formattedDigest } from "../../formats/verity/fsverity.js";
 import { EXIT } from "../exit-codes.js";
@@ -24,9 +23,12 @@ function whole(option: string, v: string): number {
   if (!/^\d+$/.test(v) || !Number.isSafeInteger(Number(v))) throw new UsageError(`${option}: expected a whole number, got ${JSON.stringify(v)}`);
   return Number(v);
 }
-function readCert(path: string): Uint8Array {
+/** node-forge (~50 ms to load) only for the commands that sign or check signatures */
+const signatures = () => import("../../integrity/signature.js");
+
+async function readCert(path: string): Promise<Uint8Array> {
   const b = readFileSync(path);
-  loadCertificate(b, path);
+  (await signatures()).loadCertificate(b, path);
   return b;
 }
 
@@ -82,14 +84,15 @@ export function integrityCommands(): Command[] {
       const given = [image !== undefined, o.digest !== undefined, o.roothash !== undefined].filter(Boolean).length;
       if (given !== 1) throw new UsageError("sign: give exactly one of IMAGE, --digest or --roothash");
       const key = readFileSync(o.key, "utf8");
-      const cert = readCert(o.cert);
+      const cert = await readCert(o.cert);
+      const { signFsverityDigest, signRootHash } = await signatures();
       let what: string;
       let sig: Uint8Array;
       if (o.roothash !== undefined) {
         const hex = String(o.roothash).toLowerCase();
         checkHex("--roothash", hex, 64);
         what = `root hash ${hex}`;
-        sig = signRootHash(hex, key, cert, "sha256" satisfies SignatureHash);
+        sig = signRootHash(hex, key, cert, "sha256");
       } else {
         const d = o.digest !== undefined ? parseDigest(o.digest) : await fsverityDigestOfFile(image!, { algorithm: oneOf("--hash-alg", o.hashAlg, FSVERITY_ALGORITHMS) });
         what = `fs-verity digest ${formatDigest(d)}`;
@@ -119,7 +122,7 @@ export function integrityCommands(): Command[] {
       if (modes > 1) throw new UsageError("verify: --digest, --roothash and --mini exclude each other");
       if (modes === 0 && o.signature === undefined) throw new UsageError("verify: give --digest, --roothash, --mini or --signature");
       if (o.signature !== undefined && o.cert === undefined) throw new UsageError("verify: --signature needs --cert");
-      const certificate = o.cert !== undefined ? readCert(o.cert) : undefined;
+      const certificate = o.cert !== undefined ? await readCert(o.cert) : undefined;
       let signature: Uint8Array | undefined = o.signature !== undefined ? readFileSync(o.signature) : undefined;
       let signatureName: string | undefined = o.signature;
       let config: IntegrityConfig;
@@ -147,7 +150,7 @@ export function integrityCommands(): Command[] {
       } else {
         // a signature alone: of the file's fs-verity digest
         const d = await fsverityDigestOfFile(image, { algorithm: oneOf("--hash-alg", o.hashAlg, FSVERITY_ALGORITHMS as readonly FsverityHashName[]) });
-        const check = verifyDetached(signature!, formattedDigest(d), certificate!, signatureName);
+        const check = (await signatures()).verifyDetached(signature!, formattedDigest(d), certificate!, signatureName);
         report(o.json, image, { ok: check.ok, mode: "fs-verity", computed: formatDigest(d), signature: check.ok ? "verified" : "failed", reason: check.ok ? undefined : `${signatureName}: ${check.reason}` });
         return;
       }
