@@ -4,7 +4,7 @@
  * at most 2 chunks each in flight) while this thread reads the next ones. The digests come back
  * in order. A final partial block is zero-padded (fs-verity; dm-verity callers pass whole blocks).
  */
-import { availableParallelism } from "node:os";
+import { availableParallelism, loadavg } from "node:os";
 import { Worker } from "node:worker_threads";
 import { BlockHashParams, BlockHasher } from "../formats/verity/block-hasher.js";
 import { InitoverlayfsError } from "../errors.js";
@@ -16,7 +16,11 @@ const CHUNK = 4 << 20;
 const PARALLEL_MIN = 32 << 20;
 
 export interface LeafHashingOptions {
-  /** default: min(cores, 4) for inputs of 32 MiB and more, else 0 (hash in this thread) */
+  /**
+   * default: min(cores, 4) for inputs of 32 MiB and more when the machine has idle cores (load
+   * average below cores - 1), else 0 (hash in this thread: on a busy machine workers only add
+   * their start-up and messaging cost)
+   */
   workers?: number;
 }
 
@@ -46,7 +50,8 @@ export async function hashSourceBlocks(
     data.fill(0, want);
     return { data, bytes: want };
   };
-  const workers = opts.workers ?? (length >= PARALLEL_MIN ? Math.min(availableParallelism(), 4) : 0);
+  const cores = availableParallelism();
+  const workers = opts.workers ?? (length >= PARALLEL_MIN && cores > 1 && loadavg()[0] < cores - 1 ? Math.min(cores, 4) : 0);
   if (workers <= 0) {
     const h = new BlockHasher(params);
     for (let pos = start; pos < start + length; ) {
