@@ -32,11 +32,11 @@ const salt = randomBytes(32).toString("hex");
 const uuid = "12345678-9abc-def0-1234-56789abcdef0";
 
 /** wall and CPU (user + system) seconds of `sh -c cmd`, from GNU time */
-function timed(cmd: string): { wall: number; cpu: number } {
-  const r = spawnSync("/usr/bin/time", ["-f", "%e %U %S", "sh", "-c", cmd], { encoding: "utf8" });
+function timed(cmd: string): { wall: number; cpu: number; rssMiB: number } {
+  const r = spawnSync("/usr/bin/time", ["-f", "%e %U %S %M", "sh", "-c", cmd], { encoding: "utf8" });
   if (r.status !== 0) throw new Error(`benchmark command failed (${r.status}): ${cmd}\n${r.stderr}`);
-  const [e, u, sy] = r.stderr.trim().split("\n").pop()!.split(" ").map(Number);
-  return { wall: e, cpu: u + sy };
+  const [e, u, sy, rss] = r.stderr.trim().split("\n").pop()!.split(" ").map(Number);
+  return { wall: e, cpu: u + sy, rssMiB: rss / 1024 };
 }
 
 async function inProcess(fn: () => Promise<unknown>): Promise<{ wall: number; cpu: number }> {
@@ -70,7 +70,7 @@ try {
   if (Buffer.compare(readFileSync(ref), readFileSync(`${fs.dir}/ours`)) !== 0) throw new Error("dm-verity outputs differ");
   sh(`rm ${ref} ${fs.dir}/ours`);
 
-  type T = { wall: number; cpu: number };
+  type T = { wall: number; cpu: number; rssMiB?: number };
   const t: Record<string, T[]> = { oursDigest: [], libDigest: [], fsverity: [], oursVerity: [], libVerity: [], veritysetup: [] };
   const saltBytes = Buffer.from(salt, "hex");
   const uuidBytes = Buffer.from(uuid.replace(/-/g, ""), "hex");
@@ -91,6 +91,8 @@ try {
   const ratio = (a: string, b: string, f: "wall" | "cpu") => +(m[a][f] / m[b][f]).toFixed(2);
   const result = {
     mib, runs, loadAverage: loadavg()[0], median: m,
+    // bounded memory: the CLI's peak RSS does not grow with the file
+    peakRssMiB: { oursDigest: Math.max(...t.oursDigest.map((x) => x.rssMiB ?? 0)), oursVerity: Math.max(...t.oursVerity.map((x) => x.rssMiB ?? 0)) },
     ratios: {
       cliDigestWall: ratio("oursDigest", "fsverity", "wall"), libDigestWall: ratio("libDigest", "fsverity", "wall"), libDigestCpu: ratio("libDigest", "fsverity", "cpu"),
       cliVerityWall: ratio("oursVerity", "veritysetup", "wall"), libVerityWall: ratio("libVerity", "veritysetup", "wall"), libVerityCpu: ratio("libVerity", "veritysetup", "cpu"),

@@ -153,3 +153,16 @@ test("verifyImage reasons: truncated image, wrong root hash", async () => {
     assert.match(other.reason ?? "", /root hash [0-9a-f]{64} does not match the expected 1111/);
   });
 });
+
+test("verifyImage accepts veritysetup's own layout with a gap between the data and the hash offset", async () => {
+  await withTempDir(async (dir) => {
+    const f = join(dir, "img");
+    writeFileSync(f, randomBytes(4096 * 33));
+    const out = run("veritysetup", ["format", f, f, "--data-blocks=30", `--hash-offset=${4096 * 40}`, "--hash=sha512", "--format=0", "--salt=abcd"]).stdout;
+    const rootHash = /Root hash:\s+([0-9a-f]+)/.exec(out)![1];
+    const cfg: DmVerityConfig = { mode: "dm-verity", rootHash, salt: "abcd", hashAlgorithm: "sha512", hashType: 0, dataBlocks: 30, hashOffset: 4096 * 40 };
+    assert.deepEqual(await verifyImage(f, cfg), { ok: true, mode: "dm-verity", computed: rootHash });
+    assert.equal((await verifyImage(f, { ...cfg, salt: "abce" })).ok, false);
+    assert.equal((await verifyImage(f, { ...cfg, dataBlocks: 29 })).ok, false);
+  });
+});
