@@ -109,10 +109,13 @@ async function withWorkers<T>(n: number, fn: (pool: Pool) => Promise<T>): Promis
     return await fn({
       run(worker, job) {
         if (failed) return Promise.reject(failed);
-        return new Promise((resolve, reject) => {
+        const p = new Promise<HashReply>((resolve, reject) => {
           waiting.set(job.id, { resolve, reject });
           ws[worker].postMessage(job, [job.data.buffer as ArrayBuffer]);
         });
+        // jobs still in flight when the caller fails are never awaited: not an unhandled rejection
+        p.catch(() => undefined);
+        return p;
       },
     });
   } finally {

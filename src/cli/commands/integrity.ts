@@ -9,7 +9,6 @@ import { verityTableLine } from "../../formats/verity/dm-verity.js";
 import { writeFileAtomic } from "../../io/atomic-file.js";
 import { appendVerityHashTree } from "../../integrity/dm-verity-file.js";
 import { fsverityDigestOfFile } from "../../integrity/fsverity-file.js";
-import { readMiniIntegrity } from "../../integrity/mini-config.js";
 import { VerifyResult, verifyImage } from "../../integrity/verify.js";
 import { formattedDigest } from "../../formats/verity/fsverity.js";
 import { EXIT } from "../exit-codes.js";
@@ -127,6 +126,7 @@ export function integrityCommands(): Command[] {
       let signatureName: string | undefined = o.signature;
       let config: IntegrityConfig;
       if (o.mini !== undefined) {
+        const { readMiniIntegrity } = await import("../../integrity/mini-config.js");
         const m = await readMiniIntegrity(o.mini);
         config = m.config;
         if (signature === undefined && m.signature !== undefined) {
