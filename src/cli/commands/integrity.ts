@@ -4,13 +4,12 @@ import { readFileSync } from "node:fs";
 import { FSVERITY_ALGORITHMS, IntegrityConfig, VERITY_BLOCK_SIZE, VERITY_HASH_ALGORITHMS, parseIntegrity, renderIntegrity } from "../../build/integrity-config.js";
 import { UsageError } from "../../errors.js";
 import { FsverityHashName, checkHex, toHex } from "../../formats/verity/algorithms.js";
-import { formatDigest, parseDigest } from "../../formats/verity/fsverity.js";
+import { formatDigest, formattedDigest, parseDigest } from "../../formats/verity/fsverity.js";
 import { verityTableLine } from "../../formats/verity/dm-verity.js";
 import { writeFileAtomic } from "../../io/atomic-file.js";
 import { appendVerityHashTree } from "../../integrity/dm-verity-file.js";
 import { fsverityDigestOfFile } from "../../integrity/fsverity-file.js";
 import { VerifyResult, verifyImage } from "../../integrity/verify.js";
-import { formattedDigest } from "../../formats/verity/fsverity.js";
 import { EXIT } from "../exit-codes.js";
 import { parseUuid } from "../options.js";
 
