@@ -30,21 +30,29 @@ export class BlockHasher {
     }
   }
 
+  /** What is hashed for a block: the block itself, or salt and block in the scratch buffer. */
+  private input(block: Uint8Array): Uint8Array {
+    if (!this.scratch) return block;
+    this.scratch.set(block, this.dataAt);
+    return this.scratch;
+  }
+
   /** Digest of one block (exactly blockSize bytes). */
   hashBlock(block: Uint8Array): Buffer {
-    if (!this.scratch) return oneShot(this.p.algorithm, block, "buffer") as unknown as Buffer;
-    this.scratch.set(block, this.dataAt);
-    return oneShot(this.p.algorithm, this.scratch, "buffer") as unknown as Buffer;
+    return oneShot(this.p.algorithm, this.input(block), "buffer") as unknown as Buffer;
   }
 
   /**
    * Digests of the whole blocks in `data` (length a multiple of blockSize), written to `out` at
-   * `slot`-byte intervals from `outAt` (slot = digest size: packed).
+   * `slot`-byte intervals from `outAt` (slot = digest size: packed). The digests travel as
+   * latin1 strings: half the per-call cost of a Buffer result (measured), which matters at
+   * 65,536 calls per 256 MiB.
    */
   hashBlocks(data: Uint8Array, out: Uint8Array, outAt = 0, slot = this.digestSize): void {
     const bs = this.p.blockSize;
+    const o = Buffer.isBuffer(out) ? out : Buffer.from(out.buffer, out.byteOffset, out.byteLength);
     for (let i = 0, at = outAt; i + bs <= data.length; i += bs, at += slot) {
-      out.set(this.hashBlock(data.subarray(i, i + bs)), at);
+      o.write(oneShot(this.p.algorithm, this.input(data.subarray(i, i + bs)), "binary"), at, "latin1");
     }
   }
 }
