@@ -38,3 +38,13 @@ export { findSwitchRootPrograms } from "./build/modules/shims.js";
 export { renderConfig, parseConfigText, lastValues, packMiniInitramfs, miniInitramfsTree, type StorageInitConfig, type MiniCompression } from "./build/mini-initramfs.js";
 export { parseIntegrity, renderIntegrity, type IntegrityConfig, type IntegrityMode } from "./build/integrity-config.js";
 export { parseKernelConfig, type KernelConfig } from "./build/kernel.js";
+
+// integrity: fs-verity and dm-verity (pure formats, then the file edges), PKCS#7 signatures
+export { fsverityDigest, FsverityTree, formatDigest, parseDigest, formattedDigest, parseFormattedDigest, type FsverityOptions, type FsverityDigest } from "./formats/verity/fsverity.js";
+export { dmVerityHashArea, DmVerityTree, dmVerityParams, dmVerityGeometry, encodeVeritySuperblock, decodeVeritySuperblock, verityTableLine, type DmVerityOptions, type DmVerityParams, type DmVerityGeometry } from "./formats/verity/dm-verity.js";
+export { type ByteSource, bytesSource, withFileSource } from "./integrity/byte-source.js";
+export { fsverityDigestOfFile, fsverityDigestOfSource } from "./integrity/fsverity-file.js";
+export { appendVerityHashTree, computeDmVerityTree, type AppendVerityOptions, type AppendVerityResult } from "./integrity/dm-verity-file.js";
+export { verifyImage, type VerifyOptions, type VerifyResult } from "./integrity/verify.js";
+export { readMiniIntegrity, type MiniIntegrity } from "./integrity/mini-config.js";
+export { signDetached, signFsverityDigest, signRootHash, verifyDetached, loadCertificate, type SignatureCheck } from "./integrity/signature.js";

@@ -1,0 +1,172 @@
+/** Integrity commands: digest (fs-verity), verity (append a dm-verity hash area), sign, verify. */
+import { Command } from "commander";
+import { readFileSync } from "node:fs";
+import { FSVERITY_ALGORITHMS, IntegrityConfig, VERITY_BLOCK_SIZE, VERITY_HASH_ALGORITHMS, parseIntegrity, renderIntegrity } from "../../build/integrity-config.js";
+import { UsageError } from "../../errors.js";
+import { FsverityHashName, checkHex, toHex } from "../../formats/verity/algorithms.js";
+import { formatDigest, formattedDigest, parseDigest } from "../../formats/verity/fsverity.js";
+import { verityTableLine } from "../../formats/verity/dm-verity.js";
+import { writeFileAtomic } from "../../io/atomic-file.js";
+import { appendVerityHashTree } from "../../integrity/dm-verity-file.js";
+import { fsverityDigestOfFile } from "../../integrity/fsverity-file.js";
+import { VerifyResult, verifyImage } from "../../integrity/verify.js";
+import { EXIT } from "../exit-codes.js";
+import { parseUuid } from "../options.js";
+
+function oneOf<T extends string>(option: string, v: string, allowed: readonly T[]): T {
+  if (!(allowed as readonly string[]).includes(v)) throw new UsageError(`${option}: expected ${allowed.join(", ")}, got ${JSON.stringify(v)}`);
+  return v as T;
+}
+function whole(option: string, v: string): number {
+  if (!/^\d+$/.test(v) || !Number.isSafeInteger(Number(v))) throw new UsageError(`${option}: expected a whole number, got ${JSON.stringify(v)}`);
+  return Number(v);
+}
+/** node-forge (~50 ms to load) only for the commands that sign or check signatures */
+const signatures = () => import("../../integrity/signature.js");
+
+async function readCert(path: string): Promise<Uint8Array> {
+  const b = readFileSync(path);
+  (await signatures()).loadCertificate(b, path);
+  return b;
+}
+
+export function integrityCommands(): Command[] {
+  const digest = new Command("digest")
+    .description("print a file's fs-verity digest (what `fsverity digest` prints)")
+    .argument("<file>")
+    .option("--hash-alg <alg>", "sha256 or sha512", "sha256")
+    .option("--block-size <bytes>", "Merkle tree block size, 1024..65536", "4096")
+    .option("--salt <hex>", "salt (at most 32 bytes)")
+    .option("--json", "machine-readable output")
+    .action(async (file: string, o) => {
+      const d = await fsverityDigestOfFile(file, {
+        algorithm: oneOf("--hash-alg", o.hashAlg, FSVERITY_ALGORITHMS),
+        blockSize: whole("--block-size", o.blockSize),
+        salt: o.salt !== undefined ? checkHex("--salt", o.salt, 32) : undefined,
+      });
+      if (o.json) process.stdout.write(JSON.stringify({ file, digest: formatDigest(d), rootHash: toHex(d.rootHash), size: d.dataSize }) + "\n");
+      else process.stdout.write(`${formatDigest(d)} ${file}\n`);
+    });
+
+  const verity = new Command("verity")
+    .description("append a dm-verity hash area (superblock, then the hash tree) to an EROFS image, in place; prints the integrity config keys")
+    .argument("<image>", "image whose size is a multiple of 4096")
+    .option("--hash-alg <alg>", "sha256, sha512 or sha1", "sha256")
+    .option("--format <n>", "hash type: 1 normal, 0 Chrome OS", "1")
+    .option("--salt <hex>", "salt, at most 256 bytes, or - for none (default: 32 random bytes)")
+    .option("--uuid <uuid>", "superblock UUID (default random)")
+    .option("--json", "machine-readable output")
+    .action(async (image: string, o) => {
+      const r = await appendVerityHashTree(image, {
+        algorithm: oneOf("--hash-alg", o.hashAlg, VERITY_HASH_ALGORITHMS),
+        hashType: Number(oneOf("--format", o.format, ["0", "1"])) as 0 | 1,
+        salt: o.salt === "-" ? new Uint8Array(0) : o.salt !== undefined ? checkHex("--salt", o.salt, 256) : undefined,
+        uuid: o.uuid !== undefined ? parseUuid(o.uuid) : undefined,
+      });
+      const table = verityTableLine(r.params, Buffer.from(r.config.rootHash, "hex"), { dataDevice: image, hashDevice: image });
+      if (o.json) process.stdout.write(JSON.stringify({ image, size: r.size, config: r.config, table }, null, 2) + "\n");
+      else process.stdout.write(renderIntegrity(r.config).join("\n") + "\n");
+    });
+
+  const sign = new Command("sign")
+    .description("write a detached PKCS#7 signature (DER, no certificates, no signed attributes): of a file's fs-verity digest (as `fsverity sign`), or of a dm-verity root hash hex string")
+    .argument("[image]", "file whose fs-verity digest is signed")
+    .requiredOption("--key <pem>", "RSA private key (PEM)")
+    .requiredOption("--cert <file>", "the signer's X.509 certificate (PEM or DER)")
+    .requiredOption("-o, --output <file>", "signature file to write")
+    .option("--digest <alg:hex>", "sign this fs-verity digest instead of computing one")
+    .option("--roothash <hex>", "sign this dm-verity root hash (its hex string)")
+    .option("--hash-alg <alg>", "fs-verity digest algorithm for <image> (sha256, sha512)", "sha256")
+    .option("--json", "machine-readable output")
+    .action(async (image: string | undefined, o) => {
+      const given = [image !== undefined, o.digest !== undefined, o.roothash !== undefined].filter(Boolean).length;
+      if (given !== 1) throw new UsageError("sign: give exactly one of IMAGE, --digest or --roothash");
+      const key = readFileSync(o.key, "utf8");
+      const cert = await readCert(o.cert);
+      const { signFsverityDigest, signRootHash } = await signatures();
+      let what: string;
+      let sig: Uint8Array;
+      if (o.roothash !== undefined) {
+        const hex = String(o.roothash).toLowerCase();
+        checkHex("--roothash", hex, 64);
+        what = `root hash ${hex}`;
+        sig = signRootHash(hex, key, cert, "sha256");
+      } else {
+        const d = o.digest !== undefined ? parseDigest(o.digest) : await fsverityDigestOfFile(image!, { algorithm: oneOf("--hash-alg", o.hashAlg, FSVERITY_ALGORITHMS) });
+        what = `fs-verity digest ${formatDigest(d)}`;
+        sig = signFsverityDigest(d, key, cert);
+      }
+      writeFileAtomic(o.output, (w) => w.write(0, sig));
+      if (o.json) process.stdout.write(JSON.stringify({ signed: what, output: o.output, bytes: sig.length }) + "\n");
+      else process.stdout.write(`signed ${what} -> ${o.output}\n`);
+    });
+
+  const verify = new Command("verify")
+    .description("check an image against an fs-verity digest, a dm-verity root hash, a signature, or the integrity keys of a mini initramfs; exit 1 on mismatch")
+    .argument("<image>")
+    .option("--digest <alg:hex>", "expected fs-verity digest of the whole file")
+    .option("--roothash <hex>", "expected dm-verity root hash (the hash area follows the data in the same file)")
+    .option("--salt <hex>", "dm-verity salt, or - for none (with --roothash)")
+    .option("--hash-alg <alg>", "dm-verity: sha256, sha512, sha1; fs-verity (--signature alone): sha256, sha512", "sha256")
+    .option("--format <n>", "dm-verity hash type: 1 or 0", "1")
+    .option("--data-blocks <n>", "dm-verity: 4096-byte data blocks (default: hash offset / 4096)")
+    .option("--hash-offset <bytes>", "dm-verity: where the superblock is (default: data blocks * 4096)")
+    .option("--signature <file>", "detached PKCS#7 signature (DER) of the digest or root hash")
+    .option("--cert <file>", "certificate to check the signature with")
+    .option("--mini <file>", "read the expected values from this mini initramfs's /etc/initoverlayfs.conf")
+    .option("--json", "machine-readable output")
+    .action(async (image: string, o) => {
+      const modes = [o.digest !== undefined, o.roothash !== undefined, o.mini !== undefined].filter(Boolean).length;
+      if (modes > 1) throw new UsageError("verify: --digest, --roothash and --mini exclude each other");
+      if (modes === 0 && o.signature === undefined) throw new UsageError("verify: give --digest, --roothash, --mini or --signature");
+      if (o.signature !== undefined && o.cert === undefined) throw new UsageError("verify: --signature needs --cert");
+      const certificate = o.cert !== undefined ? await readCert(o.cert) : undefined;
+      let signature: Uint8Array | undefined = o.signature !== undefined ? readFileSync(o.signature) : undefined;
+      let signatureName: string | undefined = o.signature;
+      let config: IntegrityConfig;
+      if (o.mini !== undefined) {
+        const { readMiniIntegrity } = await import("../../integrity/mini-config.js");
+        const m = await readMiniIntegrity(o.mini);
+        config = m.config;
+        if (signature === undefined && m.signature !== undefined) {
+          signature = m.signature;
+          signatureName = `${o.mini}:${(m.config as { signature: string }).signature}`;
+        }
+      } else if (o.roothash !== undefined) {
+        if (o.salt === undefined) throw new UsageError("verify: --roothash needs --salt (hex, or - for none)");
+        let dataBlocks = o.dataBlocks !== undefined ? whole("--data-blocks", o.dataBlocks) : undefined;
+        let hashOffset = o.hashOffset !== undefined ? whole("--hash-offset", o.hashOffset) : undefined;
+        if (dataBlocks === undefined && hashOffset === undefined) throw new UsageError("verify: --roothash needs --data-blocks or --hash-offset");
+        dataBlocks ??= hashOffset! / VERITY_BLOCK_SIZE;
+        hashOffset ??= dataBlocks * VERITY_BLOCK_SIZE;
+        config = parseIntegrity(new Map([
+          ["integrity", "dm-verity"], ["verity_roothash", o.roothash], ["verity_salt", o.salt], ["verity_hashalg", o.hashAlg],
+          ["verity_format", o.format], ["verity_data_blocks", String(dataBlocks)], ["verity_hash_offset", String(hashOffset)],
+        ]));
+      } else if (o.digest !== undefined) {
+        parseDigest(o.digest);
+        config = parseIntegrity(new Map([["integrity", "fs-verity"], ["digest", o.digest]]));
+      } else {
+        // a signature alone: of the file's fs-verity digest
+        const d = await fsverityDigestOfFile(image, { algorithm: oneOf("--hash-alg", o.hashAlg, FSVERITY_ALGORITHMS as readonly FsverityHashName[]) });
+        const check = (await signatures()).verifyDetached(signature!, formattedDigest(d), certificate!, signatureName);
+        report(o.json, image, { ok: check.ok, mode: "fs-verity", computed: formatDigest(d), signature: check.ok ? "verified" : "failed", reason: check.ok ? undefined : `${signatureName}: ${check.reason}` });
+        return;
+      }
+      const r = await verifyImage(image, config, { signature, certificate, signatureName });
+      report(o.json, image, r);
+    });
+
+  return [digest, verity, sign, verify];
+}
+
+function report(json: boolean, image: string, r: VerifyResult): void {
+  if (json) process.stdout.write(JSON.stringify({ image, ...r }, null, 2) + "\n");
+  else if (r.ok) {
+    const sig = r.signature === "verified" ? ", signature verified" : r.signature === "not checked" ? ", signature NOT checked (no --cert)" : "";
+    process.stdout.write(`${image}: OK (${r.mode}${r.computed ? " " + r.computed : ""}${sig})\n`);
+  } else process.stdout.write(`${r.reason ?? `${image}: mismatch`}\n`);
+  if (!r.ok) process.exitCode = EXIT.PROBLEMS;
+}
+
+
