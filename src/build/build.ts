@@ -3,13 +3,13 @@
  * and the mini initramfs that mounts that image at boot. Everything is computed before anything is
  * written, so a bad selection or option leaves no half-made output.
  */
-import { existsSync, mkdirSync, readFileSync, realpathSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync } from "node:fs";
 import { basename, dirname, join, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { FormatError, UsageError } from "../errors.js";
 import { bytesContent, displayName, FileContent, Timestamp, toByteString, TreeStats, treeStats } from "../fs/tree.js";
 import { InitramfsSegment } from "../initramfs/read.js";
-import { writeFileAtomic } from "../io/atomic-file.js";
+import { fsyncDir, writeFileAtomic } from "../io/atomic-file.js";
 import { readDirTree } from "../io/dir-reader.js";
 import { formatUuid, timestampFromEnv, writeImageFile } from "./convert.js";
 import { checkKver, findInitramfs, findKernelConfig, findModulesDir, KernelConfig, readKernelConfig, runningKernel } from "./kernel.js";
@@ -25,6 +25,8 @@ import { uncompressedModulePath, ModuleCompression } from "./modules/names.js";
 import { kernelVersionsIn, ModuleSelection, selectModules } from "./modules/select.js";
 import { findSwitchRootPrograms } from "./modules/shims.js";
 import { resolvePath } from "./modules/tree-path.js";
+import { IntegrityConfig } from "./integrity-config.js";
+import { checkSealOptions, sealImage, SealOptions } from "./seal-image.js";
 
 export interface BuildOptions {
   /** the original initramfs (file or directory); default: the one /boot has for kver */
@@ -60,6 +62,15 @@ export interface BuildOptions {
   /** every inode's mtime in both outputs (default $SOURCE_DATE_EPOCH; the mini uses 0 without it) */
   timestamp?: Timestamp;
   strict?: boolean;
+  /** which image the mini initramfs accepts: dm-verity (default), fs-verity, copy or none */
+  integrity?: SealOptions["mode"];
+  /** dm-verity tree hash or fs-verity digest algorithm */
+  integrityHash?: string;
+  /** dm-verity salt (hex, "" for none); default derived from the image */
+  veritySalt?: string;
+  /** dm-verity: sign the root hash (PEM files); the kernel checks it against its trusted keys */
+  signKey?: string;
+  signCert?: string;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -78,6 +89,8 @@ export interface BuildResult {
   kver: string;
   input: { path: string; bytes: number; segments: InitramfsSegment[] };
   image: { path: string; bytes: number; uuid: string; stats: TreeStats; seconds: number };
+  /** what the mini initramfs checks the image against */
+  integrity: IntegrityConfig;
   mini: { path: string; bytes: number; cpioBytes: number; compression: MiniCompression; moduleBytes: number; storageInit: string; seconds: number };
   /** in load order */
   modules: BuiltModule[];
@@ -155,6 +168,11 @@ export function checkBuildOptions(o: BuildOptions): void {
     throw new UsageError(`--failure: expected ${FAILURE_POLICIES.join(", ")}, got ${JSON.stringify(o.failure)}`);
   }
   if (o.kver !== undefined) checkKver(o.kver);
+  checkSealOptions(sealOptions(o));
+}
+
+function sealOptions(o: BuildOptions): SealOptions {
+  return { mode: o.integrity ?? "dm-verity", hashAlgorithm: o.integrityHash, salt: o.veritySalt, signKey: o.signKey, signCert: o.signCert };
 }
 
 function inferKver(tree: Parameters<typeof kernelVersionsIn>[0], initramfs: string): string {
@@ -197,7 +215,11 @@ export async function buildPair(o: BuildOptions): Promise<BuildResult> {
   // no type named: the boot device's type if this machine can see it (building for itself)
   const probed = o.bootFstype === undefined ? probeBootFstype(o.boot) : undefined;
   const fstype = o.bootFstype ?? (probed && Object.hasOwn(FSTYPE_MODULE, probed) ? probed : undefined);
-  const wants = buildWants({ add: o.addModules, defaultStorage: o.defaultModules, fstype, kernelConfig });
+  const seal = sealOptions(o);
+  const wants = buildWants({
+    add: o.addModules, defaultStorage: o.defaultModules, fstype, kernelConfig,
+    integrity: { mode: seal.mode, hashAlgorithm: seal.hashAlgorithm },
+  });
   const sel = selectModules(tree, kver, { wants, extraSources, kernelConfig, decompress: o.decompressModules });
   checkBootFs(sel, fstype);
   const shims = findSwitchRootPrograms(tree);
@@ -224,7 +246,8 @@ export async function buildPair(o: BuildOptions): Promise<BuildResult> {
     });
   }
   const timestamp = o.timestamp ?? timestampFromEnv();
-  const config = renderConfig({
+  const configFor = (integrity?: IntegrityConfig) => renderConfig({
+    integrity,
     comment: `written by initoverlayfs build for kernel ${kver}`,
     boot: o.boot,
     bootfstype: o.bootFstype && o.bootFstype !== "auto" ? o.bootFstype : undefined,
@@ -236,9 +259,9 @@ export async function buildPair(o: BuildOptions): Promise<BuildResult> {
     modules: files.map((f) => ({ path: "/" + f.path })),
     shims,
   });
+  configFor(); // refuses a config storage-init would refuse before anything is written
+  let miniSeconds = clock() - tMini;
   const compression = o.miniCompression ?? "gzip";
-  const mini = await packMiniInitramfs({ storageInit, config, files, mtime: timestamp }, compression);
-  const miniSeconds = clock() - tMini;
 
   // outputs
   const imageOut = join(outDir, `initoverlayfs-${kver}.img`);
@@ -248,8 +271,29 @@ export async function buildPair(o: BuildOptions): Promise<BuildResult> {
   }
   mkdirSync(outDir, { recursive: true });
   const tImage = clock();
-  // the image first, then the mini initramfs that expects it; without the mini the image is useless
-  const img = writeImageFile(tree, imageOut, { timestamp });
+  // the image first, then the mini initramfs that expects it; without the mini the image is useless.
+  // The image is sealed (hash area appended, or digest taken) under a staging name, then renamed.
+  const staged = join(outDir, `.${basename(imageOut)}.${process.pid}.staged`);
+  let config: string;
+  let mini: Awaited<ReturnType<typeof packMiniInitramfs>>;
+  let integrity: IntegrityConfig;
+  let imageBytes: number;
+  let img: ReturnType<typeof writeImageFile>;
+  try {
+    img = writeImageFile(tree, staged, { timestamp });
+    const sealed = await sealImage(staged, img.uuid, seal);
+    integrity = sealed.integrity;
+    imageBytes = statSync(staged).size;
+    config = configFor(integrity);
+    const t = clock();
+    mini = await packMiniInitramfs({ storageInit, config, files: [...files, ...sealed.files], mtime: timestamp }, compression);
+    miniSeconds += clock() - t;
+    renameSync(staged, imageOut);
+    fsyncDir(outDir);
+  } catch (e) {
+    rmSync(staged, { force: true });
+    throw e;
+  }
   const imageSeconds = clock() - tImage;
   try {
     writeFileAtomic(miniOut, (w) => w.write(0, mini.bytes));
@@ -261,7 +305,8 @@ export async function buildPair(o: BuildOptions): Promise<BuildResult> {
   return {
     kver,
     input: { path: initramfs, bytes: loaded.inputBytes, segments: loaded.segments },
-    image: { path: imageOut, bytes: img.size, uuid: formatUuid(img.uuid), stats: treeStats(tree), seconds: imageSeconds },
+    image: { path: imageOut, bytes: imageBytes, uuid: formatUuid(img.uuid), stats: treeStats(tree), seconds: imageSeconds },
+    integrity,
     mini: {
       path: miniOut, bytes: mini.bytes.length, cpioBytes: mini.cpioBytes, compression,
       moduleBytes: modules.reduce((s, m) => s + m.bytes, 0), storageInit: storageInitPath, seconds: miniSeconds,

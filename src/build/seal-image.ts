@@ -1,0 +1,83 @@
+/**
+ * Sealing the image for the integrity mode the mini initramfs will enforce: dm-verity appends
+ * its hash area to the image file (veritysetup's --hash-offset layout) and yields the root hash;
+ * fs-verity and copy record the image file's fs-verity digest. Runs on the staged image before it
+ * gets its final name, so a sealed image appears complete or not at all.
+ */
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { UsageError } from "../errors.js";
+import { bytesContent, FileContent } from "../fs/tree.js";
+import { appendVerityHashTree } from "../integrity/dm-verity-file.js";
+import { fsverityDigestOfFile } from "../integrity/fsverity-file.js";
+import { signRootHash } from "../integrity/signature.js";
+import { toHex } from "../formats/verity/algorithms.js";
+import {
+  FSVERITY_ALGORITHMS, FsverityAlgorithm, IntegrityConfig, IntegrityMode, INTEGRITY_MODES, VERITY_HASH_ALGORITHMS, VerityHashAlgorithm,
+} from "./integrity-config.js";
+
+export interface SealOptions {
+  mode: IntegrityMode;
+  /** dm-verity: the tree's hash (default sha256); fs-verity/copy: the digest's (sha256 or sha512) */
+  hashAlgorithm?: string;
+  /** dm-verity salt in hex ("" for none); default: derived from the image's UUID (reproducible) */
+  salt?: string;
+  /** dm-verity: PEM key and certificate files to sign the root hash with */
+  signKey?: string;
+  signCert?: string;
+}
+
+/** Where the root hash signature lives in the mini initramfs. */
+export const ROOT_HASH_SIGNATURE_PATH = "etc/initoverlayfs/roothash.p7s";
+
+export function checkSealOptions(o: SealOptions): void {
+  if (!INTEGRITY_MODES.includes(o.mode)) throw new UsageError(`--integrity: expected ${INTEGRITY_MODES.join(", ")}, got ${JSON.stringify(o.mode)}`);
+  if (o.hashAlgorithm !== undefined) {
+    const allowed: readonly string[] = o.mode === "dm-verity" ? VERITY_HASH_ALGORITHMS : FSVERITY_ALGORITHMS;
+    if (o.mode === "none" || !allowed.includes(o.hashAlgorithm)) {
+      throw new UsageError(`--integrity-hash: ${o.mode === "none" ? "needs an integrity mode" : `expected ${allowed.join(", ")} for ${o.mode}`}, got ${JSON.stringify(o.hashAlgorithm)}`);
+    }
+  }
+  if (o.salt !== undefined) {
+    if (o.mode !== "dm-verity") throw new UsageError("--verity-salt: only for --integrity dm-verity");
+    if (!/^([0-9a-fA-F]{2}){0,256}$/.test(o.salt)) throw new UsageError(`--verity-salt: expected up to 256 bytes of hex, got ${JSON.stringify(o.salt)}`);
+  }
+  if ((o.signKey === undefined) !== (o.signCert === undefined)) throw new UsageError("--sign-key and --sign-cert go together");
+  if (o.signKey !== undefined && o.mode !== "dm-verity") throw new UsageError("--sign-key: the kernel checks root hash signatures only for --integrity dm-verity");
+}
+
+export interface Sealed {
+  integrity: IntegrityConfig;
+  /** files for the mini initramfs (the signature), paths without the leading slash */
+  files: { path: string; content: FileContent }[];
+}
+
+/** Derived, not random: the same image gives the same salt, hash area and root hash. */
+function derived(uuid: Uint8Array, what: string, bytes: number): Uint8Array {
+  return createHash("sha256").update(`initoverlayfs ${what}\0`).update(uuid).digest().subarray(0, bytes);
+}
+
+export async function sealImage(path: string, imageUuid: Uint8Array, o: SealOptions): Promise<Sealed> {
+  checkSealOptions(o);
+  if (o.mode === "none") return { integrity: { mode: "none" }, files: [] };
+  if (o.mode === "fs-verity" || o.mode === "copy") {
+    const algorithm = (o.hashAlgorithm ?? "sha256") as FsverityAlgorithm;
+    const d = await fsverityDigestOfFile(path, { algorithm });
+    return { integrity: { mode: o.mode, algorithm, digest: toHex(d.digest) }, files: [] };
+  }
+  // read the key material before changing the image
+  const key = o.signKey !== undefined ? readFileSync(o.signKey, "utf8") : undefined;
+  const cert = o.signCert !== undefined ? readFileSync(o.signCert) : undefined;
+  const r = await appendVerityHashTree(path, {
+    algorithm: (o.hashAlgorithm ?? "sha256") as VerityHashAlgorithm,
+    salt: o.salt !== undefined ? Buffer.from(o.salt, "hex") : derived(imageUuid, "dm-verity salt", 32),
+    uuid: derived(imageUuid, "dm-verity uuid", 16),
+  });
+  const files: Sealed["files"] = [];
+  let integrity = r.config;
+  if (key !== undefined && cert !== undefined) {
+    files.push({ path: ROOT_HASH_SIGNATURE_PATH, content: bytesContent(signRootHash(r.config.rootHash, key, cert)) });
+    integrity = { ...integrity, signature: "/" + ROOT_HASH_SIGNATURE_PATH };
+  }
+  return { integrity, files };
+}
