@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #define SIG_MAX 32768  /* a "user" key's payload limit */
+#define COPY_RESERVE (32 << 20)  /* memory left for the rest of the boot */
 
 static const char *const alg_names[3] = { "?", "sha256", "sha512" };
 
@@ -70,15 +71,47 @@ static void measure(const struct config *c, int fd, const char *path)
 		 path, alg_name(alg));
 }
 
+/* MemAvailable in bytes, or -1 when /proc/meminfo does not say. */
+static long long mem_available(void)
+{
+	static char buf[4096];
+	unsigned long kib;
+	char *p, *end;
+
+	if (read_file("/proc/meminfo", buf, sizeof buf, NULL) < 0 && errno != EFBIG)
+		return -1;
+	p = strstr(buf, "MemAvailable:");
+	if (!p)
+		return -1;
+	for (p += 13; *p == ' '; p++)
+		;
+	end = p + strspn(p, "0123456789");
+	*end = '\0';
+	if (parse_ulong(p, CFG_UNSET / 1024, &kib) < 0)
+		return -1;
+	return (long long)kib * 1024;
+}
+
 /* integrity = copy: returns a read-only fd of the sealed, verified memfd. */
 static int copy_verified(const struct config *c, int fd, const char *path, long long size)
 {
 	unsigned char got[SHA_MAX_LEN];
 	unsigned long long t0 = now_ms();
+	long long avail = mem_available();
 	char self[32];
 	const char *what;
 	int mfd, rofd;
 
+	/* memfd pages are not limited by a tmpfs size: an image that nearly
+	 * fills memory would wake the OOM killer instead of failing cleanly */
+	if (avail >= 0 && size > avail - COPY_RESERVE) {
+		char reason[160];
+
+		snprintf(reason, sizeof reason,
+			 "the image (%lld MiB) does not fit in available memory (%lld MiB, %d MiB kept free)",
+			 size >> 20, avail >> 20, COPY_RESERVE >> 20);
+		fail("copy image", path, reason);
+	}
 	mfd = copy_to_sealed_memfd(fd, (uint64_t)size, (enum hash_alg)c->digest_alg, got, &what);
 	if (mfd < 0) {
 		char reason[200];

@@ -437,12 +437,17 @@ static int storage_init(int argc, char **argv)
 		fail_errno("mount image", LOWER_MNT, errno);
 	image_mount(&cfg, image_path, LOWER_MNT, &img);
 	failure_set_image_root(LOWER_MNT);
-	/* Only the loop device holds the image file now (or nothing: copy);
-	 * /boot itself can go. */
-	if (umount2(BOOT_MNT, MNT_DETACH) < 0)
-		fail_errno("detach boot device", BOOT_MNT, errno);
-	log_info("%s (%lld bytes) mounted on " LOWER_MNT " from %s; " BOOT_MNT " detached",
-		 image_path, img.size, img.dev);
+	/* Only the loop device holds the image file now (copy: nothing holds
+	 * anything on /boot, so it is unmounted for real); /boot itself can go. */
+	if (cfg.integrity == INTEGRITY_COPY && umount2(BOOT_MNT, 0) == 0) {
+		log_info("%s (%lld bytes) mounted on " LOWER_MNT " from %s; " BOOT_MNT " unmounted",
+			 image_path, img.size, img.dev);
+	} else {
+		if (umount2(BOOT_MNT, MNT_DETACH) < 0)
+			fail_errno("detach boot device", BOOT_MNT, errno);
+		log_info("%s (%lld bytes) mounted on " LOWER_MNT " from %s; " BOOT_MNT " detached",
+			 image_path, img.size, img.dev);
+	}
 
 	/* overlay */
 	if (mkdir_exist_ok(RW_MNT, 0755) < 0)
