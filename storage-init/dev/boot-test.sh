@@ -5,7 +5,10 @@
 #   boot.img   ext4 "boot partition" holding initoverlayfs-$KVER.img (EROFS)
 #   root.img   ext4 root whose /sbin/init prints ROOT-MARKER and the state
 #   mini.img   the mini initramfs: storage-init as /init, config, modules
-# usage: dev/boot-test.sh [build|good|wronguuid|noimage|shell|stock|all]...
+#   mini-*.img mini initramfs variants with an integrity setting (copy,
+#              badcopy, verity), initoverlayfs-$KVER.verity.img on boot.img
+#              holds the image with its dm-verity hash tree appended
+# usage: dev/boot-test.sh [build|good|wronguuid|noimage|shell|stock|copy|badcopy|verity|all]...
 # Needs root (mknod), musl-gcc, qemu-system-x86_64, mkfs.erofs, mkfs.ext4,
 # cpio, zstd, a static busybox. One VM at a time; each boot has a hard timeout.
 set -euo pipefail
@@ -21,6 +24,8 @@ BOOT_UUID=${BOOT_UUID:-5a1e0b7e-0000-4000-8000-b00770000001}
 EROFS_OPTS=${EROFS_OPTS:--zlz4}
 QEMU_TIMEOUT=${QEMU_TIMEOUT:-180}
 IMAGE_NAME=initoverlayfs-$KVER.img
+VIMAGE_NAME=initoverlayfs-$KVER.verity.img
+VERITY_SALT=e48da609055204e89ae53b655ca2216dd983cf3cb829f34f63a297d106d53e2d
 # modules the mini initramfs loads (dependencies are added from modules.dep)
 WANT_MODULES=(virtio_pci virtio_blk crc32c_generic ext4 nls_cp437 nls_ascii vfat loop erofs overlay)
 
@@ -54,7 +59,11 @@ build() {
 	log "EROFS image ($EROFS_OPTS)"
 	mkfs.erofs $EROFS_OPTS "$WORK/bootdir/$IMAGE_NAME" "$WORK/full" >/dev/null
 	local isz; isz=$(stat -c %s "$WORK/bootdir/$IMAGE_NAME")
-	truncate -s $(( isz + 64 * 1024 * 1024 )) "$WORK/boot.img"
+	# the same image with a dm-verity hash tree appended (superblock at isz)
+	cp "$WORK/bootdir/$IMAGE_NAME" "$WORK/bootdir/$VIMAGE_NAME"
+	veritysetup format --salt="$VERITY_SALT" --hash-offset="$isz" --data-blocks=$(( isz / 4096 )) \
+		"$WORK/bootdir/$VIMAGE_NAME" "$WORK/bootdir/$VIMAGE_NAME" >"$WORK/verity.txt"
+	truncate -s $(( isz * 2 + 64 * 1024 * 1024 )) "$WORK/boot.img"
 	mkfs.ext4 -q -F -U "$BOOT_UUID" -L initoverlayfs -d "$WORK/bootdir" "$WORK/boot.img"
 
 	log "test root"
@@ -89,9 +98,30 @@ INIT
 	truncate -s 64M "$WORK/root.img"
 	mkfs.ext4 -q -F -L testroot -d "$WORK/rootdir" "$WORK/root.img"
 
-	log "mini initramfs"
 	local m
 	for m in "${WANT_MODULES[@]}"; do add_module "$m"; done
+	local base=("${ORDERED[@]}")
+	mini mini
+	local digest; digest=$(fsverity digest --hash-alg=sha256 --block-size=4096 "$WORK/bootdir/$IMAGE_NAME" | cut -d' ' -f1)
+	mini mini-copy "integrity = copy" "digest = $digest"
+	mini mini-badcopy "integrity = copy" "digest = sha256:$(printf '%064d' 0)"
+	for m in dm-mod dm-verity; do add_module "$m"; done
+	local root; root=$(sed -n 's/^Root hash:[[:space:]]*//p' "$WORK/verity.txt")
+	mini mini-verity "image = /$VIMAGE_NAME" "integrity = dm-verity" "verity_roothash = $root" \
+		"verity_salt = $VERITY_SALT" "verity_hashalg = sha256" "verity_format = 1" \
+		"verity_data_blocks = $(( isz / 4096 ))" "verity_hash_offset = $isz"
+	ORDERED=("${base[@]}")
+	log "sizes: mini.img $(stat -c %s "$WORK/mini.img") B, stock $(stat -c %s "$INITRD") B," \
+		"image $(stat -c %s "$WORK/bootdir/$IMAGE_NAME") B, storage-init $(stat -c %s "$HERE/build/storage-init") B"
+	cat "$WORK/mini/etc/initoverlayfs.conf" >&2
+}
+
+# mini NAME [CONFIG-LINE...] -> $WORK/NAME.img with the modules in ORDERED
+# (later config lines override earlier ones)
+mini() {
+	local name=$1 m line; shift
+	log "mini initramfs $name"
+	rm -rf "$WORK/mini"
 	mkdir -p "$WORK/mini"/{etc,dev,proc,sys,run,lib/modules}
 	mknod -m 600 "$WORK/mini/dev/console" c 5 1
 	cp "$HERE/build/storage-init" "$WORK/mini/init"
@@ -107,11 +137,9 @@ INIT
 			cp "$MODDIR/$m" "$WORK/mini/lib/modules/"
 			echo "module = /lib/modules/$(basename "$m")"
 		done
+		for line in "$@"; do echo "$line"; done
 	} >"$WORK/mini/etc/initoverlayfs.conf"
-	(cd "$WORK/mini" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) | zstd -q -19 >"$WORK/mini.img"
-	log "sizes: mini.img $(stat -c %s "$WORK/mini.img") B, stock $(stat -c %s "$INITRD") B," \
-		"image $(stat -c %s "$WORK/bootdir/$IMAGE_NAME") B, storage-init $(stat -c %s "$HERE/build/storage-init") B"
-	cat "$WORK/mini/etc/initoverlayfs.conf" >&2
+	(cd "$WORK/mini" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) | zstd -q -19 >"$WORK/$name.img"
 }
 
 # boot NAME INITRD EXTRA-CMDLINE [CONSOLE-INPUT] -> $WORK/logs/NAME.log
@@ -171,6 +199,26 @@ shell() {
 	check shell 'initoverlayfs: FAILED at switch root: /nonexistent: No such file or directory' \
 		'starting emergency shell /bin/sh from the image' '^SHELL-ALIVE-42' 'reboot: Power down'
 }
+copy() {
+	boot copy "$WORK/mini-copy.img" ""
+	show copy 'initoverlayfs:|ROOT-MARKER|UPTIME|LOOP|BOOT-|Kernel panic'
+	check copy 'ROOT-MARKER' 'integrity copy: [0-9]+ bytes copied into a sealed memfd' \
+		'integrity copy: sha256 digest matches; memfd sealed' '/boot unmounted' 'NO-LOOP-BACKED' 'BOOT-NOT-MOUNTED'
+}
+badcopy() {
+	boot badcopy "$WORK/mini-badcopy.img" ""
+	show badcopy 'initoverlayfs:|Kernel panic'
+	check badcopy "initoverlayfs: FAILED at verify image: /boot/$IMAGE_NAME: fs-verity digest mismatch: expected sha256:0000000000000000\.\.\., got sha256:[0-9a-f]{16}\.\.\." \
+		'Kernel panic - not syncing: Attempted to kill init'
+}
+verity() {
+	boot verity "$WORK/mini-verity.img" ""
+	show verity 'initoverlayfs:|ROOT-MARKER|UPTIME|LOOP|BOOT-|STAT|Kernel panic|device-mapper|verity'
+	check verity 'ROOT-MARKER' 'integrity dm-verity: initoverlayfs-verity is /dev/dm-0 over /dev/loop0' \
+		'initoverlayfs-verity marked for deferred removal' 'NO-LOOP-BACKED' 'BOOT-NOT-MOUNTED' || return 1
+	if grep -q 'STAT /sys/block/dm-' "$WORK/logs/verity.txt"; then echo "  FAIL verity: dm device still there in the real root"; return 1; fi
+	echo "  ok   verity: no dm device left in the real root"
+}
 stock() {
 	boot stock "$INITRD" ""
 	show stock 'ROOT-MARKER|UPTIME|Run /init|Kernel panic'
@@ -182,9 +230,9 @@ steps=("$@")
 status=0
 for s in "${steps[@]}"; do
 	case $s in
-	all) build; good || status=1; wronguuid || status=1; noimage || status=1; shell || status=1; stock || status=1 ;;
+	all) build; for t in good wronguuid noimage shell copy badcopy verity stock; do $t || status=1; done ;;
 	build) build ;;
-	good|wronguuid|noimage|shell|stock) $s || status=1 ;;
+	good|wronguuid|noimage|shell|stock|copy|badcopy|verity) $s || status=1 ;;
 	*) echo "unknown step $s" >&2; exit 2 ;;
 	esac
 done
