@@ -6,9 +6,13 @@
 #   root.img   ext4 root whose /sbin/init prints ROOT-MARKER and the state
 #   mini.img   the mini initramfs: storage-init as /init, config, modules
 #   mini-*.img mini initramfs variants with an integrity setting (copy,
-#              badcopy, verity), initoverlayfs-$KVER.verity.img on boot.img
-#              holds the image with its dm-verity hash tree appended
-# usage: dev/boot-test.sh [build|good|wronguuid|noimage|shell|stock|copy|badcopy|verity|all]...
+#              badcopy, verity, fsverity), initoverlayfs-$KVER.verity.img on
+#              boot.img holds the image with its dm-verity hash tree appended,
+#              bad.verity.img the same with one byte of data block 0 flipped
+#   fsvboot.img ext4 -O verity boot disk whose image has fs-verity enabled
+#              (in a first QEMU boot: the build host's kernel may lack it)
+# usage: dev/boot-test.sh [build|good|wronguuid|noimage|shell|stock|copy|badcopy|
+#                          verity|badverity|badverity-shell|fsv|nofsv|all]...
 # Needs root (mknod), musl-gcc, qemu-system-x86_64, mkfs.erofs, mkfs.ext4,
 # cpio, zstd, a static busybox. One VM at a time; each boot has a hard timeout.
 set -euo pipefail
@@ -63,7 +67,9 @@ build() {
 	cp "$WORK/bootdir/$IMAGE_NAME" "$WORK/bootdir/$VIMAGE_NAME"
 	veritysetup format --salt="$VERITY_SALT" --hash-offset="$isz" --data-blocks=$(( isz / 4096 )) \
 		"$WORK/bootdir/$VIMAGE_NAME" "$WORK/bootdir/$VIMAGE_NAME" >"$WORK/verity.txt"
-	truncate -s $(( isz * 2 + 64 * 1024 * 1024 )) "$WORK/boot.img"
+	cp "$WORK/bootdir/$VIMAGE_NAME" "$WORK/bootdir/bad.verity.img"
+	printf '\x5a' | dd of="$WORK/bootdir/bad.verity.img" bs=1 seek=1100 conv=notrunc status=none
+	truncate -s $(( isz * 3 + 64 * 1024 * 1024 )) "$WORK/boot.img"
 	mkfs.ext4 -q -F -U "$BOOT_UUID" -L initoverlayfs -d "$WORK/bootdir" "$WORK/boot.img"
 
 	log "test root"
@@ -111,9 +117,45 @@ INIT
 		"verity_salt = $VERITY_SALT" "verity_hashalg = sha256" "verity_format = 1" \
 		"verity_data_blocks = $(( isz / 4096 ))" "verity_hash_offset = $isz"
 	ORDERED=("${base[@]}")
+	mini mini-fsverity "integrity = fs-verity" "digest = $digest"
+	build_fsverity "$isz"
 	log "sizes: mini.img $(stat -c %s "$WORK/mini.img") B, stock $(stat -c %s "$INITRD") B," \
 		"image $(stat -c %s "$WORK/bootdir/$IMAGE_NAME") B, storage-init $(stat -c %s "$HERE/build/storage-init") B"
 	cat "$WORK/mini/etc/initoverlayfs.conf" >&2
+}
+
+# ext4 boot disk with the verity feature; fs-verity is enabled on the image by
+# a first boot whose initramfs runs dev/fsverity-enable.c
+build_fsverity() {
+	local isz=$1 m
+	log "fs-verity boot disk"
+	rm -rf "$WORK/fsvdir" "$WORK/prep"
+	mkdir -p "$WORK/fsvdir" "$WORK/prep"/{bin,dev,proc,sys,mnt,lib/modules}
+	cp "$WORK/bootdir/$IMAGE_NAME" "$WORK/fsvdir/"
+	cp "$WORK/bootdir/$IMAGE_NAME" "$WORK/fsvdir/plain.img"  # fs-verity stays off on this one
+	truncate -s $(( isz * 2 + 64 * 1024 * 1024 )) "$WORK/fsvboot.img"
+	mkfs.ext4 -q -F -b 4096 -O verity -U "$BOOT_UUID" -L initoverlayfs -d "$WORK/fsvdir" "$WORK/fsvboot.img"
+	musl-gcc -static -Os -Wall -Wextra -Werror -o "$WORK/prep/bin/fsverity-enable" "$HERE/dev/fsverity-enable.c"
+	cp "$BUSYBOX" "$WORK/prep/bin/busybox"
+	for m in "${ORDERED[@]}"; do cp "$MODDIR/$m" "$WORK/prep/lib/modules/"; basename "$m"; done >"$WORK/prep/modules"
+	cat >"$WORK/prep/init" <<PREP
+#!/bin/busybox sh
+B=/bin/busybox
+\$B mount -t proc proc /proc; \$B mount -t sysfs sysfs /sys; \$B mount -t devtmpfs dev /dev
+for m in \$(\$B cat /modules); do \$B insmod /lib/modules/\$m; done
+\$B sleep 1
+\$B mount -t ext4 /dev/vda /mnt && /bin/fsverity-enable /mnt/$IMAGE_NAME && echo FSVERITY-ENABLED
+\$B umount /mnt
+\$B poweroff -f
+PREP
+	chmod 755 "$WORK/prep/init"
+	mknod -m 600 "$WORK/prep/dev/console" c 5 1
+	(cd "$WORK/prep" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) | gzip -1 >"$WORK/prep.img"
+	mkdir -p "$WORK/logs"
+	timeout "$QEMU_TIMEOUT" qemu-system-x86_64 -accel tcg -m 1024 -nographic -no-reboot \
+		-kernel "$VMLINUZ" -initrd "$WORK/prep.img" -drive "file=$WORK/fsvboot.img,format=raw,if=virtio" \
+		-append "console=ttyS0 panic=-1" </dev/null >"$WORK/logs/prep.log" 2>&1 || true
+	grep -q FSVERITY-ENABLED "$WORK/logs/prep.log" || { tail -20 "$WORK/logs/prep.log" >&2; echo "fs-verity enable failed" >&2; exit 1; }
 }
 
 # mini NAME [CONFIG-LINE...] -> $WORK/NAME.img with the modules in ORDERED
@@ -152,7 +194,7 @@ boot() {
 	timeout "$QEMU_TIMEOUT" qemu-system-x86_64 -accel tcg -m 1024 -nographic -no-reboot \
 		-kernel "$VMLINUZ" -initrd "$initrd" \
 		-drive "file=$WORK/root.img,format=raw,if=virtio" \
-		-drive "file=$WORK/boot.img,format=raw,if=virtio,readonly=on" \
+		-drive "file=${BOOT_DISK:-$WORK/boot.img},format=raw,if=virtio,readonly=on" \
 		-append "console=ttyS0 root=/dev/vda rw panic=-1 $extra" \
 		< <(if [[ -n $input ]]; then for _ in $(seq $((QEMU_TIMEOUT / 5))); do sleep 5; printf '%s\n' "$input"; done; fi) \
 		>"$WORK/logs/$name.log" 2>&1 || rc=$?
@@ -219,6 +261,40 @@ verity() {
 	if grep -q 'STAT /sys/block/dm-' "$WORK/logs/verity.txt"; then echo "  FAIL verity: dm device still there in the real root"; return 1; fi
 	echo "  ok   verity: no dm device left in the real root"
 }
+badverity() {
+	# failure = panic: dm-verity panics on the first corrupted block (the EROFS superblock)
+	boot badverity "$WORK/mini-verity.img" "initoverlayfs.image=/bad.verity.img"
+	show badverity 'initoverlayfs:|Kernel panic|verity'
+	check badverity 'device-mapper: verity: [0-9:]+: data block 0 is corrupted' \
+		'Kernel panic - not syncing: dm-verity device corrupted'
+}
+badverity-shell() {
+	# failure = shell: no corruption option, the read fails, so does the mount
+	boot badverity-shell "$WORK/mini-verity.img" "initoverlayfs.image=/bad.verity.img initoverlayfs.failure=shell"
+	show badverity-shell 'initoverlayfs:|Kernel panic|verity'
+	check badverity-shell 'device-mapper: verity: [0-9:]+: data block 0 is corrupted' \
+		'initoverlayfs: FAILED at mount image: /dev/dm-0: ' 'Kernel panic - not syncing: Attempted to kill init'
+}
+fsv() {
+	BOOT_DISK=$WORK/fsvboot.img boot fsverity "$WORK/mini-fsverity.img" ""
+	show fsverity 'initoverlayfs:|ROOT-MARKER|UPTIME|LOOP|BOOT-|Kernel panic'
+	check fsverity 'ROOT-MARKER' "integrity fs-verity: /boot/$IMAGE_NAME has the expected sha256 digest" \
+		'NO-LOOP-BACKED' 'BOOT-NOT-MOUNTED'
+}
+nofsv() {
+	local ok=0
+	# a boot filesystem without the verity feature: EOPNOTSUPP
+	boot nofsverity "$WORK/mini-fsverity.img" ""
+	show nofsverity 'initoverlayfs:|Kernel panic'
+	check nofsverity "initoverlayfs: FAILED at verify image: /boot/$IMAGE_NAME: the boot filesystem does not support fs-verity" \
+		'Kernel panic - not syncing: Attempted to kill init' || ok=1
+	# the feature, but not enabled on this file: ENODATA
+	BOOT_DISK=$WORK/fsvboot.img boot nofsverity-file "$WORK/mini-fsverity.img" "initoverlayfs.image=/plain.img"
+	show nofsverity-file 'initoverlayfs:|Kernel panic'
+	check nofsverity-file "initoverlayfs: FAILED at verify image: /boot/plain.img: fs-verity not enabled on the image file \(fsverity enable\)" \
+		'Kernel panic - not syncing: Attempted to kill init' || ok=1
+	return $ok
+}
 stock() {
 	boot stock "$INITRD" ""
 	show stock 'ROOT-MARKER|UPTIME|Run /init|Kernel panic'
@@ -230,9 +306,10 @@ steps=("$@")
 status=0
 for s in "${steps[@]}"; do
 	case $s in
-	all) build; for t in good wronguuid noimage shell copy badcopy verity stock; do $t || status=1; done ;;
+	all) build; for t in good wronguuid noimage shell copy badcopy verity badverity badverity-shell \
+		fsv nofsv stock; do $t || status=1; done ;;
 	build) build ;;
-	good|wronguuid|noimage|shell|stock|copy|badcopy|verity) $s || status=1 ;;
+	good|wronguuid|noimage|shell|stock|copy|badcopy|verity|badverity|badverity-shell|fsv|nofsv) $s || status=1 ;;
 	*) echo "unknown step $s" >&2; exit 2 ;;
 	esac
 done

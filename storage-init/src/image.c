@@ -63,7 +63,8 @@ static void measure(const struct config *c, int fd, const char *path)
 		if (errno == ENODATA)
 			fail("verify image", path, "fs-verity not enabled on the image file (fsverity enable)");
 		if (errno == EOPNOTSUPP || errno == ENOTTY)
-			fail("verify image", path, "the boot filesystem has no fs-verity support");
+			fail("verify image", path,
+			     "the boot filesystem does not support fs-verity (ext4: tune2fs -O verity)");
 		fail_errno("verify image", path, errno);
 	}
 	check_digest(c, path, alg, got, len);
