@@ -5,6 +5,12 @@
 
 #include <string.h>
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <cpuid.h>
+#include <immintrin.h>
+#define HAVE_SHA_NI 1
+#endif
+
 static const uint32_t k256[64] = {
 	0x428a2f98u, 0x71374491u, 0xb5c0fbcfu, 0xe9b5dba5u, 0x3956c25bu, 0x59f111f1u, 0x923f82a4u, 0xab1c5ed5u,
 	0xd807aa98u, 0x12835b01u, 0x243185beu, 0x550c7dc3u, 0x72be5d74u, 0x80deb1feu, 0x9bdc06a7u, 0xc19bf174u,
@@ -64,6 +70,86 @@ static void put_be64(unsigned char *p, uint64_t v)
 
 	for (i = 7; i >= 0; i--, v >>= 8)
 		p[i] = (unsigned char)v;
+}
+
+static void block256(uint32_t *s, const unsigned char *p);
+
+#ifdef HAVE_SHA_NI
+/* SHA-256 with the x86 SHA extensions (Intel since Goldmont/Ice Lake, AMD
+ * since Zen): each sha256rnds2 does two rounds, sha256msg1/msg2 extend
+ * the message schedule four words at a time. The state is kept as the
+ * instructions want it: ABEF and CDGH. */
+__attribute__((target("sha,sse4.1,ssse3")))
+static void blocks256_shani(uint32_t *s, const unsigned char *p, size_t n)
+{
+	const __m128i bswap = _mm_set_epi64x(0x0c0d0e0f08090a0bll, 0x0405060700010203ll);
+	__m128i st0, st1, tmp, msg, w[4], abef, cdgh;
+	int i;
+
+	tmp = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)(const void *)s), 0xB1);        /* CDAB */
+	st1 = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)(const void *)(s + 4)), 0x1B);  /* EFGH */
+	st0 = _mm_alignr_epi8(tmp, st1, 8);       /* ABEF */
+	st1 = _mm_blend_epi16(st1, tmp, 0xF0);    /* CDGH */
+	for (; n; n--, p += 64) {
+		abef = st0;
+		cdgh = st1;
+		for (i = 0; i < 16; i++) {
+			if (i < 4) {
+				w[i] = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(const void *)(p + 16 * i)), bswap);
+			} else {
+				/* W[t-16] + s0(W[t-15]) + W[t-7], then + s1(W[t-2]) */
+				tmp = _mm_sha256msg1_epu32(w[i & 3], w[(i + 1) & 3]);
+				tmp = _mm_add_epi32(tmp, _mm_alignr_epi8(w[(i + 3) & 3], w[(i + 2) & 3], 4));
+				w[i & 3] = _mm_sha256msg2_epu32(tmp, w[(i + 3) & 3]);
+			}
+			msg = _mm_add_epi32(w[i & 3], _mm_loadu_si128((const __m128i *)(const void *)(k256 + 4 * i)));
+			st1 = _mm_sha256rnds2_epu32(st1, st0, msg);
+			st0 = _mm_sha256rnds2_epu32(st0, st1, _mm_shuffle_epi32(msg, 0x0E));
+		}
+		st0 = _mm_add_epi32(st0, abef);
+		st1 = _mm_add_epi32(st1, cdgh);
+	}
+	tmp = _mm_shuffle_epi32(st0, 0x1B);       /* FEBA */
+	st1 = _mm_shuffle_epi32(st1, 0xB1);       /* DCHG */
+	_mm_storeu_si128((__m128i *)(void *)s, _mm_blend_epi16(tmp, st1, 0xF0));        /* DCBA */
+	_mm_storeu_si128((__m128i *)(void *)(s + 4), _mm_alignr_epi8(st1, tmp, 8));     /* HGFE */
+}
+
+static int cpu_has_sha_ni(void)
+{
+	unsigned a, b, c, d;
+
+	if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & bit_SSE4_1) || !(c & bit_SSSE3))
+		return 0;
+	return __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & bit_SHA);
+}
+#endif
+
+static int accel = -1;  /* -1: not probed yet */
+
+int sha2_accel(int enable)
+{
+#ifdef HAVE_SHA_NI
+	accel = enable && cpu_has_sha_ni();
+#else
+	(void)enable;
+	accel = 0;
+#endif
+	return accel;
+}
+
+static void blocks256(uint32_t *s, const unsigned char *p, size_t n)
+{
+	if (accel < 0)
+		sha2_accel(1);
+#ifdef HAVE_SHA_NI
+	if (accel) {
+		blocks256_shani(s, p, n);
+		return;
+	}
+#endif
+	for (; n; n--, p += 64)
+		block256(s, p);
 }
 
 static void block256(uint32_t *s, const unsigned char *p)
@@ -130,12 +216,13 @@ void hash_init(struct hash_ctx *c, enum hash_alg alg)
 		memcpy(c->h.s256, h256, sizeof h256);
 }
 
-static void compress(struct hash_ctx *c, const unsigned char *p)
+static void compress(struct hash_ctx *c, const unsigned char *p, size_t n)
 {
 	if (c->alg == HASH_SHA512)
-		block512(c->h.s512, p);
+		for (; n; n--, p += 128)
+			block512(c->h.s512, p);
 	else
-		block256(c->h.s256, p);
+		blocks256(c->h.s256, p, n);
 }
 
 void hash_update(struct hash_ctx *c, const void *data, size_t len)
@@ -153,11 +240,14 @@ void hash_update(struct hash_ctx *c, const void *data, size_t len)
 		len -= n;
 		if (c->fill < bl)
 			return;
-		compress(c, c->buf);
+		compress(c, c->buf, 1);
 		c->fill = 0;
 	}
-	for (; len >= bl; p += bl, len -= bl)
-		compress(c, p);
+	if (len >= bl) {
+		compress(c, p, len / bl);
+		p += len / bl * bl;
+		len %= bl;
+	}
 	memcpy(c->buf, p, len);
 	c->fill = len;
 }
@@ -172,12 +262,12 @@ void hash_final(struct hash_ctx *c, unsigned char *out)
 	c->buf[c->fill++] = 0x80;
 	if (c->fill > room) {
 		memset(c->buf + c->fill, 0, bl - c->fill);
-		compress(c, c->buf);
+		compress(c, c->buf, 1);
 		c->fill = 0;
 	}
 	memset(c->buf + c->fill, 0, lenpos - c->fill);
 	put_be64(c->buf + lenpos, bits);
-	compress(c, c->buf);
+	compress(c, c->buf, 1);
 	if (c->alg == HASH_SHA512) {
 		for (i = 0; i < 8; i++)
 			put_be64(out + 8 * i, c->h.s512[i]);

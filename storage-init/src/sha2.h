@@ -29,6 +29,9 @@ void hash_init(struct hash_ctx *c, enum hash_alg alg);
 void hash_update(struct hash_ctx *c, const void *data, size_t len);
 /* Writes hash_len(alg) bytes. The context must be re-initialised after. */
 void hash_final(struct hash_ctx *c, unsigned char *out);
+/* Use CPU SHA instructions when present (default: yes). Returns whether
+ * they are used now. For tests: sha2_accel(0) forces the portable code. */
+int sha2_accel(int enable);
 /* One-shot. */
 void hash_buf(enum hash_alg alg, const void *data, size_t len, unsigned char *out);
 

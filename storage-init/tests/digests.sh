@@ -1,6 +1,7 @@
 #!/bin/sh
 # storage-init's SHA-256/512 and fs-verity digests against sha256sum,
-# sha512sum and `fsverity digest` (fsverity-utils) on edge sizes.
+# sha512sum and `fsverity digest` (fsverity-utils) on edge sizes; SHA-256 both
+# with the CPU's SHA instructions (when it has them) and the portable code.
 # usage: digests.sh DIGEST-BINARY
 # A missing tool fails: scripts/setup.sh installs fsverity.
 set -u
@@ -27,11 +28,14 @@ for size in 0 1 55 56 63 64 111 112 119 127 128 4095 4096 4097 8192 $((128 * 409
 	f=$T/f$size
 	# varied, non-repeating content (a zero block would hide ordering bugs)
 	head -c "$size" /dev/urandom >"$f"
-	check "sha256 $size" "sha256:$(sha256sum "$f" | cut -d' ' -f1)" "$("$DIGEST" sha256 "$f")"
+	want=sha256:$(sha256sum "$f" | cut -d' ' -f1)
+	check "sha256 $size" "$want" "$("$DIGEST" sha256 "$f")"
+	check "sha256 $size (portable code)" "$want" "$(SI_SHA_PORTABLE=1 "$DIGEST" sha256 "$f")"
 	check "sha512 $size" "sha512:$(sha512sum "$f" | cut -d' ' -f1)" "$("$DIGEST" sha512 "$f")"
 	for alg in sha256 sha512; do
 		want=$(fsverity digest --hash-alg=$alg --block-size=4096 "$f" 2>&1 | cut -d' ' -f1)
 		check "fs-verity $alg $size" "$want" "$("$DIGEST" fsverity-$alg "$f")"
+		[ $alg = sha256 ] && check "fs-verity $alg $size (portable code)" "$want" "$(SI_SHA_PORTABLE=1 "$DIGEST" fsverity-$alg "$f")"
 	done
 done
 echo "digests: $pass passed, $fail failed"

@@ -942,8 +942,15 @@ int main(void)
 	test_gpt();
 	test_script_rewrite();
 	test_util();
+	/* the portable code, then the CPU's SHA instructions when it has them */
+	sha2_accel(0);
 	test_sha2();
 	test_fsverity();
+	if (sha2_accel(1)) {
+		printf("unit: SHA-256 again with the CPU's SHA instructions\n");
+		test_sha2();
+		test_fsverity();
+	}
 	test_config_integrity();
 	printf("unit: %u passed, %u failed\n", passed, failed);
 	return failed ? 1 : 0;
