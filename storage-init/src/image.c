@@ -159,8 +159,8 @@ static void add_signature_key(const char *sigpath)
 }
 
 /* integrity = dm-verity: a verity target over the loop device (data blocks
- * first, superblock and hash tree after verity_hash_offset). Returns the
- * dm node to mount. */
+ * first, superblock and hash tree after verity_hash_offset); out->dev
+ * becomes the dm node to mount. */
 static void setup_verity(const struct config *c, int img_fd, const char *path, long long size,
 			 int loop_fd, struct image_mounted *out)
 {
