@@ -12,7 +12,8 @@ apt-get update -qq
 # storage-init's probes are checked against; kmod for modprobe --show-depends; dracut-core to
 # make a dracut/systemd initramfs for the boot tests (it does not replace initramfs-tools);
 # fsverity (fsverity-utils), cryptsetup-bin (veritysetup) and openssl are the ground truth for
-# the fs-verity/dm-verity/signature tests and bench/digest.ts (openssl also makes the test keys).
+# the fs-verity/dm-verity/signature tests (ours and storage-init's) and bench/digest.ts (openssl
+# also makes the test keys).
 apt-get install -y -qq \
   erofs-utils cpio zstd xz-utils lz4 gzip bzip2 lzop \
   linux-image-amd64 attr file time \

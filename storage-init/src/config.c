@@ -42,6 +42,73 @@ static int check_fstype(const char *v, char *err, size_t errlen)
 	return -1;
 }
 
+static int check_hex_string(const char *v, size_t max_bytes, char *err, size_t errlen)
+{
+	unsigned char buf[CFG_SALT_MAX];
+
+	if (hex_decode(v, buf, max_bytes) <= 0) {
+		snprintf(err, errlen, "expected an even number of hex digits (at most %zu): \"%s\"",
+			 2 * max_bytes, v);
+		return -1;
+	}
+	return 0;
+}
+
+static int check_roothash(const char *v, char *err, size_t errlen)
+{
+	return check_hex_string(v, CFG_DIGEST_MAX, err, errlen);
+}
+
+static int check_salt(const char *v, char *err, size_t errlen)
+{
+	if (strcmp(v, "-") == 0)
+		return 0;
+	return check_hex_string(v, CFG_SALT_MAX, err, errlen);
+}
+
+static int check_hashalg(const char *v, char *err, size_t errlen)
+{
+	if (strcmp(v, "sha256") == 0 || strcmp(v, "sha512") == 0 || strcmp(v, "sha1") == 0)
+		return 0;
+	snprintf(err, errlen, "expected sha256, sha512 or sha1: \"%s\"", v);
+	return -1;
+}
+
+/* "sha256:" + 64 hex digits or "sha512:" + 128 */
+static int parse_digest(const char *v, unsigned *alg, unsigned char *bin, size_t *len)
+{
+	size_t want;
+	long n;
+
+	if (strncmp(v, "sha256:", 7) == 0) {
+		*alg = 1;
+		want = 32;
+	} else if (strncmp(v, "sha512:", 7) == 0) {
+		*alg = 2;
+		want = 64;
+	} else {
+		return -1;
+	}
+	n = hex_decode(v + 7, bin, CFG_DIGEST_MAX);
+	if (n < 0 || (size_t)n != want)
+		return -1;
+	*len = want;
+	return 0;
+}
+
+static int check_digest(const char *v, char *err, size_t errlen)
+{
+	unsigned char bin[CFG_DIGEST_MAX];
+	unsigned alg;
+	size_t len;
+
+	if (parse_digest(v, &alg, bin, &len) < 0) {
+		snprintf(err, errlen, "expected sha256:<64 hex digits> or sha512:<128 hex digits>: \"%.80s\"", v);
+		return -1;
+	}
+	return 0;
+}
+
 static int check_any(const char *v, char *err, size_t errlen)
 {
 	(void)v;
@@ -60,6 +127,7 @@ enum kind {
 	K_FAILURE,
 	K_MODULE,   /* repeatable */
 	K_PATHS,    /* repeatable absolute paths: struct path_list at off */
+	K_INTEGRITY,
 };
 
 struct key_def {
@@ -69,11 +137,18 @@ struct key_def {
 	size_t size;
 	unsigned long max;
 	int (*check)(const char *v, char *err, size_t errlen);
+	int file_only;  /* not settable from the kernel command line */
 };
 
 #define STR(name, field, chk) { name, K_STRING, offsetof(struct config, field), \
-	sizeof(((struct config *)0)->field), 0, chk }
-#define UINT(name, field, mx) { name, K_UINT, offsetof(struct config, field), 0, mx, NULL }
+	sizeof(((struct config *)0)->field), 0, chk, 0 }
+#define UINT(name, field, mx) { name, K_UINT, offsetof(struct config, field), 0, mx, NULL, 0 }
+/* The integrity keys say which image the mini initramfs trusts: they come
+ * from the (verified) mini initramfs only, never from the editable kernel
+ * command line. */
+#define SECURE_STR(name, field, chk) { name, K_STRING, offsetof(struct config, field), \
+	sizeof(((struct config *)0)->field), 0, chk, 1 }
+#define SECURE_UINT(name, field, mx) { name, K_UINT, offsetof(struct config, field), 0, mx, NULL, 1 }
 
 static const struct key_def keys[] = {
 	STR("boot", boot, check_boot),
@@ -84,12 +159,24 @@ static const struct key_def keys[] = {
 	STR("shell", shell, check_absolute),
 	UINT("timeout", timeout, 3600),
 	UINT("loglevel", loglevel, 7),
-	{ "debug", K_BOOL, 0, 0, 0, NULL },
-	{ "failure", K_FAILURE, 0, 0, 0, NULL },
-	{ "module", K_MODULE, 0, 0, 0, NULL },
-	{ "shim", K_PATHS, offsetof(struct config, shims), 0, 0, NULL },
-	{ "shim_script", K_PATHS, offsetof(struct config, scripts), 0, 0, NULL },
+	{ "debug", K_BOOL, 0, 0, 0, NULL, 0 },
+	{ "failure", K_FAILURE, 0, 0, 0, NULL, 0 },
+	{ "module", K_MODULE, 0, 0, 0, NULL, 0 },
+	{ "shim", K_PATHS, offsetof(struct config, shims), 0, 0, NULL, 0 },
+	{ "shim_script", K_PATHS, offsetof(struct config, scripts), 0, 0, NULL, 0 },
+	{ "integrity", K_INTEGRITY, 0, 0, 0, NULL, 1 },
+	SECURE_STR("digest", digest, check_digest),
+	SECURE_STR("verity_roothash", verity_roothash, check_roothash),
+	SECURE_STR("verity_salt", verity_salt, check_salt),
+	SECURE_STR("verity_hashalg", verity_hashalg, check_hashalg),
+	SECURE_UINT("verity_format", verity_format, 1),
+	/* bounded so that blocks * 4096 and the offsets fit in 64 bits */
+	SECURE_UINT("verity_data_blocks", verity_data_blocks, (CFG_UNSET - 1) / VERITY_BLOCK),
+	SECURE_UINT("verity_hash_offset", verity_hash_offset, CFG_UNSET - VERITY_BLOCK),
+	SECURE_STR("verity_sig", verity_sig, check_absolute),
 };
+
+const char *const integrity_names[4] = { "none", "dm-verity", "fs-verity", "copy" };
 
 #define N_KEYS (sizeof keys / sizeof keys[0])
 
@@ -113,6 +200,9 @@ void config_defaults(struct config *c)
 	c->timeout = 10;
 	c->loglevel = 6;
 	c->failure = FAILURE_PANIC;
+	c->verity_format = CFG_UNSET;
+	c->verity_data_blocks = CFG_UNSET;
+	c->verity_hash_offset = CFG_UNSET;
 }
 
 static int set_module(struct config *c, const char *v, char *err, size_t errlen)
@@ -193,6 +283,10 @@ int config_set(struct config *c, const char *key, const char *value,
 		}
 	if (!k)
 		return CFG_UNKNOWN_KEY;
+	if (k->file_only && origin == CFG_FROM_CMDLINE) {
+		snprintf(err, errlen, "%s: not accepted on the kernel command line (integrity settings come from the mini initramfs only)", key);
+		return CFG_BAD;
+	}
 
 	switch (k->kind) {
 	case K_STRING: {
@@ -237,6 +331,14 @@ int config_set(struct config *c, const char *key, const char *value,
 			return CFG_BAD;
 		}
 		return CFG_OK;
+	case K_INTEGRITY:
+		for (i = 0; i < sizeof integrity_names / sizeof integrity_names[0]; i++)
+			if (strcmp(value, integrity_names[i]) == 0) {
+				c->integrity = (enum integrity_mode)i;
+				return CFG_OK;
+			}
+		snprintf(err, errlen, "%s: expected none, dm-verity, fs-verity or copy: \"%s\"", key, value);
+		return CFG_BAD;
 	case K_MODULE:
 		if (origin == CFG_FROM_CMDLINE && !c->modules_from_cmdline) {
 			c->modules_from_cmdline = 1;
@@ -395,6 +497,60 @@ int config_parse(struct config *c, const char *buf, size_t len,
 	return 0;
 }
 
+static int finish_integrity(struct config *c, char *err, size_t errlen)
+{
+	const char *mode = integrity_names[c->integrity];
+	size_t want;
+
+#define REQUIRE(cond, key) do { if (!(cond)) { \
+		snprintf(err, errlen, "%s: not set (required by integrity = %s)", key, mode); \
+		return -1; } } while (0)
+	switch (c->integrity) {
+	case INTEGRITY_NONE:
+		return 0;
+	case INTEGRITY_FS_VERITY:
+	case INTEGRITY_COPY:
+		REQUIRE(c->digest[0], "digest");
+		if (parse_digest(c->digest, &c->digest_alg, c->digest_bin, &c->digest_len) < 0) {
+			snprintf(err, errlen, "digest: invalid");  /* checked when set already */
+			return -1;
+		}
+		return 0;
+	case INTEGRITY_DM_VERITY:
+		REQUIRE(c->verity_roothash[0], "verity_roothash");
+		REQUIRE(c->verity_salt[0], "verity_salt");
+		REQUIRE(c->verity_hashalg[0], "verity_hashalg");
+		REQUIRE(c->verity_format != CFG_UNSET, "verity_format");
+		REQUIRE(c->verity_data_blocks != CFG_UNSET, "verity_data_blocks");
+		REQUIRE(c->verity_hash_offset != CFG_UNSET, "verity_hash_offset");
+		want = strcmp(c->verity_hashalg, "sha512") == 0 ? 128 :
+		       strcmp(c->verity_hashalg, "sha1") == 0 ? 40 : 64;
+		if (strlen(c->verity_roothash) != want) {
+			snprintf(err, errlen, "verity_roothash: %zu hex digits, %s needs %zu",
+				 strlen(c->verity_roothash), c->verity_hashalg, want);
+			return -1;
+		}
+		if (c->verity_data_blocks == 0) {
+			snprintf(err, errlen, "verity_data_blocks: must be at least 1");
+			return -1;
+		}
+		if (c->verity_hash_offset % VERITY_BLOCK != 0) {
+			snprintf(err, errlen, "verity_hash_offset: %lu is not a multiple of %d",
+				 c->verity_hash_offset, VERITY_BLOCK);
+			return -1;
+		}
+		if (c->verity_hash_offset / VERITY_BLOCK < c->verity_data_blocks) {
+			snprintf(err, errlen, "verity_hash_offset: %lu overlaps the %lu data blocks",
+				 c->verity_hash_offset, c->verity_data_blocks);
+			return -1;
+		}
+		return 0;
+	}
+#undef REQUIRE
+	snprintf(err, errlen, "integrity: internal error");
+	return -1;
+}
+
 int config_finish(struct config *c, char *err, size_t errlen)
 {
 	size_t i;
@@ -417,5 +573,5 @@ int config_finish(struct config *c, char *err, size_t errlen)
 		snprintf(err, errlen, "image: not set");
 		return -1;
 	}
-	return 0;
+	return finish_integrity(c, err, errlen);
 }

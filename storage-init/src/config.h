@@ -15,6 +15,11 @@
 #define CFG_ERR_MAX    256
 
 enum failure_policy { FAILURE_PANIC = 0, FAILURE_REBOOT, FAILURE_SHELL };
+enum integrity_mode { INTEGRITY_NONE = 0, INTEGRITY_DM_VERITY, INTEGRITY_FS_VERITY, INTEGRITY_COPY };
+#define CFG_UNSET ((unsigned long)-1)   /* number keys not given */
+#define CFG_DIGEST_MAX 64               /* SHA-512 */
+#define CFG_SALT_MAX 256                /* dm-verity salt bytes */
+#define VERITY_BLOCK 4096               /* dm-verity data and hash block size */
 enum cfg_origin { CFG_FROM_FILE = 0, CFG_FROM_CMDLINE };
 
 struct module_spec {
@@ -45,7 +50,24 @@ struct config {
 	struct path_list shims;      /* switch-root programs to replace */
 	struct path_list scripts;    /* scripts whose bare-name calls get rewritten */
 	unsigned char modules_from_cmdline;
+
+	/* integrity: which image this mini initramfs accepts (config file only) */
+	enum integrity_mode integrity;
+	char digest[8 + 2 * CFG_DIGEST_MAX];      /* fs-verity digest "sha256:HEX" */
+	char verity_roothash[2 * CFG_DIGEST_MAX + 1];
+	char verity_salt[2 * CFG_SALT_MAX + 1];   /* hex, or "-" for none */
+	char verity_hashalg[8];                   /* sha256, sha512, sha1 */
+	unsigned long verity_format;              /* 1 normal, 0 Chrome OS */
+	unsigned long verity_data_blocks;
+	unsigned long verity_hash_offset;         /* bytes; superblock there */
+	char verity_sig[SI_PATH_MAX];             /* PKCS#7 signature file, or "" */
+	/* derived by config_finish */
+	unsigned digest_alg;                      /* 1 SHA-256, 2 SHA-512 (fs-verity's numbers) */
+	size_t digest_len;
+	unsigned char digest_bin[CFG_DIGEST_MAX];
 };
+
+extern const char *const integrity_names[4];
 
 /* Called for non-fatal diagnostics (unknown keys). */
 typedef void (*cfg_warn_fn)(void *ctx, const char *msg);

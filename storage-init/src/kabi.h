@@ -54,4 +54,60 @@ struct si_loop_config {
 
 #define SI_LOOP_MAJOR 7u
 
+/* linux/dm-ioctl.h: device-mapper control interface, version 4 */
+#define SI_DM_NAME_LEN 128
+#define SI_DM_UUID_LEN 129
+#define SI_DM_MAX_TYPE_NAME 16
+
+struct si_dm_ioctl {
+	uint32_t version[3];
+	uint32_t data_size;     /* whole buffer, this header included */
+	uint32_t data_start;    /* payload offset from the header's start */
+	uint32_t target_count;
+	int32_t open_count;
+	uint32_t flags;
+	uint32_t event_nr;
+	uint32_t padding;
+	uint64_t dev;           /* huge_encode_dev(), decoded by major()/minor() */
+	char name[SI_DM_NAME_LEN];
+	char uuid[SI_DM_UUID_LEN];
+	char data[7];
+};
+
+struct si_dm_target_spec {
+	uint64_t sector_start;
+	uint64_t length;
+	int32_t status;
+	uint32_t next;          /* offset of the next spec from this one */
+	char target_type[SI_DM_MAX_TYPE_NAME];
+	/* NUL-terminated parameter string follows */
+};
+
+#define SI_DM_VERSION_MAJOR 4u
+/* _IOWR(0xfd, nr, struct dm_ioctl): 312-byte argument */
+#define SI_DM_IOCTL(nr) (0xC0000000ul | ((unsigned long)sizeof(struct si_dm_ioctl) << 16) | 0xfd00ul | (nr))
+#define SI_DM_VERSION       SI_DM_IOCTL(0)
+#define SI_DM_DEV_CREATE    SI_DM_IOCTL(3)
+#define SI_DM_DEV_REMOVE    SI_DM_IOCTL(4)
+#define SI_DM_DEV_SUSPEND   SI_DM_IOCTL(6)
+#define SI_DM_TABLE_LOAD    SI_DM_IOCTL(9)
+
+#define SI_DM_READONLY_FLAG   (1u << 0)
+#define SI_DM_SUSPEND_FLAG    (1u << 1)
+#define SI_DM_DEFERRED_REMOVE (1u << 17)
+
+/* linux/fsverity.h: FS_IOC_MEASURE_VERITY = _IOWR('f', 134, struct fsverity_digest) */
+struct si_fsverity_digest {
+	uint16_t digest_algorithm;  /* 1 SHA-256, 2 SHA-512 */
+	uint16_t digest_size;       /* in: room in digest[]; out: its length */
+	uint8_t digest[];
+};
+#define SI_FS_IOC_MEASURE_VERITY 0xC0046686ul
+
+/* linux/keyctl.h */
+#define SI_KEY_SPEC_THREAD_KEYRING (-1)
+
+_Static_assert(sizeof(struct si_dm_ioctl) == 312, "struct dm_ioctl is 312 bytes");
+_Static_assert(sizeof(struct si_dm_target_spec) == 40, "struct dm_target_spec is 40 bytes");
+
 #endif

@@ -16,6 +16,7 @@ static unsigned long max_level = 6;
 static int devkmsg_changed;   /* we switched ratelimit -> on */
 static int devkmsg_on;        /* kmsg known not to drop our lines */
 static long console_level = -1; /* kernel console_loglevel, read once */
+static int console_is_stderr;   /* offline tool mode: never /dev/console */
 
 static int console_shows(int level);
 
@@ -28,6 +29,11 @@ void log_open(const char *path)
 	fd = open(path ? path : "/dev/kmsg", O_WRONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd >= 0)
 		kmsg_fd = fd;
+}
+
+void log_use_stderr(void)
+{
+	console_is_stderr = 1;
 }
 
 void log_close(void)
@@ -84,7 +90,8 @@ static int console_shows(int level)
 
 static void console_write(const char *line, size_t len)
 {
-	int fd = open("/dev/console", O_WRONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	int fd = console_is_stderr ? -1 :
+		 open("/dev/console", O_WRONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 
 	if (fd >= 0) {
 		(void)write_full(fd, line, len);

@@ -7,6 +7,8 @@
 /* (Re)open /dev/kmsg, or path when given. Safe to call repeatedly. */
 void log_open(const char *path);
 void log_close(void);
+/* Offline tool mode: lines meant for the console go to stderr instead. */
+void log_use_stderr(void);
 void log_set_level(unsigned long level);
 /* Switch printk_devkmsg from "ratelimit" to "on" so that our lines are not
  * dropped; log_restore_devkmsg() puts the old value back. */

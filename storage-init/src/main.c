@@ -5,8 +5,8 @@
 #include "cmdline.h"
 #include "config.h"
 #include "failure.h"
+#include "image.h"
 #include "log.h"
-#include "loop.h"
 #include "modules.h"
 #include "mounts.h"
 #include "script.h"
@@ -95,6 +95,37 @@ static void print_config(void)
 		printf("shim=%s\n", cfg.shims.path[i]);
 	for (i = 0; i < cfg.scripts.n; i++)
 		printf("shim_script=%s\n", cfg.scripts.path[i]);
+	printf("integrity=%s\n", integrity_names[cfg.integrity]);
+	if (cfg.integrity == INTEGRITY_FS_VERITY || cfg.integrity == INTEGRITY_COPY)
+		printf("digest=%s\n", cfg.digest);
+	if (cfg.integrity == INTEGRITY_DM_VERITY) {
+		printf("verity_roothash=%s\nverity_salt=%s\nverity_hashalg=%s\nverity_format=%lu\n"
+		       "verity_data_blocks=%lu\nverity_hash_offset=%lu\n",
+		       cfg.verity_roothash, cfg.verity_salt, cfg.verity_hashalg, cfg.verity_format,
+		       cfg.verity_data_blocks, cfg.verity_hash_offset);
+		if (cfg.verity_sig[0])
+			printf("verity_sig=%s\n", cfg.verity_sig);
+	}
+}
+
+/* --mount-image CONFIG IMAGE MOUNTPOINT: the boot's image step (integrity
+ * check, loop / dm-verity, EROFS mount) on the host, for tests and for
+ * trying an image; the mount is left in place. */
+static int mount_image_tool(const char *conf, const char *image, const char *mnt)
+{
+	char err[CFG_ERR_MAX * 2];
+	struct image_mounted m;
+
+	log_use_stderr();
+	if (load_config(conf, NULL, print_cb, err, sizeof err) < 0) {
+		fprintf(stderr, "error: %s\n", err);
+		return 1;
+	}
+	log_set_level(cfg.loglevel);
+	failure_set_policy(FAILURE_PANIC, NULL); /* not PID 1: fail() exits 1 */
+	image_mount(&cfg, image, mnt, &m);
+	printf("mounted %s on %s from %s (loop %s)\n", image, mnt, m.dev, m.loopdev);
+	return 0;
 }
 
 /* Not PID 1: only offline helpers. */
@@ -118,10 +149,13 @@ static int tool_mode(int argc, char **argv)
 		print_config();
 		return 0;
 	}
+	if (argc == 5 && strcmp(argv[1], "--mount-image") == 0)
+		return mount_image_tool(argv[2], argv[3], argv[4]);
 	fprintf(stderr,
 		"storage-init %s: the initoverlayfs early init; it must run as PID 1 from the mini initramfs.\n"
 		"usage: storage-init --version\n"
 		"       storage-init --check-config FILE [KERNEL-CMDLINE]\n"
+		"       storage-init --mount-image FILE IMAGE MOUNTPOINT   (the boot's image step)\n"
 		"As run-init or switch_root (by argv[0]) it switches root without a tmpfs check.\n",
 		SI_VERSION);
 	return 2;
@@ -352,16 +386,16 @@ static int install_shims(const char *root, struct shim_report *rep)
 
 static int storage_init(int argc, char **argv)
 {
-	char err[CFG_ERR_MAX * 2], image_path[SI_PATH_MAX + 8], loopdev[SI_PATH_MAX];
+	char err[CFG_ERR_MAX * 2], image_path[SI_PATH_MAX + 8];
 	char ovl_opts[3 * SI_PATH_MAX];
 	char *init_argv[MAX_INIT_ARGS + 1];
 	const struct module_spec *bad_mod;
 	const char *what, *fstype;
 	struct blockdev bdev;
 	struct shim_report rep;
-	struct stat st;
+	struct image_mounted img;
 	unsigned long long t0 = now_ms();
-	int img_fd, loop_fd, rootfd, i;
+	int rootfd, i;
 
 	if (mount_api_filesystems(&what) < 0)
 		fail_errno("mount API filesystems", what, errno);
@@ -396,32 +430,24 @@ static int storage_init(int argc, char **argv)
 		fail_errno("mount boot device", bdev.node, errno);
 	log_info("%s mounted read-only on " BOOT_MNT " (%s)", bdev.node, fstype);
 
-	/* image -> loop -> erofs */
+	/* image -> integrity check -> loop (-> dm-verity) -> erofs */
 	if (str_concat(image_path, sizeof image_path, BOOT_MNT, cfg.image) < 0)
 		fail_errno("open image", cfg.image, ENAMETOOLONG);
-	img_fd = open(image_path, O_RDONLY | O_CLOEXEC);
-	if (img_fd < 0)
-		fail_errno("open image", image_path, errno);
-	if (fstat(img_fd, &st) < 0)
-		fail_errno("open image", image_path, errno);
-	if (!S_ISREG(st.st_mode))
-		fail("open image", image_path, "not a regular file");
-	loop_fd = loop_attach(img_fd, image_path, loopdev, sizeof loopdev, &what);
-	if (loop_fd < 0)
-		fail_errno("attach loop device", what, errno);
-	close(img_fd); /* the loop device holds its own reference */
 	if (mkdir_exist_ok(WORK_DIR, 0700) < 0 || mkdir_exist_ok(LOWER_MNT, 0755) < 0)
 		fail_errno("mount image", LOWER_MNT, errno);
-	if (do_mount(loopdev, LOWER_MNT, "erofs", MS_RDONLY, NULL) < 0)
-		fail_errno("mount image", loopdev, errno);
-	close(loop_fd); /* erofs keeps the device open; autoclear on its release */
+	image_mount(&cfg, image_path, LOWER_MNT, &img);
 	failure_set_image_root(LOWER_MNT);
-	/* The loop device holds the image file open; /boot itself can go now,
-	 * so that nothing but the file reference is left. */
-	if (umount2(BOOT_MNT, MNT_DETACH) < 0)
-		fail_errno("detach boot device", BOOT_MNT, errno);
-	log_info("%s (%lld bytes) mounted on " LOWER_MNT " from %s; " BOOT_MNT " detached",
-		 image_path, (long long)st.st_size, loopdev);
+	/* Only the loop device holds the image file now (copy: nothing holds
+	 * anything on /boot, so it is unmounted for real); /boot itself can go. */
+	if (cfg.integrity == INTEGRITY_COPY && umount2(BOOT_MNT, 0) == 0) {
+		log_info("%s (%lld bytes) mounted on " LOWER_MNT " from %s; " BOOT_MNT " unmounted",
+			 image_path, img.size, img.dev);
+	} else {
+		if (umount2(BOOT_MNT, MNT_DETACH) < 0)
+			fail_errno("detach boot device", BOOT_MNT, errno);
+		log_info("%s (%lld bytes) mounted on " LOWER_MNT " from %s; " BOOT_MNT " detached",
+			 image_path, img.size, img.dev);
+	}
 
 	/* overlay */
 	if (mkdir_exist_ok(RW_MNT, 0755) < 0)

@@ -18,6 +18,11 @@ int str_concat(char *dst, size_t size, const char *a, const char *b);
 int str_ieq(const char *a, const char *b);
 /* Parse a decimal unsigned number in [0, max]; 0 on success, -1 otherwise. */
 int parse_ulong(const char *s, unsigned long max, unsigned long *out);
+/* Hex string (even length, any case) to bytes; returns the byte count, or
+ * -1 when it is not hex or longer than size bytes. */
+long hex_decode(const char *hex, unsigned char *out, size_t size);
+/* n bytes to 2n lower-case hex digits and a NUL. */
+void hex_encode(char *out, const unsigned char *in, size_t n);
 /* Basename of a path (pointer into the argument). */
 const char *path_base(const char *path);
 

@@ -106,11 +106,13 @@ image = "/initoverlayfs-6.1.0-56-amd64.img"
 module = /lib/modules/virtio_blk.ko
 shim = /usr/sbin/run-init
 integrity = none
+some_future_key = 1
 CONF
 if out=$("$SI" --check-config "$T/conf" "quiet initoverlayfs.timeout=3 initoverlayfs.failure=shell" 2>"$T/err") &&
 	echo "$out" | grep -qx 'timeout=3' && echo "$out" | grep -qx 'failure=shell' &&
 	echo "$out" | grep -qx 'image=/initoverlayfs-6.1.0-56-amd64.img' &&
-	grep -q 'unknown key "integrity" ignored' "$T/err"; then
+	echo "$out" | grep -qx 'integrity=none' &&
+	grep -q 'unknown key "some_future_key" ignored' "$T/err"; then
 	ok "storage-init --check-config"
 else
 	bad "storage-init --check-config"; echo "$out"; cat "$T/err"

@@ -3,9 +3,12 @@
 #include "blkid.h"
 #include "cmdline.h"
 #include "config.h"
+#include "fsverity.h"
 #include "gpt.h"
 #include "script.h"
+#include "sha2.h"
 #include "util.h"
+#include "verity.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -195,7 +198,7 @@ static void test_config_errors(void)
 static void test_config_unknown(void)
 {
 	current = "config unknown keys";
-	CHECK(parse("verity_roothash = abcdef\nboot=/dev/vda\nfsverity-digest = 12\n") == 0);
+	CHECK(parse("verity_keyring = abcdef\nboot=/dev/vda\nfsverity-digest = 12\n") == 0);
 	CHECK(warnings == 2);
 	CHECK_STR(last_warning, "line 3: unknown key \"fsverity_digest\" ignored");
 	CHECK_STR(c.boot, "/dev/vda");
@@ -664,6 +667,262 @@ static void test_util(void)
 	CHECK(str_ieq("1234-abcd", "1234-ABCD"));
 	CHECK(!str_ieq("1234-abcd", "1234-ABC"));
 	CHECK_STR(path_base("/usr/sbin/run-init"), "run-init");
+	CHECK(parse_ulong("8", 7, &v) < 0);
+	CHECK(parse_ulong("7", 7, &v) == 0 && v == 7);
+	CHECK(parse_ulong("2", 1, &v) < 0);
+	{
+		unsigned char b[4];
+		char h[9];
+
+		CHECK(hex_decode("00fFa5", b, sizeof b) == 3 && b[0] == 0 && b[1] == 0xff && b[2] == 0xa5);
+		CHECK(hex_decode("abc", b, sizeof b) < 0);
+		CHECK(hex_decode("0011223344", b, sizeof b) < 0);
+		CHECK(hex_decode("zz", b, sizeof b) < 0);
+		hex_encode(h, b, 3);
+		CHECK_STR(h, "00ffa5");
+	}
+}
+
+
+/* ---- integrity: SHA-2, fs-verity, dm-verity, config keys -------------- */
+
+static void hex_of(enum hash_alg alg, const void *data, size_t len, char *out)
+{
+	unsigned char d[SHA_MAX_LEN];
+
+	hash_buf(alg, data, len, d);
+	hex_encode(out, d, hash_len(alg));
+}
+
+static void test_sha2(void)
+{
+	static char million[1000000];
+	char hex[2 * SHA_MAX_LEN + 1];
+	struct hash_ctx ctx;
+	unsigned char d[SHA_MAX_LEN];
+	size_t i;
+
+	/* FIPS 180-4 examples (NIST CSRC "Example Values") */
+	current = "sha256";
+	hex_of(HASH_SHA256, "abc", 3, hex);
+	CHECK_STR(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	hex_of(HASH_SHA256, "", 0, hex);
+	CHECK_STR(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+	hex_of(HASH_SHA256, "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq", 56, hex);
+	CHECK_STR(hex, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+	memset(million, 'a', sizeof million);
+	hex_of(HASH_SHA256, million, sizeof million, hex);
+	CHECK_STR(hex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+	/* streaming in odd pieces gives the same */
+	hash_init(&ctx, HASH_SHA256);
+	for (i = 0; i < sizeof million; i += 997)
+		hash_update(&ctx, million + i, sizeof million - i < 997 ? sizeof million - i : 997);
+	hash_final(&ctx, d);
+	hex_encode(hex, d, 32);
+	CHECK_STR(hex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+
+	current = "sha512";
+	hex_of(HASH_SHA512, "abc", 3, hex);
+	CHECK_STR(hex, "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a"
+		       "2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f");
+	hex_of(HASH_SHA512, "", 0, hex);
+	CHECK_STR(hex, "cf83e1357eefb8bdf1542850d66d8007d620e4050b5715dc83f4a921d36ce9ce"
+		       "47d0d13c5d85f2b0ff8318d2877eec2f63b931bd47417a81a538327af927da3e");
+	hex_of(HASH_SHA512, "abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmno"
+		       "ijklmnopjklmnopqklmnopqrlmnopqrsmnopqrstnopqrstu", 112, hex);
+	CHECK_STR(hex, "8e959b75dae313da8cf4f72814fc143f8f7779c6eb9f7fa17299aeadb6889018"
+		       "501d289e4900f7e4331b99dec4b5433ac7d329eeb6dd26545e96e55b874be909");
+	hex_of(HASH_SHA512, million, sizeof million, hex);
+	CHECK_STR(hex, "e718483d0ce769644e2e42c7bc15b4638e1f98b13b2044285632a803afa973eb"
+		       "de0ff244877ea60a4cb0432ce577c31beb009c5c2c49aa2e4eadb217ad8cc09b");
+}
+
+static int fsv_hex(enum hash_alg alg, const unsigned char *data, size_t len, size_t piece,
+		   char *out)
+{
+	static struct fsverity_ctx fsv;
+	unsigned char d[SHA_MAX_LEN];
+	size_t i;
+
+	if (fsverity_init(&fsv, alg, len) < 0)
+		return -1;
+	for (i = 0; i < len; i += piece)
+		if (fsverity_update(&fsv, data + i, len - i < piece ? len - i : piece) < 0)
+			return -1;
+	if (fsverity_final(&fsv, d) < 0)
+		return -1;
+	hex_encode(out, d, hash_len(alg));
+	return 0;
+}
+
+static void test_fsverity(void)
+{
+	static unsigned char pattern[1000000];
+	static struct fsverity_ctx fsv;
+	char hex[2 * SHA_MAX_LEN + 1];
+	unsigned char d[SHA_MAX_LEN];
+	size_t i;
+
+	current = "fs-verity digest";
+	/* known answers from fsverity-utils (shared/notes/verity.md) */
+	for (i = 0; i < sizeof pattern; i++)
+		pattern[i] = (unsigned char)((i % 11 + i % 439 + i % 1103) & 0xff);
+	CHECK(fsv_hex(HASH_SHA256, pattern, sizeof pattern, sizeof pattern, hex) == 0);
+	CHECK_STR(hex, "48df0c462329cd879661bd05b39aa81b05cc16afd27a7196a559da83531d39d9");
+	CHECK(fsv_hex(HASH_SHA256, pattern, sizeof pattern, 1, hex) == 0);
+	CHECK_STR(hex, "48df0c462329cd879661bd05b39aa81b05cc16afd27a7196a559da83531d39d9");
+	CHECK(fsv_hex(HASH_SHA256, pattern, sizeof pattern, 5000, hex) == 0);
+	CHECK_STR(hex, "48df0c462329cd879661bd05b39aa81b05cc16afd27a7196a559da83531d39d9");
+	CHECK(fsv_hex(HASH_SHA256, pattern, 0, 1, hex) == 0);
+	CHECK_STR(hex, "3d248ca542a24fc62d1c43b916eae5016878e2533c88238480b26128a1f1af95");
+	/* more or fewer bytes than declared */
+	CHECK(fsverity_init(&fsv, HASH_SHA256, 10) == 0);
+	CHECK(fsverity_update(&fsv, pattern, 11) < 0);
+	CHECK(fsverity_update(&fsv, pattern, 9) == 0);
+	CHECK(fsverity_final(&fsv, d) < 0);
+	/* tree heights: 1 block -> 0 levels, 2..128 blocks -> 1, 129 -> 2 */
+	CHECK(fsverity_init(&fsv, HASH_SHA256, 4096) == 0 && fsv.levels == 0);
+	CHECK(fsverity_init(&fsv, HASH_SHA256, 4097) == 0 && fsv.levels == 1);
+	CHECK(fsverity_init(&fsv, HASH_SHA256, 128 * 4096) == 0 && fsv.levels == 1);
+	CHECK(fsverity_init(&fsv, HASH_SHA256, 128 * 4096 + 1) == 0 && fsv.levels == 2);
+	CHECK(fsverity_init(&fsv, HASH_SHA512, 64 * 4096 + 1) == 0 && fsv.levels == 2);
+	CHECK(fsverity_init(&fsv, HASH_SHA256, ~0ull) == 0 && fsv.levels <= FSV_MAX_LEVELS);
+}
+
+/* a superblock as `veritysetup format` writes it */
+static void make_sb(unsigned char *sb, const char *alg, unsigned type, unsigned long long blocks,
+		    const unsigned char *salt, unsigned salt_len)
+{
+	memset(sb, 0, VERITY_SB_LEN);
+	memcpy(sb, "verity\0\0", 8);
+	sb[8] = 1;
+	sb[12] = (unsigned char)type;
+	memcpy(sb + 32, alg, strlen(alg));
+	sb[65] = 0x10; /* 4096 */
+	sb[69] = 0x10;
+	for (int i = 0; i < 8; i++)
+		sb[72 + i] = (unsigned char)(blocks >> (8 * i));
+	sb[80] = (unsigned char)salt_len;
+	memcpy(sb + 88, salt, salt_len);
+}
+
+#define ROOT64 "e522df0f97da4febb882ac40f30b37dc0b444bf6df418929463fa25280f09d5c"
+#define SALT64 "e48da609055204e89ae53b655ca2216dd983cf3cb829f34f63a297d106d53e2d"
+#define DMV "boot = LABEL=b\nimage = /i.img\nintegrity = dm-verity\nverity_roothash = " ROOT64 \
+	"\nverity_salt = " SALT64 "\nverity_hashalg = sha256\nverity_format = 1\n" \
+	"verity_data_blocks = 2048\nverity_hash_offset = 8388608\n"
+
+static int finish(const char *text)
+{
+	if (parse(text) < 0)
+		return -1;
+	return config_finish(&c, err, sizeof err);
+}
+
+static void test_config_integrity(void)
+{
+	unsigned char sb[VERITY_SB_LEN], salt[32];
+	char table[VERITY_TABLE_MAX], cmd[300];
+
+	current = "config integrity";
+	CHECK(finish("boot = LABEL=b\nimage = /i.img\n") == 0);
+	CHECK(c.integrity == INTEGRITY_NONE);
+	CHECK(finish("boot = LABEL=b\nimage = /i.img\nintegrity = none\n") == 0);
+	CHECK(finish("boot = LABEL=b\nimage = /i.img\nintegrity = copy\n"
+		     "digest = sha256:48DF0C462329cd879661bd05b39aa81b05cc16afd27a7196a559da83531d39d9\n") == 0);
+	CHECK(c.integrity == INTEGRITY_COPY && c.digest_alg == 1 && c.digest_len == 32);
+	CHECK(c.digest_bin[0] == 0x48 && c.digest_bin[31] == 0xd9);
+	CHECK(finish("boot = LABEL=b\nimage = /i.img\nintegrity = fs-verity\ndigest = sha512:"
+		     "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a"
+		     "2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f\n") == 0);
+	CHECK(c.integrity == INTEGRITY_FS_VERITY && c.digest_alg == 2 && c.digest_len == 64);
+	CHECK(finish(DMV) == 0);
+	CHECK_STR(err, "");
+	CHECK(c.integrity == INTEGRITY_DM_VERITY && c.verity_format == 1);
+	CHECK(c.verity_data_blocks == 2048 && c.verity_hash_offset == 8388608);
+	CHECK(finish(DMV "verity_sig = /etc/initoverlayfs/roothash.p7s\n") == 0);
+	CHECK_STR(c.verity_sig, "/etc/initoverlayfs/roothash.p7s");
+
+	/* required keys */
+	CHECK(finish("boot = LABEL=b\nimage = /i.img\nintegrity = copy\n") < 0);
+	CHECK_STR(err, "digest: not set (required by integrity = copy)");
+	CHECK(finish("boot = LABEL=b\nimage = /i.img\nintegrity = dm-verity\nverity_roothash = " ROOT64 "\n") < 0);
+	CHECK_STR(err, "verity_salt: not set (required by integrity = dm-verity)");
+	CHECK(finish(DMV "verity_hash_offset = 8388609\n") < 0);
+	CHECK_STR(err, "verity_hash_offset: 8388609 is not a multiple of 4096");
+	CHECK(finish(DMV "verity_hash_offset = 4096\n") < 0);
+	CHECK_STR(err, "verity_hash_offset: 4096 overlaps the 2048 data blocks");
+	CHECK(finish(DMV "verity_data_blocks = 0\n") < 0);
+	CHECK(finish(DMV "verity_hashalg = sha512\n") < 0);
+	CHECK_STR(err, "verity_roothash: 64 hex digits, sha512 needs 128");
+	/* bad values */
+	CHECK(parse("integrity = yes\n") < 0);
+	CHECK_STR(err, "line 1: integrity: expected none, dm-verity, fs-verity or copy: \"yes\"");
+	CHECK(parse("digest = sha1:00\n") < 0);
+	CHECK(parse("digest = sha256:48df\n") < 0);
+	CHECK(parse("digest = sha256:48df0c462329cd879661bd05b39aa81b05cc16afd27a7196a559da83531d39dx\n") < 0);
+	CHECK(parse("verity_roothash = abc\n") < 0);
+	CHECK(parse("verity_roothash = xy\n") < 0);
+	CHECK(parse("verity_salt = -\n") == 0);
+	CHECK(parse("verity_salt = 0g\n") < 0);
+	CHECK(parse("verity_hashalg = md5\n") < 0);
+	CHECK(parse("verity_format = 2\n") < 0);
+	CHECK(parse("verity_format = 5\n") < 0);
+	CHECK(parse("verity_data_blocks = 99999999999999999999999\n") < 0);
+	CHECK(parse("verity_sig = roothash.p7s\n") < 0);
+	/* never from the kernel command line */
+	CHECK(finish(DMV) == 0);
+	str_copy(cmd, sizeof cmd, "initoverlayfs.integrity=none");
+	CHECK(cmdline_apply(&c, cmd, warn_cb, NULL, err, sizeof err) < 0);
+	CHECK(strstr(err, "not accepted on the kernel command line") != NULL);
+	str_copy(cmd, sizeof cmd, "initoverlayfs.verity_roothash=" ROOT64);
+	CHECK(cmdline_apply(&c, cmd, warn_cb, NULL, err, sizeof err) < 0);
+	CHECK(c.integrity == INTEGRITY_DM_VERITY);
+
+	current = "dm-verity superblock and table";
+	CHECK(finish(DMV) == 0);
+	CHECK(hex_decode(SALT64, salt, sizeof salt) == 32);
+	make_sb(sb, "sha256", 1, 2048, salt, 32);
+	CHECK(verity_check_superblock(sb, &c, err, sizeof err) == 0);
+	make_sb(sb, "sha512", 1, 2048, salt, 32);
+	CHECK(verity_check_superblock(sb, &c, err, sizeof err) < 0);
+	CHECK_STR(err, "algorithm \"sha512\" in the superblock, configured sha256");
+	make_sb(sb, "sha256", 0, 2048, salt, 32);
+	CHECK(verity_check_superblock(sb, &c, err, sizeof err) < 0);
+	make_sb(sb, "sha256", 1, 2049, salt, 32);
+	CHECK(verity_check_superblock(sb, &c, err, sizeof err) < 0);
+	CHECK_STR(err, "2049 data blocks in the superblock, configured 2048");
+	make_sb(sb, "sha256", 1, 2048, salt, 31);
+	CHECK(verity_check_superblock(sb, &c, err, sizeof err) < 0);
+	make_sb(sb, "sha256", 1, 2048, salt, 32);
+	sb[88 + 31] ^= 1;
+	CHECK(verity_check_superblock(sb, &c, err, sizeof err) < 0);
+	make_sb(sb, "sha256", 1, 2048, salt, 32);
+	sb[0] = 'V';
+	CHECK(verity_check_superblock(sb, &c, err, sizeof err) < 0);
+	make_sb(sb, "sha256", 1, 2048, salt, 32);
+	sb[8] = 2;
+	CHECK(verity_check_superblock(sb, &c, err, sizeof err) < 0);
+	make_sb(sb, "sha256", 1, 2048, salt, 32);
+	sb[65] = 0x02; /* 512-byte data blocks */
+	CHECK(verity_check_superblock(sb, &c, err, sizeof err) < 0);
+
+	CHECK(verity_sectors(&c) == 16384);
+	CHECK(verity_table(&c, "7:3", 0, table, sizeof table) == 0);
+	CHECK_STR(table, "1 7:3 7:3 4096 4096 2048 2049 sha256 " ROOT64 " " SALT64 " 1 panic_on_corruption");
+	c.failure = FAILURE_REBOOT;
+	CHECK(verity_table(&c, "7:3", 1, table, sizeof table) == 0);
+	CHECK_STR(table, "1 7:3 7:3 4096 4096 2048 2049 sha256 " ROOT64 " " SALT64
+			 " 3 restart_on_corruption root_hash_sig_key_desc initoverlayfs:roothash");
+	c.failure = FAILURE_SHELL;
+	str_copy(c.verity_salt, sizeof c.verity_salt, "-");
+	CHECK(verity_table(&c, "7:3", 0, table, sizeof table) == 0);
+	CHECK_STR(table, "1 7:3 7:3 4096 4096 2048 2049 sha256 " ROOT64 " -");
+	CHECK(verity_table(&c, "7:3", 1, table, sizeof table) == 0);
+	CHECK_STR(table, "1 7:3 7:3 4096 4096 2048 2049 sha256 " ROOT64 " - 2 root_hash_sig_key_desc initoverlayfs:roothash");
+	CHECK(verity_table(&c, "7:3", 0, table, 20) < 0);
+	make_sb(sb, "sha256", 1, 2048, salt, 0);
+	CHECK(verity_check_superblock(sb, &c, err, sizeof err) == 0);
 }
 
 int main(void)
@@ -683,6 +942,16 @@ int main(void)
 	test_gpt();
 	test_script_rewrite();
 	test_util();
+	/* the portable code, then the CPU's SHA instructions when it has them */
+	sha2_accel(0);
+	test_sha2();
+	test_fsverity();
+	if (sha2_accel(1)) {
+		printf("unit: SHA-256 again with the CPU's SHA instructions\n");
+		test_sha2();
+		test_fsverity();
+	}
+	test_config_integrity();
 	printf("unit: %u passed, %u failed\n", passed, failed);
 	return failed ? 1 : 0;
 }

@@ -1,0 +1,30 @@
+/* dm-verity: the superblock veritysetup writes at the hash offset, and the
+ * kernel table line for the verity target (pure). */
+#ifndef SI_VERITY_H
+#define SI_VERITY_H
+
+#include <stddef.h>
+#include "config.h"
+
+#define VERITY_SB_LEN 512
+#define VERITY_TABLE_MAX 1024
+#define VERITY_SIG_KEY_DESC "initoverlayfs:roothash"
+
+/* Check the superblock against the configuration (version 1, same hash
+ * type, algorithm, block sizes, data block count and salt): the kernel
+ * never reads it, so a mismatch would otherwise only show as I/O errors.
+ * Returns 0, or -1 with "field: expected X, found Y" in err. */
+int verity_check_superblock(const unsigned char *sb, const struct config *c, char *err,
+			    size_t errlen);
+
+/* Target parameters for "verity" with the image as data and hash device
+ * (dev = "MAJ:MIN"). The on-corruption option follows the failure policy:
+ * panic -> panic_on_corruption, reboot -> restart_on_corruption, shell ->
+ * none (reads fail with EIO). With a signature, root_hash_sig_key_desc.
+ * Returns 0, or -1 when it does not fit. */
+int verity_table(const struct config *c, const char *dev, int with_sig, char *out, size_t size);
+
+/* Sectors (512 bytes) the target covers. */
+unsigned long long verity_sectors(const struct config *c);
+
+#endif
