@@ -5,13 +5,17 @@
  * round models slow storage (an SD card, ~25 MB/s): the disks are read-throttled and the time a
  * boot loader would take to read each initramfs from such a card is added from its size.
  *
- *   node dist/bench/boot.js [--runs N] [--slow-bps N]
+ * A third round boots the pair once per integrity mode (none, dm-verity, fs-verity, copy) and
+ * reports what each costs against none.
+ *
+ *   node dist/bench/boot.js [--runs N] [--slow-bps N] [--no-integrity]
  */
 import { statSync } from "node:fs";
 import { join } from "node:path";
 import { buildPair } from "../src/build/build.js";
 import { makeTempDir, removeDir } from "../test/helpers/tmp.js";
-import { boot, KVER, makeBootDisk, makeRootDisk, rootReport, STOCK_INITRD, tail } from "../test/boot/vm.js";
+import { boot, enableVerity, KVER, makeBootDisk, makeRootDisk, rootReport, STOCK_INITRD, tail } from "../test/boot/vm.js";
+import { INTEGRITY_MODES } from "../src/build/integrity-config.js";
 import { median } from "./common.js";
 
 const args = process.argv.slice(2);
@@ -86,6 +90,27 @@ try {
     console.log(`${label}: the original /init starts at ${s.originalInitAt.join(", ")} s (stock, median ${s.medianOriginalInitAt}) vs ${o.originalInitAt.join(", ")} s (initoverlayfs, median ${o.medianOriginalInitAt})`);
     console.log(`${label}: bytes read stock ${JSON.stringify(s.bytesRead)}, initoverlayfs ${JSON.stringify(o.bytesRead)}; MemAvailable ${s.medianMemAvailableMiB.toFixed(0)} vs ${o.medianMemAvailableMiB.toFixed(0)} MiB`);
     if (entry.savingMs !== undefined) console.log(`${label}: with the boot loader's read of the initramfs at ${slowBps / 1e6} MB/s: saving ${entry.savingMs} ms`);
+  }
+  if (!args.includes("--no-integrity")) {
+    // what each integrity mode costs, against none; same root, one boot disk per mode
+    const image = `initoverlayfs-${KVER}.img`;
+    const disks: Record<string, { mini: string; disk: string }> = {};
+    for (const mode of INTEGRITY_MODES) {
+      const p = await buildPair({ initramfs: STOCK_INITRD, kver: KVER, boot: `UUID=${BOOT_UUID}`, outputDir: join(work, `out-${mode}`), integrity: mode });
+      const disk = makeBootDisk(work, "ext4", { [image]: p.image.path }, { uuid: BOOT_UUID, tag: `-${mode}`, features: mode === "fs-verity" ? "verity" : undefined });
+      if (mode === "fs-verity") await enableVerity(work, disk, [image]);
+      disks[mode] = { mini: p.mini.path, disk };
+    }
+    const samples: Record<string, Sample[]> = Object.fromEntries(INTEGRITY_MODES.map((m) => [m, []]));
+    for (let i = 0; i < runs; i++) for (const mode of INTEGRITY_MODES) samples[mode].push(await sample(disks[mode].mini, [root, disks[mode].disk]));
+    const none = median(samples.none.map((x) => x.uptime));
+    const integrity: Record<string, unknown> = {};
+    for (const mode of INTEGRITY_MODES) {
+      const m = median(samples[mode].map((x) => x.uptime));
+      integrity[mode] = { uptimes: samples[mode].map((x) => x.uptime), medianUptime: m, costSeconds: m - none, medianMemAvailableMiB: median(samples[mode].map((x) => x.memAvailableKiB)) / 1024 };
+      console.log(`integrity ${mode}: uptime ${samples[mode].map((x) => x.uptime).join(", ")} s (median ${m}; ${m >= none ? "+" : ""}${(m - none).toFixed(2)} s vs none); MemAvailable ${(median(samples[mode].map((x) => x.memAvailableKiB)) / 1024).toFixed(0)} MiB`);
+    }
+    result.integrity = integrity;
   }
   console.log(`sizes: stock initramfs ${stockBytes} B, mini ${pair.mini.bytes} B (${(100 * pair.mini.bytes / stockBytes).toFixed(1)}%), image ${pair.image.bytes} B`);
   console.log(JSON.stringify(result));

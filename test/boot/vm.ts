@@ -4,7 +4,8 @@
  */
 import { spawn, spawnSync } from "node:child_process";
 import { copyFileSync, chmodSync, mkdirSync, statSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { KVER } from "../helpers/kernel.js";
 
 export { KVER };
@@ -161,4 +162,27 @@ export function rootReport(consoleText: string) {
 /** The console's last lines, for failure messages. */
 export function tail(text: string, n = 60): string {
   return text.split("\n").slice(-n).join("\n");
+}
+
+/**
+ * fs-verity can only be enabled by a kernel that has it (the build machines' has not): one boot
+ * of the stock initramfs with a root whose init enables it on `names` of the ext4 `disk` (made
+ * with -O verity) through a static helper, then powers off. Returns the console.
+ */
+export async function enableVerity(work: string, disk: string, names: string[]): Promise<string> {
+  const tool = join(work, "fsverity-enable");
+  const src = join(dirname(fileURLToPath(import.meta.url)), "../../../test/boot/tools/fsverity-enable.c");
+  sh("musl-gcc", ["-static", "-Os", "-Wall", "-Werror", "-o", tool, src]);
+  const init = `#!/bin/busybox sh
+B=/bin/busybox
+$B mount -t proc proc /proc
+$B mount -t ext4 /dev/vdb /boot && /bin/fsverity-enable ${names.map((n) => `/boot/${n}`).join(" ")}
+$B umount /boot
+echo SETUP-DONE
+$B poweroff -f
+`;
+  const setupRoot = makeRootDisk(work, { name: "setup-root", init, files: { "bin/fsverity-enable": tool } });
+  const r = await boot({ initrd: STOCK_INITRD, disks: [setupRoot, disk], timeoutSeconds: 180 });
+  if (!/^SETUP-DONE$/m.test(r.console)) throw new Error(`fs-verity setup boot did not finish:\n${tail(r.console)}`);
+  return r.console;
 }

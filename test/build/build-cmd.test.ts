@@ -124,9 +124,11 @@ test("build with --boot-fstype auto: every boot filesystem storage-init tries, a
     const r = cli(["build", "--initramfs", INITRD, "--boot", "LABEL=boot", "--boot-fstype", "auto", "-o", dir, "--mini-compression", "zstd", "--timeout", "30", "--failure", "shell", "--init", "/sbin/init"]);
     assert.equal(r.code, 0, r.stderr);
     const lines = r.stdout.toString().trim().split("\n");
-    assert.equal(lines.length, 2, r.stdout.toString());
+    assert.equal(lines.length, 3, r.stdout.toString());
     assert.match(lines[0], new RegExp(`^${dir}/initoverlayfs-${KVER}\\.img: EROFS image of ${INITRD}: \\d+ files, .* → [\\d.]+ MiB in [\\d.]+ s$`));
-    assert.match(lines[1], new RegExp(`^${dir}/initramfs-${KVER}\\.img: mini initramfs: storage-init \\+ \\d+ modules \\([\\d.]+ MiB\\), zstd → [\\d.]+ MiB \\([\\d.]+% of the original [\\d.]+ MiB\\) in [\\d.]+ s$`));
+    const root = /^integrity: dm-verity, sha256 root hash ([0-9a-f]{64}), hash area at byte (\d+)$/.exec(lines[1]);
+    assert.ok(root, lines[1]);
+    assert.match(lines[2], new RegExp(`^${dir}/initramfs-${KVER}\\.img: mini initramfs: storage-init \\+ \\d+ modules \\([\\d.]+ MiB\\), zstd → [\\d.]+ MiB \\([\\d.]+% of the original [\\d.]+ MiB\\) in [\\d.]+ s$`));
     const mini = readFileSync(join(dir, `initramfs-${KVER}.img`));
     assert.deepEqual([...mini.subarray(0, 4)], [0x28, 0xb5, 0x2f, 0xfd], "zstd");
     const listed = run("sh", ["-c", `zstd -dc '${join(dir, `initramfs-${KVER}.img`)}' | cpio -t --quiet`]).stdout;
@@ -136,6 +138,15 @@ test("build with --boot-fstype auto: every boot filesystem storage-init tries, a
       assert.ok(conf.includes(`module = /lib/modules/${KVER}/kernel/${m}\n`), m);
     }
     assert.match(conf, /^boot = LABEL=boot$/m);
+    // the default integrity: dm-verity, its modules from the host, the root hash printed above
+    assert.match(conf, /^integrity = dm-verity$/m);
+    assert.match(conf, new RegExp(`^verity_roothash = ${root[1]}$`, "m"));
+    assert.match(conf, new RegExp(`^verity_hash_offset = ${root[2]}$`, "m"));
+    assert.ok(listed.includes(`lib/modules/${KVER}/kernel/drivers/md/dm-verity.ko`), "dm-verity.ko");
+    // and veritysetup agrees that the appended hash area is the tree of that root hash
+    const params = Object.fromEntries([...conf.matchAll(/^(verity_\w+) = (.*)$/gm)].map((m) => [m[1], m[2]]));
+    const image = join(dir, `initoverlayfs-${KVER}.img`);
+    run("veritysetup", ["verify", image, image, root[1], `--hash-offset=${params.verity_hash_offset}`, `--data-blocks=${params.verity_data_blocks}`]);
     assert.doesNotMatch(conf, /^bootfstype/m);
     // without --boot-fstype (and a boot device this machine cannot see): ext4 and vfat only
     const dflt = join(dir, "default");
@@ -211,7 +222,13 @@ test("build with xz modules: refused (exit 3) when the kernel cannot decompress 
     const config = join(dir, "config");
     writeFileSync(config, "CONFIG_MODULES=y\nCONFIG_MODULE_COMPRESS_XZ=y\n# CONFIG_MODULE_DECOMPRESS is not set\n");
     const out = join(dir, "out");
-    const args = ["build", "--initramfs", src, "--boot", "/dev/vda1", "--boot-fstype", "ext4", "--no-default-modules", "--no-host-modules", "--kernel-config", config, "-o", out];
+    const base = ["build", "--initramfs", src, "--boot", "/dev/vda1", "--boot-fstype", "ext4", "--no-default-modules", "--no-host-modules", "--kernel-config", config, "-o", out];
+    // the default integrity mode needs dm-verity, which exists nowhere here: refused up front
+    const noDm = cli([...base, "--decompress-modules"]);
+    assert.equal(noDm.code, 2, noDm.stderr);
+    assert.match(noDm.stderr, /module dm-verity not found.*integrity dm-verity needs it.*--integrity copy/);
+    assert.ok(!existsSync(out));
+    const args = [...base, "--integrity", "copy"];
     const refused = cli(args);
     assert.equal(refused.code, 3, refused.stderr);
     assert.match(refused.stderr, /kernel 9\.9\.9 cannot load compressed modules \(CONFIG_MODULE_DECOMPRESS is not set in .*config\).*--decompress-modules/);

@@ -160,7 +160,8 @@ class Selector {
     const r = this.resolve(w.name);
     if (r.kind === "none") {
       if (w.optional) return void this.missing.push(w.name);
-      throw new UsageError(`module ${w.name} not found: not in modules.dep, modules.builtin or modules.alias of ${this.searched()}`);
+      const hint = w.why?.startsWith("integrity") ? `; ${w.why} needs it: name a --modules-dir that has it, or choose --integrity copy` : "";
+      throw new UsageError(`module ${w.name} not found: not in modules.dep, modules.builtin or modules.alias of ${this.searched()}${hint}`);
     }
     if (r.kind === "builtin") this.builtin.push(w.name);
     else {

@@ -2,6 +2,7 @@ import { Command } from "commander";
 import { buildPair, BuildResult } from "../../build/build.js";
 import { FailurePolicy, MiniCompression } from "../../build/mini-initramfs.js";
 import { UsageError } from "../../errors.js";
+import { IntegrityConfig } from "../../build/integrity-config.js";
 import { bytes } from "../format.js";
 import { parseTimestamp } from "../options.js";
 import { progress } from "../progress.js";
@@ -31,6 +32,11 @@ export function buildCommand(): Command {
     .option("--mini-compression <kind>", "gzip, zstd or none", "gzip")
     .option("--storage-init <file>", "the storage-init binary (default: storage-init/build/storage-init of this package)")
     .option("--timestamp <epoch>", "fixed mtime for every inode of both outputs (default: $SOURCE_DATE_EPOCH if set)")
+    .option("--integrity <mode>", "what the mini initramfs checks the image against: dm-verity (hash tree appended to the image), fs-verity (the file's digest, /boot with verity enabled), copy (digest while copying into a sealed memfd: any /boot, any kernel) or none", "dm-verity")
+    .option("--integrity-hash <alg>", "dm-verity: sha256, sha512 or sha1; fs-verity/copy: sha256 or sha512 (default sha256)")
+    .option("--verity-salt <hex>", "dm-verity salt (empty for none; default: derived from the image, so builds are reproducible)")
+    .option("--sign-key <pem>", "dm-verity: sign the root hash with this RSA key (the kernel checks it against its trusted keys)")
+    .option("--sign-cert <pem>", "the certificate of --sign-key")
     .option("--strict", "reject cpio entries the kernel would drop instead of warning")
     .option("--json", "print the result as JSON")
     .action(async (o) => {
@@ -47,6 +53,7 @@ export function buildCommand(): Command {
           modulesDir: o.hostModules === false ? false : o.modulesDir, kernelConfig: o.kernelConfig,
           decompressModules: !!o.decompressModules, init: o.init, imagePath: o.imagePath, timeout,
           failure: o.failure as FailurePolicy, timestamp: o.timestamp !== undefined ? parseTimestamp(o.timestamp) : undefined,
+          integrity: o.integrity, integrityHash: o.integrityHash, veritySalt: o.veritySalt, signKey: o.signKey, signCert: o.signCert,
           strict: !!o.strict, onProgress: (d, t) => p.update(d, t),
         });
       } finally {
@@ -61,7 +68,14 @@ export function buildCommand(): Command {
       const pct = r.input.bytes ? ` (${((100 * r.mini.bytes) / r.input.bytes).toFixed(1)}% of the original ${bytes(r.input.bytes)})` : "";
       process.stdout.write(
         `${r.image.path}: EROFS image of ${r.input.path}: ${s.files} files, ${bytes(s.bytes)} of data → ${bytes(r.image.bytes)} in ${r.image.seconds.toFixed(2)} s\n` +
+        `integrity: ${describeIntegrity(r.integrity)}\n` +
         `${r.mini.path}: mini initramfs: storage-init + ${r.modules.length} modules (${bytes(r.mini.moduleBytes)}), ${r.mini.compression} → ${bytes(r.mini.bytes)}${pct} in ${r.mini.seconds.toFixed(2)} s\n`,
       );
     });
+}
+
+function describeIntegrity(c: IntegrityConfig): string {
+  if (c.mode === "none") return "none (the mini initramfs mounts whatever image it finds)";
+  if (c.mode === "dm-verity") return `dm-verity, ${c.hashAlgorithm} root hash ${c.rootHash}${c.signature ? " (signed)" : ""}, hash area at byte ${c.hashOffset}`;
+  return `${c.mode}, fs-verity digest ${c.algorithm}:${c.digest}`;
 }
