@@ -56,6 +56,17 @@ export function readerCommands(): Command[] {
         ["incompat features", info.featureIncompat.join(" ") || "-"],
         ["counts", Object.entries(info.counts).map(([k, v]) => `${k} ${v}`).join(", ")],
       ];
+      const z = info.compression;
+      if (z) {
+        const ratio = z.uncompressedBytes ? ` (${((100 * z.compressedBytes) / z.uncompressedBytes).toFixed(1)}%)` : "";
+        lines.push(
+          ["compression", `${z.inodes} inodes, ${z.compressedBytes} bytes in pclusters for ${z.uncompressedBytes} bytes${ratio}`],
+          ["  algorithms", `${z.algorithms.join(" ") || "lz4 (no config records)"}, max pcluster ${z.maxPclusterBlocks} blocks, lz4 window ${z.lz4MaxDistance}`],
+          ["  index layouts", Object.entries(z.layouts).map(([k, v]) => `${k} ${v}`).join(", ")],
+          ["  extents", Object.entries(z.extents).map(([k, v]) => `${k} ${v}`).join(", ") || "-"],
+        );
+        if (z.unreadableIndexes) lines.push(["  unreadable", `${z.unreadableIndexes} indexes (run fsck)`]);
+      }
       for (const [k, v] of lines) process.stdout.write(`${k.padEnd(18)} ${v}\n`);
     });
 

@@ -641,7 +641,13 @@ export class ErofsImage {
    * Decompresses every extent of a compressed inode, one at a time into a scratch buffer (no
    * whole-file allocation), and calls `each` with the bytes. Returns the bytes decoded.
    */
-  forEachCompressedExtent(inode: ErofsInode, each: ((logical: number, data: Uint8Array) => void) | undefined, path?: string): number {
+  forEachCompressedExtent(
+    inode: ErofsInode,
+    each: ((logical: number, data: Uint8Array) => void) | undefined,
+    path?: string,
+    /** when given, a broken extent is handed here and the next one is decoded (fsck); else it throws */
+    onExtentError?: (e: FormatError) => void,
+  ): number {
     const { extents } = this.compressedMap(inode, path);
     let scratch = new Uint8Array(0);
     let total = 0;
@@ -650,7 +656,13 @@ export class ErofsImage {
       const e = extents[i];
       if (scratch.length < e.length) scratch = new Uint8Array(e.length);
       const dst = scratch.subarray(0, e.length);
-      decompressExtent(this.bytes, e, dst, { zeroPadding, last: i === extents.length - 1, nid: inode.nid, path });
+      try {
+        decompressExtent(this.bytes, e, dst, { zeroPadding, last: i === extents.length - 1, nid: inode.nid, path });
+      } catch (err) {
+        if (!onExtentError || !(err instanceof FormatError)) throw err;
+        onExtentError(err);
+        continue;
+      }
       each?.(e.logical, dst);
       total += e.length;
     }
