@@ -476,5 +476,14 @@ export function mapCompressed(img: ZImage, inode: ZInode, header: ZMapHeader, pa
     }
     extents.push({ logical: la, length, headType, algorithm, physical, plen, inline, headLcn: lcn, entryOffset: at });
   }
+  // the file as a whole: even shared pclusters cannot expand beyond the LZ4 bound (this also
+  // bounds what reading the file allocates by the image size, whatever i_size claims)
+  const unique = new Map<number, number>();
+  for (const e of extents) unique.set(e.physical, Math.max(unique.get(e.physical) ?? 0, e.plen));
+  let pbytes = 0;
+  for (const v of unique.values()) pbytes += v;
+  if (size > pbytes * LZ4_MAX_EXPANSION) {
+    throw hard(inode.offset + 8, `${size} bytes of data cannot come from ${pbytes} bytes of pclusters`);
+  }
   return { header, extents };
 }
