@@ -312,6 +312,21 @@ describe("damaged compressed EROFS images", () => {
     void ino;
   });
 
+  test("HEAD2 extents use the map header's second algorithm", () => {
+    const { img, ino, map } = fileOf(full, "big-text");
+    const e = map.extents.find((x) => x.headType === LclusterType.Head1 && x.plen === 4096 && x.headLcn > 0)!;
+    assert.ok(e, "a one-block HEAD1 pcluster");
+    const want = Buffer.from(img.readData(ino));
+    const head2 = patched(full, (b) => b.writeUInt16LE((b.readUInt16LE(e.entryOffset) & ~3) | LclusterType.Head2, e.entryOffset));
+    const i2 = ErofsImage.open(head2);
+    const m2 = i2.compressedMap(i2.lookup("big-text")!);
+    assert.equal(m2.extents.find((x) => x.headLcn === e.headLcn)!.headType, LclusterType.Head2);
+    assert.ok(Buffer.from(i2.readData(i2.lookup("big-text")!)).equals(want), "HEAD2 with lz4 (algorithm 0) reads the same");
+    const algAt = map.header.offset + MapHeader.fields.algorithmType.offset;
+    const zstd2 = patched(head2, (b) => (b[algAt] = 0x30));
+    expectError(zstd2, /unsupported compression algorithm zstd/, { cls: UnsupportedError, offset: e.entryOffset, strict: false });
+  });
+
   test("map header: unsupported algorithms, fragments, lcluster sizes, advise bits", () => {
     const { ino, map } = fileOf(plain, "big-text");
     const h = map.header.offset;
