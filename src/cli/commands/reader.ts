@@ -159,7 +159,7 @@ export function readerCommands(): Command[] {
           process.stdout.write(`${image}: ${where ? where + ": " : ""}${p.message}\n`);
         }
         const s = r.stats;
-        process.stdout.write(`${image}: ${r.ok ? "clean" : `${r.problems.length} problem(s)`}; ${s.inodes} inodes (${s.dirs} dirs, ${s.files} files, ${s.symlinks} symlinks), ${s.bytesRead} bytes of file data read\n`);
+        process.stdout.write(`${image}: ${r.ok ? "clean" : `${r.problems.length} problem(s)`}; ${s.inodes} inodes (${s.dirs} dirs, ${s.files} files, ${s.symlinks} symlinks), ${s.bytesRead} bytes of file data read${s.compressedExtents ? ` (${s.compressedExtents} compressed extents, ${s.compressedBytes} bytes of pclusters decoded to ${s.uncompressedBytes})` : ""}\n`);
       }
       if (!r.ok) process.exitCode = EXIT.PROBLEMS;
     });
