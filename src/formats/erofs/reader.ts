@@ -303,6 +303,7 @@ export class ErofsImage {
       limit: this.limit,
       featureIncompat: sb.featureIncompat,
       maxPclusterBlks: this.compression.maxPclusterBlks,
+      announcedAlgorithms: sb.featureIncompat & FEATURE_INCOMPAT_COMPR_CFGS ? sb.u1 : undefined,
       soft: (o, d, p) => this.soft(o, d, p),
     };
 

@@ -63,6 +63,8 @@ export interface ZImage {
   featureIncompat: number;
   /** largest pcluster in blocks (lz4 config record; 1 without COMPR_CFGS) */
   maxPclusterBlks: number;
+  /** COMPR_CFGS bitmap of the algorithms the superblock announces; undefined without COMPR_CFGS */
+  announcedAlgorithms?: number;
   soft(offset: number | undefined, detail: string, path?: string): void;
 }
 
@@ -475,6 +477,11 @@ export function mapCompressed(img: ZImage, inode: ZInode, header: ZMapHeader, pa
       throw hard(at, `lcluster ${lcn}: extent of ${length} bytes cannot come from a ${plen}-byte lz4 pcluster`);
     }
     extents.push({ logical: la, length, headType, algorithm, physical, plen, inline, headLcn: lcn, entryOffset: at });
+  }
+  const announced = img.announcedAlgorithms;
+  if (announced !== undefined) {
+    const e = extents.find((x) => x.algorithm >= 0 && !(announced & (1 << x.algorithm)));
+    if (e) soft(e.entryOffset, `lcluster ${e.headLcn}: uses ${algorithmName(e.algorithm)}, which the superblock does not announce (COMPR_CFGS bitmap 0x${announced.toString(16)})`);
   }
   // the file as a whole: even shared pclusters cannot expand beyond the LZ4 bound (this also
   // bounds what reading the file allocates by the image size, whatever i_size claims)

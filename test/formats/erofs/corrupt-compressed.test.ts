@@ -325,6 +325,10 @@ describe("damaged compressed EROFS images", () => {
     const algAt = map.header.offset + MapHeader.fields.algorithmType.offset;
     const zstd2 = patched(head2, (b) => (b[algAt] = 0x30));
     expectError(zstd2, /unsupported compression algorithm zstd/, { cls: UnsupportedError, offset: e.entryOffset, strict: false });
+    // the superblock announces lz4 only: strict reading and fsck notice before decoding
+    expectError(zstd2, /uses zstd, which the superblock does not announce/, { offset: e.entryOffset });
+    expectFsckProblem(zstd2, /does not announce/, e.entryOffset);
+    expectFsckProblem(zstd2, /unsupported compression algorithm zstd/, e.entryOffset);
   });
 
   test("map header: unsupported algorithms, fragments, lcluster sizes, advise bits", () => {
