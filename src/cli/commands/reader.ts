@@ -56,6 +56,17 @@ export function readerCommands(): Command[] {
         ["incompat features", info.featureIncompat.join(" ") || "-"],
         ["counts", Object.entries(info.counts).map(([k, v]) => `${k} ${v}`).join(", ")],
       ];
+      const z = info.compression;
+      if (z) {
+        const ratio = z.uncompressedBytes ? ` (${((100 * z.compressedBytes) / z.uncompressedBytes).toFixed(1)}%)` : "";
+        lines.push(
+          ["compression", `${z.inodes} inodes, ${z.compressedBytes} bytes in pclusters for ${z.uncompressedBytes} bytes${ratio}`],
+          ["  algorithms", `${z.algorithms.join(" ") || "lz4 (no config records)"}, max pcluster ${z.maxPclusterBlocks} blocks, lz4 window ${z.lz4MaxDistance}`],
+          ["  index layouts", Object.entries(z.layouts).map(([k, v]) => `${k} ${v}`).join(", ")],
+          ["  extents", Object.entries(z.extents).map(([k, v]) => `${k} ${v}`).join(", ") || "-"],
+        );
+        if (z.unreadableIndexes) lines.push(["  unreadable", `${z.unreadableIndexes} indexes (run fsck)`]);
+      }
       for (const [k, v] of lines) process.stdout.write(`${k.padEnd(18)} ${v}\n`);
     });
 
@@ -148,7 +159,7 @@ export function readerCommands(): Command[] {
           process.stdout.write(`${image}: ${where ? where + ": " : ""}${p.message}\n`);
         }
         const s = r.stats;
-        process.stdout.write(`${image}: ${r.ok ? "clean" : `${r.problems.length} problem(s)`}; ${s.inodes} inodes (${s.dirs} dirs, ${s.files} files, ${s.symlinks} symlinks), ${s.bytesRead} bytes of file data read\n`);
+        process.stdout.write(`${image}: ${r.ok ? "clean" : `${r.problems.length} problem(s)`}; ${s.inodes} inodes (${s.dirs} dirs, ${s.files} files, ${s.symlinks} symlinks), ${s.bytesRead} bytes of file data read${s.compressedExtents ? ` (${s.compressedExtents} compressed extents, ${s.compressedBytes} bytes of pclusters decoded to ${s.uncompressedBytes})` : ""}\n`);
       }
       if (!r.ok) process.exitCode = EXIT.PROBLEMS;
     });

@@ -1,6 +1,6 @@
 /**
  * A summary of an EROFS image: superblock, features and counts, as a plain JSON-friendly object.
- * Reads metadata only (never file data), so it works on images with compressed files.
+ * Reads metadata only (never file data): for compressed files, the map headers and indexes.
  */
 import { FormatError } from "../../errors.js";
 import { erofsSuperblockChecksum } from "./crc32c.js";
@@ -9,11 +9,17 @@ import {
   COMPAT_FEATURE_NAMES,
   DataLayout,
   FEATURE_COMPAT_SB_CHKSUM,
+  FEATURE_INCOMPAT_COMPR_CFGS,
+  FEATURE_INCOMPAT_ZERO_PADDING,
   INCOMPAT_FEATURE_NAMES,
   SUPERBLOCK_OFFSET,
   Superblock,
   XattrIbodyHeader,
+  Z_ADVISE_BIG_PCLUSTER_1,
+  Z_ADVISE_BIG_PCLUSTER_2,
+  Z_ADVISE_COMPACTED_2B,
 } from "./ondisk.js";
+import { algorithmName } from "./zmap.js";
 import { formatUuid } from "../uuid.js";
 import { countKind, emptyKindCounts, type KindCounts } from "./kind-counts.js";
 import { ErofsImage, type ErofsInode, type ErofsReadOptions } from "./reader.js";
@@ -51,6 +57,26 @@ export interface ErofsInspection {
     fileBytes: number;
   };
   layouts: Record<string, number>;
+  /** present when the image has compressed inodes or announces compression */
+  compression?: CompressionSummary;
+}
+
+export interface CompressionSummary {
+  /** algorithms the superblock announces */
+  algorithms: string[];
+  lz4MaxDistance: number;
+  maxPclusterBlocks: number;
+  /** compressed inodes */
+  inodes: number;
+  /** how many compressed inodes use each index form / feature */
+  layouts: { fullIndex: number; compactIndex: number; compact2B: number; bigPcluster: number; inlineTail: number };
+  /** extents per kind: an algorithm name, or "stored" for uncompressed (PLAIN) extents */
+  extents: Record<string, number>;
+  /** pcluster bytes (inline tails included) and the uncompressed bytes they hold */
+  compressedBytes: number;
+  uncompressedBytes: number;
+  /** compressed inodes whose index could not be decoded (see fsck) */
+  unreadableIndexes: number;
 }
 
 const LAYOUT_NAMES: Record<number, string> = {
@@ -90,7 +116,40 @@ export function inspectErofs(bytes: Uint8Array, opts: ErofsReadOptions = {}): Er
   };
   const layouts: Record<string, number> = {};
   const seen = new Set<number>();
-  const count = (ino: ErofsInode) => {
+  const cfg = img.compression;
+  const z: CompressionSummary = {
+    algorithms: (sb.featureIncompat & FEATURE_INCOMPAT_COMPR_CFGS) ? cfg.algorithms : [],
+    lz4MaxDistance: cfg.lz4MaxDistance,
+    maxPclusterBlocks: cfg.maxPclusterBlks,
+    inodes: 0,
+    layouts: { fullIndex: 0, compactIndex: 0, compact2B: 0, bigPcluster: 0, inlineTail: 0 },
+    extents: {},
+    compressedBytes: 0,
+    uncompressedBytes: 0,
+    unreadableIndexes: 0,
+  };
+  const countCompressed = (ino: ErofsInode, path: string) => {
+    const h = ino.zHeader!;
+    z.inodes++;
+    if (h.compact) z.layouts.compactIndex++;
+    else z.layouts.fullIndex++;
+    if (h.compact && h.advise & Z_ADVISE_COMPACTED_2B) z.layouts.compact2B++;
+    if (h.advise & (Z_ADVISE_BIG_PCLUSTER_1 | Z_ADVISE_BIG_PCLUSTER_2)) z.layouts.bigPcluster++;
+    if (h.inlineOffset !== undefined) z.layouts.inlineTail++;
+    try {
+      for (const e of img.compressedMap(ino, path).extents) {
+        const k = e.algorithm === -1 ? "stored" : algorithmName(e.algorithm);
+        z.extents[k] = (z.extents[k] ?? 0) + 1;
+        z.compressedBytes += e.plen;
+        z.uncompressedBytes += e.length;
+      }
+    } catch (e) {
+      if (!(e instanceof FormatError)) throw e;
+      z.unreadableIndexes++;
+    }
+  };
+  const count = (ino: ErofsInode, path: string) => {
+    if (ino.compressed) countCompressed(ino, path);
     countKind(counts, ino.kind);
     if (ino.kind === "file") counts.fileBytes += ino.size;
     if (ino.extended) counts.extendedInodes++;
@@ -103,7 +162,7 @@ export function inspectErofs(bytes: Uint8Array, opts: ErofsReadOptions = {}): Er
 
   const root = img.readInode(img.rootNid, "");
   seen.add(root.nid);
-  count(root);
+  count(root, "");
   const stack: Array<{ inode: ErofsInode; path: string; parent: number }> = [{ inode: root, path: "", parent: root.nid }];
   while (stack.length) {
     const { inode, path, parent } = stack.pop()!;
@@ -121,7 +180,7 @@ export function inspectErofs(bytes: Uint8Array, opts: ErofsReadOptions = {}): Er
       }
       seen.add(ent.nid);
       const child = img.readInode(ent.nid, childPath);
-      count(child);
+      count(child, childPath);
       if (child.kind === "dir") stack.push({ inode: child, path: childPath, parent: inode.nid });
     }
   }
@@ -152,5 +211,6 @@ export function inspectErofs(bytes: Uint8Array, opts: ErofsReadOptions = {}): Er
     featureIncompatRaw: sb.featureIncompat,
     counts,
     layouts,
+    ...(z.inodes > 0 || z.algorithms.length > 0 || sb.featureIncompat & FEATURE_INCOMPAT_ZERO_PADDING ? { compression: z } : {}),
   };
 }

@@ -171,6 +171,8 @@ export function decodeRdev(v: number): { major: number; minor: number } {
 /** Compression map header, 8 bytes at ALIGN(end of inode + xattrs, 8). */
 export const MapHeader = defineStruct("erofs z_erofs map header", 8, {
   reserved: u32(0),
+  /** ztailpacking: size of the inline pcluster after the index (shares `reserved`'s upper half) */
+  idataSize: u16(2),
   advise: u16(4),
   algorithmType: u8(6),
   clusterBits: u8(7),
@@ -252,6 +254,8 @@ export const Lz4Config = defineStruct("erofs lz4 config", 14, {
   reserved: bytes(4, 10),
 });
 /** compressed data in a pcluster is right-aligned, preceded by zeros (incompat ZERO_PADDING) */
+/** Linux refuses lz4 configs with pclusters above 1 MiB (Z_EROFS_PCLUSTER_MAX_SIZE) */
+export const Z_PCLUSTER_MAX_BLKS = (1024 * 1024) / BLOCK_SIZE;
 
 export function alignUp(n: number, a: number): number {
   return Math.ceil(n / a) * a;

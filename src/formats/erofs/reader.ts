@@ -51,6 +51,7 @@ import {
   INODE_VERSION_EXTENDED,
   InodeCompact,
   InodeExtended,
+  Lz4Config,
   NAME_MAX,
   NULL_ADDR,
   SUPERBLOCK_OFFSET,
@@ -58,14 +59,17 @@ import {
   XATTR_PREFIXES,
   XattrEntry,
   XattrIbodyHeader,
+  Z_PCLUSTER_MAX_BLKS,
   alignUp,
   decodeRdev,
   xattrIbodySize,
 } from "./ondisk.js";
+import { decompressExtent } from "./zdata.js";
+import { algorithmName, mapCompressed, parseMapHeader, type ZImage, type ZMap, type ZMapHeader } from "./zmap.js";
 
 const FMT = "erofs";
 
-/** incompat features this reader understands (data of compressed files is refused when read) */
+/** incompat features this reader understands (fragments only as far as metadata goes: their data is refused when read) */
 const KNOWN_INCOMPAT =
   FEATURE_INCOMPAT_ZERO_PADDING |
   FEATURE_INCOMPAT_COMPR_CFGS |
@@ -111,6 +115,17 @@ export interface ErofsReadOptions {
 
 export type ErofsSuperblock = StructValue<typeof Superblock.fields>;
 
+/** The compression configuration from the superblock (and its COMPR_CFGS records). */
+export interface ErofsCompressionConfig {
+  /** algorithms the superblock announces (COMPR_CFGS bitmap; just lz4 without it) */
+  algorithms: string[];
+  lz4MaxDistance: number;
+  /** largest pcluster in blocks */
+  maxPclusterBlks: number;
+  /** image byte range of the config records, when present */
+  records?: { start: number; end: number };
+}
+
 /** A piece of a file's data: `length` bytes at `logical`, stored at byte `physical`, or a hole (zeros). */
 export interface DataExtent {
   logical: number;
@@ -153,6 +168,8 @@ export interface ErofsInode {
   compressed: boolean;
   /** chunk size bits for CHUNK_BASED inodes */
   chunkBits?: number;
+  /** compressed inodes: map header and index geometry (the index itself is decoded when data is read) */
+  zHeader?: ZMapHeader;
   /** where the data is; undefined for compressed inodes */
   extents?: DataExtent[];
 }
@@ -209,7 +226,10 @@ export class ErofsImage {
   readonly xattrBase: number;
   readonly buildTime: Timestamp;
   private readonly onProblem?: (p: ErofsProblem) => void;
+  readonly compression: ErofsCompressionConfig;
   private readonly inodes = new Map<number, ErofsInode>();
+  private readonly zmaps = new Map<number, ZMap>();
+  private readonly zimage: ZImage;
 
   private constructor(bytes: Uint8Array, opts: ErofsReadOptions) {
     this.bytes = bytes;
@@ -277,11 +297,59 @@ export class ErofsImage {
       btNsec = 999_999_999;
     }
     this.buildTime = { sec: Number(bt), nsec: btNsec };
+    this.compression = this.readCompressionConfig();
+    this.zimage = {
+      bytes,
+      limit: this.limit,
+      featureIncompat: sb.featureIncompat,
+      maxPclusterBlks: this.compression.maxPclusterBlks,
+      announcedAlgorithms: sb.featureIncompat & FEATURE_INCOMPAT_COMPR_CFGS ? sb.u1 : undefined,
+      soft: (o, d, p) => this.soft(o, d, p),
+    };
 
     const root = this.readInode(sb.rootNid, "");
     if (root.kind !== "dir") {
       throw new FormatError(FMT, root.offset, `root nid ${sb.rootNid} is a ${root.kind}, not a directory`);
     }
+  }
+
+  /**
+   * Without COMPR_CFGS, u1 is the lz4 window and pclusters are one block. With it, u1 is a bitmap
+   * of algorithms, each with a record {le16 size, payload} after the superblock (4-byte aligned).
+   */
+  private readCompressionConfig(): ErofsCompressionConfig {
+    const sb = this.superblock;
+    const u1At = SUPERBLOCK_OFFSET + Superblock.fields.u1.offset;
+    if (!(sb.featureIncompat & FEATURE_INCOMPAT_COMPR_CFGS)) {
+      return { algorithms: ["lz4"], lz4MaxDistance: sb.u1, maxPclusterBlks: 1 };
+    }
+    const algs = sb.u1;
+    if (algs >> 4) throw new UnsupportedError(FMT, u1At, `unknown compression algorithms in the COMPR_CFGS bitmap 0x${algs.toString(16)}`);
+    if (algs === 0) this.soft(u1At, "COMPR_CFGS is set but no compression algorithm is announced");
+    const start = SUPERBLOCK_OFFSET + Superblock.size + sb.sbExtslots * 16;
+    let pos = start;
+    const out: ErofsCompressionConfig = { algorithms: [], lz4MaxDistance: 0, maxPclusterBlks: 1 };
+    for (let alg = 0; alg < 4; alg++) {
+      if (!(algs & (1 << alg))) continue;
+      out.algorithms.push(algorithmName(alg));
+      pos = alignUp(pos, 4);
+      if (!this.inBounds(pos, 2)) throw this.hard(pos, `${algorithmName(alg)} config record runs past the end of the image`);
+      const len = u16at(this.bytes, pos) || 0x10000;
+      if (!this.inBounds(pos + 2, len)) throw this.hard(pos, `${algorithmName(alg)} config record of ${len} bytes runs past the end of the image`);
+      if (alg === 0) {
+        if (len < Lz4Config.size) throw this.hard(pos, `lz4 config record is ${len} bytes, expected ${Lz4Config.size}`);
+        if (len !== Lz4Config.size) this.soft(pos, `lz4 config record is ${len} bytes, expected ${Lz4Config.size}`);
+        const c = Lz4Config.decode(this.bytes, pos + 2);
+        if (c.maxPclusterBlks > Z_PCLUSTER_MAX_BLKS) {
+          throw this.hard(pos + 2 + Lz4Config.fields.maxPclusterBlks.offset, `lz4 config: pclusters of up to ${c.maxPclusterBlks} blocks (at most ${Z_PCLUSTER_MAX_BLKS} allowed)`);
+        }
+        out.lz4MaxDistance = c.maxDistance;
+        out.maxPclusterBlks = c.maxPclusterBlks || 1; // 0 is the reserved "one block" case
+      }
+      pos += 2 + len;
+    }
+    out.records = { start, end: pos };
+    return out;
   }
 
   static open(bytes: Uint8Array, opts: ErofsReadOptions = {}): ErofsImage {
@@ -433,12 +501,9 @@ export class ErofsImage {
 
     if (inode.compressed) {
       if (kind !== "file") this.soft(off, `nid ${nid}: compressed ${kind}`, path);
-      // the map header sits at ALIGN(payload, 8); its index array is only parsed when data is read
-      const mapHeader = alignUp(payloadOffset, 8);
-      if (!this.inBounds(mapHeader, 8)) {
-        throw this.hard(mapHeader, `nid ${nid}: compression map header runs past the end of the image`, path);
-      }
-      inode.metaEnd = mapHeader + 8;
+      // the map header and index geometry now; the index entries when data is read
+      inode.zHeader = parseMapHeader(this.zimage, inode, path);
+      inode.metaEnd = inode.zHeader.end;
       return inode;
     }
 
@@ -562,11 +627,69 @@ export class ErofsImage {
     return undefined;
   }
 
+  /** A compressed inode's extents (index decoded and checked once, then cached). */
+  compressedMap(inode: ErofsInode, path?: string): ZMap {
+    if (!inode.zHeader) throw this.hard(inode.offset, `nid ${inode.nid} is not compressed`, path);
+    let m = this.zmaps.get(inode.nid);
+    if (!m) {
+      m = mapCompressed(this.zimage, inode, inode.zHeader, path);
+      this.zmaps.set(inode.nid, m);
+    }
+    return m;
+  }
+
+  /**
+   * Decompresses every extent of a compressed inode, one at a time into a scratch buffer (no
+   * whole-file allocation), and calls `each` with the bytes. Returns the bytes decoded.
+   */
+  forEachCompressedExtent(
+    inode: ErofsInode,
+    each: ((logical: number, data: Uint8Array) => void) | undefined,
+    path?: string,
+    /** when given, a broken extent is handed here and the next one is decoded (fsck); else it throws */
+    onExtentError?: (e: FormatError) => void,
+  ): number {
+    const { extents } = this.compressedMap(inode, path);
+    let scratch = new Uint8Array(0);
+    let total = 0;
+    const zeroPadding = (this.superblock.featureIncompat & FEATURE_INCOMPAT_ZERO_PADDING) !== 0;
+    for (let i = 0; i < extents.length; i++) {
+      const e = extents[i];
+      if (scratch.length < e.length) scratch = new Uint8Array(e.length);
+      const dst = scratch.subarray(0, e.length);
+      try {
+        decompressExtent(this.bytes, e, dst, { zeroPadding, last: i === extents.length - 1, nid: inode.nid, path });
+      } catch (err) {
+        if (!onExtentError || !(err instanceof FormatError)) throw err;
+        onExtentError(err);
+        continue;
+      }
+      each?.(e.logical, dst);
+      total += e.length;
+    }
+    return total;
+  }
+
+  /** The whole data of a compressed inode: each pcluster is decoded once, straight into the result. */
+  private readCompressed(inode: ErofsInode, path?: string): Uint8Array {
+    const { extents } = this.compressedMap(inode, path);
+    if (inode.size > MAX_MATERIALIZE) {
+      throw new UnsupportedError(FMT, inode.offset, `nid ${inode.nid}: file of ${inode.size} bytes is too large to read into memory${pathNote(path)}`);
+    }
+    const out = new Uint8Array(inode.size);
+    const zeroPadding = (this.superblock.featureIncompat & FEATURE_INCOMPAT_ZERO_PADDING) !== 0;
+    for (let i = 0; i < extents.length; i++) {
+      const e = extents[i];
+      const dst = out.subarray(e.logical, e.logical + e.length);
+      decompressExtent(this.bytes, e, dst, { zeroPadding, last: i === extents.length - 1, nid: inode.nid, path });
+    }
+    return out;
+  }
+
   /** The whole data of a regular file, symlink or directory. May be a view into the image. */
   readData(inode: ErofsInode, path?: string): Uint8Array {
-    if (inode.compressed || !inode.extents) {
-      throw new UnsupportedError(FMT, inode.offset, `compressed data not supported yet (nid ${inode.nid}, layout ${inode.layout})${pathNote(path)}`);
-    }
+    if (inode.compressed) return this.readCompressed(inode, path);
+    if (!inode.extents) throw this.hard(inode.offset, `nid ${inode.nid} has no data map`, path);
     const ex = inode.extents;
     if (ex.length === 0) return new Uint8Array(0);
     if (ex.length === 1 && ex[0].physical !== null) return this.bytes.subarray(ex[0].physical, ex[0].physical + inode.size);
@@ -603,9 +726,6 @@ export class ErofsImage {
     const inode = typeof inodeOrNid === "number" ? this.readInode(inodeOrNid, path) : inodeOrNid;
     const nid = inode.nid;
     if (inode.kind !== "dir") throw this.hard(inode.offset, `nid ${nid} is not a directory`, path);
-    if (inode.compressed) {
-      throw new UnsupportedError(FMT, inode.offset, `compressed data not supported yet (directory nid ${nid})${pathNote(path)}`);
-    }
     const data = this.readData(inode, path);
     const size = inode.size;
     const out: ErofsDirEntry[] = [];
@@ -812,8 +932,8 @@ function joinPath(dir: ByteString, name: ByteString): ByteString {
 }
 
 /**
- * Reads the whole tree. File contents are lazy: read() slices or assembles from the image (and
- * throws UnsupportedError for compressed files). Hard links come back as one node object at several
+ * Reads the whole tree. File contents are lazy: read() slices, assembles or decompresses from the
+ * image on each call. Hard links come back as one node object at several
  * paths; a directory reachable twice (a cycle or a hard-linked directory) is a FormatError.
  */
 export function readErofs(bytes: Uint8Array, opts: ErofsReadOptions = {}): FsTree {
