@@ -83,6 +83,8 @@ export interface BuiltModule {
   compression: ModuleCompression;
   needs: string[];
   reason: string;
+  /** a storage driver storage-init loads only while the boot device is missing */
+  untilBoot: boolean;
 }
 
 export interface BuildResult {
@@ -234,7 +236,10 @@ export async function buildPair(o: BuildOptions): Promise<BuildResult> {
   const tMini = clock();
   const files: { path: string; content: FileContent }[] = [];
   const modules: BuiltModule[] = [];
-  for (const m of sel.modules) {
+  // always-needed modules first (closed under dependencies), then the storage drivers, which
+  // storage-init stops loading once the boot device is there
+  const ordered = [...sel.modules.filter((m) => !m.untilBoot), ...sel.modules.filter((m) => m.untilBoot)];
+  for (const m of ordered) {
     const rel = (o.decompressModules ? uncompressedModulePath(m.path) : m.path).replace(/^\/+/, "");
     const path = `lib/modules/${kver}/${rel}`;
     let content = m.node.content;
@@ -242,7 +247,7 @@ export async function buildPair(o: BuildOptions): Promise<BuildResult> {
     files.push({ path, content });
     modules.push({
       name: m.name, path: "/" + displayName(path), source: m.source, bytes: content.size,
-      compression: o.decompressModules ? "none" : m.compression, needs: m.needs, reason: m.reason,
+      compression: o.decompressModules ? "none" : m.compression, needs: m.needs, reason: m.reason, untilBoot: m.untilBoot,
     });
   }
   const timestamp = o.timestamp ?? timestampFromEnv();
@@ -256,7 +261,7 @@ export async function buildPair(o: BuildOptions): Promise<BuildResult> {
     init: o.init ?? "/init",
     timeout: o.timeout ?? 10,
     failure: o.failure ?? "panic",
-    modules: files.map((f) => ({ path: "/" + f.path })),
+    modules: files.map((f, i) => ({ path: "/" + f.path, untilBoot: modules[i].untilBoot })),
     shims,
   });
   configFor(); // refuses a config storage-init would refuse before anything is written

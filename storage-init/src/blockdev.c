@@ -311,39 +311,54 @@ static size_t append(char *dst, size_t size, size_t pos, const char *s)
 	return pos;
 }
 
+/* One scan of the block devices: the number matching (the first in *out);
+ * what was seen goes to seen_all. */
+static size_t scan_once(const struct spec *sp, const char *spec, struct blockdev *out,
+			char *seen_all, size_t cap, int quiet)
+{
+	char seen[128];
+	size_t n, i, matches = 0, pos = 0;
+	struct blockdev cand;
+
+	seen_all[0] = '\0';
+	if (sp->kind == SPEC_PATH)
+		return find_by_path(sp->value, out) ? 1 : 0;
+	n = list_devices();
+	for (i = 0; i < n; i++) {
+		if (check_device(names[i], sp, &cand, seen, sizeof seen)) {
+			if (matches == 0)
+				*out = cand;
+			else if (!quiet)
+				log_warn("%s also matches %s; using %s", spec, cand.name, out->name);
+			matches++;
+		}
+		if (seen[0])
+			pos = append(seen_all, cap, pos, seen);
+	}
+	return matches;
+}
+
+int bootdev_present(const char *spec, struct blockdev *out)
+{
+	char seen_all[512];
+	struct spec sp;
+
+	parse_spec(spec, &sp);
+	return scan_once(&sp, spec, out, seen_all, sizeof seen_all, 1) > 0;
+}
+
 int bootdev_find(const char *spec, unsigned long timeout_s, struct blockdev *out,
 		 char *reason, size_t rlen)
 {
 	unsigned long long start = now_ms(), deadline = start + timeout_s * 1000ull;
-	char seen_all[512], seen[128];
+	char seen_all[512];
 	struct spec sp;
 	unsigned scans = 0;
 
 	parse_spec(spec, &sp);
 	for (;;) {
-		size_t n, i, matches = 0, pos = 0;
-		struct blockdev cand;
-
 		scans++;
-		seen_all[0] = '\0';
-		if (sp.kind == SPEC_PATH) {
-			if (find_by_path(sp.value, out))
-				matches = 1;
-		} else {
-			n = list_devices();
-			for (i = 0; i < n; i++) {
-				if (check_device(names[i], &sp, &cand, seen, sizeof seen)) {
-					if (matches == 0)
-						*out = cand;
-					else
-						log_warn("%s also matches %s; using %s", spec, cand.name, out->name);
-					matches++;
-				}
-				if (seen[0])
-					pos = append(seen_all, sizeof seen_all, pos, seen);
-			}
-		}
-		if (matches) {
+		if (scan_once(&sp, spec, out, seen_all, sizeof seen_all, 0)) {
 			log_info("boot device %s is %s (%s) after %llu ms, %u scan(s)", spec, out->node,
 				 out->fstype[0] ? out->fstype : "unknown type", now_ms() - start, scans);
 			return 0;

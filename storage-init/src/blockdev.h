@@ -15,6 +15,8 @@ struct blockdev {
  * with a reason in reason (e.g. "not found after 10 s"). */
 int bootdev_find(const char *spec, unsigned long timeout_s, struct blockdev *out,
 		 char *reason, size_t rlen);
+/* One quiet look for that device: 1 if it is there now. */
+int bootdev_present(const char *spec, struct blockdev *out);
 
 /* Path of a usable node for MAJ:MIN named NAME: /dev/NAME when devtmpfs
  * has it, otherwise one created under /run/initoverlayfs. */

@@ -25,6 +25,9 @@ enum cfg_origin { CFG_FROM_FILE = 0, CFG_FROM_CMDLINE };
 struct module_spec {
 	char path[SI_PATH_MAX];
 	char params[CFG_PARAMS_MAX];
+	/* storage_module: a driver that may be what makes the boot device
+	 * appear; not loaded once the boot device is there */
+	unsigned char until_boot;
 };
 
 /* A repeatable key holding absolute paths. */

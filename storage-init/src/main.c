@@ -89,8 +89,8 @@ static void print_config(void)
 	       cfg.boot, cfg.bootfstype, cfg.bootflags, cfg.image, cfg.init, cfg.shell,
 	       cfg.timeout, cfg.loglevel, pol[cfg.failure]);
 	for (i = 0; i < cfg.n_modules; i++)
-		printf("module=%s%s%s\n", cfg.modules[i].path, cfg.modules[i].params[0] ? " " : "",
-		       cfg.modules[i].params);
+		printf("%s=%s%s%s\n", cfg.modules[i].until_boot ? "storage_module" : "module",
+		       cfg.modules[i].path, cfg.modules[i].params[0] ? " " : "", cfg.modules[i].params);
 	for (i = 0; i < cfg.shims.n; i++)
 		printf("shim=%s\n", cfg.shims.path[i]);
 	for (i = 0; i < cfg.scripts.n; i++)
@@ -384,12 +384,21 @@ static int install_shims(const char *root, struct shim_report *rep)
 
 /* ---- the boot flow ---------------------------------------------------- */
 
+static int boot_present(void *ctx)
+{
+	struct blockdev b;
+
+	(void)ctx;
+	return bootdev_present(cfg.boot, &b);
+}
+
 static int storage_init(int argc, char **argv)
 {
 	char err[CFG_ERR_MAX * 2], image_path[SI_PATH_MAX + 8];
 	char ovl_opts[3 * SI_PATH_MAX];
 	char *init_argv[MAX_INIT_ARGS + 1];
 	const struct module_spec *bad_mod;
+	size_t loaded, skipped;
 	const char *what, *fstype;
 	struct blockdev bdev;
 	struct shim_report rep;
@@ -416,10 +425,14 @@ static int storage_init(int argc, char **argv)
 	if ((size_t)argc > MAX_INIT_ARGS)
 		fail("read configuration", "init arguments", "too many");
 
-	/* modules */
-	if (modules_load(&cfg, &bad_mod) < 0)
+	/* modules: the ones always needed, then storage drivers until the boot device shows up */
+	if (modules_load(&cfg, boot_present, NULL, &bad_mod, &loaded, &skipped) < 0)
 		fail_errno("load modules", bad_mod->path, errno);
-	log_info("%zu module(s) loaded (%llu ms)", cfg.n_modules, now_ms() - t0);
+	if (skipped)
+		log_info("%zu module(s) loaded, %zu storage module(s) not needed: the boot device is there (%llu ms)",
+			 loaded, skipped, now_ms() - t0);
+	else
+		log_info("%zu module(s) loaded (%llu ms)", loaded, now_ms() - t0);
 
 	/* boot device */
 	if (bootdev_find(cfg.boot, cfg.timeout, &bdev, err, sizeof err) < 0)

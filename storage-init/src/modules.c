@@ -22,34 +22,55 @@ int module_is_compressed(const char *path)
 	return has_suffix(path, ".xz") || has_suffix(path, ".zst") || has_suffix(path, ".gz");
 }
 
-int modules_load(const struct config *c, const struct module_spec **failed)
+static int load_one(const struct module_spec *m)
 {
+	unsigned flags = module_is_compressed(m->path) ? SI_MODULE_INIT_COMPRESSED_FILE : 0;
+	unsigned long long t0 = now_ms();
+	long rc;
+	int fd, err;
+
+	fd = open(m->path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	do
+		rc = syscall(SYS_finit_module, fd, m->params, flags);
+	while (rc < 0 && errno == EINTR);
+	err = errno;
+	close(fd);
+	if (rc < 0 && err != EEXIST) {
+		errno = err;
+		return -1;
+	}
+	log_debug("module %s%s%s: %s (%llu ms)", m->path, m->params[0] ? " " : "", m->params,
+		  rc < 0 ? "already loaded" : "loaded", now_ms() - t0);
+	return 0;
+}
+
+int modules_load(const struct config *c, int (*present)(void *ctx), void *ctx,
+		 const struct module_spec **failed, size_t *loaded, size_t *skipped)
+{
+	int pass;
 	size_t i;
 
-	for (i = 0; i < c->n_modules; i++) {
-		const struct module_spec *m = &c->modules[i];
-		unsigned flags = module_is_compressed(m->path) ? SI_MODULE_INIT_COMPRESSED_FILE : 0;
-		unsigned long long t0 = now_ms();
-		long rc;
-		int fd, err;
+	*loaded = *skipped = 0;
+	for (pass = 0; pass < 2; pass++) {
+		for (i = 0; i < c->n_modules; i++) {
+			const struct module_spec *m = &c->modules[i];
 
-		fd = open(m->path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0) {
-			*failed = m;
-			return -1;
+			if (m->until_boot != pass)
+				continue;
+			/* once the boot device is there, no more storage drivers:
+			 * the original init loads what the machine needs */
+			if (pass == 1 && (*skipped || (present && present(ctx)))) {
+				(*skipped)++;
+				continue;
+			}
+			if (load_one(m) < 0) {
+				*failed = m;
+				return -1;
+			}
+			(*loaded)++;
 		}
-		do
-			rc = syscall(SYS_finit_module, fd, m->params, flags);
-		while (rc < 0 && errno == EINTR);
-		err = errno;
-		close(fd);
-		if (rc < 0 && err != EEXIST) {
-			*failed = m;
-			errno = err;
-			return -1;
-		}
-		log_debug("module %s%s%s: %s (%llu ms)", m->path, m->params[0] ? " " : "", m->params,
-			  rc < 0 ? "already loaded" : "loaded", now_ms() - t0);
 	}
 	return 0;
 }

@@ -3,9 +3,12 @@
 
 #include "config.h"
 
-/* finit_module() each module in order; EEXIST counts as loaded.
- * Returns 0, or -1 with *failed set to the module and errno set. */
-int modules_load(const struct config *c, const struct module_spec **failed);
+/* finit_module() each module in order, EEXIST counting as loaded: first the
+ * plain ones, then the until_boot ones, each only while present(ctx) says the
+ * boot device is still missing. Returns 0 with the counts, or -1 with
+ * *failed set to the module and errno set. */
+int modules_load(const struct config *c, int (*present)(void *ctx), void *ctx,
+		 const struct module_spec **failed, size_t *loaded, size_t *skipped);
 /* Whether a module file name asks for in-kernel decompression. */
 int module_is_compressed(const char *path);
 

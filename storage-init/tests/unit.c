@@ -125,8 +125,16 @@ static void test_config_repeats(void)
 	CHECK_STR(c.modules[1].path, "/lib/modules/virtio_blk.ko");
 	CHECK_STR(c.modules[1].params, "queue_depth=64 foo=\"a\"");
 	CHECK_STR(c.modules[2].path, "/lib/modules/erofs.ko.zst");
+	CHECK(!c.modules[0].until_boot && !c.modules[2].until_boot);
 	CHECK(c.shims.n == 2);
 	CHECK_STR(c.shims.path[1], "/bin/switch_root");
+	/* storage_module: the same list, in order, marked as needed only until the boot device shows */
+	CHECK(parse("module = /a.ko\nstorage_module = /s.ko x=1\nstorage-module=/t.ko\nmodule=/b.ko\n") == 0);
+	CHECK(c.n_modules == 4);
+	CHECK(!c.modules[0].until_boot && c.modules[1].until_boot && c.modules[2].until_boot && !c.modules[3].until_boot);
+	CHECK_STR(c.modules[1].path, "/s.ko");
+	CHECK_STR(c.modules[1].params, "x=1");
+	CHECK(parse("storage_module = s.ko\n") < 0);
 	c.boot[0] = 'x';
 	CHECK(parse("boot=/dev/vda\nimage=/i\nshim=\n") == 0);
 	CHECK(config_finish(&c, err, sizeof err) == 0);

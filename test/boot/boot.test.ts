@@ -52,6 +52,9 @@ test("the pair boots to the test root with /boot on ext4; nothing stays pinned",
   const r = await boot({ initrd: pair.mini.path, disks: [root, bootExt4] });
   const rep = expectReachedCleanly(r, "pair/ext4");
   assert.match(r.console, /initoverlayfs: .*mounted on/);
+  // virtio_blk made the boot disk appear: the other storage drivers were not loaded
+  assert.match(r.console, /initoverlayfs: \d+ module\(s\) loaded, \d+ storage module\(s\) not needed: the boot device is there/);
+  assert.doesNotMatch(r.console, /usbcore: registered new/, "the USB stack was loaded for nothing");
   assert.deepEqual(rep.loopsBacked, [], `a loop device still holds the image\n${tail(r.console)}`);
   assert.equal(rep.bootMounted, false);
 });

@@ -42,7 +42,10 @@ function dataOffset(image: Uint8Array, path: string): number {
   const img = ErofsImage.open(image);
   const inode = img.lookup(toByteString(path));
   assert.ok(inode && inode.size > 100, `${path} missing or tiny in the image`);
-  const at = img.physicalOffset(inode, 64);
+  // compressed: a byte in the middle of the first pcluster (its end holds the right-aligned data)
+  const at = inode.compressed
+    ? ((e) => e.physical + e.plen - 64)(img.compressedMap(inode).extents[0])
+    : img.physicalOffset(inode, 64);
   assert.ok(at !== undefined, `no physical offset for ${path}`);
   return at;
 }

@@ -97,15 +97,23 @@ test("build on the Debian initramfs: a valid small mini initramfs and an image f
     assert.deepEqual(conf.get("timeout"), ["10"]);
     assert.deepEqual(conf.get("failure"), ["panic"]);
     assert.deepEqual(conf.get("shim"), ["/usr/sbin/run-init", "/usr/sbin/switch_root"]);
-    assert.deepEqual(conf.get("module"), res.modules.map((m) => m.path));
+    // always-needed modules first, then the storage drivers storage-init skips once the boot device is there
+    assert.deepEqual(conf.get("module"), res.modules.filter((m) => !m.untilBoot).map((m) => m.path));
+    assert.deepEqual(conf.get("storage_module"), res.modules.filter((m) => m.untilBoot).map((m) => m.path));
+    assert.deepEqual(res.modules.map((m) => m.untilBoot), [...res.modules.map((m) => m.untilBoot)].sort(), "eager ones first");
     const names = res.modules.map((m) => m.name);
+    const lazy = new Set(res.modules.filter((m) => m.untilBoot).map((m) => m.name));
+    for (const n of ["virtio_blk", "virtio_pci", "nvme", "ahci", "usb_storage", "scsi_mod"]) assert.ok(lazy.has(n), `${n} is a storage driver`);
+    for (const n of ["ext4", "jbd2", "crc32c_generic", "loop", "erofs", "overlay", "dm_verity", "dm_mod"]) assert.ok(names.includes(n) && !lazy.has(n), `${n} is always needed`);
+    for (const m of res.modules) if (!m.untilBoot) for (const d of m.needs) assert.ok(!lazy.has(d), `${m.name} needs ${d}, which is a storage-only module`);
     for (const n of ["virtio_blk", "virtio_pci", "nvme", "ahci", "ext4", "jbd2", "mbcache", "crc16", "crc32c_generic", "loop", "erofs", "overlay"]) assert.ok(names.includes(n), n);
     for (const n of ["xfs", "btrfs", "vfat", "crc32c_intel"]) assert.ok(!names.includes(n), `${n} with --boot-fstype ext4`);
     // load order: every module after what it needs
     for (const [i, m] of res.modules.entries()) for (const d of m.needs) assert.ok(names.indexOf(d) >= 0 && names.indexOf(d) < i, `${d} before ${m.name}`);
     // storage-init itself accepts it
     const check = run(bin, ["--check-config", join(x, "etc/initoverlayfs.conf")]).stdout;
-    assert.equal(check.split("\n").filter((l) => l.startsWith("module=")).length, res.modules.length);
+    assert.equal(check.split("\n").filter((l) => /^(storage_)?module=/.test(l)).length, res.modules.length);
+    assert.equal(check.split("\n").filter((l) => l.startsWith("storage_module=")).length, lazy.size);
 
     // the image: fsck.erofs is clean, and it holds exactly the original initramfs
     const f = run("fsck.erofs", [image], { allowFail: true });

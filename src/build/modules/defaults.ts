@@ -84,7 +84,8 @@ export function integrityWants(integrity: WantsOptions["integrity"], config?: Ke
 export function buildWants(o: WantsOptions): ModuleWant[] {
   const wants: ModuleWant[] = [];
   for (const name of o.add ?? []) wants.push({ name, why: "--add-modules" });
-  if (o.defaultStorage !== false) for (const name of DEFAULT_STORAGE_MODULES) wants.push({ name, optional: true, why: "storage driver" });
+  // which of them drives the boot disk is unknown here: storage-init stops loading them once it is there
+  if (o.defaultStorage !== false) for (const name of DEFAULT_STORAGE_MODULES) wants.push({ name, optional: true, lazy: true, why: "storage driver" });
   for (const fs of bootFsModules(o.fstype)) {
     const w: ModuleWant = { name: fs.module, optional: fs.optional, why: "boot filesystem" };
     if (fs.module === "vfat") {

@@ -24,6 +24,9 @@ export interface ModuleWant {
   with?: ModuleWant[];
   /** why it is wanted, for the result: "storage driver", "--add-modules" */
   why?: string;
+  /** only possibly needed to make the boot device appear (a storage driver guess): storage-init
+   * skips it, and whatever only it needs, once the boot device is there */
+  lazy?: boolean;
 }
 
 export interface ModuleRequest {
@@ -49,6 +52,8 @@ export interface SelectedModule {
   needs: string[];
   /** what pulled it in: "storage driver", "dependency of ext4", "softdep of ext4 (crypto-crc32c)" */
   reason: string;
+  /** needed only by lazy wants: loaded at boot only while the boot device is missing */
+  untilBoot: boolean;
 }
 
 export interface ModuleSelection {
@@ -93,6 +98,7 @@ export function selectModules(tree: FsTree, kver: string, request: ModuleRequest
   }
   const sel = new Selector(indexes);
   for (const w of request.wants) sel.want(w);
+  sel.markUntilBoot();
   const result: ModuleSelection = { kver, modules: sel.order, builtin: sel.builtin, missing: sel.missing, skipped: sel.skipped };
   checkCompression(result, request);
   checkVermagic(result, primary.source.label);
@@ -106,6 +112,8 @@ class Selector {
   skipped: { name: string; reason: string }[] = [];
   private state = new Map<string, "visiting" | "done">();
   private stack: string[] = [];
+  /** what each eager (not lazy) want resolved to: the roots of what is always loaded */
+  private eagerRoots: Ref[] = [];
 
   constructor(private indexes: ModuleIndex[]) {}
 
@@ -171,12 +179,39 @@ class Selector {
         for (const x of refs.filter((x) => this.isCpuSpecific(x))) this.skip(x.entry.name, `CPU-specific provider of ${w.name}`);
         refs = refs.filter((x) => !this.isCpuSpecific(x));
       }
+      if (!w.lazy) this.eagerRoots.push(...refs);
       for (const ref of refs) {
         const why = w.why ?? "requested";
         this.visit(ref, normalizeModuleName(w.name) === ref.entry.name ? why : `${why} (${w.name})`);
       }
     }
-    for (const c of w.with ?? []) this.want({ why: `needed by ${w.name}`, ...c });
+    for (const c of w.with ?? []) this.want({ why: `needed by ${w.name}`, lazy: w.lazy, ...c });
+  }
+
+  /**
+   * A module is needed until boot only if no eager want reaches it through dependencies or
+   * softdeps. The eager ones are closed under both, so loading them first keeps the order valid.
+   */
+  markUntilBoot(): void {
+    const selected = new Set(this.order.map((m) => m.name));
+    const eager = new Set<string>();
+    const stack = [...this.eagerRoots];
+    while (stack.length) {
+      const ref = stack.pop()!;
+      const name = ref.entry.name;
+      if (eager.has(name) || !selected.has(name)) continue;
+      eager.add(name);
+      for (const d of ref.entry.deps) {
+        const dep = this.find(d);
+        if (dep) stack.push(dep);
+      }
+      const soft = this.softdeps(name);
+      for (const sd of [...soft.pre, ...soft.post]) {
+        const r = this.resolve(sd);
+        if (r.kind === "modules") stack.push(...r.refs);
+      }
+    }
+    for (const m of this.order) m.untilBoot = !eager.has(m.name);
   }
 
   private visit(ref: Ref, reason: string): void {
@@ -203,7 +238,7 @@ class Selector {
     const file = moduleFile(ref.idx, ref.entry)!;
     this.order.push({
       name, path: ref.entry.path, source: ref.idx.source.label, node: file.node, size: file.node.content.size,
-      compression: ref.entry.compression, needs: ref.entry.deps, reason,
+      compression: ref.entry.compression, needs: ref.entry.deps, reason, untilBoot: false,
     });
     this.stack.pop();
     this.state.set(name, "done");
