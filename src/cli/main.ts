@@ -8,6 +8,7 @@ import { EXIT } from "./exit-codes.js";
 import { convertCommand } from "./commands/convert.js";
 import { buildCommand } from "./commands/build.js";
 import { readerCommands } from "./commands/reader.js";
+import { installCommands } from "./commands/install.js";
 
 export function buildProgram(): Command {
   const program = new Command("initoverlayfs")
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
   program.addCommand(convertCommand());
   program.addCommand(buildCommand());
   for (const c of readerCommands()) program.addCommand(c);
+  for (const c of installCommands()) program.addCommand(c);
   for (const c of program.commands) c.exitOverride().showHelpAfterError();
   return program;
 }
