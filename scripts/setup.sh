@@ -10,12 +10,13 @@ apt-get update -qq
 # xattr tests; musl-tools to build storage-init; qemu, busybox, dosfstools, mtools, e2fsprogs for
 # boot tests; xfsprogs, btrfs-progs and fdisk make the real filesystems and partition tables
 # storage-init's probes are checked against; kmod for modprobe --show-depends; dracut-core to
-# make a dracut/systemd initramfs for the boot tests (it does not replace initramfs-tools).
+# make a dracut/systemd initramfs for the boot tests (it does not replace initramfs-tools);
+# fusefat gives the install crash tests a FAT /boot where the kernel has no vfat.
 apt-get install -y -qq \
   erofs-utils cpio zstd xz-utils lz4 gzip bzip2 lzop \
   linux-image-amd64 attr file time \
   musl-tools qemu-system-x86 busybox-static dosfstools mtools e2fsprogs \
-  xfsprogs btrfs-progs fdisk kmod dracut-core >/dev/null
+  xfsprogs btrfs-progs fdisk kmod dracut-core fusefat >/dev/null
 
 npm ci --no-audit --no-fund
 npm run build

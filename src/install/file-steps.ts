@@ -4,7 +4,7 @@
  * Temp files are named `.<target name>.<pid>.<time>.tmp` next to the target (as writeFileAtomic
  * does), so a run killed half-way leaves only names that `removeTemps` recognises.
  */
-import { closeSync, existsSync, fsyncSync, linkSync, openSync, readdirSync, readSync, renameSync, rmSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fsyncSync, linkSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync, unlinkSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { fsyncDir } from "../io/atomic-file.js";
 import { step } from "./fault.js";
@@ -54,10 +54,19 @@ export function copyInto(source: string, target: string, what: string): void {
  * where the filesystem has them, else a copy. Both through a temp name and a rename.
  */
 export function duplicateInto(source: string, target: string, what: string, canLink: boolean): void {
+  // already the same file (a run killed after this step): rename(2) of one hard link over another
+  // of the same inode does nothing and would leave the temp name behind
+  if (sameInode(source, target)) return;
   if (!canLink) return copyInto(source, target, what);
   const tmp = tempName(target);
   step(`link ${what}`);
-  linkSync(source, tmp);
+  try {
+    linkSync(source, tmp);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "EPERM" || code === "EOPNOTSUPP" || code === "ENOSYS" || code === "EMLINK") return copyInto(source, target, what);
+    throw e;
+  }
   try {
     step(`rename ${what} into place`);
     renameSync(tmp, target);
@@ -67,6 +76,16 @@ export function duplicateInto(source: string, target: string, what: string, canL
   }
   step(`fsync directory after ${what}`);
   fsyncDir(dirname(target));
+}
+
+function sameInode(a: string, b: string): boolean {
+  try {
+    const x = statSync(a);
+    const y = statSync(b);
+    return x.dev === y.dev && x.ino === y.ino;
+  } catch {
+    return false;
+  }
 }
 
 /** rename(2) then a directory fsync: `target` switches from its old to its new content at once. */

@@ -2,8 +2,11 @@
 import { statfsSync } from "node:fs";
 import { InitoverlayfsError } from "../errors.js";
 
-/** statfs f_type of filesystems without hard links (FAT: the ESP or a vfat /boot; exFAT). */
-const NO_HARDLINKS = new Set([0x4d44 /* MSDOS_SUPER_MAGIC */, 0x2011bab0 /* EXFAT_SUPER_MAGIC */]);
+/**
+ * statfs f_type of filesystems where the original is copied rather than hard-linked: FAT (the ESP
+ * or a vfat /boot) and exFAT have no hard links; FUSE may not (fusefat) and cannot be told apart.
+ */
+const NO_HARDLINKS = new Set([0x4d44 /* MSDOS_SUPER_MAGIC */, 0x2011bab0 /* EXFAT_SUPER_MAGIC */, 0x65735546 /* FUSE_SUPER_MAGIC */]);
 
 export function fsInfo(dir: string): { free: number; blockSize: number; hardLinks: boolean } {
   const s = statfsSync(dir);
