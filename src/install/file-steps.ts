@@ -9,7 +9,7 @@ import { basename, dirname, join } from "node:path";
 import { fsyncDir } from "../io/atomic-file.js";
 import { step } from "./fault.js";
 
-const CHUNK = 8 << 20;
+const CHUNK = 4 << 20;
 
 function tempName(target: string): string {
   return join(dirname(target), `.${basename(target)}.${process.pid}.${Date.now().toString(36)}.tmp`);

@@ -69,7 +69,8 @@ const rootOf = (o: { root?: string }) => resolve(o.root ?? "/");
 
 function kernelsToDo(o: InstallOptions, what: string): string[] {
   if (o.kver !== undefined) return [o.kver];
-  const all = kernelsIn(rootOf(o));
+  // install: the kernels that have an initramfs now; uninstall: every kernel with a file of ours too
+  const all = kernelsIn(rootOf(o)).filter((k) => what !== "install" || existsSync(detectLayout(rootOf(o), k).slot));
   if (!all.length) throw new UsageError(`no kernel initramfs found in ${join(rootOf(o), "boot")}: nothing to ${what} (name one with --kver)`);
   return all;
 }

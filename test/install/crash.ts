@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { makeTempDir, removeDir } from "../helpers/tmp.js";
 import { checkBootable, cliEnv, KVER, makeOriginal, SLOT, snapshot, TestRoot, withBootFs } from "./helpers.js";
 
-const CONF = "default_modules = no\nmini_compression = none\n";
+const CONF = "default_modules = no\nmini_compression = gzip\n";
 
 function steps(t: TestRoot, args: string[], work: string, name: string): string[] {
   const log = join(work, `${name}.steps`);
@@ -58,8 +58,8 @@ export async function crashTest(fs: "ext4" | "vfat"): Promise<void> {
   {
     const work = makeTempDir("iofs-crash-");
     try {
-      const a = makeOriginal(work, 1);
-      const b = makeOriginal(work, 2);
+      const a = makeOriginal(work, 1, 5_000_000);
+      const b = makeOriginal(work, 2, 5_000_000);
       // vfat: findmnt/blkid see no block device under fusefat, so the boot partition is configured
       const conf = CONF + (fs === "vfat" ? "boot = UUID=1A57-0FA7\n" : "");
       await withBootFs(fs, 96, conf, async (t) => {
