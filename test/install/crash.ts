@@ -6,7 +6,7 @@
  * filesystem (crash-ext4, crash-vfat) so the runner can run them side by side.
  */
 import assert from "node:assert/strict";
-import { copyFileSync, readdirSync, renameSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, readdirSync, renameSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { makeTempDir, removeDir } from "../helpers/tmp.js";
 import { checkBootable, cliEnv, KVER, makeOriginal, SLOT, snapshot, TestRoot, withBootFs } from "./helpers.js";
@@ -21,11 +21,18 @@ function steps(t: TestRoot, args: string[], work: string, name: string): string[
   return readFileSync(log, "utf8").trim().split("\n");
 }
 
-/** Puts /boot back to a saved set of files. */
+/** Puts /boot back to a saved set of files (rewriting only what differs: FAT through FUSE is slow). */
 function restore(boot: string, saved: string): void {
-  for (const n of readdirSync(boot)) if (n !== "lost+found" && n !== ".initoverlayfs.lock") rmSync(join(boot, n));
-  // read + write: fusefat has no copy_file_range
-  for (const n of readdirSync(saved)) writeFileSync(join(boot, n), readFileSync(join(saved, n)));
+  const want = new Set(readdirSync(saved));
+  for (const n of readdirSync(boot)) if (n !== "lost+found" && n !== ".initoverlayfs.lock" && !want.has(n)) rmSync(join(boot, n));
+  for (const n of want) {
+    const bytes = readFileSync(join(saved, n));
+    const p = join(boot, n);
+    if (existsSync(p) && readFileSync(p).equals(bytes)) continue;
+    rmSync(p, { force: true });
+    // read + write: fusefat has no copy_file_range
+    writeFileSync(p, bytes);
+  }
 }
 function save(boot: string, dir: string): string {
   rmSync(dir, { recursive: true, force: true });

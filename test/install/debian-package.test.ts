@@ -99,6 +99,11 @@ test("dpkg installs Debian's kernel package: our hook leaves a pair that boots; 
     assert.equal(st.code, 0, st.out);
     assert.match(st.out, new RegExp(`${KVER.replace(/\./g, "\\.")}: installed`));
 
+    // kernel-install (systemd) runs our install.d plugin after its own: nothing left to do
+    const ki = chroot(root, ["kernel-install", "add", KVER, `/boot/vmlinuz-${KVER}`]);
+    assert.equal(ki.code, 0, ki.out);
+    assert.match(ki.out, new RegExp(`initoverlayfs: ${KVER.replace(/\./g, "\\.")}: up to date`), ki.out);
+
     // boot the pair: the kernel, the mini initramfs from /boot, /boot's filesystem as the second disk
     const mini = join(work, "mini.img");
     copyFileSync(join(rootBoot, SLOT), mini);

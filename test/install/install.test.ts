@@ -239,3 +239,35 @@ test("install-hooks writes the three hooks with this initoverlayfs in them; --re
     removeDir(work);
   }
 });
+
+test("bad input and bad states: one clear line and the documented exit code, nothing changed", () => {
+  const work = makeTempDir("iofs-install-");
+  try {
+    const { root, boot } = plainRoot(work, "boot = UUID=1234-ABCD\ntimeout = soon\n");
+    writeFileSync(join(boot, SLOT), small);
+    const bad = cliEnv(["install", "--root", root, "--kver", KVER]);
+    assert.equal(bad.code, 3, bad.stderr);
+    assert.match(bad.stderr, /^initoverlayfs: .*etc\/initoverlayfs\/install\.conf: offset 22: install\.conf: timeout: expected a whole number of seconds\n$/);
+
+    writeFileSync(join(root, "etc/initoverlayfs/install.conf"), CONF);
+    const none = cliEnv(["install", "--root", root, "--kver", "9.9.9-none"]);
+    assert.equal(none.code, 2);
+    assert.match(none.stderr, /no initramfs for kernel 9\.9\.9-none: .*initrd\.img-9\.9\.9-none does not exist/);
+
+    // a mini initramfs whose original is gone: neither install nor uninstall guesses
+    assert.equal(cliEnv(["install", "--root", root, "--kver", KVER]).code, 0);
+    renameSync(join(boot, `${SLOT}.full`), join(work, "lost"));
+    const before = snapshot(boot);
+    for (const cmd of ["install", "uninstall"]) {
+      const r = cliEnv([cmd, "--root", root, "--kver", KVER, "--force"].filter((a) => cmd === "install" || a !== "--force"));
+      assert.equal(r.code, 4, r.stderr);
+      assert.match(r.stderr, /the original initramfs .*initrd\.img-.*\.full is missing/);
+      assert.deepEqual(snapshot(boot), before);
+    }
+    const st = cliEnv(["status", "--root", root]);
+    assert.equal(st.code, 1);
+    assert.match(st.stdout, /\(the original\) is missing/);
+  } finally {
+    removeDir(work);
+  }
+});
