@@ -115,7 +115,10 @@ async function installOne(root: string, kver: string, s: InstallSettings, o: Ins
   const layout = detectLayout(root, kver, o.entryDir);
   const removed = removeTemps(layout);
   const current = await classifyInitramfs(layout.slot);
-  if (current.kind === "missing") throw new UsageError(`no initramfs for kernel ${kver}: ${layout.slot} does not exist (make one first: update-initramfs -c -k ${kver} or dracut)`);
+  if (current.kind === "missing") {
+    const looked = layout.kind === "entry-dir" ? layout.slot : `${join(layout.bootDir, `initrd.img-${kver}`)} or ${join(layout.bootDir, `initramfs-${kver}.img`)}`;
+    throw new UsageError(`no initramfs for kernel ${kver}: no ${looked} (make one first: update-initramfs -c -k ${kver} or dracut)`);
+  }
   // the slot holds a full initramfs (first install, or update-initramfs replaced our mini): it is the original now
   const originalIsSlot = current.kind === "full";
   const original = originalIsSlot ? layout.slot : layout.full;
