@@ -14,7 +14,7 @@
  * remove the images. Every write is temp + fsync + rename + directory fsync (file-steps.ts).
  */
 import { createHash } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join, resolve } from "node:path";
 import { buildPair, BuildOptions, defaultStorageInitPath } from "../build/build.js";
@@ -96,11 +96,29 @@ function rootKernelFiles(root: string, kver: string): Pick<BuildOptions, "module
   return { modulesDir: modulesDir ?? false, kernelConfig };
 }
 
+const STAGING_PREFIX = "initoverlayfs-install-";
+
+/** Staging directories of runs that were killed (their pid is gone): the pair they built, in tmp. */
+function removeStaleStaging(): void {
+  for (const n of readdirSync(tmpdir())) {
+    const pid = n.startsWith(STAGING_PREFIX) ? Number(/^(\d+)-/.exec(n.slice(STAGING_PREFIX.length))?.[1]) : NaN;
+    if (!Number.isInteger(pid) || pid === process.pid) continue;
+    try {
+      process.kill(pid, 0);
+      continue; // still running
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "ESRCH") continue;
+    }
+    rmSync(join(tmpdir(), n), { recursive: true, force: true });
+  }
+}
+
 export async function install(o: InstallOptions = {}): Promise<InstallResult[]> {
   const root = rootOf(o);
   const settings = { ...readSettings(root), ...definedOnly(o) };
   const kvers = kernelsToDo(o, "install");
   return withLock(o, async () => {
+    removeStaleStaging();
     const out: InstallResult[] = [];
     for (const kver of kvers) out.push(await installOne(root, kver, settings, o));
     return out;
@@ -161,7 +179,7 @@ async function installOne(root: string, kver: string, s: InstallSettings, o: Ins
   }
   const image = join(layout.bootDir, imageName(kver, gen));
 
-  const staging = mkdtempSync(join(tmpdir(), "initoverlayfs-install-"));
+  const staging = mkdtempSync(join(tmpdir(), `${STAGING_PREFIX}${process.pid}-`));
   try {
     o.log?.(`${kver}: building the pair from ${original}`);
     const r = await buildPair({ ...build, imagePath: pathOnPartition(gen), outputDir: staging });
@@ -201,6 +219,7 @@ export async function uninstall(o: UninstallOptions = {}): Promise<UninstallResu
   const root = rootOf(o);
   const kvers = kernelsToDo(o, "uninstall");
   return withLock(o, async () => {
+    removeStaleStaging();
     const out: UninstallResult[] = [];
     for (const kver of kvers) out.push(await uninstallOne(root, kver, o));
     return out;

@@ -6,17 +6,20 @@
  * filesystem (crash-ext4, crash-vfat) so the runner can run them side by side.
  */
 import assert from "node:assert/strict";
-import { copyFileSync, existsSync, readdirSync, renameSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, renameSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { makeTempDir, removeDir } from "../helpers/tmp.js";
 import { checkBootable, cliEnv, KVER, makeOriginal, SLOT, snapshot, TestRoot, withBootFs } from "./helpers.js";
+
+/** TMPDIR of every run: the staging directories killed runs leave must be gone at the end */
+let staging = "";
 
 const CONF = "default_modules = no\nmini_compression = gzip\n";
 
 function steps(t: TestRoot, args: string[], work: string, name: string): string[] {
   const log = join(work, `${name}.steps`);
   rmSync(log, { force: true });
-  const r = cliEnv(args, { INITOVERLAYFS_FAULT_LOG: log });
+  const r = cliEnv(args, { INITOVERLAYFS_FAULT_LOG: log, TMPDIR: staging });
   assert.equal(r.code, 0, `dry run of ${name}: ${r.stderr}`);
   return readFileSync(log, "utf8").trim().split("\n");
 }
@@ -47,14 +50,14 @@ function killAtEachStep(t: TestRoot, what: string, args: string[], saved: string
   const list = steps(t, args, work, what);
   for (let i = 1; i <= list.length; i++) {
     restore(t.boot, saved);
-    const r = cliEnv(args, { INITOVERLAYFS_FAULT_AT: String(i) });
+    const r = cliEnv(args, { INITOVERLAYFS_FAULT_AT: String(i), TMPDIR: staging });
     assert.equal(r.signal, "SIGKILL", `${what}: step ${list[i - 1]} was not reached: ${r.stderr}`);
     try {
       checkBootable(t.boot, originals, `UUID=${t.uuid}`);
     } catch (e) {
       assert.fail(`${what}: killed at ${list[i - 1]}: ${(e as Error).message}`);
     }
-    const again = cliEnv(args);
+    const again = cliEnv(args, { TMPDIR: staging });
     assert.equal(again.code, 0, `${what}: the run after a kill at ${list[i - 1]} failed: ${again.stderr}`);
     expectAfter(t.boot);
   }
@@ -64,6 +67,7 @@ function killAtEachStep(t: TestRoot, what: string, args: string[], saved: string
 export async function crashTest(fs: "ext4" | "vfat"): Promise<void> {
   {
     const work = makeTempDir("iofs-crash-");
+    staging = mkdtempSync(join(existsSync("/dev/shm") ? "/dev/shm" : work, "iofs-staging-"));
     try {
       const a = makeOriginal(work, 1, 5_000_000);
       const b = makeOriginal(work, 2, 5_000_000);
@@ -102,10 +106,12 @@ export async function crashTest(fs: "ext4" | "vfat"): Promise<void> {
           assert.ok(readFileSync(join(boot, SLOT)).equals(b), "the original is back byte for byte");
         }, work);
         removeDir(saved);
+        assert.deepEqual(readdirSync(staging), [], "the staging directories of killed runs are removed by the next run");
         assert.ok(n1 >= 10 && n2 >= 10 && n3 >= 3, `steps: install ${n1}, reinstall ${n2}, uninstall ${n3}`);
       });
     } finally {
       removeDir(work);
+      removeDir(staging);
     }
   }
 }
