@@ -11,12 +11,14 @@ apt-get update -qq
 # boot tests; xfsprogs, btrfs-progs and fdisk make the real filesystems and partition tables
 # storage-init's probes are checked against; kmod for modprobe --show-depends; dracut-core to
 # make a dracut/systemd initramfs for the boot tests (it does not replace initramfs-tools);
-# fusefat gives the install crash tests a FAT /boot where the kernel has no vfat.
+# fusefat gives the install crash tests a FAT /boot where the kernel has no vfat; initramfs-tools
+# (update-initramfs and its post-update hooks) and systemd (kernel-install) run our hooks in the
+# Debian acceptance test.
 apt-get install -y -qq \
   erofs-utils cpio zstd xz-utils lz4 gzip bzip2 lzop \
   linux-image-amd64 attr file time \
   musl-tools qemu-system-x86 busybox-static dosfstools mtools e2fsprogs \
-  xfsprogs btrfs-progs fdisk kmod dracut-core fusefat >/dev/null
+  xfsprogs btrfs-progs fdisk kmod dracut-core fusefat initramfs-tools systemd >/dev/null
 
 npm ci --no-audit --no-fund
 npm run build

@@ -14,7 +14,7 @@
  * remove the images. Every write is temp + fsync + rename + directory fsync (file-steps.ts).
  */
 import { createHash } from "node:crypto";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join, resolve } from "node:path";
 import { buildPair, BuildOptions, defaultStorageInitPath } from "../build/build.js";
@@ -259,13 +259,3 @@ async function uninstallOne(root: string, kver: string, o: UninstallOptions): Pr
   o.log?.(`${kver}: ${action}${removed.length ? `; removed ${removed.map((p) => basename(p)).join(", ")}` : ""}`);
   return { kver, slot: layout.slot, action, removed };
 }
-
-export function fileSize(p: string): number | undefined {
-  try {
-    return statSync(p).size;
-  } catch {
-    return undefined;
-  }
-}
-
-

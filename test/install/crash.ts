@@ -16,7 +16,7 @@ let staging = "";
 
 const CONF = "default_modules = no\nmini_compression = gzip\n";
 
-function steps(t: TestRoot, args: string[], work: string, name: string): string[] {
+function steps(args: string[], work: string, name: string): string[] {
   const log = join(work, `${name}.steps`);
   rmSync(log, { force: true });
   const r = cliEnv(args, { INITOVERLAYFS_FAULT_LOG: log, TMPDIR: staging });
@@ -47,7 +47,7 @@ function save(boot: string, dir: string): string {
 /** Kills `args` at each step in turn from the saved state; checks the state, then completes it. */
 function killAtEachStep(t: TestRoot, what: string, args: string[], saved: string, originals: Buffer[], expectAfter: (boot: string) => void, work: string): number {
   restore(t.boot, saved);
-  const list = steps(t, args, work, what);
+  const list = steps(args, work, what);
   for (let i = 1; i <= list.length; i++) {
     restore(t.boot, saved);
     const r = cliEnv(args, { INITOVERLAYFS_FAULT_AT: String(i), TMPDIR: staging });
