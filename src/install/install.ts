@@ -89,6 +89,21 @@ function removeTemps(layout: KernelLayout): string[] {
   return temps;
 }
 
+/**
+ * Images of this kernel that another initramfs slot's mini refers to (a /boot initramfs and a BLS
+ * entry initrd of the same kernel, both converted): never removed from under it.
+ */
+async function referencedElsewhere(layout: KernelLayout): Promise<Set<string>> {
+  const keep = new Set<string>();
+  const prefix = findBootPartition(layout.bootDir).prefix;
+  for (const slot of [join(layout.bootDir, `initrd.img-${layout.kver}`), join(layout.bootDir, `initramfs-${layout.kver}.img`)]) {
+    if (slot === layout.slot || !existsSync(slot)) continue;
+    const k = await classifyInitramfs(slot);
+    if (k.kind === "mini") keep.add(join(layout.bootDir, k.image.startsWith(prefix + "/") ? k.image.slice(prefix.length) : k.image));
+  }
+  return keep;
+}
+
 /** Modules and the kernel config come from the root being installed, not from the host. */
 function rootKernelFiles(root: string, kver: string): Pick<BuildOptions, "modulesDir" | "kernelConfig"> {
   const modulesDir = [`lib/modules/${kver}`, `usr/lib/modules/${kver}`].map((p) => join(root, p)).find((p) => existsSync(join(p, "modules.dep")));
@@ -167,7 +182,8 @@ async function installOne(root: string, kver: string, s: InstallSettings, o: Ins
   if (current.kind === "mini" && current.image === pathOnPartition(gen)) {
     const check = imageMatches(join(layout.bootDir, imageName(kver, gen)), "error" in current.integrity ? { mode: "none" } : current.integrity);
     if (check.ok && !o.force) {
-      const stale = imagesOf(layout.bootDir, kver).filter((p) => basename(p) !== imageName(kver, gen));
+      const elsewhere = await referencedElsewhere(layout);
+      const stale = imagesOf(layout.bootDir, kver).filter((p) => basename(p) !== imageName(kver, gen) && !elsewhere.has(p));
       removeFiles(stale, "images no longer referenced");
       o.log?.(`${kver}: up to date (${layout.slot} expects ${current.image})`);
       return {
@@ -193,7 +209,8 @@ async function installOne(root: string, kver: string, s: InstallSettings, o: Ins
     copyInto(r.image.path, image, `image ${basename(image)}`);
     if (originalIsSlot) duplicateInto(layout.slot, layout.full, `original initramfs as ${basename(layout.full)}`, fs.hardLinks);
     copyInto(r.mini.path, layout.slot, `mini initramfs ${basename(layout.slot)}`);
-    const stale = imagesOf(layout.bootDir, kver).filter((p) => p !== image);
+    const elsewhere = await referencedElsewhere(layout);
+    const stale = imagesOf(layout.bootDir, kver).filter((p) => p !== image && !elsewhere.has(p));
     removeFiles(stale, "images no longer referenced");
     o.log?.(`${kver}: ${layout.slot} is now the mini initramfs (${r.mini.bytes} B); it mounts ${image} (${r.image.bytes} B); original kept as ${layout.full}`);
     return {
@@ -252,7 +269,8 @@ async function uninstallOne(root: string, kver: string, o: UninstallOptions): Pr
       action = "restored";
     }
   }
-  const images = imagesOf(layout.bootDir, kver);
+  const elsewhere = await referencedElsewhere(layout);
+  const images = imagesOf(layout.bootDir, kver).filter((p) => !elsewhere.has(p));
   removeFiles(images, "images");
   removed.push(...images);
   if (images.length && action === "nothing-installed") action = "removed";

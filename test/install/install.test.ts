@@ -192,6 +192,15 @@ test("a BLS entry directory: its initrd becomes the mini, the image goes to /boo
     assert.deepEqual(readdirSync(entry), ["initrd"]);
     assert.ok(readFileSync(join(entry, "initrd")).equals(small));
     assert.deepEqual(readdirSync(boot).filter((n) => n !== ".initoverlayfs.lock"), []);
+
+    // the same kernel also has a /boot initramfs, converted: the entry directory's runs keep its image
+    writeFileSync(join(boot, SLOT), smallB);
+    assert.equal(cliEnv(["install", "--root", root, "--kver", KVER]).code, 0);
+    const entryArgs = ["--root", root, "--kver", KVER, "--entry-dir", `/efi/0123456789abcdef0123456789abcdef/${KVER}`];
+    assert.equal(cliEnv(["install", ...entryArgs]).code, 0);
+    assert.equal(checkBootable(boot, [smallB], SPEC), "mini");
+    assert.equal(cliEnv(["uninstall", ...entryArgs]).code, 0);
+    assert.equal(checkBootable(boot, [smallB], SPEC), "mini", "the /boot mini's image is still there");
   } finally {
     removeDir(work);
   }
