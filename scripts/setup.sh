@@ -14,11 +14,14 @@ apt-get update -qq
 # fsverity (fsverity-utils), cryptsetup-bin (veritysetup) and openssl are the ground truth for
 # the fs-verity/dm-verity/signature tests (ours and storage-init's) and bench/digest.ts (openssl
 # also makes the test keys).
+# fusefat gives the install crash tests a FAT /boot where the kernel has no vfat; initramfs-tools
+# (update-initramfs and its post-update hooks) and systemd (kernel-install) run our hooks in the
+# Debian acceptance test.
 apt-get install -y -qq \
   erofs-utils cpio zstd xz-utils lz4 gzip bzip2 lzop \
   linux-image-amd64 attr file time \
   musl-tools qemu-system-x86 busybox-static dosfstools mtools e2fsprogs \
-  xfsprogs btrfs-progs fdisk kmod dracut-core \
+  xfsprogs btrfs-progs fdisk kmod dracut-core fusefat initramfs-tools systemd \
   fsverity cryptsetup-bin openssl >/dev/null
 
 npm ci --no-audit --no-fund

@@ -9,6 +9,7 @@ import { convertCommand } from "./commands/convert.js";
 import { buildCommand } from "./commands/build.js";
 import { readerCommands } from "./commands/reader.js";
 import { integrityCommands } from "./commands/integrity.js";
+import { installCommands } from "./commands/install.js";
 
 export function buildProgram(): Command {
   const program = new Command("initoverlayfs")
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
   program.addCommand(buildCommand());
   for (const c of readerCommands()) program.addCommand(c);
   for (const c of integrityCommands()) program.addCommand(c);
+  for (const c of installCommands()) program.addCommand(c);
   for (const c of program.commands) c.exitOverride().showHelpAfterError();
   return program;
 }

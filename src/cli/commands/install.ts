@@ -1,0 +1,110 @@
+/** install, uninstall, status and install-hooks: the pair on a real system's /boot. */
+import { Command } from "commander";
+import { FailurePolicy, MiniCompression } from "../../build/mini-initramfs.js";
+import { UsageError } from "../../errors.js";
+import { installHooks, removeHooks } from "../../install/hooks.js";
+import { install, uninstall } from "../../install/install.js";
+import { status } from "../../install/status.js";
+import { EXIT } from "../exit-codes.js";
+import { bytes } from "../format.js";
+
+const list = (v: string, prev: string[] = []) => [...prev, ...v.split(",").map((s) => s.trim()).filter(Boolean)];
+const log = (line: string) => process.stderr.write(`initoverlayfs: ${line}\n`);
+const rootOption = ["--root <dir>", "work on the system in DIR (an image being built): its /boot, /etc, /lib/modules; the host's /boot is not touched"] as const;
+
+function lockTimeout(): number | undefined {
+  const v = process.env.INITOVERLAYFS_LOCK_TIMEOUT;
+  if (v === undefined) return undefined;
+  if (!/^\d+$/.test(v)) throw new UsageError(`INITOVERLAYFS_LOCK_TIMEOUT: expected whole seconds, got ${JSON.stringify(v)}`);
+  return Number(v);
+}
+
+function installCommand(): Command {
+  return new Command("install")
+    .description("build the pair for a kernel and put it in place: the EROFS image as /boot/initoverlayfs-KVER-GEN.img, the mini initramfs where the boot loader loads the initramfs, the original kept as <initramfs>.full")
+    .option("--kver <version>", "kernel version (default: every kernel with an initramfs in /boot)")
+    .option(...rootOption)
+    .option("--entry-dir <dir>", "a BLS entry directory (kernel-install layout=bls) whose initrd is the boot loader's initramfs")
+    .option("--boot <spec>", "the partition holding /boot as storage-init finds it (default: boot in etc/initoverlayfs/install.conf, else the UUID of the filesystem /boot is on)")
+    .option("--boot-fstype <type>", "boot filesystem type (default: the type /boot is mounted with)")
+    .option("--failure <policy>", "what storage-init does on failure: panic, reboot or shell")
+    .option("--timeout <seconds>", "how long storage-init waits for the boot device")
+    .option("--add-modules <names>", "more modules for the mini initramfs (comma-separated, repeatable)", list)
+    .option("--mini-compression <kind>", "gzip, zstd or none")
+    .option("--storage-init <file>", "the storage-init binary (default: this package's)")
+    .option("--force", "rebuild even when the installed pair is up to date")
+    .option("--json", "print the result as JSON")
+    .action(async (o) => {
+      if (o.timeout !== undefined && !/^\d+$/.test(o.timeout)) throw new UsageError(`--timeout: expected a whole number of seconds, got ${JSON.stringify(o.timeout)}`);
+      const r = await install({
+        root: o.root, kver: o.kver, entryDir: o.entryDir, boot: o.boot, bootFstype: o.bootFstype, failure: o.failure as FailurePolicy | undefined,
+        timeout: o.timeout !== undefined ? Number(o.timeout) : undefined, addModules: o.addModules, miniCompression: o.miniCompression as MiniCompression | undefined,
+        storageInit: o.storageInit, force: !!o.force, lockTimeout: lockTimeout(), log,
+      });
+      if (o.json) return void process.stdout.write(JSON.stringify(r, null, 2) + "\n");
+      for (const k of r) {
+        process.stdout.write(k.action === "up-to-date"
+          ? `${k.kver}: up to date: ${k.slot} mounts ${k.image}\n`
+          : `${k.kver}: installed: ${k.slot} (mini, ${bytes(k.miniBytes)}) mounts ${k.image} (${bytes(k.imageBytes)}); original ${k.original} (${bytes(k.originalBytes)})\n`);
+      }
+    });
+}
+
+function uninstallCommand(): Command {
+  return new Command("uninstall")
+    .description("restore the original initramfs exactly and remove initoverlayfs's files")
+    .option("--kver <version>", "kernel version (default: every kernel in /boot)")
+    .option(...rootOption)
+    .option("--entry-dir <dir>", "a BLS entry directory whose initrd is the boot loader's initramfs")
+    .option("--kernel-removed", "the kernel itself is being removed (hooks): delete our files for it, restore nothing")
+    .option("--json", "print the result as JSON")
+    .action(async (o) => {
+      const r = await uninstall({ root: o.root, kver: o.kver, entryDir: o.entryDir, kernelRemoved: !!o.kernelRemoved, lockTimeout: lockTimeout(), log });
+      if (o.json) return void process.stdout.write(JSON.stringify(r, null, 2) + "\n");
+      for (const k of r) process.stdout.write(`${k.kver}: ${k.action}${k.removed.length ? ` (removed ${k.removed.join(", ")})` : ""}\n`);
+    });
+}
+
+function statusCommand(): Command {
+  return new Command("status")
+    .description("per kernel: what is installed, sizes, integrity mode, whether the image still matches what the mini initramfs expects (exit 1 if not)")
+    .option("--kver <version>", "only this kernel")
+    .option(...rootOption)
+    .option("--entry-dir <dir>", "a BLS entry directory")
+    .option("--json", "print the result as JSON")
+    .action(async (o) => {
+      const r = await status({ root: o.root, kver: o.kver, entryDir: o.entryDir });
+      if (r.some((k) => k.problems.length || k.unreferenced.length)) process.exitCode = EXIT.PROBLEMS;
+      if (o.json) return void process.stdout.write(JSON.stringify(r, null, 2) + "\n");
+      if (!r.length) process.stdout.write("no kernels found\n");
+      for (const k of r) {
+        const lines = [`${k.kver}: ${k.state} (${k.layout} layout)`, `  boot loader loads ${k.slot}: ${k.slotKind}${k.slotBytes !== undefined ? `, ${bytes(k.slotBytes)}` : ""}`];
+        if (k.original) lines.push(`  original kept as ${k.original.path}: ${bytes(k.original.bytes)}`);
+        if (k.image) {
+          const c = k.image.check;
+          lines.push(`  image ${k.image.path}${k.image.bytes !== undefined ? `: ${bytes(k.image.bytes)}` : ""}, boot ${k.boot}, integrity ${k.integrity}`);
+          lines.push(`  image check: ${c.ok ? "ok (present, EROFS superblock valid, size consistent)" : "FAILED"}${c.digestChecked ? "" : "; digest not verified"}`);
+        }
+        for (const u of k.unreferenced) lines.push(`  unreferenced image (left by an interrupted run; the next install removes it): ${u}`);
+        for (const p of k.problems) lines.push(`  problem: ${p}`);
+        process.stdout.write(lines.join("\n") + "\n");
+      }
+    });
+}
+
+function installHooksCommand(): Command {
+  return new Command("install-hooks")
+    .description("install the hooks that run install/uninstall by themselves: kernel-install plugin, initramfs-tools post-update hook, Debian kernel removal hook")
+    .option(...rootOption)
+    .option("--remove", "remove the hooks instead")
+    .option("--json", "print the files as JSON")
+    .action((o) => {
+      const files = o.remove ? removeHooks({ root: o.root }) : installHooks({ root: o.root });
+      if (o.json) return void process.stdout.write(JSON.stringify(files, null, 2) + "\n");
+      for (const f of files) process.stdout.write(`${o.remove ? "removed" : "installed"} ${f}\n`);
+    });
+}
+
+export function installCommands(): Command[] {
+  return [installCommand(), uninstallCommand(), statusCommand(), installHooksCommand()];
+}

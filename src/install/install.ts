@@ -1,0 +1,279 @@
+/**
+ * `initoverlayfs install` and `uninstall`: put the pair in place for a kernel and take it out,
+ * so that at every instant the boot loader's initramfs and what it needs belong together.
+ *
+ * install (under the lock):
+ *   1. build the pair from the original (the slot if it holds a full initramfs, e.g. one
+ *      update-initramfs just wrote; else SLOT.full) into a staging directory outside /boot;
+ *   2. check /boot has room for everything about to be written (refuse before writing);
+ *   3. write the image under a new generation name (nothing refers to it yet);
+ *   4. if the slot holds the original, keep it as SLOT.full (hard link, or a copy on FAT);
+ *   5. write the mini initramfs that expects the new image over the slot (one rename);
+ *   6. remove images of this kernel the mini no longer refers to.
+ * uninstall: rename SLOT.full over the slot (the original, byte for byte, in one step), then
+ * remove the images. Every write is temp + fsync + rename + directory fsync (file-steps.ts).
+ */
+import { createHash } from "node:crypto";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, join, resolve } from "node:path";
+import { buildPair, BuildOptions, defaultStorageInitPath } from "../build/build.js";
+import { findKernelConfig } from "../build/kernel.js";
+import { UsageError } from "../errors.js";
+import { findBootPartition } from "./boot-device.js";
+import { classifyInitramfs, requireFullOriginal } from "./classify.js";
+import { copyInto, duplicateInto, leftoverTemps, removeFiles, renameInto } from "./file-steps.js";
+import { imageMatches } from "./image-check.js";
+import { detectLayout, imageName, imagesOf, isOurTarget, KernelLayout, kernelsIn } from "./layout.js";
+import { lockBootDir } from "./lock.js";
+import { InstallSettings, readSettings } from "./settings.js";
+import { fsInfo, onDisk, requireSpace } from "./space.js";
+
+export interface InstallOptions extends InstallSettings {
+  /** the system to work on (default /): every path, /boot included, is inside it */
+  root?: string;
+  /** default: every kernel with an initramfs in ROOT/boot */
+  kver?: string;
+  /** a BLS entry directory (path inside the root) whose `initrd` is the slot */
+  entryDir?: string;
+  storageInit?: string;
+  /** rebuild even when the installed pair is up to date */
+  force?: boolean;
+  /** seconds to wait for another run's lock (default 600) */
+  lockTimeout?: number;
+  log?: (line: string) => void;
+}
+
+export interface InstallResult {
+  kver: string;
+  layout: KernelLayout["kind"];
+  slot: string;
+  original: string;
+  action: "installed" | "up-to-date";
+  image: string;
+  imagePath: string;
+  imageBytes: number;
+  miniBytes: number;
+  originalBytes: number;
+  removed: string[];
+}
+
+export interface UninstallResult {
+  kver: string;
+  slot: string;
+  action: "restored" | "nothing-installed" | "removed";
+  removed: string[];
+}
+
+const rootOf = (o: { root?: string }) => resolve(o.root ?? "/");
+
+function kernelsToDo(o: InstallOptions, what: string): string[] {
+  if (o.kver !== undefined) return [o.kver];
+  // install: the kernels that have an initramfs now; uninstall: every kernel with a file of ours too
+  const all = kernelsIn(rootOf(o)).filter((k) => what !== "install" || existsSync(detectLayout(rootOf(o), k).slot));
+  if (!all.length) throw new UsageError(`no kernel initramfs found in ${join(rootOf(o), "boot")}: nothing to ${what} (name one with --kver)`);
+  return all;
+}
+
+function withLock<T>(o: InstallOptions, fn: () => Promise<T>): Promise<T> {
+  const bootDir = join(rootOf(o), "boot");
+  if (!existsSync(bootDir)) throw new UsageError(`${bootDir} does not exist`);
+  const unlock = lockBootDir(bootDir, o.lockTimeout ?? 600, () => o.log?.(`waiting for another initoverlayfs run (${bootDir}/.initoverlayfs.lock)`));
+  return fn().finally(unlock);
+}
+
+function removeTemps(layout: KernelLayout): string[] {
+  const dirs = new Set([layout.bootDir, resolve(layout.slot, "..")]);
+  const temps = [...dirs].flatMap((d) => leftoverTemps(d, (n) => isOurTarget(layout, n)));
+  removeFiles(temps, "temp files of an interrupted run");
+  return temps;
+}
+
+/**
+ * Images of this kernel that another initramfs slot's mini refers to (a /boot initramfs and a BLS
+ * entry initrd of the same kernel, both converted): never removed from under it.
+ */
+async function referencedElsewhere(layout: KernelLayout): Promise<Set<string>> {
+  const keep = new Set<string>();
+  const prefix = findBootPartition(layout.bootDir).prefix;
+  for (const slot of [join(layout.bootDir, `initrd.img-${layout.kver}`), join(layout.bootDir, `initramfs-${layout.kver}.img`)]) {
+    if (slot === layout.slot || !existsSync(slot)) continue;
+    const k = await classifyInitramfs(slot);
+    if (k.kind === "mini") keep.add(join(layout.bootDir, k.image.startsWith(prefix + "/") ? k.image.slice(prefix.length) : k.image));
+  }
+  return keep;
+}
+
+/** Modules and the kernel config come from the root being installed, not from the host. */
+function rootKernelFiles(root: string, kver: string): Pick<BuildOptions, "modulesDir" | "kernelConfig"> {
+  const modulesDir = [`lib/modules/${kver}`, `usr/lib/modules/${kver}`].map((p) => join(root, p)).find((p) => existsSync(join(p, "modules.dep")));
+  const kernelConfig = root === "/" ? findKernelConfig(kver) : [`boot/config-${kver}`, `lib/modules/${kver}/config`, `usr/lib/modules/${kver}/config`].map((p) => join(root, p)).find(existsSync);
+  return { modulesDir: modulesDir ?? false, kernelConfig };
+}
+
+const STAGING_PREFIX = "initoverlayfs-install-";
+
+/** Staging directories of runs that were killed (their pid is gone): the pair they built, in tmp. */
+function removeStaleStaging(): void {
+  for (const n of readdirSync(tmpdir())) {
+    const pid = n.startsWith(STAGING_PREFIX) ? Number(/^(\d+)-/.exec(n.slice(STAGING_PREFIX.length))?.[1]) : NaN;
+    if (!Number.isInteger(pid) || pid === process.pid) continue;
+    try {
+      process.kill(pid, 0);
+      continue; // still running
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "ESRCH") continue;
+    }
+    rmSync(join(tmpdir(), n), { recursive: true, force: true });
+  }
+}
+
+export async function install(o: InstallOptions = {}): Promise<InstallResult[]> {
+  const root = rootOf(o);
+  const settings = { ...readSettings(root), ...definedOnly(o) };
+  const kvers = kernelsToDo(o, "install");
+  return withLock(o, async () => {
+    removeStaleStaging();
+    const out: InstallResult[] = [];
+    for (const kver of kvers) out.push(await installOne(root, kver, settings, o));
+    return out;
+  });
+}
+
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+async function installOne(root: string, kver: string, s: InstallSettings, o: InstallOptions): Promise<InstallResult> {
+  const layout = detectLayout(root, kver, o.entryDir);
+  const removed = removeTemps(layout);
+  const current = await classifyInitramfs(layout.slot);
+  if (current.kind === "missing") {
+    const looked = layout.kind === "entry-dir" ? layout.slot : `${join(layout.bootDir, `initrd.img-${kver}`)} or ${join(layout.bootDir, `initramfs-${kver}.img`)}`;
+    throw new UsageError(`no initramfs for kernel ${kver}: no ${looked} (make one first: update-initramfs -c -k ${kver} or dracut)`);
+  }
+  // the slot holds a full initramfs (first install, or update-initramfs replaced our mini): it is the original now
+  const originalIsSlot = current.kind === "full";
+  const original = originalIsSlot ? layout.slot : layout.full;
+  if (!originalIsSlot) await requireFullOriginal(layout.full, `install for ${kver}`);
+
+  const part = findBootPartition(layout.bootDir);
+  const boot = s.boot ?? part.spec;
+  if (!boot) {
+    throw new UsageError(`cannot tell which partition holds ${layout.bootDir} (${part.source ?? "no block device"}): set boot = UUID=... in ${join(root, "etc/initoverlayfs/install.conf")} or pass --boot`);
+  }
+  const bootFstype = s.bootFstype ?? (part.fstype && ["ext2", "ext3", "ext4", "vfat", "xfs", "btrfs"].includes(part.fstype) ? part.fstype : undefined);
+  const storageInit = o.storageInit ?? defaultStorageInitPath();
+  const build: BuildOptions = {
+    initramfs: original, kver, boot, bootFstype, failure: s.failure, timeout: s.timeout, init: s.init,
+    miniCompression: s.miniCompression, addModules: s.addModules, defaultModules: s.defaultModules,
+    storageInit, ...rootKernelFiles(root, kver),
+  };
+
+  // the generation: which original, options and storage-init the image belongs to
+  const originalBytes = readFileSync(original);
+  const hashFor = (attempt: number) => {
+    const h = createHash("sha256").update(originalBytes).update(JSON.stringify({ ...build, initramfs: undefined, attempt }));
+    if (existsSync(storageInit)) h.update(readFileSync(storageInit));
+    return h.digest("hex").slice(0, 12);
+  };
+  const pathOnPartition = (gen: string) => `${part.prefix}/${imageName(kver, gen)}`;
+  let gen = hashFor(0);
+  if (current.kind === "mini" && current.image === pathOnPartition(gen)) {
+    const check = imageMatches(join(layout.bootDir, imageName(kver, gen)), "error" in current.integrity ? { mode: "none" } : current.integrity);
+    if (check.ok && !o.force) {
+      const elsewhere = await referencedElsewhere(layout);
+      const stale = imagesOf(layout.bootDir, kver).filter((p) => basename(p) !== imageName(kver, gen) && !elsewhere.has(p));
+      removeFiles(stale, "images no longer referenced");
+      o.log?.(`${kver}: up to date (${layout.slot} expects ${current.image})`);
+      return {
+        kver, layout: layout.kind, slot: layout.slot, original, action: "up-to-date", image: join(layout.bootDir, imageName(kver, gen)),
+        imagePath: current.image, imageBytes: check.bytes ?? 0, miniBytes: current.bytes, originalBytes: originalBytes.length, removed: [...removed, ...stale],
+      };
+    }
+    gen = hashFor(1); // never rewrite the image the installed mini expects
+  }
+  const image = join(layout.bootDir, imageName(kver, gen));
+
+  const staging = mkdtempSync(join(tmpdir(), `${STAGING_PREFIX}${process.pid}-`));
+  try {
+    o.log?.(`${kver}: building the pair from ${original}`);
+    const r = await buildPair({ ...build, imagePath: pathOnPartition(gen), outputDir: staging });
+    for (const w of r.warnings) o.log?.(`warning: ${w}`);
+
+    const fs = fsInfo(layout.bootDir);
+    const keepCopy = originalIsSlot && !fs.hardLinks ? onDisk(originalBytes.length, fs.blockSize) : 0;
+    const needed = onDisk(r.image.bytes, fs.blockSize) + onDisk(r.mini.bytes, fs.blockSize) + keepCopy + 16 * fs.blockSize;
+    requireSpace(layout.bootDir, needed, `kernel ${kver} (image ${r.image.bytes} B, mini initramfs ${r.mini.bytes} B${keepCopy ? `, a copy of the original ${originalBytes.length} B` : ""})`);
+
+    copyInto(r.image.path, image, `image ${basename(image)}`);
+    if (originalIsSlot) duplicateInto(layout.slot, layout.full, `original initramfs as ${basename(layout.full)}`, fs.hardLinks);
+    copyInto(r.mini.path, layout.slot, `mini initramfs ${basename(layout.slot)}`);
+    const elsewhere = await referencedElsewhere(layout);
+    const stale = imagesOf(layout.bootDir, kver).filter((p) => p !== image && !elsewhere.has(p));
+    removeFiles(stale, "images no longer referenced");
+    o.log?.(`${kver}: ${layout.slot} is now the mini initramfs (${r.mini.bytes} B); it mounts ${image} (${r.image.bytes} B); original kept as ${layout.full}`);
+    return {
+      kver, layout: layout.kind, slot: layout.slot, original: layout.full, action: "installed", image, imagePath: pathOnPartition(gen),
+      imageBytes: r.image.bytes, miniBytes: r.mini.bytes, originalBytes: originalBytes.length, removed: [...removed, ...stale],
+    };
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+  }
+}
+
+export interface UninstallOptions {
+  root?: string;
+  kver?: string;
+  entryDir?: string;
+  /** the kernel itself is being removed: delete our files, restore nothing */
+  kernelRemoved?: boolean;
+  lockTimeout?: number;
+  log?: (line: string) => void;
+}
+
+export async function uninstall(o: UninstallOptions = {}): Promise<UninstallResult[]> {
+  const root = rootOf(o);
+  const kvers = kernelsToDo(o, "uninstall");
+  return withLock(o, async () => {
+    removeStaleStaging();
+    const out: UninstallResult[] = [];
+    for (const kver of kvers) out.push(await uninstallOne(root, kver, o));
+    return out;
+  });
+}
+
+async function uninstallOne(root: string, kver: string, o: UninstallOptions): Promise<UninstallResult> {
+  const layout = detectLayout(root, kver, o.entryDir);
+  const removed = removeTemps(layout);
+  const current = await classifyInitramfs(layout.slot);
+  const hasFull = existsSync(layout.full);
+  let action: UninstallResult["action"] = "nothing-installed";
+  if (o.kernelRemoved) {
+    // the kernel is gone: its initramfs (if ours) and everything we kept for it go too
+    const ours = [...(current.kind === "mini" ? [layout.slot] : []), ...(hasFull ? [layout.full] : [])];
+    removeFiles(ours, `files of removed kernel ${kver}`);
+    removed.push(...ours);
+    if (ours.length) action = "removed";
+  } else if (current.kind === "mini") {
+    await requireFullOriginal(layout.full, `uninstall for ${kver}`);
+    renameInto(layout.full, layout.slot, `original ${basename(layout.full)} back to ${basename(layout.slot)}`);
+    action = "restored";
+  } else if (hasFull) {
+    if (current.kind === "full") {
+      // update-initramfs replaced our mini without us: the kept original is stale
+      removeFiles([layout.full], "stale original");
+      removed.push(layout.full);
+    } else {
+      renameInto(layout.full, layout.slot, `original ${basename(layout.full)} back to ${basename(layout.slot)}`);
+      action = "restored";
+    }
+  }
+  const elsewhere = await referencedElsewhere(layout);
+  const images = imagesOf(layout.bootDir, kver).filter((p) => !elsewhere.has(p));
+  removeFiles(images, "images");
+  removed.push(...images);
+  if (images.length && action === "nothing-installed") action = "removed";
+  o.log?.(`${kver}: ${action}${removed.length ? `; removed ${removed.map((p) => basename(p)).join(", ")}` : ""}`);
+  return { kver, slot: layout.slot, action, removed };
+}

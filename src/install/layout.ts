@@ -1,0 +1,83 @@
+/**
+ * Where the boot loader expects a kernel's initramfs, and the names initoverlayfs adds next to it:
+ *   Debian (initramfs-tools)   BOOT/initrd.img-KVER
+ *   Fedora (dracut)            BOOT/initramfs-KVER.img
+ *   BLS entry directory        ENTRY_DIR/initrd (kernel-install's layout=bls: $BOOT/ENTRY-TOKEN/KVER/)
+ * The original full initramfs is kept as SLOT.full; images are BOOT/initoverlayfs-KVER-GEN.img
+ * (GEN: 12 hex digits naming one generation, so a new image never overwrites the one the boot
+ * loader's current mini initramfs expects).
+ */
+import { existsSync, readdirSync } from "node:fs";
+import { basename, join, resolve } from "node:path";
+import { checkKver } from "../build/kernel.js";
+import { UsageError } from "../errors.js";
+
+export type LayoutKind = "debian" | "fedora" | "entry-dir";
+
+export interface KernelLayout {
+  kver: string;
+  kind: LayoutKind;
+  /** the root's /boot: images and the lock live here */
+  bootDir: string;
+  /** the file the boot loader loads as the initramfs */
+  slot: string;
+  /** the original full initramfs while a mini one is installed */
+  full: string;
+}
+
+export const FULL_SUFFIX = ".full";
+const IMAGE_RE = /^initoverlayfs-(.+)-([0-9a-f]{12})\.img$/;
+
+export function bootDirOf(root: string): string {
+  return join(resolve(root), "boot");
+}
+
+export function imageName(kver: string, gen: string): string {
+  return `initoverlayfs-${kver}-${gen}.img`;
+}
+
+/** The generation images of `kver` present in the boot directory. */
+export function imagesOf(bootDir: string, kver: string): string[] {
+  if (!existsSync(bootDir)) return [];
+  return readdirSync(bootDir).filter((n) => IMAGE_RE.exec(n)?.[1] === kver).sort().map((n) => join(bootDir, n));
+}
+
+function layoutAt(kver: string, kind: LayoutKind, bootDir: string, slot: string): KernelLayout {
+  return { kver, kind, bootDir, slot, full: slot + FULL_SUFFIX };
+}
+
+/**
+ * The layout for `kver` under `root`. `entryDir` (a path inside the root) selects a BLS entry
+ * directory. Otherwise the name that exists (as the slot or as our .full) decides; with neither,
+ * Debian if the root is Debian, else Fedora.
+ */
+export function detectLayout(root: string, kver: string, entryDir?: string): KernelLayout {
+  checkKver(kver);
+  const bootDir = bootDirOf(root);
+  if (entryDir !== undefined) {
+    if (!entryDir.startsWith("/")) throw new UsageError(`--entry-dir: must be an absolute path: ${JSON.stringify(entryDir)}`);
+    return layoutAt(kver, "entry-dir", bootDir, join(resolve(root), entryDir, "initrd"));
+  }
+  const debian = layoutAt(kver, "debian", bootDir, join(bootDir, `initrd.img-${kver}`));
+  const fedora = layoutAt(kver, "fedora", bootDir, join(bootDir, `initramfs-${kver}.img`));
+  for (const l of [debian, fedora]) if (existsSync(l.slot) || existsSync(l.full)) return l;
+  return existsSync(join(resolve(root), "etc/debian_version")) ? debian : fedora;
+}
+
+/** Kernel versions that have an initramfs, an original kept by us or an image of ours in /boot. */
+export function kernelsIn(root: string): string[] {
+  const bootDir = bootDirOf(root);
+  if (!existsSync(bootDir)) return [];
+  const found = new Set<string>();
+  for (const n of readdirSync(bootDir)) {
+    const name = n.endsWith(FULL_SUFFIX) ? n.slice(0, -FULL_SUFFIX.length) : n;
+    const m = /^initrd\.img-(.+)$/.exec(name) ?? /^initramfs-(.+)\.img$/.exec(name) ?? IMAGE_RE.exec(name);
+    if (m && /^[A-Za-z0-9][A-Za-z0-9._+~-]*$/.test(m[1]) && !/\.(bak|dpkg-bak|new|old)$/.test(m[1])) found.add(m[1]);
+  }
+  return [...found].sort();
+}
+
+/** Names of files we create in the boot directory (their temp files are ours to remove). */
+export function isOurTarget(layout: KernelLayout, name: string): boolean {
+  return name === basename(layout.slot) || name === basename(layout.full) || IMAGE_RE.exec(name)?.[1] === layout.kver;
+}

@@ -1,0 +1,64 @@
+/** `initoverlayfs status`: per kernel, what is installed and whether the pair still belongs together. */
+import { existsSync, statSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { classifyInitramfs } from "./classify.js";
+import { findBootPartition } from "./boot-device.js";
+import { ImageCheck, imageMatches } from "./image-check.js";
+import { detectLayout, imagesOf, KernelLayout, kernelsIn } from "./layout.js";
+
+export interface KernelStatus {
+  kver: string;
+  layout: KernelLayout["kind"];
+  slot: string;
+  /** what the boot loader loads */
+  state: "installed" | "not-installed" | "no-initramfs" | "replaced" | "broken";
+  slotKind: "mini" | "full" | "missing";
+  slotBytes?: number;
+  original?: { path: string; bytes: number };
+  image?: { path: string; pathOnPartition: string; bytes?: number; check: ImageCheck };
+  integrity?: string;
+  boot?: string;
+  /** our images of this kernel the mini does not refer to (left by an interrupted run) */
+  unreferenced: string[];
+  problems: string[];
+}
+
+const size = (p: string) => (existsSync(p) ? statSync(p).size : undefined);
+
+export async function status(o: { root?: string; kver?: string; entryDir?: string } = {}): Promise<KernelStatus[]> {
+  const root = resolve(o.root ?? "/");
+  const kvers = o.kver !== undefined ? [o.kver] : kernelsIn(root);
+  const out: KernelStatus[] = [];
+  for (const kver of kvers) {
+    const layout = detectLayout(root, kver, o.entryDir);
+    const cur = await classifyInitramfs(layout.slot);
+    const fullBytes = size(layout.full);
+    const s: KernelStatus = {
+      kver, layout: layout.kind, slot: layout.slot, state: "not-installed", slotKind: cur.kind, slotBytes: size(layout.slot),
+      original: fullBytes !== undefined ? { path: layout.full, bytes: fullBytes } : undefined, unreferenced: [], problems: [],
+    };
+    let referenced: string | undefined;
+    if (cur.kind === "missing") s.state = "no-initramfs";
+    else if (cur.kind === "full") {
+      s.state = fullBytes !== undefined ? "replaced" : "not-installed";
+      if (fullBytes !== undefined) s.problems.push(`${layout.slot} is a full initramfs again (regenerated?) and ${layout.full} is stale: run install`);
+    } else {
+      s.state = "installed";
+      s.boot = cur.boot;
+      s.integrity = "error" in cur.integrity ? `invalid (${cur.integrity.error})` : cur.integrity.mode;
+      // the image path in the config is relative to the boot partition: find it in /boot
+      const prefix = findBootPartition(layout.bootDir).prefix;
+      const rel = cur.image.startsWith(prefix + "/") ? cur.image.slice(prefix.length) : cur.image;
+      referenced = join(layout.bootDir, rel);
+      const check = imageMatches(referenced, "error" in cur.integrity ? { mode: "none" } : cur.integrity);
+      s.image = { path: referenced, pathOnPartition: cur.image, bytes: check.bytes, check };
+      if (!check.ok) s.problems.push(...check.problems);
+      if ("error" in cur.integrity) s.problems.push(cur.integrity.error);
+      if (fullBytes === undefined) s.problems.push(`${layout.full} (the original) is missing: uninstall cannot restore it`);
+      if (s.problems.length) s.state = "broken";
+    }
+    s.unreferenced = imagesOf(layout.bootDir, kver).filter((p) => p !== referenced);
+    out.push(s);
+  }
+  return out;
+}

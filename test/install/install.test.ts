@@ -1,0 +1,282 @@
+/**
+ * install, uninstall, status and install-hooks on a root directory: Debian's real initramfs
+ * round trip, update-initramfs replacing our mini, a full /boot, the lock, BLS entry directories,
+ * kernel removal. The CLI runs as a separate process, as the hooks run it.
+ */
+import test from "node:test";
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { makeTempDir, removeDir } from "../helpers/tmp.js";
+import { CLI } from "../build/cli.js";
+import { checkBootable, cliEnv, KVER, makeOriginal, miniConfig, SLOT, snapshot, withBootFs } from "./helpers.js";
+
+const SPEC = "UUID=5a1e0b7e-0000-4000-8000-1a57a11ed0ff";
+const CONF = `boot = ${SPEC}\ndefault_modules = no\nmini_compression = none\n`;
+
+/** A root directory with /boot as a plain directory and the boot partition configured. */
+function plainRoot(work: string, conf = CONF): { root: string; boot: string } {
+  const root = join(work, "root");
+  mkdirSync(join(root, "boot"), { recursive: true });
+  mkdirSync(join(root, "etc/initoverlayfs"), { recursive: true });
+  writeFileSync(join(root, "etc/initoverlayfs/install.conf"), conf);
+  return { root, boot: join(root, "boot") };
+}
+
+let small: Buffer;
+let smallB: Buffer;
+const work0 = makeTempDir("iofs-install-fixtures-");
+test.before(() => {
+  small = makeOriginal(work0, 11, 1_000_000);
+  smallB = makeOriginal(work0, 12, 1_000_000);
+});
+test.after(() => removeDir(work0));
+
+test("Debian's initramfs: install puts the pair in place, status checks it, uninstall restores the original byte for byte", async () => {
+  const work = makeTempDir("iofs-install-");
+  try {
+    const { root, boot } = plainRoot(work, `boot = ${SPEC}\n`);
+    // the host's modules for the kernel, as on the installed system
+    mkdirSync(join(root, "lib"));
+    spawnSync("ln", ["-s", "/lib/modules", join(root, "lib/modules")]);
+    const original = readFileSync(`/boot/initrd.img-${KVER}`);
+    writeFileSync(join(boot, SLOT), original);
+    writeFileSync(join(boot, `config-${KVER}`), readFileSync(`/boot/config-${KVER}`));
+    const before = snapshot(boot);
+
+    const r = cliEnv(["install", "--root", root, "--kver", KVER, "--json"]);
+    assert.equal(r.code, 0, r.stderr);
+    const [res] = JSON.parse(r.stdout);
+    assert.equal(res.action, "installed");
+    assert.equal(checkBootable(boot, [original], SPEC), "mini");
+    const cfg = miniConfig(join(boot, SLOT))!;
+    assert.match(cfg.get("image")!, new RegExp(`/initoverlayfs-${KVER}-[0-9a-f]{12}\\.img$`));
+    assert.ok(readFileSync(join(boot, `${SLOT}.full`)).equals(original));
+
+    const st = cliEnv(["status", "--root", root, "--json"]);
+    assert.equal(st.code, 0, st.stdout + st.stderr);
+    const [s] = JSON.parse(st.stdout);
+    assert.equal(s.state, "installed");
+    assert.equal(s.integrity, "none");
+    assert.equal(s.image.check.ok, true);
+    assert.equal(s.original.bytes, original.length);
+
+    // a second install has nothing to do
+    const again = cliEnv(["install", "--root", root, "--kver", KVER, "--json"]);
+    assert.equal(JSON.parse(again.stdout)[0].action, "up-to-date", again.stderr);
+
+    const u = cliEnv(["uninstall", "--root", root, "--kver", KVER]);
+    assert.equal(u.code, 0, u.stderr);
+    assert.deepEqual(snapshot(boot), before, "/boot is exactly as before install");
+  } finally {
+    removeDir(work);
+  }
+});
+
+test("status finds a damaged image and an image left over; exit 1", () => {
+  const work = makeTempDir("iofs-install-");
+  try {
+    const { root, boot } = plainRoot(work);
+    writeFileSync(join(boot, SLOT), small);
+    assert.equal(cliEnv(["install", "--root", root, "--kver", KVER]).code, 0);
+    const image = readdirSync(boot).find((n) => n.startsWith("initoverlayfs-"))!;
+    const bytes = readFileSync(join(boot, image));
+    bytes[1024] ^= 0xff; // the superblock magic
+    writeFileSync(join(boot, image), bytes);
+    writeFileSync(join(boot, `initoverlayfs-${KVER}-0123456789ab.img`), "left over");
+    const st = cliEnv(["status", "--root", root]);
+    assert.equal(st.code, 1, st.stdout);
+    assert.match(st.stdout, /broken/);
+    assert.match(st.stdout, /not an EROFS image/);
+    assert.match(st.stdout, /unreferenced image .*0123456789ab/);
+  } finally {
+    removeDir(work);
+  }
+});
+
+test("update-initramfs replaced our mini with a new full initramfs: install takes it as the new original", () => {
+  const work = makeTempDir("iofs-install-");
+  try {
+    const { root, boot } = plainRoot(work);
+    writeFileSync(join(boot, SLOT), small);
+    assert.equal(cliEnv(["install", "--root", root, "--kver", KVER]).code, 0);
+    const oldImage = readdirSync(boot).find((n) => n.startsWith("initoverlayfs-"));
+    writeFileSync(join(boot, `${SLOT}.new`), smallB);
+    renameSync(join(boot, `${SLOT}.new`), join(boot, SLOT));
+    const st = cliEnv(["status", "--root", root, "--json"]);
+    assert.equal(JSON.parse(st.stdout)[0].state, "replaced");
+    const r = cliEnv(["install", "--root", root, "--kver", KVER]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(checkBootable(boot, [smallB], SPEC), "mini");
+    assert.ok(readFileSync(join(boot, `${SLOT}.full`)).equals(smallB), "the stale original is replaced");
+    assert.ok(!existsSync(join(boot, oldImage!)), "the old image is gone");
+    assert.equal(cliEnv(["uninstall", "--root", root, "--kver", KVER]).code, 0);
+    assert.ok(readFileSync(join(boot, SLOT)).equals(smallB));
+  } finally {
+    removeDir(work);
+  }
+});
+
+test("not enough space in /boot: install refuses with needed and free, /boot unchanged", async () => {
+  await withBootFs("ext4", 8, CONF, async (t) => {
+    writeFileSync(join(t.boot, SLOT), small);
+    const before = snapshot(t.boot);
+    // fill the filesystem so that the pair cannot fit
+    const free = Number(spawnSync("df", ["--output=avail", "-B1", t.boot], { encoding: "utf8" }).stdout.split("\n")[1]);
+    writeFileSync(join(t.boot, "filler"), Buffer.alloc(Math.max(0, free - 1_500_000)));
+    const withFiller = snapshot(t.boot);
+    const r = cliEnv(["install", "--root", t.root, "--kver", KVER]);
+    assert.equal(r.code, 4, r.stderr);
+    assert.match(r.stderr, /^initoverlayfs: not enough space in .*: needed [\d.]+ MB \(\d+ bytes\), free [\d.]+ MB \(\d+ bytes\); nothing was changed$/m);
+    assert.deepEqual(snapshot(t.boot), withFiller, "/boot unchanged");
+    assert.ok(Object.keys(before).every((k) => k in withFiller));
+  });
+});
+
+test("the lock: a run waits for the holder, gives up after INITOVERLAYFS_LOCK_TIMEOUT, and two runs at once are serialised", async () => {
+  const work = makeTempDir("iofs-install-");
+  try {
+    const { root, boot } = plainRoot(work);
+    writeFileSync(join(boot, SLOT), small);
+    const lock = join(boot, ".initoverlayfs.lock");
+    writeFileSync(lock, "");
+    // util-linux flock holds the lock for 3 s
+    const holder = spawn("flock", ["-x", lock, "sleep", "3"]);
+    await new Promise((r) => setTimeout(r, 300));
+    const timedOut = cliEnv(["install", "--root", root, "--kver", KVER], { INITOVERLAYFS_LOCK_TIMEOUT: "1" });
+    assert.equal(timedOut.code, 4);
+    assert.match(timedOut.stderr, /another initoverlayfs run still holds the lock after 1 s/);
+    assert.deepEqual(readdirSync(boot).sort(), [".initoverlayfs.lock", SLOT]);
+    const t0 = Date.now();
+    const released = new Promise((r) => holder.on("close", () => r(Date.now())));
+    const waited = cliEnv(["install", "--root", root, "--kver", KVER]);
+    const releasedAt = (await released) as number;
+    assert.equal(waited.code, 0, waited.stderr);
+    assert.match(waited.stderr, /waiting for another initoverlayfs run/);
+    assert.ok(Date.now() >= releasedAt && releasedAt - t0 > 1000, "install finished only after the holder let go");
+
+    // two runs at once, after an update-initramfs: both succeed, one after the other
+    writeFileSync(join(boot, `${SLOT}.new`), smallB);
+    renameSync(join(boot, `${SLOT}.new`), join(boot, SLOT));
+    const runBoth = (args: string[]) => new Promise<{ code: number | null; err: string }>((resolve) => {
+      const p = spawn(process.execPath, [CLI, ...args], { stdio: ["ignore", "ignore", "pipe"] });
+      let err = "";
+      p.stderr.on("data", (d) => (err += d));
+      p.on("close", (code) => resolve({ code, err }));
+    });
+    const both = await Promise.all([runBoth(["install", "--root", root, "--kver", KVER]), runBoth(["install", "--root", root, "--kver", KVER])]);
+    for (const b of both) assert.equal(b.code, 0, b.err);
+    assert.equal(both.filter((b) => /up to date/.test(b.err)).length, 1, `the second run finds the first one's result: ${both.map((b) => b.err).join("\n")}`);
+    assert.equal(checkBootable(boot, [smallB], SPEC), "mini");
+    assert.equal(readdirSync(boot).filter((n) => n.startsWith("initoverlayfs-")).length, 1);
+  } finally {
+    removeDir(work);
+  }
+});
+
+test("a BLS entry directory: its initrd becomes the mini, the image goes to /boot; uninstall restores it", () => {
+  const work = makeTempDir("iofs-install-");
+  try {
+    const { root, boot } = plainRoot(work);
+    const entry = join(root, "efi/0123456789abcdef0123456789abcdef", KVER);
+    mkdirSync(entry, { recursive: true });
+    writeFileSync(join(entry, "initrd"), small);
+    const r = cliEnv(["install", "--root", root, "--kver", KVER, "--entry-dir", `/efi/0123456789abcdef0123456789abcdef/${KVER}`, "--json"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(JSON.parse(r.stdout)[0].layout, "entry-dir");
+    const cfg = miniConfig(join(entry, "initrd"))!;
+    assert.ok(existsSync(join(boot, cfg.get("image")!.replace(/^.*\//, ""))));
+    assert.ok(readFileSync(join(entry, "initrd.full")).equals(small));
+    assert.equal(cliEnv(["uninstall", "--root", root, "--kver", KVER, "--entry-dir", `/efi/0123456789abcdef0123456789abcdef/${KVER}`]).code, 0);
+    assert.deepEqual(readdirSync(entry), ["initrd"]);
+    assert.ok(readFileSync(join(entry, "initrd")).equals(small));
+    assert.deepEqual(readdirSync(boot).filter((n) => n !== ".initoverlayfs.lock"), []);
+
+    // the same kernel also has a /boot initramfs, converted: the entry directory's runs keep its image
+    writeFileSync(join(boot, SLOT), smallB);
+    assert.equal(cliEnv(["install", "--root", root, "--kver", KVER]).code, 0);
+    const entryArgs = ["--root", root, "--kver", KVER, "--entry-dir", `/efi/0123456789abcdef0123456789abcdef/${KVER}`];
+    assert.equal(cliEnv(["install", ...entryArgs]).code, 0);
+    assert.equal(checkBootable(boot, [smallB], SPEC), "mini");
+    assert.equal(cliEnv(["uninstall", ...entryArgs]).code, 0);
+    assert.equal(checkBootable(boot, [smallB], SPEC), "mini", "the /boot mini's image is still there");
+  } finally {
+    removeDir(work);
+  }
+});
+
+test("the kernel is removed: uninstall --kernel-removed deletes our files and nothing else", () => {
+  const work = makeTempDir("iofs-install-");
+  try {
+    const { root, boot } = plainRoot(work);
+    writeFileSync(join(boot, SLOT), small);
+    writeFileSync(join(boot, "initrd.img-9.9.9-other"), "another kernel's initramfs");
+    assert.equal(cliEnv(["install", "--root", root, "--kver", KVER]).code, 0);
+    // initramfs-tools' postrm hook deletes the initramfs first
+    renameSync(join(boot, SLOT), join(work, "gone"));
+    const r = cliEnv(["uninstall", "--root", root, "--kver", KVER, "--kernel-removed"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(readdirSync(boot).sort(), [".initoverlayfs.lock", "initrd.img-9.9.9-other"]);
+  } finally {
+    removeDir(work);
+  }
+});
+
+test("install-hooks writes the three hooks with this initoverlayfs in them; --remove takes them away", () => {
+  const work = makeTempDir("iofs-install-");
+  try {
+    const root = join(work, "root");
+    mkdirSync(root);
+    const r = cliEnv(["install-hooks", "--root", root, "--json"]);
+    assert.equal(r.code, 0, r.stderr);
+    const files = JSON.parse(r.stdout) as string[];
+    assert.deepEqual(files.map((f) => f.slice(root.length)), [
+      "/etc/kernel/install.d/60-initoverlayfs.install", "/etc/initramfs/post-update.d/initoverlayfs", "/etc/kernel/postrm.d/zz-initoverlayfs",
+    ]);
+    for (const f of files) {
+      assert.equal(statSync(f).mode & 0o777, 0o755);
+      const text = readFileSync(f, "utf8");
+      assert.ok(text.includes(`'${process.execPath}' '${CLI}'`), f);
+      assert.doesNotMatch(text, /@INITOVERLAYFS@/);
+      assert.equal(spawnSync("sh", ["-n", f]).status, 0, `${f}: shell syntax`);
+    }
+    const rm = cliEnv(["install-hooks", "--root", root, "--remove"]);
+    assert.equal(rm.code, 0);
+    for (const f of files) assert.ok(!existsSync(f));
+  } finally {
+    removeDir(work);
+  }
+});
+
+test("bad input and bad states: one clear line and the documented exit code, nothing changed", () => {
+  const work = makeTempDir("iofs-install-");
+  try {
+    const { root, boot } = plainRoot(work, "boot = UUID=1234-ABCD\ntimeout = soon\n");
+    writeFileSync(join(boot, SLOT), small);
+    const bad = cliEnv(["install", "--root", root, "--kver", KVER]);
+    assert.equal(bad.code, 3, bad.stderr);
+    assert.match(bad.stderr, /^initoverlayfs: .*etc\/initoverlayfs\/install\.conf: offset 22: install\.conf: timeout: expected a whole number of seconds\n$/);
+
+    writeFileSync(join(root, "etc/initoverlayfs/install.conf"), CONF);
+    const none = cliEnv(["install", "--root", root, "--kver", "9.9.9-none"]);
+    assert.equal(none.code, 2);
+    assert.match(none.stderr, /^initoverlayfs: no initramfs for kernel 9\.9\.9-none: no .*\/boot\/initrd\.img-9\.9\.9-none or .*\/boot\/initramfs-9\.9\.9-none\.img \(make one first/);
+
+    // a mini initramfs whose original is gone: neither install nor uninstall guesses
+    assert.equal(cliEnv(["install", "--root", root, "--kver", KVER]).code, 0);
+    renameSync(join(boot, `${SLOT}.full`), join(work, "lost"));
+    const before = snapshot(boot);
+    for (const cmd of ["install", "uninstall"]) {
+      const r = cliEnv([cmd, "--root", root, "--kver", KVER, "--force"].filter((a) => cmd === "install" || a !== "--force"));
+      assert.equal(r.code, 4, r.stderr);
+      assert.match(r.stderr, /the original initramfs .*initrd\.img-.*\.full is missing/);
+      assert.deepEqual(snapshot(boot), before);
+    }
+    const st = cliEnv(["status", "--root", root]);
+    assert.equal(st.code, 1);
+    assert.match(st.stdout, /\(the original\) is missing/);
+  } finally {
+    removeDir(work);
+  }
+});
