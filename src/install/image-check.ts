@@ -1,13 +1,14 @@
 /**
- * Does the image on /boot still match what the mini initramfs expects? What can be checked
- * without the integrity code: the file is there, its EROFS superblock is valid (magic, block size,
- * checksum) and its size agrees with the superblock (and with the dm-verity layout, if any).
- *
- * `imageMatches` is the one place the digest/root-hash check belongs: the lead wires it to
- * verifyImage (src/integrity/) once that lands; until then `digestChecked` says it was not done.
+ * Does the image on /boot still match what the mini initramfs expects? First the cheap checks:
+ * the file is there, its EROFS superblock is valid (magic, block size, checksum) and its size
+ * agrees with the superblock (and with the dm-verity layout, if any). Then, when the mini
+ * initramfs names an integrity mode, what storage-init will check: the fs-verity digest, or the
+ * dm-verity superblock, hash blocks and root hash (verifyImage). A root hash signature is the
+ * kernel's to check against its keyrings; it is not checked here.
  */
 import { closeSync, existsSync, openSync, readSync, statSync } from "node:fs";
 import { IntegrityConfig, VERITY_BLOCK_SIZE } from "../build/integrity-config.js";
+import { verifyImage } from "../integrity/verify.js";
 import { erofsSuperblockChecksum } from "../formats/erofs/crc32c.js";
 import { BLOCK_SIZE, BLOCK_SIZE_BITS, EROFS_MAGIC, FEATURE_COMPAT_SB_CHKSUM, SUPERBLOCK_OFFSET, Superblock } from "../formats/erofs/ondisk.js";
 
@@ -31,7 +32,7 @@ function readHead(path: string): Uint8Array {
   }
 }
 
-export function imageMatches(image: string, integrity: IntegrityConfig): ImageCheck {
+export async function imageMatches(image: string, integrity: IntegrityConfig): Promise<ImageCheck> {
   const problems: string[] = [];
   if (!existsSync(image)) return { ok: false, digestChecked: false, problems: [`${image}: missing`] };
   const bytes = statSync(image).size;
@@ -54,5 +55,11 @@ export function imageMatches(image: string, integrity: IntegrityConfig): ImageCh
       problems.push(`${image}: ${bytes} bytes, the superblock says ${sb.blocks} blocks (${dataBytes} bytes)`);
     }
   }
-  return { ok: problems.length === 0, bytes, blocks: sb.blocks, digestChecked: false, problems };
+  let digestChecked = false;
+  if (problems.length === 0 && integrity.mode !== "none") {
+    const v = await verifyImage(image, integrity);
+    digestChecked = true;
+    if (!v.ok) problems.push(`${image}: ${v.reason ?? `does not match the ${integrity.mode} data of the mini initramfs`}`);
+  }
+  return { ok: problems.length === 0, bytes, blocks: sb.blocks, digestChecked, problems };
 }

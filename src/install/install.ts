@@ -167,6 +167,7 @@ async function installOne(root: string, kver: string, s: InstallSettings, o: Ins
   const build: BuildOptions = {
     initramfs: original, kver, boot, bootFstype, failure: s.failure, timeout: s.timeout, init: s.init,
     miniCompression: s.miniCompression, addModules: s.addModules, defaultModules: s.defaultModules,
+    integrity: s.integrity, integrityHash: s.integrityHash, signKey: s.signKey, signCert: s.signCert,
     storageInit, ...rootKernelFiles(root, kver),
   };
 
@@ -180,7 +181,7 @@ async function installOne(root: string, kver: string, s: InstallSettings, o: Ins
   const pathOnPartition = (gen: string) => `${part.prefix}/${imageName(kver, gen)}`;
   let gen = hashFor(0);
   if (current.kind === "mini" && current.image === pathOnPartition(gen)) {
-    const check = imageMatches(join(layout.bootDir, imageName(kver, gen)), "error" in current.integrity ? { mode: "none" } : current.integrity);
+    const check = await imageMatches(join(layout.bootDir, imageName(kver, gen)), "error" in current.integrity ? { mode: "none" } : current.integrity);
     if (check.ok && !o.force) {
       const elsewhere = await referencedElsewhere(layout);
       const stale = imagesOf(layout.bootDir, kver).filter((p) => basename(p) !== imageName(kver, gen) && !elsewhere.has(p));

@@ -6,11 +6,14 @@
  *   boot = UUID=...            boot_fstype = ext4      failure = panic|reboot|shell
  *   timeout = 10               init = /init            mini_compression = gzip|zstd|none
  *   add_modules = a,b          default_modules = yes|no
+ *   integrity = dm-verity|fs-verity|copy|none (default dm-verity, as build)
+ *   integrity_hash = sha256|...  sign_key = /path.pem  sign_cert = /path.pem (dm-verity root hash)
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { FailurePolicy, MiniCompression, parseConfigText } from "../build/mini-initramfs.js";
 import { FormatError } from "../errors.js";
+import { IntegrityMode, INTEGRITY_MODES } from "../build/integrity-config.js";
 
 export interface InstallSettings {
   boot?: string;
@@ -21,6 +24,10 @@ export interface InstallSettings {
   miniCompression?: MiniCompression;
   addModules?: string[];
   defaultModules?: boolean;
+  integrity?: IntegrityMode;
+  integrityHash?: string;
+  signKey?: string;
+  signCert?: string;
 }
 
 export const SETTINGS_FILE = "etc/initoverlayfs/install.conf";
@@ -50,7 +57,11 @@ export function readSettings(root: string): InstallSettings {
       case "mini_compression": s.miniCompression = v as MiniCompression; break;
       case "add_modules": s.addModules = v.split(",").map((x) => x.trim()).filter(Boolean); break;
       case "default_modules": if (v !== "yes" && v !== "no") bad("expected yes or no"); s.defaultModules = v === "yes"; break;
-      default: bad("unknown key (expected boot, boot_fstype, failure, timeout, init, mini_compression, add_modules, default_modules)");
+      case "integrity": if (!(INTEGRITY_MODES as readonly string[]).includes(v)) bad(`expected ${INTEGRITY_MODES.join(", ")}`); s.integrity = v as IntegrityMode; break;
+      case "integrity_hash": s.integrityHash = v; break;
+      case "sign_key": s.signKey = v; break;
+      case "sign_cert": s.signCert = v; break;
+      default: bad("unknown key (expected boot, boot_fstype, failure, timeout, init, mini_compression, add_modules, default_modules, integrity, integrity_hash, sign_key, sign_cert)");
     }
   }
   return s;

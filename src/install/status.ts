@@ -50,7 +50,7 @@ export async function status(o: { root?: string; kver?: string; entryDir?: strin
       const prefix = findBootPartition(layout.bootDir).prefix;
       const rel = cur.image.startsWith(prefix + "/") ? cur.image.slice(prefix.length) : cur.image;
       referenced = join(layout.bootDir, rel);
-      const check = imageMatches(referenced, "error" in cur.integrity ? { mode: "none" } : cur.integrity);
+      const check = await imageMatches(referenced, "error" in cur.integrity ? { mode: "none" } : cur.integrity);
       s.image = { path: referenced, pathOnPartition: cur.image, bytes: check.bytes, check };
       if (!check.ok) s.problems.push(...check.problems);
       if ("error" in cur.integrity) s.problems.push(cur.integrity.error);

@@ -31,6 +31,10 @@ function installCommand(): Command {
     .option("--timeout <seconds>", "how long storage-init waits for the boot device")
     .option("--add-modules <names>", "more modules for the mini initramfs (comma-separated, repeatable)", list)
     .option("--mini-compression <kind>", "gzip, zstd or none")
+    .option("--integrity <mode>", "what the mini initramfs checks the image against: dm-verity (default), fs-verity, copy or none (see build --help)")
+    .option("--integrity-hash <alg>", "dm-verity tree or fs-verity digest hash")
+    .option("--sign-key <pem>", "dm-verity: sign the root hash with this RSA key")
+    .option("--sign-cert <pem>", "the certificate of --sign-key")
     .option("--storage-init <file>", "the storage-init binary (default: this package's)")
     .option("--force", "rebuild even when the installed pair is up to date")
     .option("--json", "print the result as JSON")
@@ -39,6 +43,7 @@ function installCommand(): Command {
       const r = await install({
         root: o.root, kver: o.kver, entryDir: o.entryDir, boot: o.boot, bootFstype: o.bootFstype, failure: o.failure as FailurePolicy | undefined,
         timeout: o.timeout !== undefined ? Number(o.timeout) : undefined, addModules: o.addModules, miniCompression: o.miniCompression as MiniCompression | undefined,
+        integrity: o.integrity, integrityHash: o.integrityHash, signKey: o.signKey, signCert: o.signCert,
         storageInit: o.storageInit, force: !!o.force, lockTimeout: lockTimeout(), log,
       });
       if (o.json) return void process.stdout.write(JSON.stringify(r, null, 2) + "\n");
@@ -83,7 +88,7 @@ function statusCommand(): Command {
         if (k.image) {
           const c = k.image.check;
           lines.push(`  image ${k.image.path}${k.image.bytes !== undefined ? `: ${bytes(k.image.bytes)}` : ""}, boot ${k.boot}, integrity ${k.integrity}`);
-          lines.push(`  image check: ${c.ok ? "ok (present, EROFS superblock valid, size consistent)" : "FAILED"}${c.digestChecked ? "" : "; digest not verified"}`);
+          lines.push(`  image check: ${c.ok ? `ok (present, EROFS superblock valid, size consistent${c.digestChecked ? `, ${k.integrity} data verified` : ""})` : "FAILED"}`);
         }
         for (const u of k.unreferenced) lines.push(`  unreferenced image (left by an interrupted run; the next install removes it): ${u}`);
         for (const p of k.problems) lines.push(`  problem: ${p}`);
