@@ -1,0 +1,83 @@
+/**
+ * Fixed-output compression of one file into EROFS physical clusters (pure: bytes in, extents and
+ * block images out; the compressor is passed in).
+ *
+ * Like mkfs.erofs: each pcluster takes as much input as compresses into at most
+ * `maxPclusterBlocks` blocks (LZ4_compress_destSize); it is kept only if it saves at least one
+ * block (input > blocks * 4096), else 4096 bytes are stored plain. The last <= 4096 bytes are
+ * always plain. A file that saves no block at all is not compressed (undefined).
+ *
+ * So every extent but the last covers >= 4096 bytes: each lcluster holds at most one extent
+ * start, and a multi-block pcluster always has a NONHEAD lcluster right after its HEAD (where the
+ * index stores its block count).
+ */
+import { FormatError } from "../../../errors.js";
+import { BLOCK_SIZE } from "../ondisk.js";
+
+/** Compresses a prefix of src into at most dst.length bytes; written 0 = could not. */
+export type DestSizeCompressor = (src: Uint8Array, dst: Uint8Array) => { consumed: number; written: number };
+
+export interface ZExtent {
+  /** logical start and length in the file */
+  start: number;
+  length: number;
+  /** physical blocks of its pcluster */
+  blocks: number;
+  /** LZ4 data, right-aligned in its blocks (ZERO_PADDING); false = plain, left-aligned */
+  compressed: boolean;
+}
+
+export interface CompressedFile {
+  size: number;
+  extents: ZExtent[];
+  /** the pcluster block images, in extent order: blocks * 4096 bytes */
+  payload: Uint8Array;
+  blocks: number;
+}
+
+export interface CompressFileOptions {
+  /** blocks per physical cluster, at most (1 = no big pclusters) */
+  maxPclusterBlocks: number;
+  /**
+   * Input bytes one extent may cover, at most. Keeps index deltas small (compact entries hold
+   * 11 bits) and bounds what the kernel decompresses at once.
+   */
+  maxExtentBytes: number;
+}
+
+export const DEFAULT_MAX_EXTENT_BYTES = 1 << 20;
+
+export function compressFile(data: Uint8Array, compress: DestSizeCompressor, opts: CompressFileOptions): CompressedFile | undefined {
+  const size = data.length;
+  if (size <= BLOCK_SIZE) return undefined;
+  const limitBlocks = Math.ceil(size / BLOCK_SIZE) - 1; // must end below this to save a block
+  const payload = new Uint8Array(limitBlocks * BLOCK_SIZE);
+  const dst = new Uint8Array(opts.maxPclusterBlocks * BLOCK_SIZE);
+  const extents: ZExtent[] = [];
+  let blocks = 0;
+  let pos = 0;
+  while (pos < size) {
+    const left = size - pos;
+    let ext: ZExtent | undefined;
+    if (left > BLOCK_SIZE) {
+      const { consumed, written } = compress(data.subarray(pos, pos + Math.min(left, opts.maxExtentBytes)), dst);
+      if (written > dst.length || consumed > left) throw new FormatError("lz4", pos, "compressor reported more than it was given");
+      const k = Math.ceil(written / BLOCK_SIZE);
+      if (written > 0 && consumed > k * BLOCK_SIZE) {
+        if (blocks + k > limitBlocks) return undefined;
+        payload.set(dst.subarray(0, written), (blocks + k) * BLOCK_SIZE - written);
+        ext = { start: pos, length: consumed, blocks: k, compressed: true };
+      }
+    }
+    if (!ext) {
+      if (blocks + 1 > limitBlocks) return undefined;
+      const n = Math.min(left, BLOCK_SIZE);
+      payload.set(data.subarray(pos, pos + n), blocks * BLOCK_SIZE);
+      ext = { start: pos, length: n, blocks: 1, compressed: false };
+    }
+    extents.push(ext);
+    blocks += ext.blocks;
+    pos += ext.length;
+  }
+  return { size, extents, payload: payload.slice(0, blocks * BLOCK_SIZE), blocks };
+}
