@@ -6,11 +6,14 @@ import { writeErofs, ErofsWriteOptions } from "../formats/erofs/writer/index.js"
 import { writeFileAtomic } from "../io/atomic-file.js";
 import { loadTree, LoadOptions } from "./load-tree.js";
 import { InitramfsSegment } from "../initramfs/read.js";
+import { CompressionSettings, compressTree, writerOptions } from "./compress-tree.js";
 import { UnpackWarning } from "../initramfs/unpack.js";
 
 export interface ConvertOptions extends ErofsWriteOptions, LoadOptions {
   input: string;
   output: string;
+  /** default: none (an uncompressed image) */
+  compression?: CompressionSettings;
 }
 
 export interface ConvertResult {
@@ -22,6 +25,8 @@ export interface ConvertResult {
   warnings: UnpackWarning[];
   stats: TreeStats;
   imageBytes: number;
+  /** files stored compressed */
+  compressedFiles: number;
   uuid: string;
   seconds: number;
 }
@@ -30,6 +35,13 @@ export { formatUuid };
 
 export function writeImageFile(tree: FsTree, output: string, options: ErofsWriteOptions) {
   return writeFileAtomic(output, (w) => writeErofs(tree, w, options), { size: (r) => r.size });
+}
+
+/** Compresses (when asked: first, in worker threads), then writes the image. */
+export async function writeImage(tree: FsTree, output: string, options: ErofsWriteOptions, compression?: CompressionSettings) {
+  const compressed = compression ? await compressTree(tree, compression) : undefined;
+  const r = writeImageFile(tree, output, compression ? { ...options, ...writerOptions(compression, compressed!) } : options);
+  return { ...r, compressedFiles: compressed?.size ?? 0 };
 }
 
 /** SOURCE_DATE_EPOCH, as reproducible-builds.org defines it, when no timestamp is given. */
@@ -43,11 +55,11 @@ export function timestampFromEnv(env: NodeJS.ProcessEnv = process.env): Timestam
 export async function convert(opts: ConvertOptions): Promise<ConvertResult> {
   const t0 = process.hrtime.bigint();
   const loaded = await loadTree(opts.input, opts);
-  const r = writeImageFile(loaded.tree, opts.output, opts);
+  const r = await writeImage(loaded.tree, opts.output, opts, opts.compression);
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   return {
     input: opts.input, output: opts.output, inputKind: loaded.kind, inputBytes: loaded.inputBytes,
     segments: loaded.segments, warnings: loaded.warnings, stats: treeStats(loaded.tree),
-    imageBytes: r.size, uuid: formatUuid(r.uuid), seconds,
+    imageBytes: r.size, compressedFiles: r.compressedFiles, uuid: formatUuid(r.uuid), seconds,
   };
 }

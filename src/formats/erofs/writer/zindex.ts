@@ -127,14 +127,12 @@ export function encodeCompactIndex(out: Uint8Array, ebase: number, index: Lclust
         const l = index[k];
         const v = (l.type << COMPACT_LO_BITS) | compactLo(l, s === form.count - 1);
         bits |= BigInt(v) << BigInt(s * form.bits);
-        // base: the block the kernel's count starts from
+        // base: the kernel finds a HEAD's block as base + what it counts before it in the pack
+        // (big pclusters: each earlier pcluster's block count; otherwise one per earlier HEAD, plus one)
         const countsHere = bigPcluster
           ? (l.type === LclusterType.NonHead ? l.cblkcnt : index[k + 1]?.cblkcnt ? 0 : 1)
           : (l.type === LclusterType.NonHead ? 0 : 1);
-        if (countsHere && base === undefined) {
-          const startOf = l.type === LclusterType.NonHead ? index[k - 1].blkaddr : l.blkaddr;
-          base = bigPcluster ? startOf - counted : startOf - 1;
-        }
+        if (l.type !== LclusterType.NonHead && base === undefined) base = l.blkaddr - counted - (bigPcluster ? 0 : 1);
         counted += countsHere;
       }
       if (base === undefined) base = first > 0 ? nearestBlk(index, first) : 0;
