@@ -6,12 +6,12 @@ cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 # erofs-utils, cpio and the compressors: ground truth for the tests and the reference pipeline
-# (liblz4-dev: the LZ4 addon of the compressed EROFS writer links the system liblz4)
 # in bench/; linux-image-amd64 brings a real Debian kernel and initramfs into /boot; attr for
 # xattr tests; musl-tools to build storage-init; qemu, busybox, dosfstools, mtools, e2fsprogs for
 # boot tests; xfsprogs, btrfs-progs and fdisk make the real filesystems and partition tables
 # storage-init's probes are checked against; kmod for modprobe --show-depends; dracut-core to
-# make a dracut/systemd initramfs for the boot tests (it does not replace initramfs-tools).
+# make a dracut/systemd initramfs for the boot tests (it does not replace initramfs-tools);
+# liblz4-dev for our LZ4 addon (the compressed EROFS writer links the system liblz4).
 apt-get install -y -qq \
   erofs-utils cpio zstd xz-utils lz4 liblz4-dev gzip bzip2 lzop \
   linux-image-amd64 attr file time \
