@@ -10,7 +10,7 @@ import { UsageError } from "../errors.js";
 import type { DestSizeCompressor } from "../formats/erofs/writer/compress-file.js";
 
 interface Lz4Addon {
-  destSize(src: Uint8Array, dst: Uint8Array, level: number, out: Uint32Array): void;
+  destSize(src: Uint8Array, dst: Uint8Array, level: number, out: Uint32Array, fresh: boolean): void;
   version(): string;
 }
 
@@ -42,8 +42,8 @@ export function lz4DestSize(level: number): DestSizeCompressor {
   if (!Number.isInteger(level) || level < 0 || level > LZ4HC_MAX_LEVEL) throw new UsageError(`lz4 level must be 0..${LZ4HC_MAX_LEVEL}, got ${level}`);
   const a = load();
   const out = new Uint32Array(2);
-  return (src, dst) => {
-    a.destSize(src, dst, level, out);
+  return (src, dst, firstOfFile) => {
+    a.destSize(src, dst, level, out, firstOfFile);
     return { consumed: out[0], written: out[1] };
   };
 }

@@ -14,8 +14,12 @@
 import { FormatError } from "../../../errors.js";
 import { BLOCK_SIZE } from "../ondisk.js";
 
-/** Compresses a prefix of src into at most dst.length bytes; written 0 = could not. */
-export type DestSizeCompressor = (src: Uint8Array, dst: Uint8Array) => { consumed: number; written: number };
+/**
+ * Compresses a prefix of src on its own into at most dst.length bytes; written 0 = could not.
+ * `firstOfFile` lets an implementation reuse state within a file only, so that a file's result
+ * never depends on the files compressed before it.
+ */
+export type DestSizeCompressor = (src: Uint8Array, dst: Uint8Array, firstOfFile: boolean) => { consumed: number; written: number };
 
 export interface ZExtent {
   /** logical start and length in the file */
@@ -60,7 +64,7 @@ export function compressFile(data: Uint8Array, compress: DestSizeCompressor, opt
     const left = size - pos;
     let ext: ZExtent | undefined;
     if (left > BLOCK_SIZE) {
-      const { consumed, written } = compress(data.subarray(pos, pos + Math.min(left, opts.maxExtentBytes)), dst);
+      const { consumed, written } = compress(data.subarray(pos, pos + Math.min(left, opts.maxExtentBytes)), dst, pos === 0);
       if (written > dst.length || consumed > left) throw new FormatError("lz4", pos, "compressor reported more than it was given");
       const k = Math.ceil(written / BLOCK_SIZE);
       if (written > 0 && consumed > k * BLOCK_SIZE) {
