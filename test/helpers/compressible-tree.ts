@@ -25,6 +25,13 @@ export function text(n: number, seed: number): Buffer {
   return Buffer.from(parts.join("")).subarray(0, n);
 }
 
+/** 2 MiB where plain and compressed pclusters interleave: 4 KiB of noise, then zeros, ... */
+export function mixed(rnd: () => number): Buffer {
+  const b = Buffer.alloc(2 << 20);
+  for (let o = 0; o < b.length; o += 16384) random(rnd, 4100).copy(b, o + (o % 3000));
+  return b;
+}
+
 /** The hard cases, written to `dir`. */
 export function makeTree(dir: string): void {
   const rnd = prng(4242);
@@ -36,9 +43,7 @@ export function makeTree(dir: string): void {
     }
   }
   // plain and compressed pclusters interleaved: 4 KiB of noise, 12 KiB of zeros, ...
-  const mixed = Buffer.alloc(2 << 20);
-  for (let o = 0; o < mixed.length; o += 16384) random(rnd, 4100).copy(mixed, o + (o % 3000));
-  writeFileSync(join(dir, "mixed"), mixed);
+  writeFileSync(join(dir, "mixed"), mixed(rnd));
   // text with noise: pclusters that barely save a block, or barely do not
   const noisy = text(1 << 20, 7);
   for (let i = 0; i < noisy.length; i += 3) if (rnd() < 0.5) noisy[i] = (rnd() * 256) | 0;

@@ -14,7 +14,9 @@ import { DiffOptions } from "../../../src/fs/compare.js";
 import { FEATURE_INCOMPAT_COMPR_CFGS, FEATURE_INCOMPAT_ZERO_PADDING, SUPERBLOCK_OFFSET, Superblock } from "../../../src/formats/erofs/ondisk.js";
 import { cli } from "../../build/cli.js";
 import { checkAgainstKernelAndFsck, dumpLayout } from "../../helpers/erofs-check.js";
-import { makeTree, text } from "../../helpers/compressible-tree.js";
+import { makeTree, mixed, text } from "../../helpers/compressible-tree.js";
+import { prng } from "../../helpers/prng.js";
+import { run } from "../../helpers/run.js";
 import { makeTempDir, removeDir } from "../../helpers/tmp.js";
 
 const OPTS: DiffOptions = { xattrs: false, ignoreRootMeta: true };
@@ -94,6 +96,40 @@ test("--uncompressed keeps matching paths uncompressed; bad -z values are usage 
       const b = cli(["convert", src, "-o", join(work, "bad.erofs"), ...bad]);
       assert.equal(b.code, 2, `${bad.join(" ")}: exit ${b.code} ${b.stderr}`);
       assert.equal(b.stderr.trim().split("\n").length, 1, b.stderr);
+    }
+  } finally {
+    removeDir(work);
+  }
+});
+
+test("known answer: for two files mkfs.erofs lays out like we do, our lz4/lz4hc images equal mkfs.erofs's byte for byte (but uuid, checksum, lz4 distance, inode numbers)", () => {
+  const work = makeTempDir();
+  try {
+    const src = join(work, "src");
+    mkdirSync(src);
+    writeFileSync(join(src, "a"), text(3 * 1048576 + 5, 3));
+    writeFileSync(join(src, "b"), mixed(prng(99)));
+    for (const [ours, theirs] of [["lz4", "-zlz4"], ["lz4hc", "-zlz4hc"], ["lz4hc,12", "-zlz4hc,12"]]) {
+      const mine = join(work, "ours.erofs");
+      const ref = join(work, "ref.erofs");
+      const r = cli(["convert", src, "-o", mine, "-z", ours, "--timestamp", "0"]);
+      assert.equal(r.code, 0, r.stderr);
+      run("mkfs.erofs", ["--quiet", theirs, "-T0", ref, src]);
+      const a = readFileSync(mine);
+      const b = readFileSync(ref);
+      assert.equal(a.length, b.length, `${ours}: image sizes`);
+      // fields that may differ: superblock checksum, uuid, lz4_max_distance (mkfs: 65535, we: 0 =
+      // the default window), and i_ino (mkfs counts differently; the kernel uses the nid)
+      const masked = new Set<number>();
+      const sb = Superblock.fields;
+      for (const f of [sb.checksum, sb.uuid, sb.u1]) for (let i = 0; i < f.size; i++) masked.add(SUPERBLOCK_OFFSET + f.offset + i);
+      for (const p of ["/", "/a", "/b"]) {
+        const nid = Number(/NID: (\d+)/.exec(run("dump.erofs", [`--path=${p}`, ref]).stdout)![1]);
+        for (let i = 0; i < 4; i++) masked.add(nid * 32 + 20 + i);
+      }
+      const diffs: number[] = [];
+      for (let i = 0; i < a.length && diffs.length < 10; i++) if (a[i] !== b[i] && !masked.has(i)) diffs.push(i);
+      assert.deepEqual(diffs, [], `${ours}: bytes differ from mkfs.erofs at these offsets`);
     }
   } finally {
     removeDir(work);
