@@ -272,6 +272,7 @@ export function planImage(tree: FsTree, options: ErofsWriteOptions = {}): ImageP
     const zfile = node.kind === "file" ? options.compressed?.get(node) : undefined;
     if (zfile) {
       if (zfile.size !== i.size) throw new FormatError("erofs", undefined, `compressed data of ${i.size}-byte file is for ${zfile.size} bytes`);
+      if (zfile.extents.some((e) => e.blocks > maxPcluster)) throw new UsageError(`file compressed with pclusters larger than maxPclusterBlocks (${maxPcluster})`);
       const lclusters = Math.ceil(i.size / BLOCK_SIZE);
       const ebase = alignUp(head, 8) + MapHeader.size; // inodes are 32-byte aligned: ebase % 32 is known
       i.layout = compactIndex ? DataLayout.CompressedCompact : DataLayout.CompressedFull;
