@@ -10,6 +10,7 @@ export function addCompressionOptions(cmd: Command, defaultAlgorithm: string): C
     .option("-z, --compression <alg>", "EROFS data compression: none, lz4, lz4hc or lz4hc,LEVEL (1-12, default 9)", defaultAlgorithm)
     .option("--max-pcluster <size>", "physical cluster size for compressed data: 4K (default) up to 1M (big pclusters, Linux 5.13+)", "4K")
     .option("--full-index", "write full (8 bytes per 4 KiB) lcluster indexes instead of compact ones")
+    .option("--ztailpacking", "store each compressed file's last, sub-block pcluster inline after its index (Linux 5.17+)")
     .option("--uncompressed <regex>", "keep files whose path (relative, e.g. usr/lib/firmware/.*\\.xz$) matches uncompressed; repeatable", collect)
     .option("--workers <n>", "compression threads (default: one per CPU)");
 }
@@ -31,5 +32,6 @@ export function compressionFromOptions(o: Record<string, unknown>): CompressionS
   });
   return {
     ...alg, maxPclusterBytes: parsePclusterSize(String(o.maxPcluster)), index: o.fullIndex ? "full" : "compact", exclude, workers,
+    tailPacking: !!o.ztailpacking,
   };
 }

@@ -171,6 +171,7 @@ export function decodeRdev(v: number): { major: number; minor: number } {
 /** Compression map header, 8 bytes at ALIGN(end of inode + xattrs, 8). */
 export const MapHeader = defineStruct("erofs z_erofs map header", 8, {
   reserved: u32(0),
+  idataSize: u16(2), // h_idata_size (shares `reserved`): bytes of the inline tail pcluster (INLINE_PCLUSTER)
   advise: u16(4),
   algorithmType: u8(6),
   clusterBits: u8(7),

@@ -11,7 +11,9 @@ import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { DiffOptions } from "../../../src/fs/compare.js";
-import { FEATURE_INCOMPAT_COMPR_CFGS, FEATURE_INCOMPAT_ZERO_PADDING, SUPERBLOCK_OFFSET, Superblock } from "../../../src/formats/erofs/ondisk.js";
+import {
+  FEATURE_INCOMPAT_COMPR_CFGS, FEATURE_INCOMPAT_ZERO_PADDING, FEATURE_INCOMPAT_ZTAILPACKING, SUPERBLOCK_OFFSET, Superblock,
+} from "../../../src/formats/erofs/ondisk.js";
 import { cli } from "../../build/cli.js";
 import { checkAgainstKernelAndFsck, dumpLayout } from "../../helpers/erofs-check.js";
 import { makeTree, mixed, text } from "../../helpers/compressible-tree.js";
@@ -27,9 +29,11 @@ const CONFIGS: string[][] = [
   ["-z", "lz4", "--max-pcluster", "64K"],
   ["-z", "lz4hc,3", "--max-pcluster", "16K", "--full-index"],
   ["-z", "lz4hc", "--max-pcluster", "1M"],
+  ["-z", "lz4hc", "--ztailpacking"],
+  ["-z", "lz4", "--max-pcluster", "64K", "--full-index", "--ztailpacking"],
 ];
 
-test("compressed images (lz4, lz4hc, compact/full indexes, big pclusters): kernel mount and fsck.erofs --extract equal the source", async () => {
+test("compressed images (lz4, lz4hc, compact/full indexes, big pclusters, ztailpacking): kernel mount and fsck.erofs --extract equal the source", async () => {
   const work = makeTempDir();
   try {
     const src = join(work, "src");
@@ -45,7 +49,8 @@ test("compressed images (lz4, lz4hc, compact/full indexes, big pclusters): kerne
 
       const sb = Superblock.decode(readFileSync(image), SUPERBLOCK_OFFSET);
       const big = cfg.includes("--max-pcluster");
-      assert.equal(sb.featureIncompat, FEATURE_INCOMPAT_ZERO_PADDING | (big ? FEATURE_INCOMPAT_COMPR_CFGS : 0), what);
+      const tail = cfg.includes("--ztailpacking") ? FEATURE_INCOMPAT_ZTAILPACKING : 0;
+      assert.equal(sb.featureIncompat, FEATURE_INCOMPAT_ZERO_PADDING | (big ? FEATURE_INCOMPAT_COMPR_CFGS : 0) | tail, what);
       // dump.erofs (erofs-utils) sees which files are compressed: layout 3 compact, 1 full
       const zLayout = cfg.includes("--full-index") ? 1 : 3;
       assert.equal(dumpLayout(image, "/text/s65537").layout, zLayout, what);

@@ -29,6 +29,8 @@ export interface ZExtent {
   blocks: number;
   /** LZ4 data, right-aligned in its blocks (ZERO_PADDING); false = plain, left-aligned */
   compressed: boolean;
+  /** the last extent, kept out of the payload to be stored inline after the index (ztailpacking); blocks = 0 */
+  inline?: Uint8Array;
 }
 
 export interface CompressedFile {
@@ -43,6 +45,11 @@ export interface CompressFileOptions {
   /** blocks per physical cluster, at most (1 = no big pclusters) */
   maxPclusterBlocks: number;
   /**
+   * ztailpacking: a last extent that fits in less than a block (LZ4 data, or the plain rest) is
+   * kept apart, for the metadata area, instead of taking a block
+   */
+  tailPacking?: boolean;
+  /**
    * Input bytes one extent may cover, at most. Keeps index deltas small (compact entries hold
    * 11 bits) and bounds what the kernel decompresses at once.
    */
@@ -54,8 +61,11 @@ export const DEFAULT_MAX_EXTENT_BYTES = 1 << 20;
 export function compressFile(data: Uint8Array, compress: DestSizeCompressor, opts: CompressFileOptions): CompressedFile | undefined {
   const size = data.length;
   if (size <= BLOCK_SIZE) return undefined;
-  const limitBlocks = Math.ceil(size / BLOCK_SIZE) - 1; // must end below this to save a block
-  const payload = new Uint8Array(limitBlocks * BLOCK_SIZE);
+  // it must save a block over the file stored as it is (which, with tail packing on, would keep
+  // its tail inline too)
+  const limitBlocks = (opts.tailPacking ? Math.floor(size / BLOCK_SIZE) : Math.ceil(size / BLOCK_SIZE)) - 1;
+  if (limitBlocks <= 0 && !opts.tailPacking) return undefined;
+  const payload = new Uint8Array(Math.max(0, limitBlocks) * BLOCK_SIZE);
   const dst = new Uint8Array(opts.maxPclusterBlocks * BLOCK_SIZE);
   const extents: ZExtent[] = [];
   let blocks = 0;
@@ -63,15 +73,20 @@ export function compressFile(data: Uint8Array, compress: DestSizeCompressor, opt
   while (pos < size) {
     const left = size - pos;
     let ext: ZExtent | undefined;
-    if (left > BLOCK_SIZE) {
+    if (left > BLOCK_SIZE || opts.tailPacking) {
       const { consumed, written } = compress(data.subarray(pos, pos + Math.min(left, opts.maxExtentBytes)), dst, pos === 0);
       if (written > dst.length || consumed > left) throw new FormatError("lz4", pos, "compressor reported more than it was given");
       const k = Math.ceil(written / BLOCK_SIZE);
-      if (written > 0 && consumed > k * BLOCK_SIZE) {
+      if (opts.tailPacking && written > 0 && consumed === left && written < Math.min(left, BLOCK_SIZE)) {
+        ext = { start: pos, length: consumed, blocks: 0, compressed: true, inline: dst.slice(0, written) };
+      } else if (left > BLOCK_SIZE && written > 0 && consumed > k * BLOCK_SIZE) {
         if (blocks + k > limitBlocks) return undefined;
         payload.set(dst.subarray(0, written), (blocks + k) * BLOCK_SIZE - written);
         ext = { start: pos, length: consumed, blocks: k, compressed: true };
       }
+    }
+    if (!ext && opts.tailPacking && left < BLOCK_SIZE) {
+      ext = { start: pos, length: left, blocks: 0, compressed: false, inline: data.slice(pos) };
     }
     if (!ext) {
       if (blocks + 1 > limitBlocks) return undefined;
@@ -84,4 +99,18 @@ export function compressFile(data: Uint8Array, compress: DestSizeCompressor, opt
     pos += ext.length;
   }
   return { size, extents, payload: payload.slice(0, blocks * BLOCK_SIZE), blocks };
+}
+
+/** The same file with its inline tail moved into a block of its own (when it cannot be inline). */
+export function withoutInlineTail(f: CompressedFile): CompressedFile {
+  const last = f.extents[f.extents.length - 1];
+  if (!last?.inline) return f;
+  const payload = new Uint8Array((f.blocks + 1) * BLOCK_SIZE);
+  payload.set(f.payload);
+  const at = last.compressed ? payload.length - last.inline.length : f.blocks * BLOCK_SIZE;
+  payload.set(last.inline, at);
+  return {
+    size: f.size, payload, blocks: f.blocks + 1,
+    extents: [...f.extents.slice(0, -1), { start: last.start, length: last.length, blocks: 1, compressed: last.compressed }],
+  };
 }

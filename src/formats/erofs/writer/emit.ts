@@ -107,6 +107,8 @@ function emitIndex(meta: Uint8Array, i: PlannedInode, end: number, bigPcluster: 
   const z = i.z!;
   const at = alignUp(end, 8);
   MapHeader.encode(meta, at, { reserved: 0, advise: z.advise, algorithmType: CompressionAlgorithm.Lz4, clusterBits: 0 });
+  // ztailpacking: the kernel finds the tail right after the index pack of the last lcluster
+  if (z.inline) MapHeader.encode(meta, at, { idataSize: z.inline.length }), meta.set(z.inline, at + z.indexBytes);
   const index = lclusterIndex(z.file, i.startBlock, bigPcluster);
   if (i.layout === DataLayout.CompressedCompact) encodeCompactIndex(meta, at + MapHeader.size, index, bigPcluster);
   else encodeFullIndex(meta, at + MapHeader.size + FULL_INDEX_RESERVED_BYTES, index);

@@ -18,10 +18,11 @@ import {
 import { packDirectory, DirBlockPlan } from "../dir-pack.js";
 import {
   alignUp, BLOCK_SIZE, DataLayout, encodeRdev, FEATURE_INCOMPAT_COMPR_CFGS, FEATURE_INCOMPAT_ZERO_PADDING, FileType,
-  InodeCompact, InodeExtended, INODE_SLOT, Lz4Config, MapHeader, NAME_MAX, SUPERBLOCK_OFFSET, Superblock,
-  Z_ADVISE_BIG_PCLUSTER_1, Z_ADVISE_BIG_PCLUSTER_2, Z_ADVISE_COMPACTED_2B,
+  FEATURE_INCOMPAT_ZTAILPACKING, InodeCompact, InodeExtended, INODE_SLOT, Lz4Config, MapHeader, NAME_MAX,
+  SUPERBLOCK_OFFSET, Superblock, Z_ADVISE_BIG_PCLUSTER_1, Z_ADVISE_BIG_PCLUSTER_2, Z_ADVISE_COMPACTED_2B,
+  Z_ADVISE_INLINE_PCLUSTER,
 } from "../ondisk.js";
-import { CompressedFile } from "./compress-file.js";
+import { CompressedFile, withoutInlineTail } from "./compress-file.js";
 import { InodeXattrs, pairKey, planInodeXattrs, XattrPair, xattrEntrySize } from "./xattrs.js";
 import { compactIndexBytes, fullIndexBytes } from "./zindex.js";
 
@@ -58,6 +59,8 @@ export interface PlannedZ {
   advise: number;
   /** bytes of map header + index after ALIGN(inode + xattrs, 8) */
   indexBytes: number;
+  /** the last extent's data, stored right after the index (ztailpacking) */
+  inline?: Uint8Array;
 }
 
 export interface DirChild {
@@ -269,19 +272,27 @@ export function planImage(tree: FsTree, options: ErofsWriteOptions = {}): ImageP
       i.mtime.sec !== buildTime.sec || i.mtime.nsec !== buildTime.nsec;
     const tail = i.size % BLOCK_SIZE;
     const head = (i.extended ? InodeExtended.size : InodeCompact.size) + i.xattrs.size;
-    const zfile = node.kind === "file" ? options.compressed?.get(node) : undefined;
+    let zfile = node.kind === "file" ? options.compressed?.get(node) : undefined;
     if (zfile) {
       if (zfile.size !== i.size) throw new FormatError("erofs", undefined, `compressed data of ${i.size}-byte file is for ${zfile.size} bytes`);
       if (zfile.extents.some((e) => e.blocks > maxPcluster)) throw new UsageError(`file compressed with pclusters larger than maxPclusterBlocks (${maxPcluster})`);
       const lclusters = Math.ceil(i.size / BLOCK_SIZE);
       const ebase = alignUp(head, 8) + MapHeader.size; // inodes are 32-byte aligned: ebase % 32 is known
+      const indexBytes = compactIndex ? compactIndexBytes(ebase, lclusters) : fullIndexBytes(lclusters);
+      // an inline tail must not cross a block: keep it only when the whole inode record fits one
+      let inline = zfile.extents[zfile.extents.length - 1].inline;
+      if (inline && alignUp(head, 8) + indexBytes + inline.length > BLOCK_SIZE) {
+        zfile = withoutInlineTail(zfile);
+        inline = undefined;
+      }
       i.layout = compactIndex ? DataLayout.CompressedCompact : DataLayout.CompressedFull;
       i.z = {
         file: zfile,
-        advise: compactIndex
+        advise: (compactIndex
           ? Z_ADVISE_COMPACTED_2B | (bigPcluster ? Z_ADVISE_BIG_PCLUSTER_1 | Z_ADVISE_BIG_PCLUSTER_2 : 0)
-          : (bigPcluster ? Z_ADVISE_BIG_PCLUSTER_1 : 0),
-        indexBytes: compactIndex ? compactIndexBytes(ebase, lclusters) : fullIndexBytes(lclusters),
+          : (bigPcluster ? Z_ADVISE_BIG_PCLUSTER_1 : 0)) | (inline ? Z_ADVISE_INLINE_PCLUSTER : 0),
+        indexBytes,
+        inline,
       };
       i.dataBlocks = zfile.blocks;
     } else if (inlineData && tail > 0 && head + tail <= BLOCK_SIZE) {
@@ -303,7 +314,7 @@ export function planImage(tree: FsTree, options: ErofsWriteOptions = {}): ImageP
   let pos = alignUp(withConfig ? LZ4_CONFIG_END : SUPERBLOCK_OFFSET + Superblock.size, INODE_SLOT);
   for (const i of inodes) {
     const head = (i.extended ? InodeExtended.size : InodeCompact.size) + i.xattrs.size;
-    const total = alignUp(i.z ? alignUp(head, 8) + i.z.indexBytes : head + i.inlineSize, INODE_SLOT);
+    const total = alignUp(i.z ? alignUp(head, 8) + i.z.indexBytes + (i.z.inline?.length ?? 0) : head + i.inlineSize, INODE_SLOT);
     const inGap = total <= BLOCK_SIZE ? gaps.take(total) : undefined;
     if (inGap !== undefined) {
       i.offset = inGap;
@@ -338,7 +349,9 @@ export function planImage(tree: FsTree, options: ErofsWriteOptions = {}): ImageP
 
   return {
     inodes, root, buildTime, metaEnd, sharedXattrs, sharedXattrOffsets, xattrBlkaddr, xattrAreaSize, totalBlocks: block,
-    featureIncompat: anyCompressed ? FEATURE_INCOMPAT_ZERO_PADDING | (withConfig ? FEATURE_INCOMPAT_COMPR_CFGS : 0) : 0,
+    featureIncompat: anyCompressed
+      ? FEATURE_INCOMPAT_ZERO_PADDING | (withConfig ? FEATURE_INCOMPAT_COMPR_CFGS : 0) | (inodes.some((i) => i.z?.inline) ? FEATURE_INCOMPAT_ZTAILPACKING : 0)
+      : 0,
     sbU1: withConfig ? 1 << 0 /* lz4 */ : 0,
     lz4Config: withConfig ? { at: LZ4_CONFIG_AT, maxPclusterBlks: maxPcluster } : undefined,
     options,

@@ -48,7 +48,8 @@ export function lclusterIndex(file: CompressedFile, startBlock: number, bigPclus
         ? { type: LclusterType.Plain, clusterOfs: file.size % BLOCK_SIZE, blkaddr: blk + e.blocks, delta0: 0, delta1: 0, cblkcnt: 0, eofMarker: true }
         : {
           type: LclusterType.NonHead, clusterOfs: 0, blkaddr: 0, delta0: m - head, delta1: 0,
-          cblkcnt: bigPcluster && m === head + 1 ? e.blocks : 0, eofMarker: false,
+          // an inline tail (0 blocks) still says 1: the kernel rejects a bare delta of 1 here
+          cblkcnt: bigPcluster && m === head + 1 ? Math.max(1, e.blocks) : 0, eofMarker: false,
         };
     }
     if (e.blocks > 1 && !(bigPcluster && out[head + 1]?.cblkcnt === e.blocks)) {
