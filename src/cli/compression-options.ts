@@ -7,8 +7,8 @@ const collect = (v: string, prev: string[] = []) => [...prev, v];
 
 export function addCompressionOptions(cmd: Command, defaultAlgorithm: string): Command {
   return cmd
-    .option("-z, --compression <alg>", "EROFS data compression: none, lz4, lz4hc or lz4hc,LEVEL (1-12, default 9)", defaultAlgorithm)
-    .option("--max-pcluster <size>", "physical cluster size for compressed data: 4K (default) up to 1M (big pclusters, Linux 5.13+)", "4K")
+    .option("-z, --compression <alg>", "EROFS data compression: none, lz4, lz4hc (level 9) or lz4hc,LEVEL (1-12)", defaultAlgorithm)
+    .option("--max-pcluster <size>", "physical cluster size for compressed data, 4K to 1M (above 4K: big pclusters, Linux 5.13+)", "4K")
     .option("--full-index", "write full (8 bytes per 4 KiB) lcluster indexes instead of compact ones")
     .option("--ztailpacking", "store each compressed file's last, sub-block pcluster inline after its index (Linux 5.17+)")
     .option("--uncompressed <regex>", "keep files whose path (relative, e.g. usr/lib/firmware/.*\\.xz$) matches uncompressed; repeatable", collect)
