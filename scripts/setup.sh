@@ -11,9 +11,9 @@ apt-get update -qq
 # boot tests; xfsprogs, btrfs-progs and fdisk make the real filesystems and partition tables
 # storage-init's probes are checked against; kmod for modprobe --show-depends; dracut-core to
 # make a dracut/systemd initramfs for the boot tests (it does not replace initramfs-tools);
-# liblz4-dev for our LZ4 addon (the compressed EROFS writer links the system liblz4).
+# liblz4-dev, build-essential and python3 for our LZ4 addon (node-gyp; it links the system liblz4).
 apt-get install -y -qq \
-  erofs-utils cpio zstd xz-utils lz4 liblz4-dev gzip bzip2 lzop \
+  erofs-utils cpio zstd xz-utils lz4 liblz4-dev build-essential python3 gzip bzip2 lzop \
   linux-image-amd64 attr file time \
   musl-tools qemu-system-x86 busybox-static dosfstools mtools e2fsprogs \
   xfsprogs btrfs-progs fdisk kmod dracut-core >/dev/null
