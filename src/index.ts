@@ -21,12 +21,15 @@ export { writeErofs, buildErofsImage, planImage, emitImage, type ErofsWriteOptio
 export { ErofsImage, readErofs, type ErofsReadOptions, type ErofsInode, type ErofsDirEntry } from "./formats/erofs/reader.js";
 export { fsckErofs, type FsckResult, type FsckProblem } from "./formats/erofs/fsck.js";
 export { inspectErofs, type ErofsInspection } from "./formats/erofs/inspect.js";
+export { compressFile, type CompressedFile, type ZExtent, type DestSizeCompressor } from "./formats/erofs/writer/compress-file.js";
 
 // edges: directories on disk, files, pipelines
 export { readDirTree, type DirReadOptions } from "./io/dir-reader.js";
 export { extractTree, type ExtractOptions } from "./io/extract.js";
 export { writeFileAtomic } from "./io/atomic-file.js";
-export { convert, writeImageFile, type ConvertOptions, type ConvertResult } from "./build/convert.js";
+export { convert, writeImageFile, writeImage, type ConvertOptions, type ConvertResult } from "./build/convert.js";
+export { compressTree, parseCompression, type CompressionSettings } from "./build/compress-tree.js";
+export { lz4DestSize, lz4Version } from "./compression/lz4-native.js";
 export { loadTree } from "./build/load-tree.js";
 
 // build: the EROFS image + mini initramfs pair

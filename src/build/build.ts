@@ -11,7 +11,8 @@ import { bytesContent, displayName, FileContent, Timestamp, toByteString, TreeSt
 import { InitramfsSegment } from "../initramfs/read.js";
 import { fsyncDir, writeFileAtomic } from "../io/atomic-file.js";
 import { readDirTree } from "../io/dir-reader.js";
-import { formatUuid, timestampFromEnv, writeImageFile } from "./convert.js";
+import { formatUuid, timestampFromEnv, writeImage } from "./convert.js";
+import { CompressionSettings } from "./compress-tree.js";
 import { checkKver, findInitramfs, findKernelConfig, findModulesDir, KernelConfig, readKernelConfig, runningKernel } from "./kernel.js";
 import { loadTree } from "./load-tree.js";
 import {
@@ -71,6 +72,8 @@ export interface BuildOptions {
   /** dm-verity: sign the root hash (PEM files); the kernel checks it against its trusted keys */
   signKey?: string;
   signCert?: string;
+  /** EROFS compression; default LZ4HC level 9 with 4 KiB pclusters; null: uncompressed */
+  compression?: CompressionSettings | null;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -90,7 +93,7 @@ export interface BuiltModule {
 export interface BuildResult {
   kver: string;
   input: { path: string; bytes: number; segments: InitramfsSegment[] };
-  image: { path: string; bytes: number; uuid: string; stats: TreeStats; seconds: number };
+  image: { path: string; bytes: number; uuid: string; stats: TreeStats; compressedFiles: number; seconds: number };
   /** what the mini initramfs checks the image against */
   integrity: IntegrityConfig;
   mini: { path: string; bytes: number; cpioBytes: number; compression: MiniCompression; moduleBytes: number; storageInit: string; seconds: number };
@@ -106,6 +109,9 @@ export interface BuildResult {
   warnings: string[];
   seconds: number;
 }
+
+/** the image `build` writes: LZ4HC (level 9, as mkfs.erofs -zlz4hc) in 4 KiB pclusters, readable by Linux 5.3+ */
+export const DEFAULT_BUILD_COMPRESSION: CompressionSettings = { algorithm: "lz4hc", level: 9, maxPclusterBytes: 4096, index: "compact" };
 
 const clock = () => Number(process.hrtime.bigint()) / 1e9;
 
@@ -283,9 +289,9 @@ export async function buildPair(o: BuildOptions): Promise<BuildResult> {
   let mini: Awaited<ReturnType<typeof packMiniInitramfs>>;
   let integrity: IntegrityConfig;
   let imageBytes: number;
-  let img: ReturnType<typeof writeImageFile>;
+  let img: Awaited<ReturnType<typeof writeImage>>;
   try {
-    img = writeImageFile(tree, staged, { timestamp });
+    img = await writeImage(tree, staged, { timestamp }, o.compression === null ? undefined : o.compression ?? DEFAULT_BUILD_COMPRESSION);
     const sealed = await sealImage(staged, img.uuid, seal);
     integrity = sealed.integrity;
     imageBytes = statSync(staged).size;
@@ -310,7 +316,7 @@ export async function buildPair(o: BuildOptions): Promise<BuildResult> {
   return {
     kver,
     input: { path: initramfs, bytes: loaded.inputBytes, segments: loaded.segments },
-    image: { path: imageOut, bytes: imageBytes, uuid: formatUuid(img.uuid), stats: treeStats(tree), seconds: imageSeconds },
+    image: { path: imageOut, bytes: imageBytes, uuid: formatUuid(img.uuid), stats: treeStats(tree), compressedFiles: img.compressedFiles, seconds: imageSeconds },
     integrity,
     mini: {
       path: miniOut, bytes: mini.bytes.length, cpioBytes: mini.cpioBytes, compression,

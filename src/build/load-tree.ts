@@ -1,7 +1,7 @@
 /** Loads a tree from an initramfs file or a directory: the input side of every pipeline. */
 import { readFileSync, statSync } from "node:fs";
 import { FormatError } from "../errors.js";
-import { FsTree } from "../fs/tree.js";
+import { FileNode, FsTree } from "../fs/tree.js";
 import { readInitramfs, InitramfsSegment } from "../initramfs/read.js";
 import { UnpackWarning } from "../initramfs/unpack.js";
 import { readDirTree } from "../io/dir-reader.js";
@@ -18,6 +18,8 @@ export interface LoadOptions {
   strict?: boolean;
   xattrs?: boolean;
   onProgress?: (done: number, total: number) => void;
+  /** initramfs input: called as each regular file gets its content (see TreeCompressor.offer) */
+  onFile?: (node: FileNode) => void;
 }
 
 export async function loadTree(path: string, opts: LoadOptions = {}): Promise<LoadedTree> {
@@ -29,7 +31,7 @@ export async function loadTree(path: string, opts: LoadOptions = {}): Promise<Lo
   const input = readFileSync(path);
   if (input.length === 0) throw new FormatError("initramfs", 0, "empty file", path);
   try {
-    const r = await readInitramfs(input, { strict: opts.strict, source: path, onProgress: opts.onProgress });
+    const r = await readInitramfs(input, { strict: opts.strict, source: path, onProgress: opts.onProgress, onFile: opts.onFile });
     return { tree: r.tree, kind: "initramfs", inputBytes: input.length, segments: r.segments, warnings: r.warnings };
   } catch (e) {
     throw e instanceof FormatError ? e.withSource(path) : e;

@@ -16,7 +16,7 @@
 import { FormatError } from "../errors.js";
 import { CpioEntry, CpioSink } from "../formats/cpio/parser.js";
 import {
-  bytesContent, ByteString, DirNode, FsNode, FsTree, kindFromMode, NodeKind, newTree, splitPath,
+  bytesContent, ByteString, DirNode, FileNode, FsNode, FsTree, kindFromMode, NodeKind, newTree, splitPath,
 } from "../fs/tree.js";
 
 const MAX_SYMLINK_FOLLOWS = 40;
@@ -27,6 +27,8 @@ export interface UnpackOptions {
   strict?: boolean;
   /** name of the input, for messages */
   source?: string;
+  /** called whenever a regular file gets its content (lets a pipeline start on it early) */
+  onFile?: (node: FileNode) => void;
 }
 
 export interface UnpackWarning {
@@ -126,6 +128,7 @@ export class InitramfsUnpacker implements CpioSink {
     }
     this.setMeta(node, e);
     if (link.key && link.result === 0) this.links.set(link.key, node);
+    if (node.kind === "file") this.opts.onFile?.(node);
   }
 
   private addDir(e: CpioEntry, parent: DirNode, name: ByteString, existing: FsNode | undefined): void {

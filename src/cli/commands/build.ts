@@ -6,11 +6,12 @@ import { IntegrityConfig } from "../../build/integrity-config.js";
 import { bytes } from "../format.js";
 import { parseTimestamp } from "../options.js";
 import { progress } from "../progress.js";
+import { addCompressionOptions, compressionFromOptions } from "../compression-options.js";
 
 const list = (v: string, prev: string[] = []) => [...prev, ...v.split(",").map((s) => s.trim()).filter(Boolean)];
 
 export function buildCommand(): Command {
-  return new Command("build")
+  return addCompressionOptions(new Command("build"), "lz4hc")
     .description("split an initramfs: an EROFS image of all of it and a mini initramfs (storage-init, its config, the modules it needs) that mounts the image")
     .requiredOption("--boot <spec>", "the partition holding the image: UUID=..., LABEL=..., PARTUUID=..., PARTLABEL=... or /dev/...")
     .option("--initramfs <file>", "the original initramfs (default: /boot/initrd.img-KVER or /boot/initramfs-KVER.img)")
@@ -43,6 +44,7 @@ export function buildCommand(): Command {
       const timeout = Number(o.timeout);
       if (!/^\d+$/.test(o.timeout) || !Number.isSafeInteger(timeout)) throw new UsageError(`--timeout: expected a whole number of seconds, got ${JSON.stringify(o.timeout)}`);
       if (o.modulesDir !== undefined && o.hostModules === false) throw new UsageError("--modules-dir and --no-host-modules exclude each other");
+      const compression = compressionFromOptions(o) ?? null;
       const p = progress(`reading ${o.initramfs ?? "initramfs"}`);
       let r: BuildResult;
       try {
@@ -54,7 +56,7 @@ export function buildCommand(): Command {
           decompressModules: !!o.decompressModules, init: o.init, imagePath: o.imagePath, timeout,
           failure: o.failure as FailurePolicy, timestamp: o.timestamp !== undefined ? parseTimestamp(o.timestamp) : undefined,
           integrity: o.integrity, integrityHash: o.integrityHash, veritySalt: o.veritySalt, signKey: o.signKey, signCert: o.signCert,
-          strict: !!o.strict, onProgress: (d, t) => p.update(d, t),
+          strict: !!o.strict, compression, onProgress: (d, t) => p.update(d, t),
         });
       } finally {
         p.done();
@@ -67,7 +69,7 @@ export function buildCommand(): Command {
       const s = r.image.stats;
       const pct = r.input.bytes ? ` (${((100 * r.mini.bytes) / r.input.bytes).toFixed(1)}% of the original ${bytes(r.input.bytes)})` : "";
       process.stdout.write(
-        `${r.image.path}: EROFS image of ${r.input.path}: ${s.files} files, ${bytes(s.bytes)} of data → ${bytes(r.image.bytes)} in ${r.image.seconds.toFixed(2)} s\n` +
+        `${r.image.path}: EROFS image of ${r.input.path}: ${s.files} files (${r.image.compressedFiles} compressed), ${bytes(s.bytes)} of data → ${bytes(r.image.bytes)} in ${r.image.seconds.toFixed(2)} s\n` +
         `integrity: ${describeIntegrity(r.integrity)}\n` +
         `${r.mini.path}: mini initramfs: storage-init + ${r.modules.length} modules (${bytes(r.mini.moduleBytes)}), ${r.mini.compression} → ${bytes(r.mini.bytes)}${pct} in ${r.mini.seconds.toFixed(2)} s\n`,
       );

@@ -4,10 +4,11 @@ import { UsageError } from "../../errors.js";
 import { bytes } from "../format.js";
 import { progress } from "../progress.js";
 import { parseTimestamp, parseUuid } from "../options.js";
+import { addCompressionOptions, compressionFromOptions } from "../compression-options.js";
 
 export function convertCommand(): Command {
-  return new Command("convert")
-    .description("convert an initramfs file (any compression) or a directory into an uncompressed EROFS image")
+  return addCompressionOptions(new Command("convert"), "none")
+    .description("convert an initramfs file (any compression) or a directory into an EROFS image (uncompressed unless -z)")
     .argument("<input>", "initramfs file or directory")
     .requiredOption("-o, --output <image>", "EROFS image to write (written to a temp file, then renamed)")
     .option("--uuid <uuid>", "filesystem UUID (default: derived from the content, reproducible)")
@@ -23,13 +24,14 @@ export function convertCommand(): Command {
       const timestamp = o.timestamp !== undefined ? parseTimestamp(o.timestamp) : timestampFromEnv();
       const share = Number(o.xattrShare);
       if (!Number.isInteger(share) || share < 0) throw new UsageError(`--xattr-share: expected a non-negative integer, got ${o.xattrShare}`);
+      const compression = compressionFromOptions(o);
       const p = progress(`reading ${input}`);
       let r;
       try {
         r = await convert({
           input, output: o.output, uuid: o.uuid ? parseUuid(o.uuid) : undefined, label: o.label,
           timestamp, timestampMode: o.mkfsTime ? "build" : "all", inlineData: o.inline,
-          xattrShareThreshold: share, strict: !!o.strict, xattrs: !!o.xattrs,
+          xattrShareThreshold: share, strict: !!o.strict, xattrs: !!o.xattrs, compression,
           onProgress: (d, t) => p.update(d, t),
         });
       } finally {

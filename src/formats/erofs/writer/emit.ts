@@ -9,10 +9,12 @@ import { FormatError } from "../../../errors.js";
 import { FsNode } from "../../../fs/tree.js";
 import { erofsSuperblockChecksum } from "../crc32c.js";
 import {
-  BLOCK_SIZE, BLOCK_SIZE_BITS, DATALAYOUT_SHIFT, Dirent, EROFS_MAGIC, FEATURE_COMPAT_MTIME,
-  FEATURE_COMPAT_SB_CHKSUM, InodeCompact, InodeExtended, INODE_VERSION_EXTENDED, SUPERBLOCK_OFFSET, Superblock,
+  alignUp, BLOCK_SIZE, BLOCK_SIZE_BITS, CompressionAlgorithm, DATALAYOUT_SHIFT, DataLayout, Dirent, EROFS_MAGIC,
+  FEATURE_COMPAT_MTIME, FEATURE_COMPAT_SB_CHKSUM, InodeCompact, InodeExtended, INODE_VERSION_EXTENDED, Lz4Config,
+  MapHeader, SUPERBLOCK_OFFSET, Superblock,
 } from "../ondisk.js";
 import { encodeInodeXattrs, encodeXattrEntry } from "./xattrs.js";
+import { encodeCompactIndex, encodeFullIndex, FULL_INDEX_RESERVED_BYTES, lclusterIndex } from "./zindex.js";
 import { ImagePlan, PlannedInode } from "./plan.js";
 
 /**
@@ -100,6 +102,18 @@ class Coalescer {
 
 const ZERO_BLOCK = new Uint8Array(BLOCK_SIZE);
 
+/** Map header and lcluster index of a compressed inode; `end` = end of its inode + xattrs. */
+function emitIndex(meta: Uint8Array, i: PlannedInode, end: number, bigPcluster: boolean): void {
+  const z = i.z!;
+  const at = alignUp(end, 8);
+  MapHeader.encode(meta, at, { reserved: 0, advise: z.advise, algorithmType: CompressionAlgorithm.Lz4, clusterBits: 0 });
+  // ztailpacking: the kernel finds the tail right after the index pack of the last lcluster
+  if (z.inline) MapHeader.encode(meta, at, { idataSize: z.inline.length }), meta.set(z.inline, at + z.indexBytes);
+  const index = lclusterIndex(z.file, i.startBlock, bigPcluster);
+  if (i.layout === DataLayout.CompressedCompact) encodeCompactIndex(meta, at + MapHeader.size, index, bigPcluster);
+  else encodeFullIndex(meta, at + MapHeader.size + FULL_INDEX_RESERVED_BYTES, index);
+}
+
 export function emitImage(plan: ImagePlan, sink: ImageSink): EmitResult {
   const hash = createHash("sha256");
   const out = new Coalescer(sink, hash);
@@ -114,6 +128,11 @@ export function emitImage(plan: ImagePlan, sink: ImageSink): EmitResult {
     out.put(area);
   }
   for (const i of plan.inodes) {
+    if (i.z) {
+      out.at(i.startBlock * BLOCK_SIZE);
+      out.put(i.z.file.payload);
+      continue;
+    }
     if (i.size === 0 || (i.node.kind !== "file" && i.node.kind !== "dir" && i.node.kind !== "symlink")) continue;
     const bytes = contentOf(i);
     if (i.dataBlocks > 0) {
@@ -131,7 +150,8 @@ export function emitImage(plan: ImagePlan, sink: ImageSink): EmitResult {
   for (const i of plan.inodes) {
     const format = (i.extended ? INODE_VERSION_EXTENDED : 0) | (i.layout << DATALAYOUT_SHIFT);
     const common = {
-      format, xattrIcount: i.xattrs.icount, mode: i.mode, iu: i.startBlock, ino: i.index + 1,
+      // compressed files: i_u is the number of compressed blocks (for stat's st_blocks)
+      format, xattrIcount: i.xattrs.icount, mode: i.mode, iu: i.z ? i.z.file.blocks : i.startBlock, ino: i.index + 1,
       uid: i.node.uid, gid: i.node.gid,
     };
     if (i.extended) {
@@ -145,6 +165,12 @@ export function emitImage(plan: ImagePlan, sink: ImageSink): EmitResult {
     encodeInodeXattrs(meta, xattrAt, i.xattrs);
     const tail = tails.get(i);
     if (tail) meta.set(tail, xattrAt + i.xattrs.size);
+    if (i.z) emitIndex(meta, i, xattrAt + i.xattrs.size, plan.lz4Config !== undefined);
+  }
+  if (plan.lz4Config) {
+    const at = plan.lz4Config.at;
+    new DataView(meta.buffer, meta.byteOffset).setUint16(at, Lz4Config.size, true);
+    Lz4Config.encode(meta, at + 2, { maxDistance: 0, maxPclusterBlks: plan.lz4Config.maxPclusterBlks });
   }
 
   // superblock, with the uuid derived from everything written so far unless given
@@ -154,7 +180,7 @@ export function emitImage(plan: ImagePlan, sink: ImageSink): EmitResult {
     blkszbits: BLOCK_SIZE_BITS, sbExtslots: 0, rootNid: plan.root.nid, inos: BigInt(plan.inodes.length),
     buildTime: BigInt(Math.max(0, buildTime.sec)), buildTimeNsec: buildTime.nsec, blocks: plan.totalBlocks,
     metaBlkaddr: 0, xattrBlkaddr: plan.xattrBlkaddr, uuid: new Uint8Array(16),
-    volumeName: Buffer.from(options.label ?? "", "utf8"), featureIncompat: 0,
+    volumeName: Buffer.from(options.label ?? "", "utf8"), featureIncompat: plan.featureIncompat, u1: plan.sbU1,
   };
   Superblock.encode(meta, SUPERBLOCK_OFFSET, sbFields);
   let uuid = options.uuid;

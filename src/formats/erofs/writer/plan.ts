@@ -17,10 +17,14 @@ import {
 } from "../../../fs/tree.js";
 import { packDirectory, DirBlockPlan } from "../dir-pack.js";
 import {
-  alignUp, BLOCK_SIZE, DataLayout, encodeRdev, FileType, InodeCompact, InodeExtended, INODE_SLOT,
-  NAME_MAX, SUPERBLOCK_OFFSET, Superblock,
+  alignUp, BLOCK_SIZE, DataLayout, encodeRdev, FEATURE_INCOMPAT_COMPR_CFGS, FEATURE_INCOMPAT_ZERO_PADDING, FileType,
+  FEATURE_INCOMPAT_ZTAILPACKING, InodeCompact, InodeExtended, INODE_SLOT, Lz4Config, MapHeader, NAME_MAX,
+  SUPERBLOCK_OFFSET, Superblock, Z_ADVISE_BIG_PCLUSTER_1, Z_ADVISE_BIG_PCLUSTER_2, Z_ADVISE_COMPACTED_2B,
+  Z_ADVISE_INLINE_PCLUSTER,
 } from "../ondisk.js";
+import { CompressedFile, withoutInlineTail } from "./compress-file.js";
 import { InodeXattrs, pairKey, planInodeXattrs, XattrPair, xattrEntrySize } from "./xattrs.js";
+import { compactIndexBytes, fullIndexBytes } from "./zindex.js";
 
 export interface ErofsWriteOptions {
   /** 16 bytes; default: derived from a hash of the image content (reproducible) */
@@ -37,6 +41,26 @@ export interface ErofsWriteOptions {
   inlineData?: boolean;
   /** an xattr (name, value) pair used by at least this many inodes goes to the shared area; 0 = never share; default 2 */
   xattrShareThreshold?: number;
+  /**
+   * LZ4-compressed files (computed beforehand, see src/build/compress-tree.ts): these files are
+   * stored compressed, every other file as it is.
+   */
+  compressed?: ReadonlyMap<FsNode, CompressedFile>;
+  /** the pcluster size the files were compressed with, in blocks (> 1: big pclusters); default 1 */
+  maxPclusterBlocks?: number;
+  /** lcluster index form of compressed files; default "compact" */
+  compressIndex?: "compact" | "full";
+}
+
+/** A compressed file's place in the plan. */
+export interface PlannedZ {
+  file: CompressedFile;
+  /** h_advise of its map header */
+  advise: number;
+  /** bytes of map header + index after ALIGN(inode + xattrs, 8) */
+  indexBytes: number;
+  /** the last extent's data, stored right after the index (ztailpacking) */
+  inline?: Uint8Array;
 }
 
 export interface DirChild {
@@ -51,7 +75,7 @@ export interface PlannedInode {
   /** byte offset of the inode in the image */
   offset: number;
   extended: boolean;
-  layout: DataLayout.FlatPlain | DataLayout.FlatInline;
+  layout: DataLayout.FlatPlain | DataLayout.FlatInline | DataLayout.CompressedFull | DataLayout.CompressedCompact;
   mode: number;
   nlink: number;
   size: number;
@@ -62,6 +86,8 @@ export interface PlannedInode {
   /** first data block, or 0 / NULL when there are no full blocks */
   startBlock: number;
   dataBlocks: number;
+  /** compressed files only */
+  z?: PlannedZ;
   fileType: FileType;
   /** directories: children in byte order, including "." and ".." */
   children?: DirChild[];
@@ -79,15 +105,25 @@ export interface ImagePlan {
   xattrBlkaddr: number;
   xattrAreaSize: number;
   totalBlocks: number;
+  /** superblock feature_incompat and u1 (lz4 max distance or, with COMPR_CFGS, the algorithm bitmap) */
+  featureIncompat: number;
+  sbU1: number;
+  /** the lz4 config record after the superblock (COMPR_CFGS, big pclusters) */
+  lz4Config?: { at: number; maxPclusterBlks: number };
   options: ErofsWriteOptions;
 }
+
+/** Maximum big pcluster the kernel takes (Z_EROFS_PCLUSTER_MAX_SIZE, 1 MiB) */
+export const MAX_PCLUSTER_BLOCKS = (1 << 20) / BLOCK_SIZE;
 
 const FILE_TYPES: Record<FsNode["kind"], FileType> = {
   file: FileType.Regular, dir: FileType.Directory, chardev: FileType.CharDevice,
   blockdev: FileType.BlockDevice, fifo: FileType.Fifo, socket: FileType.Socket, symlink: FileType.Symlink,
 };
 
-const FIRST_INODE_OFFSET = alignUp(SUPERBLOCK_OFFSET + Superblock.size, INODE_SLOT);
+/** the lz4 config record (COMPR_CFGS): le16 size, then the record, 4-byte aligned after the superblock */
+const LZ4_CONFIG_AT = SUPERBLOCK_OFFSET + Superblock.size;
+const LZ4_CONFIG_END = LZ4_CONFIG_AT + 2 + Lz4Config.size;
 
 function checkName(name: ByteString, path: ByteString): void {
   if (name.length === 0 || name.length > NAME_MAX || name === "." || name === ".." || name.includes("\0")) {
@@ -127,6 +163,12 @@ export function planImage(tree: FsTree, options: ErofsWriteOptions = {}): ImageP
   const shareThreshold = options.xattrShareThreshold ?? 2;
   if (options.label !== undefined && Buffer.byteLength(options.label) > 15) throw new UsageError("volume label longer than 15 bytes");
   if (options.uuid !== undefined && options.uuid.length !== 16) throw new UsageError("uuid must be 16 bytes");
+  const maxPcluster = options.maxPclusterBlocks ?? 1;
+  if (!Number.isInteger(maxPcluster) || maxPcluster < 1 || maxPcluster > MAX_PCLUSTER_BLOCKS) {
+    throw new UsageError(`max pcluster must be 1..${MAX_PCLUSTER_BLOCKS} blocks, got ${maxPcluster}`);
+  }
+  const bigPcluster = maxPcluster > 1;
+  const compactIndex = (options.compressIndex ?? "compact") === "compact";
 
   // 1. inodes in depth-first pre-order; a node reached again is a hard link
   const byNode = new Map<FsNode, PlannedInode>();
@@ -230,7 +272,30 @@ export function planImage(tree: FsTree, options: ErofsWriteOptions = {}): ImageP
       i.mtime.sec !== buildTime.sec || i.mtime.nsec !== buildTime.nsec;
     const tail = i.size % BLOCK_SIZE;
     const head = (i.extended ? InodeExtended.size : InodeCompact.size) + i.xattrs.size;
-    if (inlineData && tail > 0 && head + tail <= BLOCK_SIZE) {
+    let zfile = node.kind === "file" ? options.compressed?.get(node) : undefined;
+    if (zfile) {
+      if (zfile.size !== i.size) throw new FormatError("erofs", undefined, `compressed data of ${i.size}-byte file is for ${zfile.size} bytes`);
+      if (zfile.extents.some((e) => e.blocks > maxPcluster)) throw new UsageError(`file compressed with pclusters larger than maxPclusterBlocks (${maxPcluster})`);
+      const lclusters = Math.ceil(i.size / BLOCK_SIZE);
+      const ebase = alignUp(head, 8) + MapHeader.size; // inodes are 32-byte aligned: ebase % 32 is known
+      const indexBytes = compactIndex ? compactIndexBytes(ebase, lclusters) : fullIndexBytes(lclusters);
+      // an inline tail must not cross a block: keep it only when the whole inode record fits one
+      let inline = zfile.extents[zfile.extents.length - 1].inline;
+      if (inline && alignUp(head, 8) + indexBytes + inline.length > BLOCK_SIZE) {
+        zfile = withoutInlineTail(zfile);
+        inline = undefined;
+      }
+      i.layout = compactIndex ? DataLayout.CompressedCompact : DataLayout.CompressedFull;
+      i.z = {
+        file: zfile,
+        advise: (compactIndex
+          ? Z_ADVISE_COMPACTED_2B | (bigPcluster ? Z_ADVISE_BIG_PCLUSTER_1 | Z_ADVISE_BIG_PCLUSTER_2 : 0)
+          : (bigPcluster ? Z_ADVISE_BIG_PCLUSTER_1 : 0)) | (inline ? Z_ADVISE_INLINE_PCLUSTER : 0),
+        indexBytes,
+        inline,
+      };
+      i.dataBlocks = zfile.blocks;
+    } else if (inlineData && tail > 0 && head + tail <= BLOCK_SIZE) {
       i.layout = DataLayout.FlatInline;
       i.inlineSize = tail;
       i.dataBlocks = Math.floor(i.size / BLOCK_SIZE);
@@ -244,9 +309,12 @@ export function planImage(tree: FsTree, options: ErofsWriteOptions = {}): ImageP
   // When an inode does not fit the rest of the current block, that rest becomes a gap that later,
   // smaller inodes fill (best fit), so inline tails cost no padding.
   const gaps = new MetaGaps();
-  let pos = FIRST_INODE_OFFSET;
+  const anyCompressed = inodes.some((i) => i.z);
+  const withConfig = anyCompressed && bigPcluster;
+  let pos = alignUp(withConfig ? LZ4_CONFIG_END : SUPERBLOCK_OFFSET + Superblock.size, INODE_SLOT);
   for (const i of inodes) {
-    const total = alignUp((i.extended ? InodeExtended.size : InodeCompact.size) + i.xattrs.size + i.inlineSize, INODE_SLOT);
+    const head = (i.extended ? InodeExtended.size : InodeCompact.size) + i.xattrs.size;
+    const total = alignUp(i.z ? alignUp(head, 8) + i.z.indexBytes + (i.z.inline?.length ?? 0) : head + i.inlineSize, INODE_SLOT);
     const inGap = total <= BLOCK_SIZE ? gaps.take(total) : undefined;
     if (inGap !== undefined) {
       i.offset = inGap;
@@ -279,5 +347,13 @@ export function planImage(tree: FsTree, options: ErofsWriteOptions = {}): ImageP
   }
   if (block > 0xffffffff) throw new FormatError("erofs", undefined, "image larger than 16 TiB");
 
-  return { inodes, root, buildTime, metaEnd, sharedXattrs, sharedXattrOffsets, xattrBlkaddr, xattrAreaSize, totalBlocks: block, options };
+  return {
+    inodes, root, buildTime, metaEnd, sharedXattrs, sharedXattrOffsets, xattrBlkaddr, xattrAreaSize, totalBlocks: block,
+    featureIncompat: anyCompressed
+      ? FEATURE_INCOMPAT_ZERO_PADDING | (withConfig ? FEATURE_INCOMPAT_COMPR_CFGS : 0) | (inodes.some((i) => i.z?.inline) ? FEATURE_INCOMPAT_ZTAILPACKING : 0)
+      : 0,
+    sbU1: withConfig ? 1 << 0 /* lz4 */ : 0,
+    lz4Config: withConfig ? { at: LZ4_CONFIG_AT, maxPclusterBlks: maxPcluster } : undefined,
+    options,
+  };
 }

@@ -1,0 +1,10 @@
+{
+  "targets": [
+    {
+      "target_name": "lz4_erofs",
+      "sources": ["src/compression/native/lz4-erofs.c"],
+      "libraries": ["-llz4"],
+      "cflags": ["-O2", "-Wall", "-Wextra"]
+    }
+  ]
+}
