@@ -142,7 +142,8 @@ async function busyboxInitramfs(): Promise<string> {
   dir("dev").entries.set("console", { kind: "chardev", rdevMajor: 5, rdevMinor: 1, ...m, perm: 0o600 });
   // the modules the root needs, and the module index files for initoverlayfs's selection
   const moddir = `usr/lib/modules/${KVER}`;
-  const needed = pair.modules.filter((x) => !/loop|erofs|overlay|vfat|fat|nls/.test(x.name));
+  // what the root disk needs (the storage drivers, ext4), as the initramfs has them (not the host's dm-verity)
+  const needed = pair.modules.filter((x) => x.source === "initramfs" && !/loop|erofs|overlay|vfat|fat|nls|^dm_/.test(x.name));
   const kmods = dir(`lib/modules/${KVER}`);
   for (const f of ["modules.dep", "modules.builtin", "modules.alias", "modules.order"]) {
     const n = lookup(debian, `${moddir}/${f}`) ?? lookup(debian, `lib/modules/${KVER}/${f}`);
