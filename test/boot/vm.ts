@@ -79,7 +79,8 @@ export function makeBootDisk(
     mkdirSync(dir, { recursive: true });
     for (const [name, p] of Object.entries(files)) copyFileSync(p, join(dir, name));
     sh("truncate", ["-s", `${mib}M`, img]);
-    sh("mkfs.ext4", ["-q", "-F", ...(id.features ? ["-O", id.features] : []), ...(id.uuid ? ["-U", id.uuid] : []), ...(id.label ? ["-L", id.label] : []), "-d", dir, img]);
+    // 4 KiB blocks, as on real /boot partitions (mkfs picks 1 KiB below 512 MB; fs-verity needs page-sized blocks)
+    sh("mkfs.ext4", ["-q", "-F", "-b", "4096", ...(id.features ? ["-O", id.features] : []), ...(id.uuid ? ["-U", id.uuid] : []), ...(id.label ? ["-L", id.label] : []), "-d", dir, img]);
   } else {
     sh("truncate", ["-s", `${mib}M`, img]);
     sh("mkfs.vfat", [...(id.uuid ? ["-i", id.uuid.replace("-", "")] : []), ...(id.label ? ["-n", id.label] : []), img]);
