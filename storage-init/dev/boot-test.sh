@@ -137,7 +137,7 @@ INIT
 }
 
 # ext4 boot disk with the verity feature; fs-verity is enabled on the image by
-# a first boot whose initramfs runs dev/fsverity-enable.c
+# a first boot whose initramfs runs test/boot/tools/fsverity-enable.c (shared with the node boot tests)
 build_fsverity() {
 	local isz=$1 m
 	log "fs-verity boot disk"
@@ -147,7 +147,7 @@ build_fsverity() {
 	cp "$WORK/bootdir/$IMAGE_NAME" "$WORK/fsvdir/plain.img"  # fs-verity stays off on this one
 	truncate -s $(( isz * 2 + 64 * 1024 * 1024 )) "$WORK/fsvboot.img"
 	mkfs.ext4 -q -F -b 4096 -O verity -U "$BOOT_UUID" -L initoverlayfs -d "$WORK/fsvdir" "$WORK/fsvboot.img"
-	musl-gcc -static -Os -Wall -Wextra -Werror -o "$WORK/prep/bin/fsverity-enable" "$HERE/dev/fsverity-enable.c"
+	musl-gcc -static -Os -Wall -Wextra -Werror -o "$WORK/prep/bin/fsverity-enable" "$HERE/../test/boot/tools/fsverity-enable.c"
 	cp "$BUSYBOX" "$WORK/prep/bin/busybox"
 	for m in "${ORDERED[@]}"; do cp "$MODDIR/$m" "$WORK/prep/lib/modules/"; basename "$m"; done >"$WORK/prep/modules"
 	cat >"$WORK/prep/init" <<PREP
