@@ -10,46 +10,21 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { FormatError, UnsupportedError } from "../../../src/errors.js";
-import { fsckErofs, type FsckResult } from "../../../src/formats/erofs/fsck.js";
+import { fsckErofs } from "../../../src/formats/erofs/fsck.js";
 import { inspectErofs } from "../../../src/formats/erofs/inspect.js";
 import { FullIndexEntry, LclusterType, Lz4Config, MapHeader, SUPERBLOCK_OFFSET, Superblock } from "../../../src/formats/erofs/ondisk.js";
 import { ErofsImage, readErofs, type ErofsInode } from "../../../src/formats/erofs/reader.js";
 import { lookup, walk } from "../../../src/fs/tree.js";
-import { fixSuperblockChecksum, mkfsErofs, readAllContents } from "../../helpers/erofs.js";
+import { fixSuperblockChecksum, mkfsErofs } from "../../helpers/erofs.js";
+import { exercise, expectFsckProblem, expectReadError } from "../../helpers/erofs-damage.js";
 import { prng, randInt } from "../../helpers/prng.js";
 import { makeTempDir, removeDir } from "../../helpers/tmp.js";
 
+/** fsck problems about compressed data, which must name an offset */
+const COMPRESSION_PROBLEM = /lcluster|pcluster|lz4|extent|compression|CBLKCNT|lookback|lookahead/;
+
 /** Per damaged image: the whole exercise (two reads, inspect, fsck) must finish within this. */
 const CASE_MS = 3000;
-
-/** Reads everything every way; only FormatErrors may come out. Returns the strict error and fsck's result. */
-function exercise(bytes: Uint8Array): { strictError?: FormatError; fsck: FsckResult; ms: number } {
-  const t0 = Date.now();
-  let strictError: FormatError | undefined;
-  for (const strict of [true, false]) {
-    try {
-      readAllContents(readErofs(bytes, { strict }));
-    } catch (e) {
-      if (!(e instanceof FormatError)) throw new Error(`readErofs(strict=${strict}) threw a non-FormatError: ${(e as Error)?.stack ?? e}`);
-      assert.notEqual(e.offset, undefined, `no offset in: ${e.message}`);
-      if (strict) strictError = e;
-    }
-  }
-  try {
-    inspectErofs(bytes);
-  } catch (e) {
-    if (!(e instanceof FormatError)) throw new Error(`inspectErofs threw a non-FormatError: ${(e as Error)?.stack ?? e}`);
-  }
-  const fsck = fsckErofs(bytes);
-  for (const p of fsck.problems) {
-    if (/internal error/.test(p.message)) throw new Error(`fsck hit an internal error: ${p.message}`);
-    if (/lcluster|pcluster|lz4|extent|compression|CBLKCNT|lookback|lookahead/.test(p.message)) {
-      assert.ok(Number.isFinite(p.offset), `fsck problem without an offset: ${p.message}`);
-    }
-  }
-  if (strictError && fsck.problems.length === 0) throw new Error(`strict readErofs failed (${strictError.message}) but fsck found nothing`);
-  return { strictError, fsck, ms: Date.now() - t0 };
-}
 
 /** A digest of every file's path and content (strict reading). */
 function contentDigest(bytes: Uint8Array): string {
@@ -59,28 +34,6 @@ function contentDigest(bytes: Uint8Array): string {
     if (node.kind === "file") h.update(node.content.read());
   }
   return h.digest("hex");
-}
-
-function expectError(bytes: Uint8Array, re: RegExp, opts: { strict?: boolean; cls?: typeof FormatError; offset?: number; within?: [number, number] } = {}): FormatError {
-  let err: unknown;
-  try {
-    readAllContents(readErofs(bytes, { strict: opts.strict }));
-  } catch (e) {
-    err = e;
-  }
-  assert.ok(err instanceof (opts.cls ?? FormatError), `expected ${(opts.cls ?? FormatError).name}, got ${err}`);
-  const fe = err as FormatError;
-  assert.match(fe.message, re);
-  assert.ok(Number.isFinite(fe.offset), `the error names an offset: ${fe.message}`);
-  if (opts.offset !== undefined) assert.equal(fe.offset, opts.offset, fe.message);
-  if (opts.within) assert.ok(fe.offset! >= opts.within[0] && fe.offset! <= opts.within[1], `offset ${fe.offset} in [${opts.within}]: ${fe.message}`);
-  return fe;
-}
-
-function expectFsckProblem(bytes: Uint8Array, re: RegExp, offset?: number): void {
-  const r = fsckErofs(bytes);
-  const hit = r.problems.find((p) => re.test(p.message) && (offset === undefined || p.offset === offset));
-  assert.ok(hit, `fsck should report ${re} at ${offset}; got ${JSON.stringify(r.problems)}`);
 }
 
 function compressedInodes(img: ErofsImage): Array<{ ino: ErofsInode; path: string }> {
@@ -193,7 +146,7 @@ describe("damaged compressed EROFS images", () => {
         fixSuperblockChecksum(bytes);
         let res;
         try {
-          res = exercise(bytes);
+          res = exercise(bytes, { offsetsFor: COMPRESSION_PROBLEM });
         } catch (e) {
           throw new Error(`${name} damage #${i} (${how}) at ${off}: ${(e as Error).message}`);
         }
@@ -221,7 +174,7 @@ describe("damaged compressed EROFS images", () => {
     // lcluster 0 turned into NONHEAD
     const e0 = fullEntry(ino, 0);
     const nonhead0 = patched(full, (b) => b.writeUInt16LE(LclusterType.NonHead, e0));
-    expectError(nonhead0, /lcluster 0 is NONHEAD/, { offset: e0, strict: false });
+    expectReadError(nonhead0, /lcluster 0 is NONHEAD/, { offset: e0, strict: false });
     expectFsckProblem(nonhead0, /lcluster 0 is NONHEAD/, e0);
     // a NONHEAD whose delta[0] reaches into the previous extent
     const ext = map.extents.find((e, i) => i > 0 && map.extents[i + 1] && map.extents[i + 1].headLcn - e.headLcn >= 3)!;
@@ -230,15 +183,15 @@ describe("damaged compressed EROFS images", () => {
     const at = fullEntry(ino, lcn);
     assert.equal(full.readUInt16LE(at) & 3, LclusterType.NonHead);
     const back = patched(full, (b) => b.writeUInt16LE(b.readUInt16LE(at + 4) + 1, at + 4));
-    expectError(back, /lookback/, { offset: at, strict: false });
+    expectReadError(back, /lookback/, { offset: at, strict: false });
     expectFsckProblem(back, /lookback/, at);
     const zero = patched(full, (b) => b.writeUInt16LE(0, at + 4));
-    expectError(zero, /lookback distance 0/, { offset: at, strict: false });
+    expectReadError(zero, /lookback distance 0/, { offset: at, strict: false });
     const before0 = patched(full, (b) => b.writeUInt16LE(0x7ff, at + 4));
-    expectError(before0, /before the first lcluster|lookback/, { offset: at, strict: false });
+    expectReadError(before0, /before the first lcluster|lookback/, { offset: at, strict: false });
     // delta[1] wrong: strict reading refuses it, non-strict reads the right data, fsck reports it
     const ahead = patched(full, (b) => b.writeUInt16LE(b.readUInt16LE(at + 6) + 5, at + 6));
-    expectError(ahead, /lookahead/, { offset: at });
+    expectReadError(ahead, /lookahead/, { offset: at });
     const t = readErofs(ahead, { strict: false });
     const f = lookup(t, "big-text");
     assert.ok(f?.kind === "file");
@@ -247,7 +200,7 @@ describe("damaged compressed EROFS images", () => {
     // clusterofs past the lcluster
     const head = map.extents[1];
     const co = patched(full, (b) => b.writeUInt16LE(5000, head.entryOffset + 2));
-    expectError(co, /clusterofs 5000/, { offset: head.entryOffset, strict: false });
+    expectReadError(co, /clusterofs 5000/, { offset: head.entryOffset, strict: false });
   });
 
   test("pclusters: block addresses, CBLKCNT block counts and the lz4 config maximum", () => {
@@ -257,14 +210,14 @@ describe("damaged compressed EROFS images", () => {
     const cblk = fullEntry(ino, head.headLcn + 1);
     assert.equal(full.readUInt16LE(cblk + 4) & 0x800, 0x800, "CBLKCNT after the head");
     const far = patched(full, (b) => b.writeUInt32LE(0x7fffffff, head.entryOffset + 4));
-    expectError(far, /outside the image/, { offset: head.entryOffset, strict: false });
+    expectReadError(far, /outside the image/, { offset: head.entryOffset, strict: false });
     expectFsckProblem(far, /outside the image/, head.entryOffset);
     const tooBig = patched(full, (b) => b.writeUInt16LE(0x800 | 100, cblk + 4));
-    expectError(tooBig, /100 blocks exceeds the maximum of 4/, { offset: head.entryOffset, strict: false });
+    expectReadError(tooBig, /100 blocks exceeds the maximum of 4/, { offset: head.entryOffset, strict: false });
     const none = patched(full, (b) => b.writeUInt16LE(0x800, cblk + 4));
-    expectError(none, /CBLKCNT of 0 blocks/, { offset: cblk, strict: false });
+    expectReadError(none, /CBLKCNT of 0 blocks/, { offset: cblk, strict: false });
     const missing = patched(full, (b) => b.writeUInt16LE(1, cblk + 4));
-    expectError(missing, /no CBLKCNT/, { offset: cblk, strict: false });
+    expectReadError(missing, /no CBLKCNT/, { offset: cblk, strict: false });
     // lz4 config record: pcluster maximum above 1 MiB, a short record, a record past the image
     const img = ErofsImage.open(full);
     const rec = img.compression.records!;
@@ -272,14 +225,14 @@ describe("damaged compressed EROFS images", () => {
     const maxAt = rec.start + 2 + Lz4Config.fields.maxPclusterBlks.offset;
     assert.equal(full.readUInt16LE(maxAt), 4);
     const huge = patched(full, (b) => b.writeUInt16LE(300, maxAt));
-    expectError(huge, /at most 256/, { offset: maxAt });
+    expectReadError(huge, /at most 256/, { offset: maxAt });
     expectFsckProblem(huge, /at most 256/, maxAt);
     const short = patched(full, (b) => b.writeUInt16LE(4, rec.start));
-    expectError(short, /lz4 config record is 4 bytes/, { offset: rec.start });
+    expectReadError(short, /lz4 config record is 4 bytes/, { offset: rec.start });
     const lower = patched(full, (b) => b.writeUInt16LE(2, maxAt));
-    expectError(lower, /exceeds the maximum of 2/, { strict: false });
+    expectReadError(lower, /exceeds the maximum of 2/, { strict: false });
     const unknownAlg = patched(full, (b) => b.writeUInt16LE(0x21, SUPERBLOCK_OFFSET + Superblock.fields.u1.offset));
-    expectError(unknownAlg, /unknown compression algorithms/, { cls: UnsupportedError });
+    expectReadError(unknownAlg, /unknown compression algorithms/, { cls: UnsupportedError });
   });
 
   test("compressed data: zero-filled, garbage, and short pclusters", () => {
@@ -288,15 +241,15 @@ describe("damaged compressed EROFS images", () => {
       const e = map.extents.find((x) => !x.inline && x.algorithm === 0)!;
       const within: [number, number] = [e.physical, e.physical + e.plen];
       const garbage = patched(base, (b) => b.fill(0xff, e.physical, e.physical + e.plen));
-      expectError(garbage, /lz4|literal|match|decodes/, { within, strict: false });
+      expectReadError(garbage, /lz4|literal|match|decodes/, { within, strict: false });
       expectFsckProblem(garbage, /big-text|nid/);
       const zeros = patched(base, (b) => b.fill(0, e.physical, e.physical + e.plen));
-      if (name === "compact") expectError(zeros, /zero padding/, { offset: e.physical, strict: false });
-      else expectError(zeros, /lz4|match|decodes/, { within, strict: false });
+      if (name === "compact") expectReadError(zeros, /zero padding/, { offset: e.physical, strict: false });
+      else expectReadError(zeros, /lz4|match|decodes/, { within, strict: false });
       // the first half of the stream gone: the stream no longer produces the extent
       const half = patched(base, (b) => b.fill(0, e.physical, e.physical + Math.floor(e.plen / 2)));
       assert.ok(half.compare(base) !== 0);
-      const r = exercise(half);
+      const r = exercise(half, { offsetsFor: COMPRESSION_PROBLEM });
       assert.ok(r.strictError, `${name}: half a pcluster must fail`);
     }
   });
@@ -306,9 +259,9 @@ describe("damaged compressed EROFS images", () => {
     assert.ok(map.header.inlineOffset !== undefined, "text-9000 has an inline tail");
     const idataAt = map.header.offset + MapHeader.fields.idataSize.offset;
     const huge = patched(compact, (b) => b.writeUInt16LE(0xffff, idataAt));
-    expectError(huge, /inline pcluster|tail-packing|past the end|overlap/, { strict: false });
+    expectReadError(huge, /inline pcluster|tail-packing|past the end|overlap/, { strict: false });
     const empty = patched(compact, (b) => b.writeUInt16LE(0, idataAt));
-    expectError(empty, /tail-packing pcluster of 0 bytes/, { offset: map.header.offset, strict: false });
+    expectReadError(empty, /tail-packing pcluster of 0 bytes/, { offset: map.header.offset, strict: false });
     void ino;
   });
 
@@ -324,9 +277,9 @@ describe("damaged compressed EROFS images", () => {
     assert.ok(Buffer.from(i2.readData(i2.lookup("big-text")!)).equals(want), "HEAD2 with lz4 (algorithm 0) reads the same");
     const algAt = map.header.offset + MapHeader.fields.algorithmType.offset;
     const zstd2 = patched(head2, (b) => (b[algAt] = 0x30));
-    expectError(zstd2, /unsupported compression algorithm zstd/, { cls: UnsupportedError, offset: e.entryOffset, strict: false });
+    expectReadError(zstd2, /unsupported compression algorithm zstd/, { cls: UnsupportedError, offset: e.entryOffset, strict: false });
     // the superblock announces lz4 only: strict reading and fsck notice before decoding
-    expectError(zstd2, /uses zstd, which the superblock does not announce/, { offset: e.entryOffset });
+    expectReadError(zstd2, /uses zstd, which the superblock does not announce/, { offset: e.entryOffset });
     expectFsckProblem(zstd2, /does not announce/, e.entryOffset);
     expectFsckProblem(zstd2, /unsupported compression algorithm zstd/, e.entryOffset);
   });
@@ -337,7 +290,7 @@ describe("damaged compressed EROFS images", () => {
     const algAt = h + MapHeader.fields.algorithmType.offset;
     for (const [alg, name] of [[1, "lzma"], [2, "deflate"], [3, "zstd"]] as const) {
       const b = patched(plain, (x) => (x[algAt] = alg));
-      const e = expectError(b, new RegExp(`unsupported compression algorithm ${name}`), { cls: UnsupportedError, strict: false });
+      const e = expectReadError(b, new RegExp(`unsupported compression algorithm ${name}`), { cls: UnsupportedError, strict: false });
       assert.match(e.message, /big-text/);
       expectFsckProblem(b, new RegExp(`unsupported compression algorithm ${name}`));
       // metadata stays readable: inspect counts the extents by algorithm
@@ -346,16 +299,16 @@ describe("damaged compressed EROFS images", () => {
     }
     const adviseAt = h + MapHeader.fields.advise.offset;
     const frag = patched(plain, (x) => x.writeUInt16LE(x.readUInt16LE(adviseAt) | 0x20, adviseAt));
-    expectError(frag, /fragments/, { cls: UnsupportedError, offset: h, strict: false });
+    expectReadError(frag, /fragments/, { cls: UnsupportedError, offset: h, strict: false });
     const bits = patched(plain, (x) => (x[h + MapHeader.fields.clusterBits.offset] = 1));
-    expectError(bits, /lcluster size 2\^13/, { cls: UnsupportedError, strict: false });
+    expectReadError(bits, /lcluster size 2\^13/, { cls: UnsupportedError, strict: false });
     const c = fileOf(compact, "big-text");
     const cAdvise = c.map.header.offset + MapHeader.fields.advise.offset;
     const half = patched(compact, (x) => x.writeUInt16LE(x.readUInt16LE(cAdvise) & ~0x4, cAdvise));
-    expectError(half, /disagree/, { offset: cAdvise, strict: false });
+    expectReadError(half, /disagree/, { offset: cAdvise, strict: false });
     // an absurd size: the index no longer fits in the image
     const sizeAt = ino.offset + 8;
     const big = patched(plain, (x) => (ino.extended ? x.writeBigUInt64LE(2n ** 40n, sizeAt) : x.writeUInt32LE(0xfffff000, sizeAt)));
-    expectError(big, /compression index .* runs past the end of the image/, { strict: false });
+    expectReadError(big, /compression index .* runs past the end of the image/, { strict: false });
   });
 });

@@ -8,65 +8,15 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { FormatError, UnsupportedError } from "../../../src/errors.js";
-import { fsckErofs, type FsckResult } from "../../../src/formats/erofs/fsck.js";
-import { inspectErofs } from "../../../src/formats/erofs/inspect.js";
+import { fsckErofs } from "../../../src/formats/erofs/fsck.js";
 import { DataLayout, SUPERBLOCK_OFFSET } from "../../../src/formats/erofs/ondisk.js";
-import { ErofsImage, readErofs, type ErofsReadOptions } from "../../../src/formats/erofs/reader.js";
+import { ErofsImage, readErofs } from "../../../src/formats/erofs/reader.js";
 import { lookup } from "../../../src/fs/tree.js";
 import { fixSuperblockChecksum, mkfsErofs, readAllContents } from "../../helpers/erofs.js";
+import { exercise, expectFsckProblem, expectReadError } from "../../helpers/erofs-damage.js";
 import { prng, randInt } from "../../helpers/prng.js";
 import { buildSourceTree } from "../../helpers/source-tree.js";
 import { makeTempDir, removeDir } from "../../helpers/tmp.js";
-
-/** Runs everything on an image; returns whether strict reading failed, and fsck's result. */
-function exercise(bytes: Uint8Array): { strictError?: FormatError; fsck: FsckResult } {
-  let strictError: FormatError | undefined;
-  for (const strict of [true, false]) {
-    try {
-      readAllContents(readErofs(bytes, { strict }));
-    } catch (e) {
-      if (!(e instanceof FormatError)) throw new Error(`readErofs(strict=${strict}) threw a non-FormatError: ${(e as Error)?.stack ?? e}`);
-      if (strict) strictError = e;
-    }
-  }
-  try {
-    inspectErofs(bytes);
-  } catch (e) {
-    if (!(e instanceof FormatError)) throw new Error(`inspectErofs threw a non-FormatError: ${(e as Error)?.stack ?? e}`);
-  }
-  const fsck = fsckErofs(bytes);
-  for (const p of fsck.problems) {
-    if (/internal error/.test(p.message)) throw new Error(`fsck hit an internal error: ${p.message}`);
-  }
-  if (strictError && fsck.problems.length === 0) {
-    throw new Error(`strict readErofs failed (${strictError.message}) but fsck found nothing`);
-  }
-  if (!strictError && fsck.problems.length === 0) {
-    // fsck is at least as strict as the reader
-  }
-  return { strictError, fsck };
-}
-
-function expectError(bytes: Uint8Array, re: RegExp, opts: ErofsReadOptions & { cls?: typeof FormatError; offset?: number } = {}): FormatError {
-  let err: unknown;
-  try {
-    readAllContents(readErofs(bytes, { strict: opts.strict }));
-  } catch (e) {
-    err = e;
-  }
-  assert.ok(err instanceof (opts.cls ?? FormatError), `expected ${(opts.cls ?? FormatError).name}, got ${err}`);
-  const fe = err as FormatError;
-  assert.match(fe.message, re);
-  assert.notEqual(fe.offset, undefined, "the error names an offset");
-  if (opts.offset !== undefined) assert.equal(fe.offset, opts.offset);
-  return fe;
-}
-
-function expectFsckProblem(bytes: Uint8Array, re: RegExp, offset?: number): void {
-  const r = fsckErofs(bytes);
-  const hit = r.problems.find((p) => re.test(p.message) && (offset === undefined || p.offset === offset));
-  assert.ok(hit, `fsck should report ${re} at ${offset}; got ${JSON.stringify(r.problems)}`);
-}
 
 describe("EROFS reader and fsck on damaged images", () => {
   let tmp: string;
@@ -182,17 +132,17 @@ describe("EROFS reader and fsck on damaged images", () => {
     const target = direntOf(img, "deep/d0/d1", "d2");
     const ancestor = img.lookup("deep")!.nid;
     const bytes = patched(image, (b) => b.writeBigUInt64LE(BigInt(ancestor), target.offset));
-    expectError(bytes, /reachable twice/, { offset: target.offset });
-    expectError(bytes, /reachable twice/, { strict: false, offset: target.offset });
+    expectReadError(bytes, /reachable twice/, { offset: target.offset });
+    expectReadError(bytes, /reachable twice/, { strict: false, offset: target.offset });
     expectFsckProblem(bytes, /reachable twice/, target.offset);
     // to the root
     const toRoot = patched(image, (b, i) => b.writeBigUInt64LE(BigInt(i.rootNid), target.offset));
-    expectError(toRoot, /reachable twice/, { offset: target.offset });
+    expectReadError(toRoot, /reachable twice/, { offset: target.offset });
     expectFsckProblem(toRoot, /reachable twice/, target.offset);
     // to itself (a subdirectory entry that is its own directory)
     const self = img.lookup("deep/d0/d1")!.nid;
     const toSelf = patched(image, (b) => b.writeBigUInt64LE(BigInt(self), target.offset));
-    expectError(toSelf, /reachable twice/);
+    expectReadError(toSelf, /reachable twice/);
   });
 
   test("hard-linked directory", () => {
@@ -200,7 +150,7 @@ describe("EROFS reader and fsck on damaged images", () => {
     const e = direntOf(img, "perms", "sgid-dir");
     const other = img.lookup("files")!.nid;
     const bytes = patched(image, (b) => b.writeBigUInt64LE(BigInt(other), e.offset));
-    expectError(bytes, /reachable twice/, { strict: false });
+    expectReadError(bytes, /reachable twice/, { strict: false });
     expectFsckProblem(bytes, /reachable twice/, e.offset);
   });
 
@@ -209,7 +159,7 @@ describe("EROFS reader and fsck on damaged images", () => {
     const e = direntOf(img, "files", "f1");
     for (const nid of [2n ** 40n, 2n ** 64n - 1n, BigInt(img.maxNid + 1)]) {
       const bytes = patched(image, (b) => b.writeBigUInt64LE(nid, e.offset));
-      expectError(bytes, /outside the inode area/, { strict: false, offset: e.offset });
+      expectReadError(bytes, /outside the inode area/, { strict: false, offset: e.offset });
       expectFsckProblem(bytes, /outside the inode area/, e.offset);
     }
   });
@@ -220,71 +170,71 @@ describe("EROFS reader and fsck on damaged images", () => {
     assert.equal(f.layout, DataLayout.FlatPlain);
     assert.ok(f.extended);
     const badBlock = patched(image, (b) => b.writeUInt32LE(0xffffff00, f.offset + 16));
-    expectError(badBlock, /do not fit/, { strict: false });
+    expectReadError(badBlock, /do not fit/, { strict: false });
     expectFsckProblem(badBlock, /do not fit/);
     const huge = patched(image, (b) => b.writeBigUInt64LE(2n ** 50n, f.offset + 8));
-    expectError(huge, /do not fit/, { strict: false });
+    expectReadError(huge, /do not fit/, { strict: false });
     const absurd = patched(image, (b) => b.writeBigUInt64LE(2n ** 63n, f.offset + 8));
-    expectError(absurd, /absurd/, { strict: false, offset: f.offset + 8 });
+    expectReadError(absurd, /absurd/, { strict: false, offset: f.offset + 8 });
     // compact inode, 32-bit size
     const ci = ErofsImage.open(compact).lookup("files/f4096")!;
     assert.ok(!ci.extended);
     const csize = patched(compact, (b) => b.writeUInt32LE(0xfffffff0, ci.offset + 8));
-    expectError(csize, /do not fit/, { strict: false });
+    expectReadError(csize, /do not fit/, { strict: false });
     // inline tail growing across the block boundary
     const t = img.lookup("files/f4097")!;
     assert.equal(t.layout, DataLayout.FlatInline);
     const cross = patched(image, (b) => b.writeBigUInt64LE(BigInt(4096 + 4095), t.offset + 8));
-    expectError(cross, /crosses a block boundary|past the end/, { strict: false });
+    expectReadError(cross, /crosses a block boundary|past the end/, { strict: false });
     // a directory claiming to be bigger than the image
     const d = img.lookup("big")!;
     const bigDir = patched(image, (b) => b.writeBigUInt64LE(BigInt(image.length * 2), d.offset + 8));
-    expectError(bigDir, /do not fit|larger than the image/, { strict: false });
+    expectReadError(bigDir, /do not fit|larger than the image/, { strict: false });
     // chunk-based: a chunk index pointing outside
   });
 
   test("superblock problems", () => {
     const magic = Buffer.from(image);
     magic[SUPERBLOCK_OFFSET] ^= 1;
-    expectError(magic, /bad magic/, { offset: SUPERBLOCK_OFFSET });
+    expectReadError(magic, /bad magic/, { offset: SUPERBLOCK_OFFSET });
     const blk = patched(image, (b) => (b[SUPERBLOCK_OFFSET + 0x0c] = 13));
-    expectError(blk, /block size/, { cls: UnsupportedError });
+    expectReadError(blk, /block size/, { cls: UnsupportedError });
     for (const [bit, re] of [[0x100, /unknown incompatible/], [0x40, /xattr_prefixes/], [0x80, /48-bit/]] as const) {
       const inc = patched(image, (b) => b.writeUInt32LE((b.readUInt32LE(SUPERBLOCK_OFFSET + 0x50) | bit) >>> 0, SUPERBLOCK_OFFSET + 0x50));
-      expectError(inc, re, { cls: UnsupportedError, offset: SUPERBLOCK_OFFSET + 0x50 });
+      expectReadError(inc, re, { cls: UnsupportedError, offset: SUPERBLOCK_OFFSET + 0x50 });
       expectFsckProblem(inc, re);
     }
     const csum = Buffer.from(image);
     csum.writeUInt32LE((csum.readUInt32LE(SUPERBLOCK_OFFSET + 4) ^ 0x10) >>> 0, SUPERBLOCK_OFFSET + 4);
-    expectError(csum, /checksum/, { offset: SUPERBLOCK_OFFSET + 4 });
+    expectReadError(csum, /checksum/, { offset: SUPERBLOCK_OFFSET + 4 });
     readAllContents(readErofs(csum, { strict: false }));
     expectFsckProblem(csum, /checksum/, SUPERBLOCK_OFFSET + 4);
     const root = patched(image, (b, i) => b.writeUInt16LE(i.lookup("files/f1")!.nid, SUPERBLOCK_OFFSET + 0x0e));
-    expectError(root, /not a directory/, { strict: false });
+    expectReadError(root, /not a directory/, { strict: false });
     const blocks = patched(image, (b) => b.writeUInt32LE(b.readUInt32LE(SUPERBLOCK_OFFSET + 0x24) + 1, SUPERBLOCK_OFFSET + 0x24));
-    expectError(blocks, /truncated/);
+    expectReadError(blocks, /truncated/);
     const meta = patched(image, (b) => b.writeUInt32LE(0x7fffffff, SUPERBLOCK_OFFSET + 0x28));
-    expectError(meta, /meta_blkaddr/, { strict: false });
+    expectReadError(meta, /meta_blkaddr/, { strict: false });
   });
 
   test("inode format problems", () => {
     const img = ErofsImage.open(image);
     const f = img.lookup("files/f1")!;
     const reserved = patched(image, (b) => b.writeUInt16LE(b.readUInt16LE(f.offset) | 0x20, f.offset));
-    expectError(reserved, /reserved i_format/, { strict: false, offset: f.offset });
+    expectReadError(reserved, /reserved i_format/, { strict: false, offset: f.offset });
     const layout = patched(image, (b) => b.writeUInt16LE((b.readUInt16LE(f.offset) & 1) | (5 << 1), f.offset));
-    expectError(layout, /data layout 5/, { strict: false, cls: UnsupportedError });
+    expectReadError(layout, /data layout 5/, { strict: false, cls: UnsupportedError });
     const mode = patched(image, (b) => b.writeUInt16LE(0o170644, f.offset + 4));
-    expectError(mode, /bogus i_mode/, { strict: false });
+    expectReadError(mode, /bogus i_mode/, { strict: false });
     const xattrs = patched(image, (b) => b.writeUInt16LE(0xffff, f.offset + 2));
-    expectError(xattrs, /xattr/, { strict: false });
+    expectReadError(xattrs, /xattr/, { strict: false });
     const shared = patched(image, (b) => {
       const fi = img.lookup("files/f0")!;
       assert.ok(fi.xattrIcount > 1);
       b[fi.xattrOffset + 4] = 1;
       b.writeUInt32LE(0x7fffffff, fi.xattrOffset + 12);
     });
-    expectError(shared, /shared xattr/, { strict: false });
+    expectReadError(shared, /shared xattr/, { strict: false });
   });
 
   test("directory structure problems", () => {
@@ -304,51 +254,51 @@ describe("EROFS reader and fsck on damaged images", () => {
       b.write("two", dataAt("one"), "latin1");
       b.write("one", dataAt("two"), "latin1");
     });
-    expectError(unsorted, /not sorted/);
+    expectReadError(unsorted, /not sorted/);
     const t = readErofs(unsorted, { strict: false });
     assert.equal(lookup(t, "hard/one"), lookup(t, "hard/two"));
     expectFsckProblem(unsorted, /not sorted/);
     // duplicate names are never accepted
     const dup = patched(image, (b) => b.write("one", dataAt("two"), "latin1"));
-    expectError(dup, /duplicate|not sorted/);
-    expectError(dup, /duplicate/, { strict: false });
+    expectReadError(dup, /duplicate|not sorted/);
+    expectReadError(dup, /duplicate/, { strict: false });
     // wrong file type in a dirent
     const one = ents.find((e) => e.name === "one")!;
     const ftype = patched(image, (b) => (b[one.offset + 10] = 2));
-    expectError(ftype, /file type/);
+    expectReadError(ftype, /file type/);
     readAllContents(readErofs(ftype, { strict: false }));
     // file type out of range
     const ft9 = patched(image, (b) => (b[one.offset + 10] = 9));
-    expectError(ft9, /file type/);
+    expectReadError(ft9, /file type/);
     // ".." pointing elsewhere
     const dotdot = ents.find((e) => e.name === "..")!;
     const dd = patched(image, (b, i) => b.writeBigUInt64LE(BigInt(i.lookup("files")!.nid), dotdot.offset));
-    expectError(dd, /"\.\." points to/, { offset: dotdot.offset });
+    expectReadError(dd, /"\.\." points to/, { offset: dotdot.offset });
     readAllContents(readErofs(dd, { strict: false }));
     expectFsckProblem(dd, /"\.\." points to/, dotdot.offset);
     // "." pointing elsewhere
     const dot = ents.find((e) => e.name === ".")!;
     const d1 = patched(image, (b, i) => b.writeBigUInt64LE(BigInt(i.lookup("files")!.nid), dot.offset));
-    expectError(d1, /"\." points to/);
+    expectReadError(d1, /"\." points to/);
     // broken nameoffs
     const first = patched(image, (b) => b.writeUInt16LE(5, ents[0].offset + 8));
-    expectError(first, /first nameoff/, { strict: false });
+    expectReadError(first, /first nameoff/, { strict: false });
     const mid = patched(image, (b) => b.writeUInt16LE(1, ents[3].offset + 8));
-    expectError(mid, /nameoff/, { strict: false });
+    expectReadError(mid, /nameoff/, { strict: false });
     const past = patched(image, (b) => b.writeUInt16LE(4000, ents[7].offset + 8));
-    expectError(past, /nameoff/, { strict: false });
+    expectReadError(past, /nameoff/, { strict: false });
     // a name with a slash
     const slash = patched(image, (b) => (b[dataAt("big")] = 0x2f));
-    expectError(slash, /NUL or '\/'/, { strict: false });
+    expectReadError(slash, /NUL or '\/'/, { strict: false });
     // an empty directory (no "." or "..")
     const empty = patched(image, (b) => b.writeBigUInt64LE(0n, hard.offset + 8));
-    expectError(empty, /no "\."/);
+    expectReadError(empty, /no "\."/);
     // a multi-block directory with a broken second block
     const big = img.lookup("big")!;
     assert.ok(big.size > 8192);
     const second = img.physicalOffset(big, 4096)!;
     const broken = patched(image, (b) => b.writeUInt16LE(0xffff, second + 8));
-    expectError(broken, /first nameoff/, { strict: false, offset: second + 8 });
+    expectReadError(broken, /first nameoff/, { strict: false, offset: second + 8 });
     expectFsckProblem(broken, /first nameoff/, second + 8);
     // fsck keeps going: other problems elsewhere are found too
     const two = patched(broken, (b) => b.writeUInt16LE(5, ents[0].offset + 8));
