@@ -124,12 +124,14 @@ const char *path_base(const char *path)
 	return slash ? slash + 1 : path;
 }
 
-ssize_t read_full(int fd, void *buf, size_t n)
+/* read() (off < 0) or pread() until n bytes, EOF or an error other than EINTR */
+static ssize_t read_until(int fd, void *buf, size_t n, off_t off)
 {
 	size_t done = 0;
 
 	while (done < n) {
-		ssize_t r = read(fd, (char *)buf + done, n - done);
+		ssize_t r = off < 0 ? read(fd, (char *)buf + done, n - done)
+				    : pread(fd, (char *)buf + done, n - done, off + (off_t)done);
 
 		if (r < 0) {
 			if (errno == EINTR)
@@ -143,23 +145,18 @@ ssize_t read_full(int fd, void *buf, size_t n)
 	return (ssize_t)done;
 }
 
+ssize_t read_full(int fd, void *buf, size_t n)
+{
+	return read_until(fd, buf, n, -1);
+}
+
 ssize_t pread_full(int fd, void *buf, size_t n, off_t off)
 {
-	size_t done = 0;
-
-	while (done < n) {
-		ssize_t r = pread(fd, (char *)buf + done, n - done, off + (off_t)done);
-
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		if (r == 0)
-			break;
-		done += (size_t)r;
+	if (off < 0) { /* as pread() itself would answer */
+		errno = EINVAL;
+		return -1;
 	}
-	return (ssize_t)done;
+	return read_until(fd, buf, n, off);
 }
 
 int write_full(int fd, const void *buf, size_t n)
