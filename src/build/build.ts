@@ -88,6 +88,8 @@ export interface BuiltModule {
   reason: string;
   /** a storage driver storage-init loads only while the boot device is missing */
   untilBoot: boolean;
+  /** the kernel may refuse it at boot (a CPU-accelerated variant): storage-init carries on */
+  mayFail: boolean;
 }
 
 export interface BuildResult {
@@ -253,7 +255,7 @@ export async function buildPair(o: BuildOptions): Promise<BuildResult> {
     files.push({ path, content });
     modules.push({
       name: m.name, path: "/" + displayName(path), source: m.source, bytes: content.size,
-      compression: o.decompressModules ? "none" : m.compression, needs: m.needs, reason: m.reason, untilBoot: m.untilBoot,
+      compression: o.decompressModules ? "none" : m.compression, needs: m.needs, reason: m.reason, untilBoot: m.untilBoot, mayFail: m.mayFail,
     });
   }
   const timestamp = o.timestamp ?? timestampFromEnv();
@@ -267,7 +269,7 @@ export async function buildPair(o: BuildOptions): Promise<BuildResult> {
     init: o.init ?? "/init",
     timeout: o.timeout ?? 10,
     failure: o.failure ?? "panic",
-    modules: files.map((f, i) => ({ path: "/" + f.path, untilBoot: modules[i].untilBoot })),
+    modules: files.map((f, i) => ({ path: "/" + f.path, untilBoot: modules[i].untilBoot, mayFail: modules[i].mayFail })),
     shims,
   });
   configFor(); // refuses a config storage-init would refuse before anything is written

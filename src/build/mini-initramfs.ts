@@ -35,7 +35,13 @@ export interface StorageInitConfig {
   timeout: number;
   failure: FailurePolicy;
   /** absolute paths inside the mini initramfs, in load order, with optional parameters */
-  modules: { path: ByteString; params?: string; /** storage_module: skipped once the boot device is there */ untilBoot?: boolean }[];
+  modules: {
+    path: ByteString; params?: string;
+    /** storage_module: skipped once the boot device is there */
+    untilBoot?: boolean;
+    /** optional_module: a refusal by the kernel is logged, not fatal */
+    mayFail?: boolean;
+  }[];
   /** switch-root programs in the image to replace; [] writes "shim =" (replace none) */
   shims: ByteString[];
   /** which image the mini initramfs accepts (absent: none) */
@@ -97,7 +103,7 @@ export function renderConfig(c: StorageInitConfig): ByteString {
   if (c.integrity) lines.push(...renderIntegrity(c.integrity));
   for (const m of c.modules) {
     if (!m.path.startsWith("/") || m.path.length > L.path || /\s/.test(m.path)) throw new UsageError(`module path unusable by storage-init: ${JSON.stringify(displayName(m.path))}`);
-    lines.push(`${m.untilBoot ? "storage_module" : "module"} = ${m.path}${m.params ? " " + b(m.params) : ""}`);
+    lines.push(`${m.untilBoot ? "storage_module" : m.mayFail ? "optional_module" : "module"} = ${m.path}${m.params ? " " + b(m.params) : ""}`);
   }
   if (c.shims.length === 0) lines.push("shim =");
   for (const s of c.shims) {

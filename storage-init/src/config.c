@@ -125,7 +125,7 @@ enum kind {
 	K_UINT,     /* unsigned long at off, in [0, max] */
 	K_BOOL,     /* debug: sets loglevel 7 */
 	K_FAILURE,
-	K_MODULE,   /* repeatable; max = 1: until_boot (storage_module) */
+	K_MODULE,   /* repeatable; max = 1: until_boot (storage_module), 2: may_fail (optional_module) */
 	K_PATHS,    /* repeatable absolute paths: struct path_list at off */
 	K_INTEGRITY,
 };
@@ -163,6 +163,7 @@ static const struct key_def keys[] = {
 	{ "failure", K_FAILURE, 0, 0, 0, NULL, 0 },
 	{ "module", K_MODULE, 0, 0, 0, NULL, 0 },
 	{ "storage_module", K_MODULE, 0, 0, 1, NULL, 0 },
+	{ "optional_module", K_MODULE, 0, 0, 2, NULL, 0 },
 	{ "shim", K_PATHS, offsetof(struct config, shims), 0, 0, NULL, 0 },
 	{ "shim_script", K_PATHS, offsetof(struct config, scripts), 0, 0, NULL, 0 },
 	{ "integrity", K_INTEGRITY, 0, 0, 0, NULL, 1 },
@@ -206,7 +207,7 @@ void config_defaults(struct config *c)
 	c->verity_hash_offset = CFG_UNSET;
 }
 
-static int set_module(struct config *c, const char *v, int until_boot, char *err, size_t errlen)
+static int set_module(struct config *c, const char *v, unsigned long kind, char *err, size_t errlen)
 {
 	struct module_spec *m;
 	size_t plen = strcspn(v, " \t");
@@ -229,7 +230,8 @@ static int set_module(struct config *c, const char *v, int until_boot, char *err
 		snprintf(err, errlen, "module parameters longer than %d bytes", CFG_PARAMS_MAX - 1);
 		return -1;
 	}
-	m->until_boot = (unsigned char)until_boot;
+	m->until_boot = kind == 1;
+	m->may_fail = kind == 2;
 	c->n_modules++;
 	return 0;
 }
@@ -350,7 +352,7 @@ int config_set(struct config *c, const char *key, const char *value,
 			c->n_modules = 0;
 			return CFG_OK;
 		}
-		if (set_module(c, value, k->max == 1, err, errlen) < 0)
+		if (set_module(c, value, k->max, err, errlen) < 0)
 			goto prefixed;
 		return CFG_OK;
 	case K_PATHS: {

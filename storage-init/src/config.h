@@ -28,6 +28,9 @@ struct module_spec {
 	/* storage_module: a driver that may be what makes the boot device
 	 * appear; not loaded once the boot device is there */
 	unsigned char until_boot;
+	/* optional_module: it needs a CPU feature (an accelerated hash, say);
+	 * when the kernel refuses it, the generic code it stands in for runs */
+	unsigned char may_fail;
 };
 
 /* A repeatable key holding absolute paths. */

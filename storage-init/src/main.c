@@ -89,7 +89,8 @@ static void print_config(void)
 	       cfg.boot, cfg.bootfstype, cfg.bootflags, cfg.image, cfg.init, cfg.shell,
 	       cfg.timeout, cfg.loglevel, pol[cfg.failure]);
 	for (i = 0; i < cfg.n_modules; i++)
-		printf("%s=%s%s%s\n", cfg.modules[i].until_boot ? "storage_module" : "module",
+		printf("%s=%s%s%s\n", cfg.modules[i].until_boot ? "storage_module" :
+		       cfg.modules[i].may_fail ? "optional_module" : "module",
 		       cfg.modules[i].path, cfg.modules[i].params[0] ? " " : "", cfg.modules[i].params);
 	for (i = 0; i < cfg.shims.n; i++)
 		printf("shim=%s\n", cfg.shims.path[i]);
@@ -398,7 +399,7 @@ static int storage_init(int argc, char **argv)
 	char ovl_opts[3 * SI_PATH_MAX];
 	char *init_argv[MAX_INIT_ARGS + 1];
 	const struct module_spec *bad_mod;
-	size_t loaded, skipped;
+	struct module_counts nmod;
 	const char *what, *fstype;
 	struct blockdev bdev;
 	struct shim_report rep;
@@ -426,13 +427,14 @@ static int storage_init(int argc, char **argv)
 		fail("read configuration", "init arguments", "too many");
 
 	/* modules: the ones always needed, then storage drivers until the boot device shows up */
-	if (modules_load(&cfg, boot_present, NULL, &bad_mod, &loaded, &skipped) < 0)
+	if (modules_load(&cfg, boot_present, NULL, &bad_mod, &nmod) < 0)
 		fail_errno("load modules", bad_mod->path, errno);
-	if (skipped)
-		log_info("%zu module(s) loaded, %zu storage module(s) not needed: the boot device is there (%llu ms)",
-			 loaded, skipped, now_ms() - t0);
+	if (nmod.skipped)
+		log_info("%zu module(s) loaded, %zu optional one(s) refused, %zu storage module(s) not needed: the boot device is there (%llu ms)",
+			 nmod.loaded, nmod.refused, nmod.skipped, now_ms() - t0);
 	else
-		log_info("%zu module(s) loaded (%llu ms)", loaded, now_ms() - t0);
+		log_info("%zu module(s) loaded, %zu optional one(s) refused (%llu ms)", nmod.loaded,
+			 nmod.refused, now_ms() - t0);
 
 	/* boot device */
 	if (bootdev_find(cfg.boot, cfg.timeout, &bdev, err, sizeof err) < 0)

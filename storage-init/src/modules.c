@@ -47,12 +47,12 @@ static int load_one(const struct module_spec *m)
 }
 
 int modules_load(const struct config *c, int (*present)(void *ctx), void *ctx,
-		 const struct module_spec **failed, size_t *loaded, size_t *skipped)
+		 const struct module_spec **failed, struct module_counts *n)
 {
 	int pass;
 	size_t i;
 
-	*loaded = *skipped = 0;
+	n->loaded = n->skipped = n->refused = 0;
 	for (pass = 0; pass < 2; pass++) {
 		for (i = 0; i < c->n_modules; i++) {
 			const struct module_spec *m = &c->modules[i];
@@ -61,15 +61,21 @@ int modules_load(const struct config *c, int (*present)(void *ctx), void *ctx,
 				continue;
 			/* once the boot device is there, no more storage drivers:
 			 * the original init loads what the machine needs */
-			if (pass == 1 && (*skipped || (present && present(ctx)))) {
-				(*skipped)++;
+			if (pass == 1 && (n->skipped || (present && present(ctx)))) {
+				n->skipped++;
 				continue;
 			}
 			if (load_one(m) < 0) {
+				if (m->may_fail) {
+					/* ENODEV: the CPU lacks the feature; the generic code does the job */
+					log_info("optional module %s not loaded: %s", m->path, strerror(errno));
+					n->refused++;
+					continue;
+				}
 				*failed = m;
 				return -1;
 			}
-			(*loaded)++;
+			n->loaded++;
 		}
 	}
 	return 0;

@@ -135,6 +135,14 @@ static void test_config_repeats(void)
 	CHECK_STR(c.modules[1].path, "/s.ko");
 	CHECK_STR(c.modules[1].params, "x=1");
 	CHECK(parse("storage_module = s.ko\n") < 0);
+	CHECK(!c.modules[0].may_fail && !c.modules[1].may_fail);
+	/* optional_module: in the always-loaded list, marked as allowed to be refused */
+	CHECK(parse("module = /a.ko\noptional_module = /arch/sha256-ssse3.ko\nmodule=/b.ko\n") == 0);
+	CHECK(c.n_modules == 3);
+	CHECK(!c.modules[0].may_fail && c.modules[1].may_fail && !c.modules[2].may_fail);
+	CHECK(!c.modules[1].until_boot);
+	CHECK_STR(c.modules[1].path, "/arch/sha256-ssse3.ko");
+	CHECK(parse("optional_module = sha.ko\n") < 0);
 	c.boot[0] = 'x';
 	CHECK(parse("boot=/dev/vda\nimage=/i\nshim=\n") == 0);
 	CHECK(config_finish(&c, err, sizeof err) == 0);

@@ -81,12 +81,31 @@ function refused(r: BootResult, what: string, line: RegExp) {
   assert.match(r.console, line, `${what}: no clear line\n${tail(r.console)}`);
 }
 
+let dmGoodDisk: string | undefined;
+function dmVerityGoodDisk(): string {
+  dmGoodDisk ??= makeBootDisk(join(work, "dm-verity"), "ext4", { [IMAGE]: pairs.get("dm-verity")!.image.path }, { uuid: BOOT_UUID });
+  return dmGoodDisk;
+}
+
 test("dm-verity: the good image boots; the dm device and loop device go away after the switch", async () => {
   const p = pairs.get("dm-verity")!;
-  const disk = makeBootDisk(join(work, "dm-verity"), "ext4", { [IMAGE]: p.image.path }, { uuid: BOOT_UUID });
+  const disk = dmVerityGoodDisk();
   const r = await boot({ initrd: p.mini.path, disks: [root, disk] });
   reached(r, "dm-verity");
   assert.match(r.console, /initoverlayfs: .*verity/i);
+  // QEMU's default CPU has no SSSE3: the kernel refuses the accelerated hash, the boot goes on generic
+  assert.match(r.console, /initoverlayfs: optional module \S*sha256-ssse3\.ko not loaded: No such device/, tail(r.console));
+  assert.match(r.console, /verity: sha256 using implementation "sha256-generic"/, tail(r.console));
+});
+
+test("dm-verity: on a CPU with AVX2 the accelerated SHA-256 module loads and dm-verity hashes with it", async () => {
+  const p = pairs.get("dm-verity")!;
+  assert.ok(p.modules.some((m) => m.name === "sha256_ssse3" && m.mayFail), "sha256_ssse3 is in the mini initramfs as an optional module");
+  const disk = dmVerityGoodDisk();
+  const r = await boot({ initrd: p.mini.path, disks: [root, disk], cpu: "max" });
+  reached(r, "dm-verity, -cpu max");
+  assert.doesNotMatch(r.console, /optional module .* not loaded/, tail(r.console));
+  assert.match(r.console, /verity: sha256 using implementation "sha256-(avx2|ni|avx|ssse3)"/, tail(r.console));
 });
 
 let dmBadDisk: string | undefined;

@@ -103,6 +103,8 @@ export interface BootOptions {
   timeoutSeconds?: number;
   /** extra -drive options per disk, e.g. read throttling */
   driveOptions?: string;
+  /** QEMU's -cpu model; default qemu64 (no SSSE3/AVX: the kernel's generic code paths) */
+  cpu?: string;
   /** typed on the serial console once the console shows `when` */
   input?: { when: RegExp; send: string };
 }
@@ -110,7 +112,7 @@ export interface BootOptions {
 /** Boots and returns the console; the VM has a hard time limit and is killed past it. */
 export function boot(o: BootOptions): Promise<BootResult> {
   const args = [
-    "-accel", "tcg", "-m", "1024", "-nographic", "-no-reboot", "-nodefaults", "-serial", "stdio",
+    "-accel", "tcg", ...(o.cpu ? ["-cpu", o.cpu] : []), "-m", "1024", "-nographic", "-no-reboot", "-nodefaults", "-serial", "stdio",
     "-kernel", VMLINUZ, "-initrd", o.initrd,
     ...o.disks.flatMap((d) => ["-drive", `file=${d},format=raw,if=virtio${o.driveOptions ?? ""}`]),
     "-append", `console=ttyS0 root=/dev/vda rw panic=-1 ${o.append ?? ""}`.trim(),

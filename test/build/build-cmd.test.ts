@@ -99,7 +99,10 @@ test("build on the Debian initramfs: a valid small mini initramfs and an image f
     assert.deepEqual(conf.get("failure"), ["panic"]);
     assert.deepEqual(conf.get("shim"), ["/usr/sbin/run-init", "/usr/sbin/switch_root"]);
     // always-needed modules first, then the storage drivers storage-init skips once the boot device is there
-    assert.deepEqual(conf.get("module"), res.modules.filter((m) => !m.untilBoot).map((m) => m.path));
+    assert.deepEqual(conf.get("module"), res.modules.filter((m) => !m.untilBoot && !m.mayFail).map((m) => m.path));
+    // the accelerated SHA-256 for dm-verity, which a CPU without SSSE3 refuses
+    assert.deepEqual(conf.get("optional_module"), res.modules.filter((m) => m.mayFail).map((m) => m.path));
+    assert.deepEqual(res.modules.filter((m) => m.mayFail).map((m) => m.name), ["sha256_ssse3"]);
     assert.deepEqual(conf.get("storage_module"), res.modules.filter((m) => m.untilBoot).map((m) => m.path));
     assert.deepEqual(res.modules.map((m) => m.untilBoot), [...res.modules.map((m) => m.untilBoot)].sort(), "eager ones first");
     const names = res.modules.map((m) => m.name);
@@ -113,7 +116,8 @@ test("build on the Debian initramfs: a valid small mini initramfs and an image f
     for (const [i, m] of res.modules.entries()) for (const d of m.needs) assert.ok(names.indexOf(d) >= 0 && names.indexOf(d) < i, `${d} before ${m.name}`);
     // storage-init itself accepts it
     const check = run(bin, ["--check-config", join(x, "etc/initoverlayfs.conf")]).stdout;
-    assert.equal(check.split("\n").filter((l) => /^(storage_)?module=/.test(l)).length, res.modules.length);
+    assert.equal(check.split("\n").filter((l) => /^(storage_|optional_)?module=/.test(l)).length, res.modules.length);
+    assert.equal(check.split("\n").filter((l) => l.startsWith("optional_module=")).length, 1);
     assert.equal(check.split("\n").filter((l) => l.startsWith("storage_module=")).length, lazy.size);
 
     // the image: fsck.erofs is clean, and it holds exactly the original initramfs

@@ -6,7 +6,7 @@ import test from "node:test";
 import assert from "node:assert/strict";
 import { FormatError, UnsupportedError, UsageError } from "../../src/errors.js";
 import { bytesContent, FsNode, FsTree, newDir, newTree, splitPath } from "../../src/fs/tree.js";
-import { buildWants, bootFsModules, vfatCompanions } from "../../src/build/modules/defaults.js";
+import { buildWants, bootFsModules, integrityWants, vfatCompanions } from "../../src/build/modules/defaults.js";
 import { globToRegExp, parseBuiltinModinfo, parseModulesDep, parseSoftdeps } from "../../src/build/modules/index-files.js";
 import { normalizeAlias, parseModulePath, uncompressedModulePath } from "../../src/build/modules/names.js";
 import { ModuleRequest, selectModules, kernelVersionsIn } from "../../src/build/modules/select.js";
@@ -208,6 +208,29 @@ test("default wants: storage drivers optional, a named boot fs required, vfat wi
   // without a config: cp437 required, both usual iocharsets where present
   assert.deepEqual(vfatCompanions(), { required: ["nls_cp437"], optional: ["nls_ascii", "nls_iso8859_1"] });
   assert.deepEqual(vfatCompanions(parseKernelConfig('CONFIG_FAT_DEFAULT_CODEPAGE=850\nCONFIG_FAT_DEFAULT_IOCHARSET="iso8859-15"\n')), { required: ["nls_cp850", "nls_iso8859_15"], optional: [] });
+});
+
+test("integrity wants: dm-verity required; accelerated hashes may fail, and so may what only they need", () => {
+  const t = modTree([
+    "kernel/drivers/md/dm-verity.ko: kernel/drivers/md/dm-bufio.ko kernel/drivers/md/dm-mod.ko", "kernel/drivers/md/dm-bufio.ko:", "kernel/drivers/md/dm-mod.ko:",
+    "kernel/arch/x86/crypto/sha512-ssse3.ko: kernel/crypto/sha512_generic.ko kernel/lib/only-accel.ko", "kernel/crypto/sha512_generic.ko:", "kernel/lib/only-accel.ko:",
+  ].join("\n"), {
+    "modules.alias": "alias crypto-sha512 sha512_generic\nalias crypto-sha512 sha512_ssse3\nalias cpu:type:x86,ven*fam*mod*:feature:*0089* sha512_ssse3\n",
+  });
+  const sel = selectModules(t, KVER, { wants: integrityWants({ mode: "dm-verity", hashAlgorithm: "sha512" }, parseKernelConfig("CONFIG_CRYPTO_SHA512=m\n")) });
+  const kind = Object.fromEntries(sel.modules.map((m) => [m.name, m.mayFail]));
+  assert.deepEqual(kind, { dm_mod: false, dm_bufio: false, dm_verity: false, sha512_generic: false, only_accel: true, sha512_ssse3: true });
+  assert.ok(sel.missing.includes("sha512_ce"), "the other architecture's name is simply absent");
+  assert.ok(!sel.skipped.some((x) => x.name === "sha512_ssse3"), "left out as a provider of crypto-sha512, but selected by name");
+  // the accelerated one comes after the generic one it stands in for
+  const order = sel.modules.map((m) => m.name);
+  assert.ok(order.indexOf("sha512_generic") < order.indexOf("sha512_ssse3"));
+  // copy mode hashes in storage-init; none needs nothing
+  assert.deepEqual(integrityWants({ mode: "copy" }), []);
+  assert.deepEqual(integrityWants({ mode: "none" }), []);
+  // SHA-256 built in: only the accelerated variants are asked for, and they may fail
+  const w = integrityWants({ mode: "fs-verity" }, parseKernelConfig("CONFIG_CRYPTO_SHA256=y\n"));
+  assert.deepEqual(w.map((x) => [x.name, x.mayFail]), [["sha256_ssse3", true], ["sha2_ce", true]]);
 });
 
 test("index file parsers and name helpers", () => {

@@ -65,9 +65,23 @@ export interface WantsOptions {
 }
 
 /**
+ * The CPU-accelerated implementations of each hash, by module name on x86-64 and arm64 (only the
+ * machine's own exist in a modules tree). The crypto API picks the fastest registered one when
+ * dm-verity or fs-verity sets up its hash, which happens before any udev could load them: SHA-NI
+ * or AVX2 hash several times faster than the generic C code. A CPU without the feature refuses
+ * the module (ENODEV), and the generic code does the job.
+ */
+export const ACCELERATED_HASH_MODULES: Readonly<Record<string, readonly string[]>> = {
+  sha1: ["sha1_ssse3", "sha1_ce"],
+  sha256: ["sha256_ssse3", "sha2_ce"],
+  sha512: ["sha512_ssse3", "sha512_ce"],
+};
+
+/**
  * What an integrity mode needs in the kernel: dm-verity (with dm-mod, dm-bufio by dependency) for
  * dm-verity; fs-verity is built into the filesystem; the hash itself where it is a module (SHA-256
- * is built into Debian's kernels, SHA-512 is not). Copy mode hashes in storage-init: nothing.
+ * is built into Debian's kernels, SHA-512 is not), and its accelerated variants, which may fail to
+ * load. Copy mode hashes in storage-init: nothing.
  */
 export function integrityWants(integrity: WantsOptions["integrity"], config?: KernelConfig): ModuleWant[] {
   if (!integrity || integrity.mode === "none" || integrity.mode === "copy") return [];
@@ -77,6 +91,9 @@ export function integrityWants(integrity: WantsOptions["integrity"], config?: Ke
   // built in: nothing to load (the alias would pull a CPU-specific variant the guest may lack)
   if (config?.options.get(`CONFIG_CRYPTO_${alg.toUpperCase()}`) !== "y") {
     wants.push({ name: `crypto-${alg}`, optional: true, why: `integrity ${integrity.mode} hash` });
+  }
+  for (const name of ACCELERATED_HASH_MODULES[alg] ?? []) {
+    wants.push({ name, optional: true, mayFail: true, why: `integrity ${integrity.mode} hash, CPU-accelerated` });
   }
   return wants;
 }

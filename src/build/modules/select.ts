@@ -5,7 +5,9 @@
  *
  * Unlike modprobe, a failed load is fatal to storage-init, so a softdep never pulls in a
  * CPU-specific module (one with a cpu: alias, e.g. crc32c_intel): it fails with ENODEV on a CPU
- * without the feature, and its generic sibling (crc32c_generic) does the job everywhere.
+ * without the feature, and its generic sibling (crc32c_generic) does the job everywhere. Such a
+ * module comes only when asked for by name with `mayFail` (an accelerated hash for dm-verity):
+ * storage-init then carries on when the kernel refuses it.
  */
 import { FormatError, UnsupportedError, UsageError } from "../../errors.js";
 import { FileNode, FsTree } from "../../fs/tree.js";
@@ -27,6 +29,9 @@ export interface ModuleWant {
   /** only possibly needed to make the boot device appear (a storage driver guess): storage-init
    * skips it, and whatever only it needs, once the boot device is there */
   lazy?: boolean;
+  /** the kernel may refuse it at boot (it needs a CPU feature): storage-init then carries on;
+   * what it needs that nothing else needs may fail too */
+  mayFail?: boolean;
 }
 
 export interface ModuleRequest {
@@ -54,6 +59,8 @@ export interface SelectedModule {
   reason: string;
   /** needed only by lazy wants: loaded at boot only while the boot device is missing */
   untilBoot: boolean;
+  /** needed only by mayFail wants: a refusal at boot is not an error */
+  mayFail: boolean;
 }
 
 export interface ModuleSelection {
@@ -98,8 +105,10 @@ export function selectModules(tree: FsTree, kver: string, request: ModuleRequest
   }
   const sel = new Selector(indexes);
   for (const w of request.wants) sel.want(w);
-  sel.markUntilBoot();
-  const result: ModuleSelection = { kver, modules: sel.order, builtin: sel.builtin, missing: sel.missing, skipped: sel.skipped };
+  sel.markLoadKinds();
+  // a module left out as one provider of an alias may still be wanted by name
+  const skipped = sel.skipped.filter((x) => !sel.order.some((m) => m.name === x.name));
+  const result: ModuleSelection = { kver, modules: sel.order, builtin: sel.builtin, missing: sel.missing, skipped };
   checkCompression(result, request);
   checkVermagic(result, primary.source.label);
   return result;
@@ -114,6 +123,8 @@ class Selector {
   private stack: string[] = [];
   /** what each eager (not lazy) want resolved to: the roots of what is always loaded */
   private eagerRoots: Ref[] = [];
+  /** what each want that must load resolved to (not mayFail) */
+  private requiredRoots: Ref[] = [];
 
   constructor(private indexes: ModuleIndex[]) {}
 
@@ -180,27 +191,38 @@ class Selector {
         refs = refs.filter((x) => !this.isCpuSpecific(x));
       }
       if (!w.lazy) this.eagerRoots.push(...refs);
+      if (!w.mayFail) this.requiredRoots.push(...refs);
       for (const ref of refs) {
         const why = w.why ?? "requested";
         this.visit(ref, normalizeModuleName(w.name) === ref.entry.name ? why : `${why} (${w.name})`);
       }
     }
-    for (const c of w.with ?? []) this.want({ why: `needed by ${w.name}`, lazy: w.lazy, ...c });
+    for (const c of w.with ?? []) this.want({ why: `needed by ${w.name}`, lazy: w.lazy, mayFail: w.mayFail, ...c });
   }
 
   /**
    * A module is needed until boot only if no eager want reaches it through dependencies or
-   * softdeps. The eager ones are closed under both, so loading them first keeps the order valid.
+   * softdeps; the eager ones are closed under both, so loading them first keeps the order valid.
+   * Likewise it may fail only if no want that must load reaches it.
    */
-  markUntilBoot(): void {
+  markLoadKinds(): void {
+    const eager = this.reach(this.eagerRoots), required = this.reach(this.requiredRoots);
+    for (const m of this.order) {
+      m.untilBoot = !eager.has(m.name);
+      m.mayFail = !required.has(m.name);
+    }
+  }
+
+  /** The selected modules these roots lead to through dependencies and softdeps. */
+  private reach(roots: Ref[]): Set<string> {
     const selected = new Set(this.order.map((m) => m.name));
-    const eager = new Set<string>();
-    const stack = [...this.eagerRoots];
+    const seen = new Set<string>();
+    const stack = [...roots];
     while (stack.length) {
       const ref = stack.pop()!;
       const name = ref.entry.name;
-      if (eager.has(name) || !selected.has(name)) continue;
-      eager.add(name);
+      if (seen.has(name) || !selected.has(name)) continue;
+      seen.add(name);
       for (const d of ref.entry.deps) {
         const dep = this.find(d);
         if (dep) stack.push(dep);
@@ -211,7 +233,7 @@ class Selector {
         if (r.kind === "modules") stack.push(...r.refs);
       }
     }
-    for (const m of this.order) m.untilBoot = !eager.has(m.name);
+    return seen;
   }
 
   private visit(ref: Ref, reason: string): void {
@@ -238,7 +260,7 @@ class Selector {
     const file = moduleFile(ref.idx, ref.entry)!;
     this.order.push({
       name, path: ref.entry.path, source: ref.idx.source.label, node: file.node, size: file.node.content.size,
-      compression: ref.entry.compression, needs: ref.entry.deps, reason, untilBoot: false,
+      compression: ref.entry.compression, needs: ref.entry.deps, reason, untilBoot: false, mayFail: false,
     });
     this.stack.pop();
     this.state.set(name, "done");
