@@ -117,7 +117,9 @@ try {
     const image = `initoverlayfs-${KVER}.img`;
     const disks: Record<string, { mini: string; disk: string }> = {};
     for (const mode of INTEGRITY_MODES) {
-      const p = await buildPair({ initramfs: STOCK_INITRD, kver: KVER, boot: `UUID=${BOOT_UUID}`, outputDir: join(work, `out-${mode}`), integrity: mode });
+      // the pair above is already the default mode's
+      const p = mode === pair.integrity.mode ? pair
+        : await buildPair({ initramfs: STOCK_INITRD, kver: KVER, boot: `UUID=${BOOT_UUID}`, outputDir: join(work, `out-${mode}`), integrity: mode });
       const disk = makeBootDisk(work, "ext4", { [image]: p.image.path }, { uuid: BOOT_UUID, tag: `-${mode}`, features: mode === "fs-verity" ? "verity" : undefined });
       if (mode === "fs-verity") await enableVerity(work, disk, [image]);
       disks[mode] = { mini: p.mini.path, disk };
