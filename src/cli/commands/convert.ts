@@ -1,5 +1,4 @@
 import { Command } from "commander";
-import { convert, timestampFromEnv } from "../../build/convert.js";
 import { UsageError } from "../../errors.js";
 import { bytes } from "../format.js";
 import { progress } from "../progress.js";
@@ -21,10 +20,11 @@ export function convertCommand(): Command {
     .option("--strict", "reject cpio entries the kernel would drop instead of warning")
     .option("--json", "print the summary as JSON")
     .action(async (input: string, o) => {
+      const { convert, timestampFromEnv } = await import("../../build/convert.js");
       const timestamp = o.timestamp !== undefined ? parseTimestamp(o.timestamp) : timestampFromEnv();
       const share = Number(o.xattrShare);
       if (!Number.isInteger(share) || share < 0) throw new UsageError(`--xattr-share: expected a non-negative integer, got ${o.xattrShare}`);
-      const compression = compressionFromOptions(o);
+      const compression = await compressionFromOptions(o);
       const p = progress(`reading ${input}`);
       let r;
       try {
