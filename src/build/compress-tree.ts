@@ -85,6 +85,20 @@ interface Job {
   reject: (e: Error) => void;
 }
 
+/** A worker and the jobs posted to it, in the order it answers them. */
+interface Slot {
+  post: (j: Job) => void;
+  inflight: Job[];
+  bytes: number;
+}
+
+/**
+ * Bytes of input a worker may have queued beyond the file it compresses (~20 ms of LZ4HC): while
+ * the main thread decodes the input it answers workers only between chunks, and a worker with
+ * nothing queued would wait idle; more would leave one worker busy after the other ran dry.
+ */
+const INFLIGHT_BYTES = 1 << 20;
+
 /**
  * Compresses files in worker threads, also while the tree is still being read: `offer()` a file
  * as soon as its content is known (the initramfs unpacker calls it for every file), `finish()`
@@ -96,8 +110,7 @@ export class TreeCompressor {
   private readonly level: number;
   private readonly results = new Map<FileContent, Promise<CompressedFile | undefined>>();
   private readonly queue: Job[] = [];
-  /** idle workers, each as the function that hands it a job */
-  private readonly idle: Array<(j: Job) => void> = [];
+  private readonly slots: Slot[] = [];
   private readonly pool: Worker[] = [];
   private failed: Error | undefined;
 
@@ -111,32 +124,46 @@ export class TreeCompressor {
 
   private addWorker(): void {
     const w = new Worker(new URL("./compress-worker.js", import.meta.url));
-    let job: Job | undefined;
-    const take = (j: Job): void => {
-      job = j;
-      const data = new Uint8Array(j.content.read()); // a copy: only its bytes cross over
-      const msg: CompressJob = { data, level: this.level, ...this.opts };
-      w.postMessage(msg, [data.buffer]);
+    const slot: Slot = {
+      inflight: [],
+      bytes: 0,
+      post: (j) => {
+        slot.inflight.push(j);
+        slot.bytes += j.content.size;
+        const data = new Uint8Array(j.content.read()); // a copy: only its bytes cross over
+        const msg: CompressJob = { data, level: this.level, ...this.opts };
+        w.postMessage(msg, [data.buffer]);
+      },
     };
+    // a worker answers its messages in order
     w.on("message", (r: CompressReply) => {
-      job!.resolve(r.result);
-      job = undefined;
-      this.idle.push(take);
+      const job = slot.inflight.shift()!;
+      slot.bytes -= job.content.size;
+      job.resolve(r.result);
       this.dispatch();
     });
     const fail = (e: Error) => {
       this.failed ??= e;
-      job?.reject(e);
+      for (const j of slot.inflight.splice(0)) j.reject(e);
       for (const j of this.queue.splice(0)) j.reject(e);
     };
     w.on("error", fail);
     w.on("exit", (code) => fail(new Error(`compression worker exited (${code})`)));
     this.pool.push(w);
-    this.idle.push(take);
+    this.slots.push(slot);
   }
 
+  /** Hands queued jobs to the least loaded workers that have room (an idle one always has). */
   private dispatch(): void {
-    while (this.idle.length && this.queue.length) this.idle.pop()!(this.queue.shift()!);
+    while (this.queue.length) {
+      let best: Slot | undefined;
+      for (const s of this.slots) {
+        if (s.inflight.length && s.bytes >= INFLIGHT_BYTES) continue;
+        if (!best || s.bytes < best.bytes) best = s;
+      }
+      if (!best) return;
+      best.post(this.queue.shift()!);
+    }
   }
 
   private run(content: FileContent): Promise<CompressedFile | undefined> {
