@@ -113,6 +113,7 @@ export class TreeCompressor {
   private readonly slots: Slot[] = [];
   private readonly pool: Worker[] = [];
   private failed: Error | undefined;
+  private inflightBytes = INFLIGHT_BYTES;
 
   constructor(private readonly settings: CompressionSettings) {
     this.opts = { maxPclusterBlocks: pclusterBlocks(settings), maxExtentBytes: DEFAULT_MAX_EXTENT_BYTES, tailPacking: !!settings.tailPacking };
@@ -158,7 +159,7 @@ export class TreeCompressor {
     while (this.queue.length) {
       let best: Slot | undefined;
       for (const s of this.slots) {
-        if (s.inflight.length && s.bytes >= INFLIGHT_BYTES) continue;
+        if (s.inflight.length && s.bytes >= this.inflightBytes) continue;
         if (!best || s.bytes < best.bytes) best = s;
       }
       if (!best) return;
@@ -177,6 +178,17 @@ export class TreeCompressor {
       this.dispatch();
     }
     return p;
+  }
+
+  /**
+   * Hands every queued file to the workers now, largest first, each to the least loaded one:
+   * for a caller that turns to long synchronous work, during which it could not hand out the
+   * next file as a worker finishes one. The workers may then finish less evenly.
+   */
+  handOutAll(): void {
+    this.inflightBytes = Infinity;
+    this.queue.sort((a, b) => b.content.size - a.content.size);
+    this.dispatch();
   }
 
   /** Starts compressing this file's current content (in a worker) if it may be worth it. */
