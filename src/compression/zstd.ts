@@ -8,7 +8,6 @@
  * that frame, chunk by chunk.
  */
 
-import { setImmediate } from "node:timers/promises";
 import { FormatError, UnsupportedError } from "../errors.js";
 import { loadAddon } from "./native-addon.js";
 
@@ -125,7 +124,7 @@ const WINDOW_LOG_MAX = 31;
  * starts on the first files while the rest is still compressed; pure-JS decoders run at about a
  * sixth of libzstd's speed. libzstd checks the content checksum and the declared content size;
  * the size is also checked here, and libzstd must end the frame exactly where the header walk
- * did. Between chunks the event loop runs (worker replies, I/O), as it would with node:zlib.
+ * did.
  */
 export async function* decompressZstd(input: Uint8Array, offset: number): AsyncGenerator<Uint8Array, number, void> {
   const frame = parseZstdFrame(input, offset);
@@ -168,7 +167,6 @@ export async function* decompressZstd(input: Uint8Array, offset: number): AsyncG
       throw new FormatError("zstd", offset, `frame decodes to more than the ${frame.contentSize} bytes its header says`);
     }
     if (filled) yield chunk.subarray(0, filled);
-    if (ret !== 0) await setImmediate();
   }
   if (offset + pos !== frame.end) {
     throw new FormatError("zstd", offset + pos, `libzstd ends the frame here, the block headers at ${frame.end}`);
