@@ -131,9 +131,12 @@ export class TreeCompressor {
       post: (j) => {
         slot.inflight.push(j);
         slot.bytes += j.content.size;
-        const data = new Uint8Array(j.content.read()); // a copy: only its bytes cross over
+        const bytes = j.content.read();
+        // bytes in shared memory (the zstd decoder's output) cross over as they are; others as a copy
+        const shared = bytes.buffer instanceof SharedArrayBuffer;
+        const data = shared ? bytes : new Uint8Array(bytes);
         const msg: CompressJob = { data, level: this.level, ...this.opts };
-        w.postMessage(msg, [data.buffer]);
+        w.postMessage(msg, shared ? [] : [data.buffer as ArrayBuffer]);
       },
     };
     // a worker answers its messages in order

@@ -150,8 +150,9 @@ export async function* decompressZstd(input: Uint8Array, offset: number): AsyncG
     return out[1];
   };
   while (ret !== 0) {
-    // fresh memory for every chunk: the consumer keeps views into it
-    const chunk = Buffer.allocUnsafeSlow(OUTPUT_CHUNK);
+    // fresh memory for every chunk: the consumer keeps views into it. Shared memory, so worker
+    // threads (the EROFS compressors) can read file contents in place instead of a copy.
+    const chunk = new Uint8Array(new SharedArrayBuffer(OUTPUT_CHUNK));
     let filled = 0;
     while (filled < chunk.length && ret !== 0) {
       const before = pos;
