@@ -113,8 +113,12 @@ interface ZstdAddon {
   decode(decoder: object, src: Uint8Array, dst: Uint8Array, out: Float64Array): void;
 }
 
-/** output chunk: small enough that the first files reach the consumer early, big enough that few files span two */
-const OUTPUT_CHUNK = 4 << 20;
+/**
+ * Output chunks grow from 1 to 16 MiB: the first files reach the consumer early, and later
+ * few files span two chunks (the cpio parser copies those).
+ */
+const FIRST_CHUNK = 1 << 20;
+const MAX_CHUNK = 16 << 20;
 /** libzstd's own default limit is 2^27; WINDOW_SIZE_MAX (checked on the header) needs 2^31 */
 const WINDOW_LOG_MAX = 31;
 
@@ -136,6 +140,7 @@ export async function* decompressZstd(input: Uint8Array, offset: number): AsyncG
   let pos = 0;
   let size = 0;
   let ret = 1;
+  let chunkSize = FIRST_CHUNK;
   const decode = (dst: Uint8Array) => {
     try {
       zstd.decode(decoder, src.subarray(pos), dst, out);
@@ -152,7 +157,8 @@ export async function* decompressZstd(input: Uint8Array, offset: number): AsyncG
   while (ret !== 0) {
     // fresh memory for every chunk: the consumer keeps views into it. Shared memory, so worker
     // threads (the EROFS compressors) can read file contents in place instead of a copy.
-    const chunk = new Uint8Array(new SharedArrayBuffer(OUTPUT_CHUNK));
+    const chunk = new Uint8Array(new SharedArrayBuffer(chunkSize));
+    chunkSize = Math.min(2 * chunkSize, MAX_CHUNK);
     let filled = 0;
     while (filled < chunk.length && ret !== 0) {
       const before = pos;
