@@ -5,6 +5,12 @@
       "sources": ["src/compression/native/lz4-erofs.c"],
       "libraries": ["-llz4"],
       "cflags": ["-O2", "-Wall", "-Wextra"]
+    },
+    {
+      "target_name": "zstd_stream",
+      "sources": ["src/compression/native/zstd-stream.c"],
+      "libraries": ["-lzstd"],
+      "cflags": ["-O2", "-Wall", "-Wextra"]
     }
   ]
 }

@@ -17,9 +17,10 @@ apt-get update -qq
 # fusefat gives the install crash tests a FAT /boot where the kernel has no vfat; initramfs-tools
 # (update-initramfs and its post-update hooks) and systemd (kernel-install) run our hooks in the
 # Debian acceptance test.
-# liblz4-dev, build-essential and python3 for our LZ4 addon (node-gyp; it links the system liblz4).
+# liblz4-dev, libzstd-dev, build-essential and python3 for our LZ4 and zstd addons (node-gyp; they
+# link the system liblz4 and libzstd).
 apt-get install -y -qq \
-  erofs-utils cpio zstd xz-utils lz4 liblz4-dev build-essential python3 gzip bzip2 lzop \
+  erofs-utils cpio zstd xz-utils lz4 liblz4-dev libzstd-dev build-essential python3 gzip bzip2 lzop \
   linux-image-amd64 attr file time \
   musl-tools qemu-system-x86 busybox-static dosfstools mtools e2fsprogs \
   xfsprogs btrfs-progs fdisk kmod dracut-core fusefat initramfs-tools systemd \

@@ -12,7 +12,7 @@ import { InitramfsSegment } from "../initramfs/read.js";
 import { fsyncDir, writeFileAtomic } from "../io/atomic-file.js";
 import { readDirTree } from "../io/dir-reader.js";
 import { formatUuid, timestampFromEnv, writeImage } from "./convert.js";
-import { CompressionSettings } from "./compress-tree.js";
+import { CompressionSettings, TreeCompressor } from "./compress-tree.js";
 import { checkKver, findInitramfs, findKernelConfig, findModulesDir, KernelConfig, readKernelConfig, runningKernel } from "./kernel.js";
 import { loadTree } from "./load-tree.js";
 import {
@@ -200,6 +200,17 @@ function checkBootFs(sel: ModuleSelection, fstype: string | undefined): void {
 }
 
 export async function buildPair(o: BuildOptions): Promise<BuildResult> {
+  const compression = o.compression === null ? undefined : o.compression ?? DEFAULT_BUILD_COMPRESSION;
+  // the workers boot while the initramfs loads, then compress each file as it is unpacked
+  const compressor = compression && new TreeCompressor(compression);
+  try {
+    return await buildPairWith(o, compression, compressor);
+  } finally {
+    await compressor?.close(); // writeImage closed it already unless something failed
+  }
+}
+
+async function buildPairWith(o: BuildOptions, imageCompression: CompressionSettings | undefined, compressor: TreeCompressor | undefined): Promise<BuildResult> {
   const t0 = clock();
   checkBuildOptions(o);
   const storageInitPath = o.storageInit ?? defaultStorageInitPath();
@@ -209,8 +220,10 @@ export async function buildPair(o: BuildOptions): Promise<BuildResult> {
   const initramfs = o.initramfs ?? findInitramfs((kver ??= checkKver(runningKernel())));
   const outDir = checkOutputDir(o.outputDir ?? "initoverlayfs-out", !!o.allowBoot);
 
-  const loaded = await loadTree(initramfs, { strict: o.strict, onProgress: o.onProgress });
+  const loaded = await loadTree(initramfs, { strict: o.strict, onProgress: o.onProgress, onFile: compressor && ((n) => compressor.offer(n)) });
   const tree = loaded.tree;
+  // module selection below keeps this thread busy for a while: the workers go on without it
+  compressor?.handOutAll();
   kver ??= inferKver(tree, initramfs);
 
   const configPath = o.kernelConfig ?? findKernelConfig(kver);
@@ -293,7 +306,7 @@ export async function buildPair(o: BuildOptions): Promise<BuildResult> {
   let imageBytes: number;
   let img: Awaited<ReturnType<typeof writeImage>>;
   try {
-    img = await writeImage(tree, staged, { timestamp }, o.compression === null ? undefined : o.compression ?? DEFAULT_BUILD_COMPRESSION);
+    img = await writeImage(tree, staged, { timestamp }, imageCompression, compressor);
     const sealed = await sealImage(staged, img.uuid, seal);
     integrity = sealed.integrity;
     imageBytes = statSync(staged).size;

@@ -85,6 +85,20 @@ interface Job {
   reject: (e: Error) => void;
 }
 
+/** A worker and the jobs posted to it, in the order it answers them. */
+interface Slot {
+  post: (j: Job) => void;
+  inflight: Job[];
+  bytes: number;
+}
+
+/**
+ * Bytes of input a worker may have queued beyond the file it compresses (~20 ms of LZ4HC): while
+ * the main thread decodes the input it answers workers only between chunks, and a worker with
+ * nothing queued would wait idle; more would leave one worker busy after the other ran dry.
+ */
+const INFLIGHT_BYTES = 1 << 20;
+
 /**
  * Compresses files in worker threads, also while the tree is still being read: `offer()` a file
  * as soon as its content is known (the initramfs unpacker calls it for every file), `finish()`
@@ -96,10 +110,10 @@ export class TreeCompressor {
   private readonly level: number;
   private readonly results = new Map<FileContent, Promise<CompressedFile | undefined>>();
   private readonly queue: Job[] = [];
-  /** idle workers, each as the function that hands it a job */
-  private readonly idle: Array<(j: Job) => void> = [];
+  private readonly slots: Slot[] = [];
   private readonly pool: Worker[] = [];
   private failed: Error | undefined;
+  private inflightBytes = INFLIGHT_BYTES;
 
   constructor(private readonly settings: CompressionSettings) {
     this.opts = { maxPclusterBlocks: pclusterBlocks(settings), maxExtentBytes: DEFAULT_MAX_EXTENT_BYTES, tailPacking: !!settings.tailPacking };
@@ -111,32 +125,49 @@ export class TreeCompressor {
 
   private addWorker(): void {
     const w = new Worker(new URL("./compress-worker.js", import.meta.url));
-    let job: Job | undefined;
-    const take = (j: Job): void => {
-      job = j;
-      const data = new Uint8Array(j.content.read()); // a copy: only its bytes cross over
-      const msg: CompressJob = { data, level: this.level, ...this.opts };
-      w.postMessage(msg, [data.buffer]);
+    const slot: Slot = {
+      inflight: [],
+      bytes: 0,
+      post: (j) => {
+        slot.inflight.push(j);
+        slot.bytes += j.content.size;
+        const bytes = j.content.read();
+        // bytes in shared memory (the zstd decoder's output) cross over as they are; others as a copy
+        const shared = bytes.buffer instanceof SharedArrayBuffer;
+        const data = shared ? bytes : new Uint8Array(bytes);
+        const msg: CompressJob = { data, level: this.level, ...this.opts };
+        w.postMessage(msg, shared ? [] : [data.buffer as ArrayBuffer]);
+      },
     };
+    // a worker answers its messages in order
     w.on("message", (r: CompressReply) => {
-      job!.resolve(r.result);
-      job = undefined;
-      this.idle.push(take);
+      const job = slot.inflight.shift()!;
+      slot.bytes -= job.content.size;
+      job.resolve(r.result);
       this.dispatch();
     });
     const fail = (e: Error) => {
       this.failed ??= e;
-      job?.reject(e);
+      for (const j of slot.inflight.splice(0)) j.reject(e);
       for (const j of this.queue.splice(0)) j.reject(e);
     };
     w.on("error", fail);
     w.on("exit", (code) => fail(new Error(`compression worker exited (${code})`)));
     this.pool.push(w);
-    this.idle.push(take);
+    this.slots.push(slot);
   }
 
+  /** Hands queued jobs to the least loaded workers that have room (an idle one always has). */
   private dispatch(): void {
-    while (this.idle.length && this.queue.length) this.idle.pop()!(this.queue.shift()!);
+    while (this.queue.length) {
+      let best: Slot | undefined;
+      for (const s of this.slots) {
+        if (s.inflight.length && s.bytes >= this.inflightBytes) continue;
+        if (!best || s.bytes < best.bytes) best = s;
+      }
+      if (!best) return;
+      best.post(this.queue.shift()!);
+    }
   }
 
   private run(content: FileContent): Promise<CompressedFile | undefined> {
@@ -150,6 +181,17 @@ export class TreeCompressor {
       this.dispatch();
     }
     return p;
+  }
+
+  /**
+   * Hands every queued file to the workers now, largest first, each to the least loaded one:
+   * for a caller that turns to long synchronous work, during which it could not hand out the
+   * next file as a worker finishes one. The workers may then finish less evenly.
+   */
+  handOutAll(): void {
+    this.inflightBytes = Infinity;
+    this.queue.sort((a, b) => b.content.size - a.content.size);
+    this.dispatch();
   }
 
   /** Starts compressing this file's current content (in a worker) if it may be worth it. */

@@ -14,6 +14,11 @@ export interface ConvertOptions extends ErofsWriteOptions, LoadOptions {
   output: string;
   /** default: none (an uncompressed image) */
   compression?: CompressionSettings;
+  /**
+   * A compressor already started with `compression` (new TreeCompressor(compression)), so its
+   * workers boot while the input is still loading; convert owns and closes it.
+   */
+  compressor?: TreeCompressor;
 }
 
 export interface ConvertResult {
@@ -49,11 +54,11 @@ export async function writeImage(tree: FsTree, output: string, options: ErofsWri
 
 /**
  * Loads the input while worker threads already compress each file the initramfs unpacker
- * produces, so reading and compressing overlap. Returns the compressor for writeImage; it is
- * closed here if loading fails.
+ * produces, so reading and compressing overlap. Returns the compressor for writeImage (`started`,
+ * if given, else a new one); it is closed here if loading fails.
  */
-export async function loadCompressing(input: string, opts: LoadOptions, compression?: CompressionSettings) {
-  const compressor = compression ? new TreeCompressor(compression) : undefined;
+export async function loadCompressing(input: string, opts: LoadOptions, compression?: CompressionSettings, started?: TreeCompressor) {
+  const compressor = started ?? (compression ? new TreeCompressor(compression) : undefined);
   try {
     const loaded = await loadTree(input, { ...opts, onFile: compressor && ((n) => compressor.offer(n)) });
     return { loaded, compressor };
@@ -73,7 +78,11 @@ export function timestampFromEnv(env: NodeJS.ProcessEnv = process.env): Timestam
 
 export async function convert(opts: ConvertOptions): Promise<ConvertResult> {
   const t0 = process.hrtime.bigint();
-  const { loaded, compressor } = await loadCompressing(opts.input, opts, opts.compression);
+  if (opts.compressor && !opts.compression) {
+    await opts.compressor.close();
+    throw new UsageError("convert: a compressor was given without compression settings");
+  }
+  const { loaded, compressor } = await loadCompressing(opts.input, opts, opts.compression, opts.compressor);
   const r = await writeImage(loaded.tree, opts.output, opts, opts.compression, compressor);
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   return {

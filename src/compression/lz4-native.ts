@@ -3,31 +3,16 @@
  * (src/compression/native/lz4-erofs.c, built by `npm run build`): the same library and calls as
  * mkfs.erofs, so pclusters hold the same amount of input.
  */
-import { createRequire } from "node:module";
-import { fileURLToPath } from "node:url";
-import { dirname, join } from "node:path";
 import { UsageError } from "../errors.js";
 import type { DestSizeCompressor } from "../formats/erofs/writer/compress-file.js";
+import { loadAddon } from "./native-addon.js";
 
 interface Lz4Addon {
   destSize(src: Uint8Array, dst: Uint8Array, level: number, out: Uint32Array, fresh: boolean): void;
   version(): string;
 }
 
-/** package root: dist/src/compression → ../../.. */
-const ADDON_PATH = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "build", "Release", "lz4_erofs.node");
-
-let addon: Lz4Addon | undefined;
-function load(): Lz4Addon {
-  if (!addon) {
-    try {
-      addon = createRequire(import.meta.url)(ADDON_PATH) as Lz4Addon;
-    } catch (e) {
-      throw new Error(`the LZ4 addon is not built (${ADDON_PATH}): run npm run build (needs liblz4-dev): ${(e as Error).message}`);
-    }
-  }
-  return addon;
-}
+const load = () => loadAddon<Lz4Addon>("lz4_erofs", "liblz4-dev");
 
 export type Lz4Algorithm = "lz4" | "lz4hc";
 export const LZ4HC_DEFAULT_LEVEL = 9; // LZ4HC_CLEVEL_DEFAULT, mkfs.erofs -zlz4hc's default

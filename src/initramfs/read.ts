@@ -5,6 +5,7 @@
  * cpio archives; the next segment starts right after the compressed stream. Everything is
  * streamed into the tree: nothing is extracted to disk.
  */
+import { setImmediate } from "node:timers/promises";
 import { Compression, decompress, detectCompression } from "../compression/index.js";
 import { FormatError } from "../errors.js";
 import { CpioParser } from "../formats/cpio/parser.js";
@@ -68,6 +69,9 @@ export async function readInitramfs(input: Uint8Array, opts: InitramfsReadOption
     while (!r.done) {
       size += r.value.length;
       parser.push(r.value);
+      // the event loop runs between chunks (worker replies: see TreeCompressor), also when the
+      // decoder itself never waits (zstd, lz4, lzo, bzip2 decode synchronously)
+      await setImmediate();
       r = await gen.next();
     }
     const consumed = r.value;

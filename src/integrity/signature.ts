@@ -8,10 +8,17 @@
  * Signing needs an RSA key (node-forge signs RSA PKCS#1 v1.5 only).
  */
 import { X509Certificate, createPublicKey, verify as cryptoVerify } from "node:crypto";
-import forge from "node-forge";
+import { createRequire } from "node:module";
+import type forge from "node-forge";
 import { FormatError, UnsupportedError, UsageError } from "../errors.js";
 import { FsverityHashName } from "../formats/verity/algorithms.js";
 import { formattedDigest } from "../formats/verity/fsverity.js";
+
+let forgeModule: typeof forge | undefined;
+/** node-forge takes ~50 ms to load: required on first use, so importing the library stays cheap */
+function nodeForge(): typeof forge {
+  return (forgeModule ??= createRequire(import.meta.url)("node-forge") as typeof forge);
+}
 
 /** ECDSA object identifiers (node-forge knows RSA's only) */
 const EC_OIDS: Record<string, string> = {
@@ -44,22 +51,22 @@ function certPem(cert: string | Uint8Array): string {
 export function signDetached(content: Uint8Array, keyPem: string, cert: string | Uint8Array, hash: SignatureHash = "sha256"): Uint8Array {
   let certificate: forge.pki.Certificate;
   try {
-    certificate = forge.pki.certificateFromPem(certPem(cert));
+    certificate = nodeForge().pki.certificateFromPem(certPem(cert));
   } catch (e) {
     if (e instanceof FormatError) throw e;
     throw new UnsupportedError("certificate", undefined, `signing needs an RSA certificate (${(e as Error).message})`);
   }
   let key: forge.pki.rsa.PrivateKey;
   try {
-    key = forge.pki.privateKeyFromPem(keyPem) as forge.pki.rsa.PrivateKey;
+    key = nodeForge().pki.privateKeyFromPem(keyPem) as forge.pki.rsa.PrivateKey;
   } catch (e) {
     throw new UnsupportedError("private key", undefined, `expected an RSA private key in PEM (${(e as Error).message})`);
   }
-  const p7 = forge.pkcs7.createSignedData();
-  p7.content = forge.util.createBuffer(toBinary(content));
-  p7.addSigner({ key, certificate, digestAlgorithm: forge.pki.oids[hash] });
+  const p7 = nodeForge().pkcs7.createSignedData();
+  p7.content = nodeForge().util.createBuffer(toBinary(content));
+  p7.addSigner({ key, certificate, digestAlgorithm: nodeForge().pki.oids[hash] });
   p7.sign({ detached: true });
-  return new Uint8Array(Buffer.from(forge.asn1.toDer(p7.toAsn1()).getBytes(), "binary"));
+  return new Uint8Array(Buffer.from(nodeForge().asn1.toDer(p7.toAsn1()).getBytes(), "binary"));
 }
 
 /** What `fsverity sign` writes for this digest (the signature hash is the digest's algorithm). */
@@ -92,11 +99,11 @@ export function verifyDetached(signature: Uint8Array, content: Uint8Array, cert:
   let signerAsn1: forge.asn1.Asn1;
   let digestAlgorithms: string[] = [];
   try {
-    const der = forge.util.createBuffer(toBinary(signature));
-    const asn1 = forge.asn1.fromDer(der, { strict: true, parseAllBytes: true } as never);
-    msg = forge.pkcs7.messageFromAsn1(asn1) as forge.pkcs7.PkcsSignedData;
+    const der = nodeForge().util.createBuffer(toBinary(signature));
+    const asn1 = nodeForge().asn1.fromDer(der, { strict: true, parseAllBytes: true } as never);
+    msg = nodeForge().pkcs7.messageFromAsn1(asn1) as forge.pkcs7.PkcsSignedData;
     const raw = (msg as unknown as { rawCapture: { signerInfos?: forge.asn1.Asn1[]; content?: unknown; digestAlgorithms?: forge.asn1.Asn1 } }).rawCapture;
-    if (!raw?.signerInfos || (msg as unknown as { type: string }).type !== forge.pki.oids.signedData) bad("expected a signed-data message");
+    if (!raw?.signerInfos || (msg as unknown as { type: string }).type !== nodeForge().pki.oids.signedData) bad("expected a signed-data message");
     if (raw.signerInfos!.length !== 1) bad(`expected exactly one signer, got ${raw.signerInfos!.length}`);
     signerAsn1 = raw.signerInfos![0];
     if (raw.content !== undefined) bad("expected a detached signature (the message carries content)");
@@ -109,16 +116,16 @@ export function verifyDetached(signature: Uint8Array, content: Uint8Array, cert:
   const si = parseSignerInfo(signerAsn1!, bad);
   if (si.signedAttributes) bad("signed attributes are not supported (the kernel's form has none)");
   if (si.version !== 1) bad(`expected SignerInfo version 1, got ${si.version}`);
-  const hash = forge.pki.oids[si.digestOid] as string | undefined;
+  const hash = nodeForge().pki.oids[si.digestOid] as string | undefined;
   if (!hash || !["sha1", "sha256", "sha384", "sha512"].includes(hash)) return bad(`unsupported digest algorithm ${si.digestOid}`);
   if (!digestAlgorithms.includes(si.digestOid)) bad("the signer's digest algorithm is not listed in SignedData.digestAlgorithms");
   const x509 = loadCertificate(cert);
   const signer = issuerAndSerial(x509, bad);
-  if (forge.asn1.toDer(si.issuer).getBytes() !== signer.issuer || si.serial !== signer.serial) {
+  if (nodeForge().asn1.toDer(si.issuer).getBytes() !== signer.issuer || si.serial !== signer.serial) {
     return { ok: false, hash, reason: "the signature names another signer (issuer/serial number) than the certificate" };
   }
   const keyType = x509.publicKey.asymmetricKeyType;
-  const sigAlg = (forge.pki.oids[si.signatureOid] as string | undefined) ?? EC_OIDS[si.signatureOid];
+  const sigAlg = (nodeForge().pki.oids[si.signatureOid] as string | undefined) ?? EC_OIDS[si.signatureOid];
   const allowed = keyType === "rsa" ? ["rsaEncryption", `${hash}WithRSAEncryption`] : keyType === "ec" ? [`ecdsa-with-${hash}`, "ecPublicKey"] : [];
   if (!sigAlg || !allowed.includes(sigAlg)) return { ok: false, hash, reason: `signature algorithm ${sigAlg ?? si.signatureOid} does not fit the certificate's ${keyType} key and ${hash}` };
   const sig = Buffer.from(si.signature, "binary");
@@ -132,14 +139,14 @@ export function verifyDetached(signature: Uint8Array, content: Uint8Array, cert:
  *   [1] unsignedAttrs OPTIONAL }   (node-forge does not export its validator for it)
  */
 function parseSignerInfo(a: forge.asn1.Asn1, bad: (why: string) => never) {
-  const { Class, Type } = forge.asn1;
+  const { Class, Type } = nodeForge().asn1;
   const seq = (x: forge.asn1.Asn1 | undefined, what: string): forge.asn1.Asn1[] =>
     x && x.tagClass === Class.UNIVERSAL && x.type === Type.SEQUENCE && Array.isArray(x.value) ? x.value : bad(`SignerInfo: expected a SEQUENCE for ${what}`);
   const prim = (x: forge.asn1.Asn1 | undefined, type: number, what: string): string =>
     x && x.tagClass === Class.UNIVERSAL && x.type === type && typeof x.value === "string" ? x.value : bad(`SignerInfo: malformed ${what}`);
   const f = seq(a, "SignerInfo");
   let i = 0;
-  const version = forge.util.createBuffer(prim(f[i++], Type.INTEGER, "version")).toHex();
+  const version = nodeForge().util.createBuffer(prim(f[i++], Type.INTEGER, "version")).toHex();
   const ias = seq(f[i++], "issuerAndSerialNumber");
   const issuer = ias[0] ?? bad("SignerInfo: missing issuer");
   const serial = prim(ias[1], Type.INTEGER, "serial number");
@@ -154,20 +161,20 @@ function parseSignerInfo(a: forge.asn1.Asn1, bad: (why: string) => never) {
 
 /** The certificate's issuer Name (DER) and serial number (INTEGER contents), read generically so any key type works. */
 function issuerAndSerial(x509: X509Certificate, bad: (why: string) => never): { issuer: string; serial: string } {
-  const cert = forge.asn1.fromDer(forge.util.createBuffer(x509.raw.toString("binary")));
+  const cert = nodeForge().asn1.fromDer(nodeForge().util.createBuffer(x509.raw.toString("binary")));
   const tbs = (cert.value as forge.asn1.Asn1[])[0]?.value as forge.asn1.Asn1[] | undefined;
   if (!Array.isArray(tbs)) return bad("certificate: malformed TBSCertificate");
-  const i = tbs[0]?.tagClass === forge.asn1.Class.CONTEXT_SPECIFIC ? 1 : 0; // [0] version
-  return { serial: tbs[i].value as string, issuer: forge.asn1.toDer(tbs[i + 2]).getBytes() };
+  const i = tbs[0]?.tagClass === nodeForge().asn1.Class.CONTEXT_SPECIFIC ? 1 : 0; // [0] version
+  return { serial: tbs[i].value as string, issuer: nodeForge().asn1.toDer(tbs[i + 2]).getBytes() };
 }
 
 /** AlgorithmIdentifier ::= SEQUENCE { algorithm OID, parameters NULL or absent } */
 function algorithmOid(a: forge.asn1.Asn1 | undefined, what: string, bad: (why: string) => never): string {
-  const { Class, Type } = forge.asn1;
+  const { Class, Type } = nodeForge().asn1;
   const v = a && a.tagClass === Class.UNIVERSAL && a.type === Type.SEQUENCE && a.constructed && Array.isArray(a.value) ? a.value : bad(`${what}: expected an AlgorithmIdentifier`);
   const oid = v[0];
   if (!oid || oid.tagClass !== Class.UNIVERSAL || oid.type !== Type.OID || oid.constructed || typeof oid.value !== "string") bad(`${what}: expected an OID`);
   const p = v[1];
   if (v.length > 2 || (p && (p.tagClass !== Class.UNIVERSAL || p.type !== Type.NULL || p.constructed || p.value !== ""))) bad(`${what}: expected NULL or no parameters`);
-  return forge.asn1.derToOid(oid.value as string);
+  return nodeForge().asn1.derToOid(oid.value as string);
 }

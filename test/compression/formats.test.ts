@@ -114,6 +114,37 @@ test("zstd: header errors name their offset", async () => {
   assert.match(e.detail, /truncated/);
 });
 
+test("zstd: a frame bigger than one output chunk is decoded as it goes, equal to zstd -dc", async () => {
+  const big = structuredData(10 << 20, 5);
+  const comp = zstd(big);
+  const r = await collect(decompress("zstd", comp, 0));
+  assert.ok(r.chunks.length >= 2, `${r.chunks.length} chunk(s)`);
+  assert.ok(r.data.equals(runTool("zstd", ["-dc"], comp)!));
+  assert.equal(r.consumed, comp.length);
+
+  // a bad checksum is found at the end, after the first chunks went out: the consumer must fail then
+  const bad = Buffer.from(comp);
+  bad[bad.length - 1] ^= 0x80;
+  const gen = decompress("zstd", bad, 0);
+  let before = 0;
+  const e = await expectFormatError((async () => {
+    for (let r = await gen.next(); !r.done; r = await gen.next()) before += r.value.length;
+  })(), "zstd");
+  assert.ok(before > 0 && before <= big.length, `${before} bytes before the error`);
+  assert.equal(e.offset, comp.length - 4);
+  assert.match(e.message, /checksum/);
+});
+
+test("zstd: windows over libzstd's default limit (2^27) decode, as in the kernel", async () => {
+  // from stdin the size is unknown, so zstd keeps the 2^28 window --long=28 asks for
+  const data = structuredData(1 << 20, 9);
+  const comp = zstd(data, "--long=28");
+  assert.ok(runTool("zstd", ["-dc", "--long=28"], comp)!.equals(data));
+  assert.equal(comp[4] & 0x20, 0, "no single-segment frame: the window descriptor is there");
+  assert.equal(comp[5] >>> 3, 28 - 10, "window log 28");
+  assert.ok((await collect(decompress("zstd", comp, 0))).data.equals(data));
+});
+
 // ---- gzip ----
 
 const gzip = (data: Uint8Array) => runTool("gzip", ["-c", "-n"], data)!;

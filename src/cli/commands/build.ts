@@ -1,8 +1,8 @@
 import { Command } from "commander";
-import { buildPair, BuildResult } from "../../build/build.js";
-import { FailurePolicy, MiniCompression } from "../../build/mini-initramfs.js";
+import type { BuildResult } from "../../build/build.js";
+import type { FailurePolicy, MiniCompression } from "../../build/mini-initramfs.js";
 import { UsageError } from "../../errors.js";
-import { IntegrityConfig } from "../../build/integrity-config.js";
+import type { IntegrityConfig } from "../../build/integrity-config.js";
 import { bytes } from "../format.js";
 import { parseTimestamp } from "../options.js";
 import { progress } from "../progress.js";
@@ -44,7 +44,8 @@ export function buildCommand(): Command {
       const timeout = Number(o.timeout);
       if (!/^\d+$/.test(o.timeout) || !Number.isSafeInteger(timeout)) throw new UsageError(`--timeout: expected a whole number of seconds, got ${JSON.stringify(o.timeout)}`);
       if (o.modulesDir !== undefined && o.hostModules === false) throw new UsageError("--modules-dir and --no-host-modules exclude each other");
-      const compression = compressionFromOptions(o) ?? null;
+      const compression = (await compressionFromOptions(o)) ?? null;
+      const { buildPair } = await import("../../build/build.js");
       const p = progress(`reading ${o.initramfs ?? "initramfs"}`);
       let r: BuildResult;
       try {

@@ -1,5 +1,4 @@
 import { Command } from "commander";
-import { convert, timestampFromEnv } from "../../build/convert.js";
 import { UsageError } from "../../errors.js";
 import { bytes } from "../format.js";
 import { progress } from "../progress.js";
@@ -21,19 +20,26 @@ export function convertCommand(): Command {
     .option("--strict", "reject cpio entries the kernel would drop instead of warning")
     .option("--json", "print the summary as JSON")
     .action(async (input: string, o) => {
-      const timestamp = o.timestamp !== undefined ? parseTimestamp(o.timestamp) : timestampFromEnv();
       const share = Number(o.xattrShare);
       if (!Number.isInteger(share) || share < 0) throw new UsageError(`--xattr-share: expected a non-negative integer, got ${o.xattrShare}`);
-      const compression = compressionFromOptions(o);
+      const uuid = o.uuid ? parseUuid(o.uuid) : undefined;
+      const compression = await compressionFromOptions(o);
+      // the compression workers boot (~150 ms each) while the rest loads and the input is read
+      const compressor = compression && new (await import("../../build/compress-tree.js")).TreeCompressor(compression);
       const p = progress(`reading ${input}`);
       let r;
       try {
+        const { convert, timestampFromEnv } = await import("../../build/convert.js");
+        const timestamp = o.timestamp !== undefined ? parseTimestamp(o.timestamp) : timestampFromEnv();
         r = await convert({
-          input, output: o.output, uuid: o.uuid ? parseUuid(o.uuid) : undefined, label: o.label,
+          input, output: o.output, uuid, label: o.label,
           timestamp, timestampMode: o.mkfsTime ? "build" : "all", inlineData: o.inline,
-          xattrShareThreshold: share, strict: !!o.strict, xattrs: !!o.xattrs, compression,
+          xattrShareThreshold: share, strict: !!o.strict, xattrs: !!o.xattrs, compression, compressor,
           onProgress: (d, t) => p.update(d, t),
         });
+      } catch (e) {
+        await compressor?.close(); // convert closes it too; terminating twice is harmless
+        throw e;
       } finally {
         p.done();
       }

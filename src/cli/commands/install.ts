@@ -1,10 +1,7 @@
 /** install, uninstall, status and install-hooks: the pair on a real system's /boot. */
 import { Command } from "commander";
-import { FailurePolicy, MiniCompression } from "../../build/mini-initramfs.js";
+import type { FailurePolicy, MiniCompression } from "../../build/mini-initramfs.js";
 import { UsageError } from "../../errors.js";
-import { installHooks, removeHooks } from "../../install/hooks.js";
-import { install, uninstall } from "../../install/install.js";
-import { status } from "../../install/status.js";
 import { EXIT } from "../exit-codes.js";
 import { bytes } from "../format.js";
 
@@ -40,6 +37,7 @@ function installCommand(): Command {
     .option("--json", "print the result as JSON")
     .action(async (o) => {
       if (o.timeout !== undefined && !/^\d+$/.test(o.timeout)) throw new UsageError(`--timeout: expected a whole number of seconds, got ${JSON.stringify(o.timeout)}`);
+      const { install } = await import("../../install/install.js");
       const r = await install({
         root: o.root, kver: o.kver, entryDir: o.entryDir, boot: o.boot, bootFstype: o.bootFstype, failure: o.failure as FailurePolicy | undefined,
         timeout: o.timeout !== undefined ? Number(o.timeout) : undefined, addModules: o.addModules, miniCompression: o.miniCompression as MiniCompression | undefined,
@@ -64,6 +62,7 @@ function uninstallCommand(): Command {
     .option("--kernel-removed", "the kernel itself is being removed (hooks): delete our files for it, restore nothing")
     .option("--json", "print the result as JSON")
     .action(async (o) => {
+      const { uninstall } = await import("../../install/install.js");
       const r = await uninstall({ root: o.root, kver: o.kver, entryDir: o.entryDir, kernelRemoved: !!o.kernelRemoved, lockTimeout: lockTimeout(), log });
       if (o.json) return void process.stdout.write(JSON.stringify(r, null, 2) + "\n");
       for (const k of r) process.stdout.write(`${k.kver}: ${k.action}${k.removed.length ? ` (removed ${k.removed.join(", ")})` : ""}\n`);
@@ -78,6 +77,7 @@ function statusCommand(): Command {
     .option("--entry-dir <dir>", "a BLS entry directory")
     .option("--json", "print the result as JSON")
     .action(async (o) => {
+      const { status } = await import("../../install/status.js");
       const r = await status({ root: o.root, kver: o.kver, entryDir: o.entryDir });
       if (r.some((k) => k.problems.length || k.unreferenced.length)) process.exitCode = EXIT.PROBLEMS;
       if (o.json) return void process.stdout.write(JSON.stringify(r, null, 2) + "\n");
@@ -103,7 +103,8 @@ function installHooksCommand(): Command {
     .option(...rootOption)
     .option("--remove", "remove the hooks instead")
     .option("--json", "print the files as JSON")
-    .action((o) => {
+    .action(async (o) => {
+      const { installHooks, removeHooks } = await import("../../install/hooks.js");
       const files = o.remove ? removeHooks({ root: o.root }) : installHooks({ root: o.root });
       if (o.json) return void process.stdout.write(JSON.stringify(files, null, 2) + "\n");
       for (const f of files) process.stdout.write(`${o.remove ? "removed" : "installed"} ${f}\n`);

@@ -7,9 +7,7 @@ import { FsverityHashName, checkHex, toHex } from "../../formats/verity/algorith
 import { formatDigest, formattedDigest, parseDigest } from "../../formats/verity/fsverity.js";
 import { verityTableLine } from "../../formats/verity/dm-verity.js";
 import { writeFileAtomic } from "../../io/atomic-file.js";
-import { appendVerityHashTree } from "../../integrity/dm-verity-file.js";
-import { fsverityDigestOfFile } from "../../integrity/fsverity-file.js";
-import { VerifyResult, verifyImage } from "../../integrity/verify.js";
+import type { VerifyResult } from "../../integrity/verify.js";
 import { EXIT } from "../exit-codes.js";
 import { parseUuid } from "../options.js";
 
@@ -23,6 +21,8 @@ function whole(option: string, v: string): number {
 }
 /** node-forge (~50 ms to load) only for the commands that sign or check signatures */
 const signatures = () => import("../../integrity/signature.js");
+/** the file-side integrity code loads only when a command runs (not for --help) */
+const fileDigest = async () => (await import("../../integrity/fsverity-file.js")).fsverityDigestOfFile;
 
 async function readCert(path: string): Promise<Uint8Array> {
   const b = readFileSync(path);
@@ -39,6 +39,7 @@ export function integrityCommands(): Command[] {
     .option("--salt <hex>", "salt (at most 32 bytes)")
     .option("--json", "machine-readable output")
     .action(async (file: string, o) => {
+      const fsverityDigestOfFile = await fileDigest();
       const d = await fsverityDigestOfFile(file, {
         algorithm: oneOf("--hash-alg", o.hashAlg, FSVERITY_ALGORITHMS),
         blockSize: whole("--block-size", o.blockSize),
@@ -57,6 +58,7 @@ export function integrityCommands(): Command[] {
     .option("--uuid <uuid>", "superblock UUID (default random)")
     .option("--json", "machine-readable output")
     .action(async (image: string, o) => {
+      const { appendVerityHashTree } = await import("../../integrity/dm-verity-file.js");
       const r = await appendVerityHashTree(image, {
         algorithm: oneOf("--hash-alg", o.hashAlg, VERITY_HASH_ALGORITHMS),
         hashType: Number(oneOf("--format", o.format, ["0", "1"])) as 0 | 1,
@@ -92,7 +94,7 @@ export function integrityCommands(): Command[] {
         what = `root hash ${hex}`;
         sig = signRootHash(hex, key, cert, "sha256");
       } else {
-        const d = o.digest !== undefined ? parseDigest(o.digest) : await fsverityDigestOfFile(image!, { algorithm: oneOf("--hash-alg", o.hashAlg, FSVERITY_ALGORITHMS) });
+        const d = o.digest !== undefined ? parseDigest(o.digest) : await (await fileDigest())(image!, { algorithm: oneOf("--hash-alg", o.hashAlg, FSVERITY_ALGORITHMS) });
         what = `fs-verity digest ${formatDigest(d)}`;
         sig = signFsverityDigest(d, key, cert);
       }
@@ -148,11 +150,12 @@ export function integrityCommands(): Command[] {
         config = parseIntegrity(new Map([["integrity", "fs-verity"], ["digest", o.digest]]));
       } else {
         // a signature alone: of the file's fs-verity digest
-        const d = await fsverityDigestOfFile(image, { algorithm: oneOf("--hash-alg", o.hashAlg, FSVERITY_ALGORITHMS as readonly FsverityHashName[]) });
+        const d = await (await fileDigest())(image, { algorithm: oneOf("--hash-alg", o.hashAlg, FSVERITY_ALGORITHMS as readonly FsverityHashName[]) });
         const check = (await signatures()).verifyDetached(signature!, formattedDigest(d), certificate!, signatureName);
         report(o.json, image, { ok: check.ok, mode: "fs-verity", computed: formatDigest(d), signature: check.ok ? "verified" : "failed", reason: check.ok ? undefined : `${signatureName}: ${check.reason}` });
         return;
       }
+      const { verifyImage } = await import("../../integrity/verify.js");
       const r = await verifyImage(image, config, { signature, certificate, signatureName });
       report(o.json, image, r);
     });

@@ -3,10 +3,6 @@ import { Command } from "commander";
 import { readFileSync } from "node:fs";
 import { FormatError, UsageError } from "../../errors.js";
 import { displayName, toByteString } from "../../fs/tree.js";
-import { ErofsImage, readErofs } from "../../formats/erofs/reader.js";
-import { fsckErofs } from "../../formats/erofs/fsck.js";
-import { inspectErofs } from "../../formats/erofs/inspect.js";
-import { extractTree } from "../../io/extract.js";
 import { EXIT } from "../exit-codes.js";
 
 function load(path: string): Uint8Array {
@@ -35,7 +31,8 @@ export function readerCommands(): Command[] {
     .description("show an EROFS image's superblock, features and counts")
     .argument("<image>")
     .option("--json", "machine-readable output")
-    .action((image: string, o) => {
+    .action(async (image: string, o) => {
+      const { inspectErofs } = await import("../../formats/erofs/inspect.js");
       const info = withSource(image, () => inspectErofs(load(image)));
       if (o.json) {
         process.stdout.write(JSON.stringify(info, null, 2) + "\n");
@@ -77,7 +74,8 @@ export function readerCommands(): Command[] {
     .option("-R, --recursive", "list every path below")
     .option("-l, --long", "show type, mode, owner, size, mtime")
     .option("--json", "machine-readable output")
-    .action((image: string, path: string, o) => {
+    .action(async (image: string, path: string, o) => {
+      const { ErofsImage } = await import("../../formats/erofs/reader.js");
       withSource(image, () => {
         const img = ErofsImage.open(load(image));
         const start = img.lookup(toByteString(path));
@@ -125,7 +123,8 @@ export function readerCommands(): Command[] {
     .description("write a file of an EROFS image to stdout")
     .argument("<image>")
     .argument("<path>", "regular file (or symlink target text) inside the image")
-    .action((image: string, path: string) => {
+    .action(async (image: string, path: string) => {
+      const { ErofsImage } = await import("../../formats/erofs/reader.js");
       const data = withSource(image, () => {
         const img = ErofsImage.open(load(image));
         const ino = img.lookup(toByteString(path));
@@ -141,7 +140,8 @@ export function readerCommands(): Command[] {
     .description("extract the whole tree of an EROFS image into a directory (owners, modes, times, links, devices)")
     .argument("<image>")
     .argument("<dir>", "target directory (created; must be empty if it exists)")
-    .action((image: string, dir: string) => {
+    .action(async (image: string, dir: string) => {
+      const [{ readErofs }, { extractTree }] = await Promise.all([import("../../formats/erofs/reader.js"), import("../../io/extract.js")]);
       const tree = withSource(image, () => readErofs(load(image)));
       withSource(image, () => extractTree(tree, dir));
     });
@@ -150,7 +150,8 @@ export function readerCommands(): Command[] {
     .description("check every structure of an EROFS image; exit 1 if any problem is found")
     .argument("<image>")
     .option("--json", "machine-readable output")
-    .action((image: string, o) => {
+    .action(async (image: string, o) => {
+      const { fsckErofs } = await import("../../formats/erofs/fsck.js");
       const r = withSource(image, () => fsckErofs(load(image)));
       if (o.json) process.stdout.write(JSON.stringify(r, null, 2) + "\n");
       else {

@@ -121,13 +121,14 @@ export function encodeCompactIndex(out: Uint8Array, ebase: number, index: Lclust
     for (let done = 0; done < entries; done += form.count) {
       const first = k;
       const count = Math.min(form.count, index.length - k);
-      let bits = 0n;
+      const packBytes = form.count * form.bits / 8;
+      out.fill(0, at, at + packBytes);
       let base: number | undefined;
       let counted = 0; // blocks the kernel counts before the current slot
       for (let s = 0; s < count; s++, k++) {
         const l = index[k];
         const v = (l.type << COMPACT_LO_BITS) | compactLo(l, s === form.count - 1);
-        bits |= BigInt(v) << BigInt(s * form.bits);
+        orBits(out, at, s * form.bits, v);
         // base: the kernel finds a HEAD's block as base + what it counts before it in the pack
         // (big pclusters: each earlier pcluster's block count; otherwise one per earlier HEAD, plus one)
         const countsHere = bigPcluster
@@ -137,8 +138,6 @@ export function encodeCompactIndex(out: Uint8Array, ebase: number, index: Lclust
         counted += countsHere;
       }
       if (base === undefined) base = first > 0 ? nearestBlk(index, first) : 0;
-      const packBytes = form.count * form.bits / 8;
-      for (let b = 0; b < packBytes; b++) out[at + b] = Number((bits >> BigInt(8 * b)) & 0xffn);
       dv.setUint32(at + form.bytes - 4, base >>> 0, true);
       at += form.bytes;
     }
@@ -146,6 +145,14 @@ export function encodeCompactIndex(out: Uint8Array, ebase: number, index: Lclust
   pack(COMPACT_4B, layout.initial4B);
   pack(COMPACT_2B, layout.middle2B);
   pack(COMPACT_4B, layout.trailing4B);
+}
+
+/** ORs `v` (no bits beyond its field) into `out` at bit `bit` after byte `at`, least significant bit first. */
+function orBits(out: Uint8Array, at: number, bit: number, v: number): void {
+  for (let p = at + (bit >> 3), sh = bit & 7; v; p++, sh = 0) {
+    out[p] |= (v << sh) & 0xff;
+    v >>>= 8 - sh;
+  }
 }
 
 /** A pack with no HEAD: its base is never used; write the block of the extent it belongs to. */

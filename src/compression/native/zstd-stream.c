@@ -1,0 +1,114 @@
+/*
+ * Tiny N-API binding over the system libzstd for reading initramfs files: streaming
+ * decompression (ZSTD_decompressStream), so the cpio unpacker and the EROFS compressors get the
+ * first files while the rest of the frame is still compressed. The whole-buffer API of
+ * @mongodb-js/zstd returns nothing before the last byte is decoded.
+ *
+ *   createDecoder(windowLogMax: number): object
+ *     a fresh ZSTD_DCtx (freed with the object) that accepts windows up to 2^windowLogMax.
+ *   decode(decoder, src: Uint8Array, dst: Uint8Array, out: Float64Array(3)): void
+ *     one ZSTD_decompressStream() call: out[0] = src bytes consumed, out[1] = dst bytes written,
+ *     out[2] = libzstd's return value (0: the frame is complete and all of it was written out).
+ *     A libzstd error throws an Error carrying ZSTD_getErrorName().
+ *   version(): string
+ *
+ * Every argument is checked; libzstd's positions are checked against the buffer sizes before JS
+ * sees them. libzstd verifies the frame's content checksum and declared content size itself.
+ */
+#include <node_api.h>
+#include <stdint.h>
+#include <zstd.h>
+
+static napi_value fail(napi_env env, const char *msg) {
+  napi_throw_type_error(env, NULL, msg);
+  return NULL;
+}
+
+static int typed_array(napi_env env, napi_value v, napi_typedarray_type want, void **data, size_t *len) {
+  bool is;
+  napi_typedarray_type type;
+  napi_value ab;
+  size_t off;
+  if (napi_is_typedarray(env, v, &is) != napi_ok || !is) return 0;
+  if (napi_get_typedarray_info(env, v, &type, len, data, &ab, &off) != napi_ok) return 0;
+  return type == want;
+}
+
+/* type tag: decode() accepts only objects made by createDecoder() */
+static const napi_type_tag DECODER_TAG = {0x7a737464656364ULL, 0x696e69746f766c66ULL};
+
+static void free_decoder(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  ZSTD_freeDCtx(data);
+}
+
+static napi_value create_decoder(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], obj;
+  int32_t window_log_max;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 1) return fail(env, "createDecoder: 1 argument");
+  if (napi_get_value_int32(env, argv[0], &window_log_max) != napi_ok) return fail(env, "createDecoder: windowLogMax must be a number");
+  ZSTD_bounds b = ZSTD_dParam_getBounds(ZSTD_d_windowLogMax);
+  if (ZSTD_isError(b.error) || window_log_max < b.lowerBound || window_log_max > b.upperBound) return fail(env, "createDecoder: windowLogMax out of range");
+  ZSTD_DCtx *dctx = ZSTD_createDCtx();
+  if (!dctx) return fail(env, "createDecoder: out of memory");
+  if (ZSTD_isError(ZSTD_DCtx_setParameter(dctx, ZSTD_d_windowLogMax, window_log_max))) {
+    ZSTD_freeDCtx(dctx);
+    return fail(env, "createDecoder: cannot set windowLogMax");
+  }
+  if (napi_create_object(env, &obj) != napi_ok || napi_type_tag_object(env, obj, &DECODER_TAG) != napi_ok ||
+      napi_wrap(env, obj, dctx, free_decoder, NULL, NULL) != napi_ok) {
+    ZSTD_freeDCtx(dctx);
+    return fail(env, "createDecoder: cannot wrap the decoder");
+  }
+  return obj;
+}
+
+static napi_value decode(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  bool tagged;
+  void *dctx, *src, *dst, *outp;
+  size_t src_len, dst_len, out_len;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 4) return fail(env, "decode: 4 arguments");
+  if (napi_check_object_type_tag(env, argv[0], &DECODER_TAG, &tagged) != napi_ok || !tagged ||
+      napi_unwrap(env, argv[0], &dctx) != napi_ok || !dctx) return fail(env, "decode: not a decoder");
+  if (!typed_array(env, argv[1], napi_uint8_array, &src, &src_len)) return fail(env, "decode: src must be a Uint8Array");
+  if (!typed_array(env, argv[2], napi_uint8_array, &dst, &dst_len)) return fail(env, "decode: dst must be a Uint8Array");
+  if (!typed_array(env, argv[3], napi_float64_array, &outp, &out_len) || out_len < 3) return fail(env, "decode: out must be a Float64Array(3)");
+
+  ZSTD_inBuffer in = {src, src_len, 0};
+  ZSTD_outBuffer out = {dst, dst_len, 0};
+  size_t ret = ZSTD_decompressStream(dctx, &out, &in);
+  if (ZSTD_isError(ret)) {
+    napi_throw_error(env, NULL, ZSTD_getErrorName(ret));
+    return NULL;
+  }
+  if (in.pos > src_len || out.pos > dst_len) return fail(env, "decode: libzstd reported positions outside the buffers");
+  double *o = outp;
+  o[0] = (double)in.pos;
+  o[1] = (double)out.pos;
+  o[2] = (double)ret;
+  return NULL;
+}
+
+static napi_value version(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value v;
+  napi_create_string_utf8(env, ZSTD_versionString(), NAPI_AUTO_LENGTH, &v);
+  return v;
+}
+
+NAPI_MODULE_INIT() {
+  static const struct {
+    const char *name;
+    napi_callback cb;
+  } fns[] = {{"createDecoder", create_decoder}, {"decode", decode}, {"version", version}};
+  for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
+    napi_value fn;
+    if (napi_create_function(env, fns[i].name, NAPI_AUTO_LENGTH, fns[i].cb, NULL, &fn) != napi_ok) return NULL;
+    if (napi_set_named_property(env, exports, fns[i].name, fn) != napi_ok) return NULL;
+  }
+  return exports;
+}
