@@ -43,7 +43,7 @@ export interface ModuleIndex {
   /** normalized alias → modules (patterns without wildcards) */
   exactAliases: Map<string, string[]>;
   /** alias patterns with fnmatch wildcards, in file order */
-  globAliases: { pattern: RegExp; module: string }[];
+  globAliases: GlobAlias[];
   softdeps: Map<string, SoftDeps>;
   /** modules with a cpu: alias: they refuse to load (ENODEV) on CPUs without the feature */
   cpuSpecific: Set<string>;
@@ -125,6 +125,18 @@ export function globToRegExp(pattern: string): RegExp {
 
 const isGlob = (p: string) => /[*?[]/.test(p);
 
+/**
+ * A wildcard alias line. modules.alias has tens of thousands (pci:v..., usb:v...), and the build
+ * asks for a handful of names: each pattern is compiled only once a name has its literal prefix.
+ */
+export interface GlobAlias {
+  glob: string;
+  /** the pattern up to its first wildcard: a matching name starts with it */
+  prefix: string;
+  module: string;
+  regexp?: RegExp;
+}
+
 function parseAliases(s: string, idx: Pick<ModuleIndex, "exactAliases" | "globAliases" | "cpuSpecific">): void {
   for (const { line } of lines(s)) {
     const m = /^alias\s+(\S+)\s+(\S+)/.exec(line);
@@ -132,7 +144,7 @@ function parseAliases(s: string, idx: Pick<ModuleIndex, "exactAliases" | "globAl
     const pattern = normalizeAlias(m[1]);
     const module = normalizeModuleName(m[2]);
     if (/^(x86)?cpu:/.test(pattern)) idx.cpuSpecific.add(module);
-    if (isGlob(pattern)) idx.globAliases.push({ pattern: globToRegExp(pattern), module });
+    if (isGlob(pattern)) idx.globAliases.push({ glob: pattern, prefix: pattern.slice(0, pattern.search(/[*?[]/)), module });
     else push(idx.exactAliases, pattern, module);
   }
 }
@@ -194,7 +206,11 @@ export function loadModuleIndex(source: ModuleSource): ModuleIndex | undefined {
 /** Modules whose alias patterns match `alias` (already normalized), exact ones first. */
 export function matchAlias(idx: ModuleIndex, alias: string): string[] {
   const out = [...(idx.exactAliases.get(alias) ?? [])];
-  for (const g of idx.globAliases) if (g.pattern.test(alias) && !out.includes(g.module)) out.push(g.module);
+  for (const g of idx.globAliases) {
+    if (!alias.startsWith(g.prefix) || out.includes(g.module)) continue;
+    g.regexp ??= globToRegExp(g.glob);
+    if (g.regexp.test(alias)) out.push(g.module);
+  }
   return out;
 }
 
