@@ -430,11 +430,13 @@ static int storage_init(int argc, char **argv)
 	if (modules_load(&cfg, boot_present, NULL, &bad_mod, &nmod) < 0)
 		fail_errno("load modules", bad_mod->path, errno);
 	if (nmod.skipped)
-		log_info("%zu module(s) loaded, %zu optional one(s) refused, %zu storage module(s) not needed: the boot device is there (%llu ms)",
-			 nmod.loaded, nmod.refused, nmod.skipped, now_ms() - t0);
+		log_info("%zu module(s) loaded, %zu storage module(s) not needed: the boot device is there (%llu ms)",
+			 nmod.loaded, nmod.skipped, now_ms() - t0);
 	else
-		log_info("%zu module(s) loaded, %zu optional one(s) refused (%llu ms)", nmod.loaded,
-			 nmod.refused, now_ms() - t0);
+		log_info("%zu module(s) loaded (%llu ms)", nmod.loaded, now_ms() - t0);
+	if (nmod.refused)
+		log_info("%zu optional module(s) refused by the kernel: the generic code stands in",
+			 nmod.refused);
 
 	/* boot device */
 	if (bootdev_find(cfg.boot, cfg.timeout, &bdev, err, sizeof err) < 0)
