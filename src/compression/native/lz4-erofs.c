@@ -17,6 +17,7 @@
 #include <lz4.h>
 #include <lz4hc.h>
 #include <node_api.h>
+#include "napi-args.h"
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -26,35 +27,20 @@ static void free_state(napi_env env, void *data, void *hint) {
   free(data);
 }
 
-static napi_value fail(napi_env env, const char *msg) {
-  napi_throw_type_error(env, NULL, msg);
-  return NULL;
-}
-
-static int typed_array(napi_env env, napi_value v, napi_typedarray_type want, void **data, size_t *len) {
-  bool is;
-  napi_typedarray_type type;
-  napi_value ab;
-  size_t off;
-  if (napi_is_typedarray(env, v, &is) != napi_ok || !is) return 0;
-  if (napi_get_typedarray_info(env, v, &type, len, data, &ab, &off) != napi_ok) return 0;
-  return type == want || (want == napi_uint8_array && type == napi_uint8_clamped_array);
-}
-
 static napi_value dest_size(napi_env env, napi_callback_info info) {
   size_t argc = 5;
   napi_value argv[5];
   bool fresh;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 5) return fail(env, "destSize: 5 arguments");
-  if (napi_get_value_bool(env, argv[4], &fresh) != napi_ok) return fail(env, "destSize: fresh must be a boolean");
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 5) return addon_fail(env, "destSize: 5 arguments");
+  if (napi_get_value_bool(env, argv[4], &fresh) != napi_ok) return addon_fail(env, "destSize: fresh must be a boolean");
   void *src, *dst, *outp;
   size_t src_len, dst_len, out_len;
   int32_t level;
-  if (!typed_array(env, argv[0], napi_uint8_array, &src, &src_len)) return fail(env, "destSize: src must be a Uint8Array");
-  if (!typed_array(env, argv[1], napi_uint8_array, &dst, &dst_len)) return fail(env, "destSize: dst must be a Uint8Array");
-  if (napi_get_value_int32(env, argv[2], &level) != napi_ok || level < 0 || level > LZ4HC_CLEVEL_MAX) return fail(env, "destSize: level must be 0..12");
-  if (!typed_array(env, argv[3], napi_uint32_array, &outp, &out_len) || out_len < 2) return fail(env, "destSize: out must be a Uint32Array(2)");
-  if (src_len > LZ4_MAX_INPUT_SIZE || dst_len > INT_MAX) return fail(env, "destSize: buffer too large");
+  if (!addon_typed_array(env, argv[0], napi_uint8_array, &src, &src_len)) return addon_fail(env, "destSize: src must be a Uint8Array");
+  if (!addon_typed_array(env, argv[1], napi_uint8_array, &dst, &dst_len)) return addon_fail(env, "destSize: dst must be a Uint8Array");
+  if (napi_get_value_int32(env, argv[2], &level) != napi_ok || level < 0 || level > LZ4HC_CLEVEL_MAX) return addon_fail(env, "destSize: level must be 0..12");
+  if (!addon_typed_array(env, argv[3], napi_uint32_array, &outp, &out_len) || out_len < 2) return addon_fail(env, "destSize: out must be a Uint32Array(2)");
+  if (src_len > LZ4_MAX_INPUT_SIZE || dst_len > INT_MAX) return addon_fail(env, "destSize: buffer too large");
 
   int consumed = (int)src_len, written = 0;
   if (src_len > 0 && dst_len > 0) {
@@ -62,17 +48,17 @@ static napi_value dest_size(napi_env env, napi_callback_info info) {
       written = LZ4_compress_destSize((const char *)src, (char *)dst, &consumed, (int)dst_len);
     } else {
       void *state;
-      if (napi_get_instance_data(env, &state) != napi_ok) return fail(env, "destSize: no instance data");
+      if (napi_get_instance_data(env, &state) != napi_ok) return addon_fail(env, "destSize: no instance data");
       if (!state) {
         state = malloc((size_t)LZ4_sizeofStateHC());
-        if (!state) return fail(env, "destSize: out of memory");
+        if (!state) return addon_fail(env, "destSize: out of memory");
         fresh = true;
         if (napi_set_instance_data(env, state, free_state, NULL) != napi_ok) {
           free(state);
-          return fail(env, "destSize: cannot keep the LZ4HC state");
+          return addon_fail(env, "destSize: cannot keep the LZ4HC state");
         }
       }
-      if (fresh && !LZ4_initStreamHC(state, (size_t)LZ4_sizeofStateHC())) return fail(env, "destSize: LZ4_initStreamHC failed");
+      if (fresh && !LZ4_initStreamHC(state, (size_t)LZ4_sizeofStateHC())) return addon_fail(env, "destSize: LZ4_initStreamHC failed");
       LZ4_resetStreamHC_fast((LZ4_streamHC_t *)state, level);
       written = LZ4_compress_HC_continue_destSize((LZ4_streamHC_t *)state, (const char *)src, (char *)dst, &consumed, (int)dst_len);
     }

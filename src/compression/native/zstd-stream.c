@@ -16,23 +16,9 @@
  * sees them. libzstd verifies the frame's content checksum and declared content size itself.
  */
 #include <node_api.h>
+#include "napi-args.h"
 #include <stdint.h>
 #include <zstd.h>
-
-static napi_value fail(napi_env env, const char *msg) {
-  napi_throw_type_error(env, NULL, msg);
-  return NULL;
-}
-
-static int typed_array(napi_env env, napi_value v, napi_typedarray_type want, void **data, size_t *len) {
-  bool is;
-  napi_typedarray_type type;
-  napi_value ab;
-  size_t off;
-  if (napi_is_typedarray(env, v, &is) != napi_ok || !is) return 0;
-  if (napi_get_typedarray_info(env, v, &type, len, data, &ab, &off) != napi_ok) return 0;
-  return type == want;
-}
 
 /* type tag: decode() accepts only objects made by createDecoder() */
 static const napi_type_tag DECODER_TAG = {0x7a737464656364ULL, 0x696e69746f766c66ULL};
@@ -47,20 +33,20 @@ static napi_value create_decoder(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1], obj;
   int32_t window_log_max;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 1) return fail(env, "createDecoder: 1 argument");
-  if (napi_get_value_int32(env, argv[0], &window_log_max) != napi_ok) return fail(env, "createDecoder: windowLogMax must be a number");
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 1) return addon_fail(env, "createDecoder: 1 argument");
+  if (napi_get_value_int32(env, argv[0], &window_log_max) != napi_ok) return addon_fail(env, "createDecoder: windowLogMax must be a number");
   ZSTD_bounds b = ZSTD_dParam_getBounds(ZSTD_d_windowLogMax);
-  if (ZSTD_isError(b.error) || window_log_max < b.lowerBound || window_log_max > b.upperBound) return fail(env, "createDecoder: windowLogMax out of range");
+  if (ZSTD_isError(b.error) || window_log_max < b.lowerBound || window_log_max > b.upperBound) return addon_fail(env, "createDecoder: windowLogMax out of range");
   ZSTD_DCtx *dctx = ZSTD_createDCtx();
-  if (!dctx) return fail(env, "createDecoder: out of memory");
+  if (!dctx) return addon_fail(env, "createDecoder: out of memory");
   if (ZSTD_isError(ZSTD_DCtx_setParameter(dctx, ZSTD_d_windowLogMax, window_log_max))) {
     ZSTD_freeDCtx(dctx);
-    return fail(env, "createDecoder: cannot set windowLogMax");
+    return addon_fail(env, "createDecoder: cannot set windowLogMax");
   }
   if (napi_create_object(env, &obj) != napi_ok || napi_type_tag_object(env, obj, &DECODER_TAG) != napi_ok ||
       napi_wrap(env, obj, dctx, free_decoder, NULL, NULL) != napi_ok) {
     ZSTD_freeDCtx(dctx);
-    return fail(env, "createDecoder: cannot wrap the decoder");
+    return addon_fail(env, "createDecoder: cannot wrap the decoder");
   }
   return obj;
 }
@@ -71,12 +57,12 @@ static napi_value decode(napi_env env, napi_callback_info info) {
   bool tagged;
   void *dctx, *src, *dst, *outp;
   size_t src_len, dst_len, out_len;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 4) return fail(env, "decode: 4 arguments");
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 4) return addon_fail(env, "decode: 4 arguments");
   if (napi_check_object_type_tag(env, argv[0], &DECODER_TAG, &tagged) != napi_ok || !tagged ||
-      napi_unwrap(env, argv[0], &dctx) != napi_ok || !dctx) return fail(env, "decode: not a decoder");
-  if (!typed_array(env, argv[1], napi_uint8_array, &src, &src_len)) return fail(env, "decode: src must be a Uint8Array");
-  if (!typed_array(env, argv[2], napi_uint8_array, &dst, &dst_len)) return fail(env, "decode: dst must be a Uint8Array");
-  if (!typed_array(env, argv[3], napi_float64_array, &outp, &out_len) || out_len < 3) return fail(env, "decode: out must be a Float64Array(3)");
+      napi_unwrap(env, argv[0], &dctx) != napi_ok || !dctx) return addon_fail(env, "decode: not a decoder");
+  if (!addon_typed_array(env, argv[1], napi_uint8_array, &src, &src_len)) return addon_fail(env, "decode: src must be a Uint8Array");
+  if (!addon_typed_array(env, argv[2], napi_uint8_array, &dst, &dst_len)) return addon_fail(env, "decode: dst must be a Uint8Array");
+  if (!addon_typed_array(env, argv[3], napi_float64_array, &outp, &out_len) || out_len < 3) return addon_fail(env, "decode: out must be a Float64Array(3)");
 
   ZSTD_inBuffer in = {src, src_len, 0};
   ZSTD_outBuffer out = {dst, dst_len, 0};
@@ -85,7 +71,7 @@ static napi_value decode(napi_env env, napi_callback_info info) {
     napi_throw_error(env, NULL, ZSTD_getErrorName(ret));
     return NULL;
   }
-  if (in.pos > src_len || out.pos > dst_len) return fail(env, "decode: libzstd reported positions outside the buffers");
+  if (in.pos > src_len || out.pos > dst_len) return addon_fail(env, "decode: libzstd reported positions outside the buffers");
   double *o = outp;
   o[0] = (double)in.pos;
   o[1] = (double)out.pos;
