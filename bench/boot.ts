@@ -36,15 +36,13 @@ function kernelAt(text: string): number {
 }
 
 /**
- * When the original initramfs's /init starts: the kernel's "Run /init" line for the stock boot,
- * storage-init's hand-over line for ours. Everything after it is the same program doing the same
+ * When the original initramfs's init starts: storage-init's hand-over line for ours; for the stock
+ * boot it is the kernel's first program. Everything after it is the same program doing the same
  * work, so this isolates what initoverlayfs changes.
  */
 function originalInitAt(text: string): number {
   const ours = /^\[\s*([\d.]+)\] initoverlayfs: starting \S+ from the image/m.exec(text);
-  const stock = /^\[\s*([\d.]+)\] Run \/init as init process/m.exec(text);
-  const m = ours ?? stock;
-  return m ? Number(m[1]) : NaN;
+  return ours ? Number(ours[1]) : kernelAt(text);
 }
 
 async function sample(initrd: string, disks: string[], driveOptions?: string): Promise<Sample> {
