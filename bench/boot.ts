@@ -12,10 +12,10 @@
  */
 import { statSync } from "node:fs";
 import { join } from "node:path";
-import { buildPair } from "../src/build/build.js";
+import { buildPair } from "../src/pipeline/build.js";
 import { makeTempDir, removeDir } from "../test/helpers/tmp.js";
 import { boot, enableVerity, KVER, makeBootDisk, makeRootDisk, rootReport, STOCK_INITRD, tail } from "../test/boot/vm.js";
-import { INTEGRITY_MODES } from "../src/build/integrity-config.js";
+import { INTEGRITY_MODES } from "../src/pipeline/integrity-config.js";
 import { median } from "./common.js";
 
 const args = process.argv.slice(2);

@@ -1,5 +1,5 @@
 /**
- * initoverlayfs library API. Format code is pure (bytes in, structures out); the io/ and build/
+ * initoverlayfs library API. Format code is pure (bytes in, structures out); the io/ and pipeline/
  * functions do the file system work at the edges.
  */
 // errors
@@ -27,20 +27,20 @@ export { compressFile, type CompressedFile, type ZExtent, type DestSizeCompresso
 export { readDirTree, type DirReadOptions } from "./io/dir-reader.js";
 export { extractTree, type ExtractOptions } from "./io/extract.js";
 export { writeFileAtomic } from "./io/atomic-file.js";
-export { convert, writeImageFile, writeImage, type ConvertOptions, type ConvertResult } from "./build/convert.js";
-export { compressTree, parseCompression, type CompressionSettings } from "./build/compress-tree.js";
+export { convert, writeImageFile, writeImage, type ConvertOptions, type ConvertResult } from "./pipeline/convert.js";
+export { compressTree, parseCompression, type CompressionSettings } from "./pipeline/compress-tree.js";
 export { lz4DestSize, lz4Version } from "./compression/lz4-native.js";
-export { loadTree } from "./build/load-tree.js";
+export { loadTree } from "./pipeline/load-tree.js";
 
 // build: the EROFS image + mini initramfs pair
-export { buildPair, type BuildOptions, type BuildResult, type BuiltModule } from "./build/build.js";
-export { selectModules, kernelVersionsIn, type ModuleRequest, type ModuleSelection, type ModuleWant, type SelectedModule } from "./build/modules/select.js";
-export { type ModuleSource } from "./build/modules/index-files.js";
-export { buildWants, DEFAULT_STORAGE_MODULES, type WantsOptions } from "./build/modules/defaults.js";
-export { findSwitchRootPrograms } from "./build/modules/shims.js";
-export { renderConfig, parseConfigText, lastValues, packMiniInitramfs, miniInitramfsTree, type StorageInitConfig, type MiniCompression } from "./build/mini-initramfs.js";
-export { parseIntegrity, renderIntegrity, type IntegrityConfig, type IntegrityMode } from "./build/integrity-config.js";
-export { parseKernelConfig, type KernelConfig } from "./build/kernel.js";
+export { buildPair, type BuildOptions, type BuildResult, type BuiltModule } from "./pipeline/build.js";
+export { selectModules, kernelVersionsIn, type ModuleRequest, type ModuleSelection, type ModuleWant, type SelectedModule } from "./pipeline/modules/select.js";
+export { type ModuleSource } from "./pipeline/modules/index-files.js";
+export { buildWants, DEFAULT_STORAGE_MODULES, type WantsOptions } from "./pipeline/modules/defaults.js";
+export { findSwitchRootPrograms } from "./pipeline/modules/shims.js";
+export { renderConfig, parseConfigText, lastValues, packMiniInitramfs, miniInitramfsTree, type StorageInitConfig, type MiniCompression } from "./pipeline/mini-initramfs.js";
+export { parseIntegrity, renderIntegrity, type IntegrityConfig, type IntegrityMode } from "./pipeline/integrity-config.js";
+export { parseKernelConfig, type KernelConfig } from "./pipeline/kernel.js";
 
 // integrity: fs-verity and dm-verity (pure formats, then the file edges), PKCS#7 signatures
 export { fsverityDigest, FsverityTree, formatDigest, parseDigest, formattedDigest, parseFormattedDigest, type FsverityOptions, type FsverityDigest } from "./formats/verity/fsverity.js";

@@ -1,6 +1,6 @@
 /** The EROFS compression options shared by `convert` and `build`. */
 import { Command } from "commander";
-import type { CompressionSettings } from "../build/compress-tree.js";
+import type { CompressionSettings } from "../pipeline/compress-tree.js";
 import { UsageError } from "../errors.js";
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
@@ -17,7 +17,7 @@ export function addCompressionOptions(cmd: Command, defaultAlgorithm: string): C
 
 /** Async: the compression modules load only for a command that runs (not for --help). */
 export async function compressionFromOptions(o: Record<string, unknown>): Promise<CompressionSettings | undefined> {
-  const { parseCompression, parsePclusterSize } = await import("../build/compress-tree.js");
+  const { parseCompression, parsePclusterSize } = await import("../pipeline/compress-tree.js");
   const alg = parseCompression(String(o.compression));
   if (!alg) return undefined;
   let workers: number | undefined;

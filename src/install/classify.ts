@@ -4,8 +4,8 @@
  * made by initramfs-tools or dracut has no such file.
  */
 import { existsSync, readFileSync } from "node:fs";
-import { IntegrityConfig, parseIntegrity } from "../build/integrity-config.js";
-import { lastValues, parseConfigText } from "../build/mini-initramfs.js";
+import { IntegrityConfig, parseIntegrity } from "../pipeline/integrity-config.js";
+import { lastValues, parseConfigText } from "../pipeline/mini-initramfs.js";
 import { FormatError, InitoverlayfsError } from "../errors.js";
 import { lookup } from "../fs/tree.js";
 import { readInitramfs } from "../initramfs/read.js";

@@ -9,7 +9,7 @@
  */
 import { existsSync, readdirSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
-import { checkKver } from "../build/kernel.js";
+import { checkKver } from "../pipeline/kernel.js";
 import { UsageError } from "../errors.js";
 
 export type LayoutKind = "debian" | "fedora" | "entry-dir";

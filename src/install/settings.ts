@@ -11,9 +11,9 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { FailurePolicy, MiniCompression, parseConfigText } from "../build/mini-initramfs.js";
+import { FailurePolicy, MiniCompression, parseConfigText } from "../pipeline/mini-initramfs.js";
 import { FormatError } from "../errors.js";
-import { IntegrityMode, INTEGRITY_MODES } from "../build/integrity-config.js";
+import { IntegrityMode, INTEGRITY_MODES } from "../pipeline/integrity-config.js";
 
 export interface InstallSettings {
   boot?: string;

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { closeSync, fstatSync, fsyncSync, ftruncateSync, openSync, writeSync } from "node:fs";
-import { DmVerityConfig, VERITY_BLOCK_SIZE } from "../build/integrity-config.js";
+import { DmVerityConfig, VERITY_BLOCK_SIZE } from "../pipeline/integrity-config.js";
 import { UsageError } from "../errors.js";
 import { HashName, toHex } from "../formats/verity/algorithms.js";
 import { DmVerityParams, DmVerityTree, dataBlockHashParams, dmVerityGeometry, encodeVeritySuperblock } from "../formats/verity/dm-verity.js";

@@ -1,7 +1,7 @@
 /** Reads the integrity keys (and the dm-verity signature file) from a mini initramfs. */
 import { readFileSync } from "node:fs";
-import { IntegrityConfig, parseIntegrity } from "../build/integrity-config.js";
-import { lastValues, parseConfigText } from "../build/mini-initramfs.js";
+import { IntegrityConfig, parseIntegrity } from "../pipeline/integrity-config.js";
+import { lastValues, parseConfigText } from "../pipeline/mini-initramfs.js";
 import { FormatError, UsageError } from "../errors.js";
 import { bytesToByteString, lookup } from "../fs/tree.js";
 import { readInitramfs } from "../initramfs/read.js";

@@ -9,7 +9,7 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import { join } from "node:path";
-import { buildPair, BuildResult } from "../../src/build/build.js";
+import { buildPair, BuildResult } from "../../src/pipeline/build.js";
 import { readInitramfs } from "../../src/initramfs/read.js";
 import { treeToCpio } from "../../src/formats/cpio/writer.js";
 import { bytesContent, FsNode, lookup, newDir, newTree } from "../../src/fs/tree.js";

@@ -8,7 +8,7 @@ import { randomBytes } from "node:crypto";
 import { copyFileSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { DmVerityConfig, IntegrityConfig } from "../../src/build/integrity-config.js";
+import { DmVerityConfig, IntegrityConfig } from "../../src/pipeline/integrity-config.js";
 import { UsageError } from "../../src/errors.js";
 import { formatDigest } from "../../src/formats/verity/fsverity.js";
 import { bytesSource } from "../../src/integrity/byte-source.js";

@@ -14,9 +14,9 @@ import test from "node:test";
 import assert from "node:assert/strict";
 import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import { renderConfig, StorageInitConfig } from "../../src/build/mini-initramfs.js";
-import { IntegrityConfig } from "../../src/build/integrity-config.js";
-import { packageRoot } from "../../src/build/build.js";
+import { renderConfig, StorageInitConfig } from "../../src/pipeline/mini-initramfs.js";
+import { IntegrityConfig } from "../../src/pipeline/integrity-config.js";
+import { packageRoot } from "../../src/pipeline/build.js";
 import { run } from "../helpers/run.js";
 import { withTempDir } from "../helpers/tmp.js";
 

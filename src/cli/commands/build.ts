@@ -1,8 +1,8 @@
 import { Command } from "commander";
-import type { BuildResult } from "../../build/build.js";
-import type { FailurePolicy, MiniCompression } from "../../build/mini-initramfs.js";
+import type { BuildResult } from "../../pipeline/build.js";
+import type { FailurePolicy, MiniCompression } from "../../pipeline/mini-initramfs.js";
 import { UsageError } from "../../errors.js";
-import type { IntegrityConfig } from "../../build/integrity-config.js";
+import type { IntegrityConfig } from "../../pipeline/integrity-config.js";
 import { bytes } from "../format.js";
 import { parseTimestamp } from "../options.js";
 import { progress } from "../progress.js";
@@ -45,7 +45,7 @@ export function buildCommand(): Command {
       if (!/^\d+$/.test(o.timeout) || !Number.isSafeInteger(timeout)) throw new UsageError(`--timeout: expected a whole number of seconds, got ${JSON.stringify(o.timeout)}`);
       if (o.modulesDir !== undefined && o.hostModules === false) throw new UsageError("--modules-dir and --no-host-modules exclude each other");
       const compression = (await compressionFromOptions(o)) ?? null;
-      const { buildPair } = await import("../../build/build.js");
+      const { buildPair } = await import("../../pipeline/build.js");
       const p = progress(`reading ${o.initramfs ?? "initramfs"}`);
       let r: BuildResult;
       try {

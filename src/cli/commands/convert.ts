@@ -25,11 +25,11 @@ export function convertCommand(): Command {
       const uuid = o.uuid ? parseUuid(o.uuid) : undefined;
       const compression = await compressionFromOptions(o);
       // the compression workers boot (~150 ms each) while the rest loads and the input is read
-      const compressor = compression && new (await import("../../build/compress-tree.js")).TreeCompressor(compression);
+      const compressor = compression && new (await import("../../pipeline/compress-tree.js")).TreeCompressor(compression);
       const p = progress(`reading ${input}`);
       let r;
       try {
-        const { convert, timestampFromEnv } = await import("../../build/convert.js");
+        const { convert, timestampFromEnv } = await import("../../pipeline/convert.js");
         const timestamp = o.timestamp !== undefined ? parseTimestamp(o.timestamp) : timestampFromEnv();
         r = await convert({
           input, output: o.output, uuid, label: o.label,

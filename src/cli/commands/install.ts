@@ -1,6 +1,6 @@
 /** install, uninstall, status and install-hooks: the pair on a real system's /boot. */
 import { Command } from "commander";
-import type { FailurePolicy, MiniCompression } from "../../build/mini-initramfs.js";
+import type { FailurePolicy, MiniCompression } from "../../pipeline/mini-initramfs.js";
 import { UsageError } from "../../errors.js";
 import { EXIT } from "../exit-codes.js";
 import { bytes } from "../format.js";

@@ -1,7 +1,7 @@
 /** Integrity commands: digest (fs-verity), verity (append a dm-verity hash area), sign, verify. */
 import { Command } from "commander";
 import { readFileSync } from "node:fs";
-import { FSVERITY_ALGORITHMS, IntegrityConfig, VERITY_BLOCK_SIZE, VERITY_HASH_ALGORITHMS, parseIntegrity, renderIntegrity } from "../../build/integrity-config.js";
+import { FSVERITY_ALGORITHMS, IntegrityConfig, VERITY_BLOCK_SIZE, VERITY_HASH_ALGORITHMS, parseIntegrity, renderIntegrity } from "../../pipeline/integrity-config.js";
 import { UsageError } from "../../errors.js";
 import { FsverityHashName, checkHex, toHex } from "../../formats/verity/algorithms.js";
 import { formatDigest, formattedDigest, parseDigest } from "../../formats/verity/fsverity.js";

@@ -42,7 +42,7 @@ export interface ErofsWriteOptions {
   /** an xattr (name, value) pair used by at least this many inodes goes to the shared area; 0 = never share; default 2 */
   xattrShareThreshold?: number;
   /**
-   * LZ4-compressed files (computed beforehand, see src/build/compress-tree.ts): these files are
+   * LZ4-compressed files (computed beforehand, see src/pipeline/compress-tree.ts): these files are
    * stored compressed, every other file as it is.
    */
   compressed?: ReadonlyMap<FsNode, CompressedFile>;

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { setImmediate } from "node:timers/promises";
 import { bytesContent, emptyMeta, FileNode, FsTree, newDir, newTree } from "../../src/fs/tree.js";
 import { buildErofsImage } from "../../src/formats/erofs/writer/index.js";
-import { CompressionSettings, TreeCompressor, writerOptions } from "../../src/build/compress-tree.js";
+import { CompressionSettings, TreeCompressor, writerOptions } from "../../src/pipeline/compress-tree.js";
 import { text } from "../helpers/compressible-tree.js";
 import { prng } from "../helpers/prng.js";
 

@@ -14,8 +14,8 @@ import { bytesContent, lookup } from "../../src/fs/tree.js";
 import { readInitramfs } from "../../src/initramfs/read.js";
 import {
   checkBootSpec, MINI_COMPRESSIONS, miniInitramfsTree, packMiniInitramfs, renderConfig, StorageInitConfig,
-} from "../../src/build/mini-initramfs.js";
-import { packageRoot } from "../../src/build/build.js";
+} from "../../src/pipeline/mini-initramfs.js";
+import { packageRoot } from "../../src/pipeline/build.js";
 import { run } from "../helpers/run.js";
 import { withTempDir } from "../helpers/tmp.js";
 import { writeFileSync } from "node:fs";

@@ -3,7 +3,7 @@
  * against kmod's own resolver: `modprobe --show-depends` on the extracted initramfs (and on the
  * host's /lib/modules for what the initramfs lacks). The files are required: a missing one fails.
  */
-import { STORAGE_INIT_LIMITS } from "../../src/build/mini-initramfs.js";
+import { STORAGE_INIT_LIMITS } from "../../src/pipeline/mini-initramfs.js";
 import test from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
@@ -11,12 +11,12 @@ import { join } from "node:path";
 import { FsTree, newDir, newTree } from "../../src/fs/tree.js";
 import { readInitramfs } from "../../src/initramfs/read.js";
 import { readDirTree } from "../../src/io/dir-reader.js";
-import { buildWants } from "../../src/build/modules/defaults.js";
-import { ModuleSource } from "../../src/build/modules/index-files.js";
-import { parseModulePath } from "../../src/build/modules/names.js";
-import { selectModules, kernelVersionsIn } from "../../src/build/modules/select.js";
-import { findSwitchRootPrograms } from "../../src/build/modules/shims.js";
-import { readKernelConfig } from "../../src/build/kernel.js";
+import { buildWants } from "../../src/pipeline/modules/defaults.js";
+import { ModuleSource } from "../../src/pipeline/modules/index-files.js";
+import { parseModulePath } from "../../src/pipeline/modules/names.js";
+import { selectModules, kernelVersionsIn } from "../../src/pipeline/modules/select.js";
+import { findSwitchRootPrograms } from "../../src/pipeline/modules/shims.js";
+import { readKernelConfig } from "../../src/pipeline/kernel.js";
 import { run } from "../helpers/run.js";
 import { KVER } from "../helpers/kernel.js";
 import { makeTempDir, removeDir } from "../helpers/tmp.js";

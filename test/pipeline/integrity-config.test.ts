@@ -1,8 +1,8 @@
 /** The integrity keys of the mini initramfs config: rendered, parsed back, and refused when malformed. */
 import test from "node:test";
 import assert from "node:assert/strict";
-import { IntegrityConfig, parseIntegrity, renderIntegrity } from "../../src/build/integrity-config.js";
-import { lastValues, parseConfigText, renderConfig } from "../../src/build/mini-initramfs.js";
+import { IntegrityConfig, parseIntegrity, renderIntegrity } from "../../src/pipeline/integrity-config.js";
+import { lastValues, parseConfigText, renderConfig } from "../../src/pipeline/mini-initramfs.js";
 
 const DM: IntegrityConfig = {
   mode: "dm-verity", rootHash: "e522df0f97da4febb882ac40f30b37dc0b444bf6df418929463fa25280f09d5c",

@@ -13,7 +13,7 @@ import { diffTrees } from "../../src/fs/compare.js";
 import { readInitramfs } from "../../src/initramfs/read.js";
 import { readDirTree } from "../../src/io/dir-reader.js";
 import { withLoopMount } from "../helpers/mount.js";
-import { packageRoot, BuildResult } from "../../src/build/build.js";
+import { packageRoot, BuildResult } from "../../src/pipeline/build.js";
 import { run } from "../helpers/run.js";
 import { KVER } from "../helpers/kernel.js";
 import { makeTempDir, removeDir, withTempDir } from "../helpers/tmp.js";
