@@ -125,7 +125,7 @@ enum kind {
 	K_UINT,     /* unsigned long at off, in [0, max] */
 	K_BOOL,     /* debug: sets loglevel 7 */
 	K_FAILURE,
-	K_MODULE,   /* repeatable; max = 1: until_boot (storage_module), 2: may_fail (optional_module) */
+	K_MODULE,   /* repeatable; max = 1: storage_module, 2: optional_module (field and key alike) */
 	K_PATHS,    /* repeatable absolute paths: struct path_list at off */
 	K_INTEGRITY,
 };
@@ -230,8 +230,8 @@ static int set_module(struct config *c, const char *v, unsigned long kind, char 
 		snprintf(err, errlen, "module parameters longer than %d bytes", CFG_PARAMS_MAX - 1);
 		return -1;
 	}
-	m->until_boot = kind == 1;
-	m->may_fail = kind == 2;
+	m->storage_module = kind == 1;
+	m->optional_module = kind == 2;
 	c->n_modules++;
 	return 0;
 }

@@ -25,12 +25,13 @@ enum cfg_origin { CFG_FROM_FILE = 0, CFG_FROM_CMDLINE };
 struct module_spec {
 	char path[SI_PATH_MAX];
 	char params[CFG_PARAMS_MAX];
-	/* storage_module: a driver that may be what makes the boot device
-	 * appear; not loaded once the boot device is there */
-	unsigned char until_boot;
-	/* optional_module: it needs a CPU feature (an accelerated hash, say);
-	 * when the kernel refuses it, the generic code it stands in for runs */
-	unsigned char may_fail;
+	/* storage module: a driver that may be what makes the boot device
+	 * appear; loaded only while the boot device is still missing */
+	unsigned char storage_module;
+	/* optional module: it needs a CPU feature (an accelerated hash, say);
+	 * the kernel may refuse it: logged, not fatal, the generic code it
+	 * stands in for runs */
+	unsigned char optional_module;
 };
 
 /* A repeatable key holding absolute paths. */

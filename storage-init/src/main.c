@@ -89,8 +89,8 @@ static void print_config(void)
 	       cfg.boot, cfg.bootfstype, cfg.bootflags, cfg.image, cfg.init, cfg.shell,
 	       cfg.timeout, cfg.loglevel, pol[cfg.failure]);
 	for (i = 0; i < cfg.n_modules; i++)
-		printf("%s=%s%s%s\n", cfg.modules[i].until_boot ? "storage_module" :
-		       cfg.modules[i].may_fail ? "optional_module" : "module",
+		printf("%s=%s%s%s\n", cfg.modules[i].storage_module ? "storage_module" :
+		       cfg.modules[i].optional_module ? "optional_module" : "module",
 		       cfg.modules[i].path, cfg.modules[i].params[0] ? " " : "", cfg.modules[i].params);
 	for (i = 0; i < cfg.shims.n; i++)
 		printf("shim=%s\n", cfg.shims.path[i]);

@@ -57,7 +57,7 @@ int modules_load(const struct config *c, int (*present)(void *ctx), void *ctx,
 		for (i = 0; i < c->n_modules; i++) {
 			const struct module_spec *m = &c->modules[i];
 
-			if (m->until_boot != pass)
+			if (m->storage_module != pass)
 				continue;
 			/* once the boot device is there, no more storage drivers:
 			 * the original init loads what the machine needs */
@@ -66,7 +66,7 @@ int modules_load(const struct config *c, int (*present)(void *ctx), void *ctx,
 				continue;
 			}
 			if (load_one(m) < 0) {
-				if (m->may_fail) {
+				if (m->optional_module) {
 					/* ENODEV: the CPU lacks the feature; the generic code does the job */
 					log_info("optional module %s not loaded: %s", m->path, strerror(errno));
 					n->refused++;

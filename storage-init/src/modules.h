@@ -5,13 +5,13 @@
 
 struct module_counts {
 	size_t loaded;
-	size_t skipped;   /* until_boot ones after the boot device appeared */
-	size_t refused;   /* may_fail ones the kernel did not take */
+	size_t skipped;   /* storage modules after the boot device appeared */
+	size_t refused;   /* optional modules the kernel did not take */
 };
 
 /* finit_module() each module in order, EEXIST counting as loaded: first the
- * plain ones, then the until_boot ones, each only while present(ctx) says the
- * boot device is still missing. A may_fail module the kernel refuses is
+ * plain ones, then the storage modules, each only while present(ctx) says the
+ * boot device is still missing. An optional module the kernel refuses is
  * logged and counted, nothing more. Returns 0 with the counts, or -1 with
  * *failed set to the module and errno set. */
 int modules_load(const struct config *c, int (*present)(void *ctx), void *ctx,

@@ -125,22 +125,22 @@ static void test_config_repeats(void)
 	CHECK_STR(c.modules[1].path, "/lib/modules/virtio_blk.ko");
 	CHECK_STR(c.modules[1].params, "queue_depth=64 foo=\"a\"");
 	CHECK_STR(c.modules[2].path, "/lib/modules/erofs.ko.zst");
-	CHECK(!c.modules[0].until_boot && !c.modules[2].until_boot);
+	CHECK(!c.modules[0].storage_module && !c.modules[2].storage_module);
 	CHECK(c.shims.n == 2);
 	CHECK_STR(c.shims.path[1], "/bin/switch_root");
-	/* storage_module: the same list, in order, marked as needed only until the boot device shows */
+	/* storage_module: the same list, in order, loaded only while the boot device is missing */
 	CHECK(parse("module = /a.ko\nstorage_module = /s.ko x=1\nstorage-module=/t.ko\nmodule=/b.ko\n") == 0);
 	CHECK(c.n_modules == 4);
-	CHECK(!c.modules[0].until_boot && c.modules[1].until_boot && c.modules[2].until_boot && !c.modules[3].until_boot);
+	CHECK(!c.modules[0].storage_module && c.modules[1].storage_module && c.modules[2].storage_module && !c.modules[3].storage_module);
 	CHECK_STR(c.modules[1].path, "/s.ko");
 	CHECK_STR(c.modules[1].params, "x=1");
 	CHECK(parse("storage_module = s.ko\n") < 0);
-	CHECK(!c.modules[0].may_fail && !c.modules[1].may_fail);
+	CHECK(!c.modules[0].optional_module && !c.modules[1].optional_module);
 	/* optional_module: in the always-loaded list, marked as allowed to be refused */
 	CHECK(parse("module = /a.ko\noptional_module = /arch/sha256-ssse3.ko\nmodule=/b.ko\n") == 0);
 	CHECK(c.n_modules == 3);
-	CHECK(!c.modules[0].may_fail && c.modules[1].may_fail && !c.modules[2].may_fail);
-	CHECK(!c.modules[1].until_boot);
+	CHECK(!c.modules[0].optional_module && c.modules[1].optional_module && !c.modules[2].optional_module);
+	CHECK(!c.modules[1].storage_module);
 	CHECK_STR(c.modules[1].path, "/arch/sha256-ssse3.ko");
 	CHECK(parse("optional_module = sha.ko\n") < 0);
 	c.boot[0] = 'x';
