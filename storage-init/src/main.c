@@ -404,8 +404,16 @@ static int storage_init(int argc, char **argv)
 	struct blockdev bdev;
 	struct shim_report rep;
 	struct image_mounted img;
+	/* how a failed switch_by_move() step is named in the FAILED line */
+	static const char *const move_what[] = {
+		[MOVE_OPEN_ROOT] = "open /",
+		[MOVE_MOUNT] = "mount --move " ROOT_MNT " /",
+		[MOVE_CHROOT] = "chroot " ROOT_MNT,
+		[MOVE_CHDIR] = "chroot " ROOT_MNT,
+	};
+	enum move_step step;
 	unsigned long long t0 = now_ms();
-	int rootfd, i;
+	int i;
 
 	if (mount_api_filesystems(&what) < 0)
 		fail_errno("mount API filesystems", what, errno);
@@ -498,19 +506,8 @@ static int storage_init(int argc, char **argv)
 		fail_errno("switch root", err, errno);
 	if (chdir(ROOT_MNT) < 0)
 		fail_errno("switch root", ROOT_MNT, errno);
-	rootfd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (rootfd < 0)
-		fail_errno("switch root", "open /", errno);
-	if (is_ram_fs("/")) {
-		unsigned long n = delete_tree(rootfd);
-
-		log_debug("removed %lu entries of the mini initramfs", n);
-	}
-	close(rootfd);
-	if (do_mount(".", "/", NULL, MS_MOVE, NULL) < 0)
-		fail_errno("switch root", "mount --move " ROOT_MNT " /", errno);
-	if (chroot(".") < 0 || chdir("/") < 0)
-		fail_errno("switch root", "chroot " ROOT_MNT, errno);
+	if (switch_by_move("the mini initramfs", &step) < 0)
+		fail_errno("switch root", move_what[step], errno);
 	failure_set_image_root(NULL);
 
 	init_argv[0] = cfg.init;

@@ -45,25 +45,28 @@ int init_is_executable(const char *newroot, const char *init)
 	return 0;
 }
 
-int switch_by_move(const char **what)
+int switch_by_move(const char *old_name, enum move_step *failed)
 {
+	/* after the move nothing can reach the old root's files: free the RAM now */
 	if (is_ram_fs("/")) {
-		int rootfd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		unsigned long n;
+		int rootfd;
 
-		if (rootfd >= 0) {
-			unsigned long n = delete_tree(rootfd);
-
-			close(rootfd);
-			log_debug("removed %lu entries of the old root", n);
-		}
+		*failed = MOVE_OPEN_ROOT;
+		rootfd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (rootfd < 0)
+			return -1;
+		n = delete_tree(rootfd);
+		close(rootfd);
+		log_debug("removed %lu entries of %s", n, old_name);
 	}
-	*what = "mount --move . /";
+	*failed = MOVE_MOUNT;
 	if (do_mount(".", "/", NULL, MS_MOVE, NULL) < 0)
 		return -1;
-	*what = "chroot";
+	*failed = MOVE_CHROOT;
 	if (chroot(".") < 0)
 		return -1;
-	*what = "chdir /";
+	*failed = MOVE_CHDIR;
 	return chdir("/");
 }
 
@@ -136,7 +139,14 @@ int shim_main(enum tool t, int argc, char **argv)
 	struct switch_args a;
 	struct stat root_st, new_st;
 	char err[256], kmsg[SI_PATH_MAX];
-	const char *what;
+	/* how a failed switch_by_move() step is named in the shim's FAILED line */
+	static const char *const move_what[] = {
+		[MOVE_OPEN_ROOT] = "open /",
+		[MOVE_MOUNT] = "mount --move . /",
+		[MOVE_CHROOT] = "chroot",
+		[MOVE_CHDIR] = "chdir /",
+	};
+	enum move_step step;
 
 	log_open(NULL);
 	if (parse_switch_args(t, argc, argv, &a, err, sizeof err) < 0) {
@@ -185,8 +195,8 @@ int shim_main(enum tool t, int argc, char **argv)
 	} else {
 		log_warn("%s: pivot_root: %s; using mount --move (old root stays mounted)", name,
 			 strerror(errno));
-		if (switch_by_move(&what) < 0)
-			return shim_fail(name, what, errno);
+		if (switch_by_move("the old root", &step) < 0)
+			return shim_fail(name, move_what[step], errno);
 		log_info("%s: switched to %s (mount --move)", name, a.newroot);
 	}
 	if (a.console) {
