@@ -9,17 +9,14 @@
 #include "log.h"
 #include "modules.h"
 #include "mounts.h"
-#include "script.h"
+#include "shims.h"
 #include "switchroot.h"
 #include "util.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #ifndef SI_VERSION
@@ -34,7 +31,6 @@
 #define WORK_SUB  RW_MNT "/work"
 #define ROOT_MNT  WORK_DIR "/root"
 #define MAX_INIT_ARGS 256
-#define SHIM_SUFFIX ".initoverlayfs-new"
 
 extern char **environ;
 
@@ -162,227 +158,6 @@ static int tool_mode(int argc, char **argv)
 	return 2;
 }
 
-/* ---- shims ------------------------------------------------------------ */
-
-struct shim_report {
-	int err;
-	char path[SI_PATH_MAX];
-};
-
-static int copy_fd(int from, int to)
-{
-	static char buf[16384];
-	off_t off = 0;
-
-	for (;;) {
-		ssize_t r = pread_full(from, buf, sizeof buf, off);
-
-		if (r < 0)
-			return -1;
-		if (r == 0)
-			return 0;
-		if (write_full(to, buf, (size_t)r) < 0)
-			return -1;
-		off += r;
-	}
-}
-
-/* Runs chrooted in the new root (child process). */
-static int install_one(int self_fd, const char *path)
-{
-	char tmp[SI_PATH_MAX];
-	struct stat st;
-	int fd, saved;
-
-	if (lstat(path, &st) < 0) {
-		if (errno == ENOENT) {
-			log_debug("shim %s: not in the image, skipped", path);
-			return 0;
-		}
-		return -1;
-	}
-	if (S_ISDIR(st.st_mode)) {
-		errno = EISDIR;
-		return -1;
-	}
-	if (str_concat(tmp, sizeof tmp, path, SHIM_SUFFIX) < 0) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	(void)unlink(tmp);
-	/* a new file, then rename: the old name may be a hard link (busybox) */
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0755);
-	if (fd < 0)
-		return -1;
-	if (copy_fd(self_fd, fd) < 0 || fchmod(fd, 0755) < 0)
-		goto fail;
-	if (close(fd) < 0) {
-		fd = -1;
-		goto fail;
-	}
-	fd = -1;
-	if (rename(tmp, path) < 0)
-		goto fail;
-	log_info("shim %s installed (was %s)", path,
-		 S_ISLNK(st.st_mode) ? "a symlink" : st.st_nlink > 1 ? "a hard link" : "a file");
-	return 1;
-fail:
-	saved = errno;
-	if (fd >= 0)
-		close(fd);
-	(void)unlink(tmp);
-	errno = saved;
-	return -1;
-}
-
-/* Write data to path through a new file and rename (keeps mode). */
-static int replace_file(const char *path, const char *data, size_t len, mode_t mode)
-{
-	char tmp[SI_PATH_MAX];
-	int fd, saved;
-
-	if (str_concat(tmp, sizeof tmp, path, SHIM_SUFFIX) < 0) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	(void)unlink(tmp);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode & 07777);
-	if (fd < 0)
-		return -1;
-	if (write_full(fd, data, len) < 0 || fchmod(fd, mode & 07777) < 0) {
-		saved = errno;
-		close(fd);
-		goto fail;
-	}
-	if (close(fd) < 0 || rename(tmp, path) < 0) {
-		saved = errno;
-		goto fail;
-	}
-	return 0;
-fail:
-	(void)unlink(tmp);
-	errno = saved;
-	return -1;
-}
-
-/* busybox with FEATURE_SH_STANDALONE runs its own applet for a bare
- * "run-init" whatever PATH says: point such calls in the listed scripts at
- * the installed shim. Runs chrooted in the new root (child process). */
-static int rewrite_script(const char *path, const char *const *names, const char *const *shims,
-			  size_t n)
-{
-	static char a[SCRIPT_MAX + 1], b[SCRIPT_MAX + 4096];
-	struct stat st;
-	size_t len, i;
-	unsigned total = 0, count;
-	long r;
-
-	if (stat(path, &st) < 0) {
-		if (errno == ENOENT)
-			return 0;
-		return -1;
-	}
-	if (!S_ISREG(st.st_mode))
-		return 0;
-	if (read_file(path, a, sizeof a, &len) < 0)
-		return -1;
-	if (len < 2 || a[0] != '#' || a[1] != '!')
-		return 0; /* not a script (e.g. systemd) */
-	for (i = 0; i < n; i++) {
-		if (!shims[i])
-			continue;
-		r = script_rewrite(a, len, names[i], shims[i], b, SCRIPT_MAX, &count);
-		if (r < 0) {
-			errno = EFBIG;
-			return -1;
-		}
-		if (count) {
-			memcpy(a, b, (size_t)r);
-			len = (size_t)r;
-			total += count;
-			log_info("%s: %u call(s) of %s now run %s", path, count, names[i], shims[i]);
-		}
-	}
-	if (total == 0)
-		return 0;
-	return replace_file(path, a, len, st.st_mode);
-}
-
-static int install_shims(const char *root, struct shim_report *rep)
-{
-	int self_fd, pipefd[2], status;
-	static const char *const tool_names[3] = { NULL, "run-init", "switch_root" };
-	const char *installed[3] = { NULL, NULL, NULL };
-	ssize_t r;
-	pid_t pid;
-	size_t i;
-
-	memset(rep, 0, sizeof *rep);
-	str_copy(rep->path, sizeof rep->path, "/proc/self/exe");
-	self_fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
-	if (self_fd < 0 || pipe2(pipefd, O_CLOEXEC) < 0) {
-		rep->err = errno;
-		return -1;
-	}
-	pid = fork();
-	if (pid < 0) {
-		rep->err = errno;
-		return -1;
-	}
-	if (pid == 0) {
-		close(pipefd[0]);
-		if (chroot(root) < 0 || chdir("/") < 0) {
-			rep->err = errno;
-			str_copy(rep->path, sizeof rep->path, root);
-			(void)write_full(pipefd[1], rep, sizeof *rep);
-			_exit(1);
-		}
-		for (i = 0; i < cfg.shims.n; i++) {
-			const char *p = cfg.shims.path[i];
-			int rc = install_one(self_fd, p);
-
-			if (rc < 0) {
-				rep->err = errno;
-				str_copy(rep->path, sizeof rep->path, p);
-				(void)write_full(pipefd[1], rep, sizeof *rep);
-				_exit(1);
-			}
-			if (rc == 1) {
-				enum tool t = tool_from_argv0(p);
-
-				if (t != TOOL_STORAGE_INIT && !installed[t])
-					installed[t] = p;
-			}
-		}
-		for (i = 0; i < cfg.scripts.n; i++) {
-			if (rewrite_script(cfg.scripts.path[i], tool_names, installed, 3) < 0) {
-				rep->err = errno;
-				str_copy(rep->path, sizeof rep->path, cfg.scripts.path[i]);
-				(void)write_full(pipefd[1], rep, sizeof *rep);
-				_exit(1);
-			}
-		}
-		_exit(0);
-	}
-	close(pipefd[1]);
-	close(self_fd);
-	r = read_full(pipefd[0], rep, sizeof *rep);
-	close(pipefd[0]);
-	while (waitpid(pid, &status, 0) < 0) {
-		if (errno != EINTR) {
-			rep->err = errno;
-			return -1;
-		}
-	}
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-		return 0;
-	if (r != (ssize_t)sizeof *rep || rep->err == 0) {
-		rep->err = ECHILD;
-		str_copy(rep->path, sizeof rep->path, root);
-	}
-	return -1;
-}
-
 /* ---- the boot flow ---------------------------------------------------- */
 
 static int boot_present(void *ctx)
@@ -496,7 +271,7 @@ static int storage_init(int argc, char **argv)
 	log_info("overlay mounted on " ROOT_MNT);
 
 	/* shims */
-	if (install_shims(ROOT_MNT, &rep) < 0)
+	if (install_shims(&cfg, ROOT_MNT, &rep) < 0)
 		fail_errno("install switch-root shim", rep.path, rep.err);
 
 	/* hand over */
