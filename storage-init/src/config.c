@@ -511,6 +511,14 @@ static int finish_integrity(struct config *c, char *err, size_t errlen)
 		return -1; } } while (0)
 	switch (c->integrity) {
 	case INTEGRITY_NONE:
+		/* a misspelled or missing "integrity =" must not boot unverified */
+		if (c->digest[0] || c->verity_roothash[0] || c->verity_salt[0] ||
+		    c->verity_hashalg[0] || c->verity_sig[0] ||
+		    c->verity_format != CFG_UNSET || c->verity_data_blocks != CFG_UNSET ||
+		    c->verity_hash_offset != CFG_UNSET) {
+			snprintf(err, errlen, "integrity keys are set but integrity is none or missing");
+			return -1;
+		}
 		return 0;
 	case INTEGRITY_FS_VERITY:
 	case INTEGRITY_COPY:

@@ -88,6 +88,8 @@ static void print_config(void)
 		printf("%s=%s%s%s\n", cfg.modules[i].storage_module ? "storage_module" :
 		       cfg.modules[i].optional_module ? "optional_module" : "module",
 		       cfg.modules[i].path, cfg.modules[i].params[0] ? " " : "", cfg.modules[i].params);
+	if (cfg.shims.n == 0)
+		printf("shim=\n"); /* an empty list, as the file says it */
 	for (i = 0; i < cfg.shims.n; i++)
 		printf("shim=%s\n", cfg.shims.path[i]);
 	for (i = 0; i < cfg.scripts.n; i++)

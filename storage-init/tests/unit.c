@@ -871,6 +871,10 @@ static void test_config_integrity(void)
 	CHECK(finish(DMV "verity_data_blocks = 0\n") < 0);
 	CHECK(finish(DMV "verity_hashalg = sha512\n") < 0);
 	CHECK_STR(err, "verity_roothash: 64 hex digits, sha512 needs 128");
+	/* integrity keys with a misspelled or missing mode fail closed */
+	CHECK(finish("boot = LABEL=b\nimage = /i.img\nintegrty = copy\ndigest = sha256:" ROOT64 "\n") < 0);
+	CHECK_STR(err, "integrity keys are set but integrity is none or missing");
+	CHECK(finish("boot = LABEL=b\nimage = /i.img\nintegrity = none\nverity_hash_offset = 8192\n") < 0);
 	/* bad values */
 	CHECK(parse("integrity = yes\n") < 0);
 	CHECK_STR(err, "line 1: integrity: expected none, dm-verity, fs-verity or copy: \"yes\"");
