@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { buildPair } from "../src/pipeline/build.js";
 import { makeTempDir, removeDir } from "../test/helpers/tmp.js";
 import { boot, enableVerity, KVER, makeBootDisk, makeRootDisk, rootReport, STOCK_INITRD, tail } from "../test/boot/vm.js";
-import { INTEGRITY_MODES } from "../src/pipeline/integrity-config.js";
+import { INTEGRITY_MODES } from "../src/formats/storage-init-config/index.js";
 import { median } from "./common.js";
 
 const args = process.argv.slice(2);

@@ -38,8 +38,14 @@ export { selectModules, kernelVersionsIn, type ModuleRequest, type ModuleSelecti
 export { type ModuleSource } from "./pipeline/modules/index-files.js";
 export { buildWants, DEFAULT_STORAGE_MODULES, type WantsOptions } from "./pipeline/modules/defaults.js";
 export { findSwitchRootPrograms } from "./pipeline/modules/shims.js";
-export { renderConfig, parseConfigText, lastValues, packMiniInitramfs, miniInitramfsTree, type StorageInitConfig, type MiniCompression } from "./pipeline/mini-initramfs.js";
-export { parseIntegrity, renderIntegrity, type IntegrityConfig, type IntegrityMode } from "./pipeline/integrity-config.js";
+export { packMiniInitramfs, miniInitramfsTree } from "./pipeline/mini-initramfs.js";
+export { readMiniInitramfs, type MiniInitramfs } from "./initramfs/mini-config.js";
+
+// storage-init's config file: the contract between the build and the early-boot program
+export {
+  CONFIG_PATH, BUILD_DEFAULTS, renderConfig, parseConfig, parseConfigText, ConfigKeys, parseIntegrity, renderIntegrity, dmVerityConfigOf,
+  type StorageInitConfig, type ModuleSpec, type MiniCompression, type IntegrityConfig, type IntegrityMode, type ConfigEntry,
+} from "./formats/storage-init-config/index.js";
 export { parseKernelConfig, type KernelConfig } from "./pipeline/kernel.js";
 
 // integrity: fs-verity and dm-verity (pure formats, then the file edges), PKCS#7 signatures

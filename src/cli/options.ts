@@ -1,6 +1,7 @@
 /** Parsers for option values; each throws a UsageError naming the option. */
 import { UsageError } from "../errors.js";
 import { Timestamp } from "../fs/tree.js";
+import { memberOf } from "../formats/storage-init-config/schema.js";
 
 export function parseUuid(s: string): Uint8Array {
   const hex = s.replace(/-/g, "");
@@ -12,4 +13,23 @@ export function parseTimestamp(s: string): Timestamp {
   const m = /^(\d+)(?:\.(\d{1,9}))?$/.exec(s);
   if (!m) throw new UsageError(`--timestamp: expected seconds since the epoch (e.g. 1700000000 or 1700000000.5), got ${JSON.stringify(s)}`);
   return { sec: Number(m[1]), nsec: m[2] ? Number(m[2].padEnd(9, "0")) : 0 };
+}
+
+/** An option whose value must be one of `allowed`: the one way option strings become unions. */
+export function oneOf<T extends string>(option: string, v: string, allowed: readonly T[]): T {
+  return memberOf(allowed, v) ?? usage(`${option}: expected ${allowed.join(", ")}, got ${JSON.stringify(v)}`);
+}
+
+/** `oneOf` for an option that may be absent. */
+export function optionalOneOf<T extends string>(option: string, v: string | undefined, allowed: readonly T[]): T | undefined {
+  return v === undefined ? undefined : oneOf(option, v, allowed);
+}
+
+export function whole(option: string, v: string): number {
+  if (!/^\d+$/.test(v) || !Number.isSafeInteger(Number(v))) throw new UsageError(`${option}: expected a whole number, got ${JSON.stringify(v)}`);
+  return Number(v);
+}
+
+function usage(message: string): never {
+  throw new UsageError(message);
 }

@@ -1,36 +1,27 @@
 /**
  * Is an initramfs file one of our mini initramfs files or a full one? Ours carry storage-init's
- * config, /etc/initoverlayfs.conf, with the image it expects (`image = /...`); a full initramfs
- * made by initramfs-tools or dracut has no such file.
+ * config naming the image it expects (`image = /...`); a full initramfs made by initramfs-tools
+ * or dracut has no such file.
  */
 import { existsSync, readFileSync } from "node:fs";
-import { IntegrityConfig, parseIntegrity } from "../pipeline/integrity-config.js";
-import { lastValues, parseConfigText } from "../pipeline/mini-initramfs.js";
+import { ConfigKeys, IntegrityConfig, parseIntegrity } from "../formats/storage-init-config/index.js";
 import { FormatError, InitoverlayfsError } from "../errors.js";
-import { lookup } from "../fs/tree.js";
-import { readInitramfs } from "../initramfs/read.js";
-
-export const MINI_CONFIG_PATH = "etc/initoverlayfs.conf";
+import { readMiniInitramfs } from "../initramfs/mini-config.js";
 
 export type InitramfsKind =
   | { kind: "missing" }
   | { kind: "full"; bytes: number }
-  | { kind: "mini"; bytes: number; image: string; boot: string; integrity: IntegrityConfig | { error: string }; config: Map<string, string> };
+  | { kind: "mini"; bytes: number; image: string; boot: string; integrity: IntegrityConfig | { error: string }; config: ConfigKeys };
 
-/** The mini initramfs's config keys, or undefined when the archive has none (a full initramfs). */
-export async function miniConfigOf(bytes: Uint8Array, source: string): Promise<Map<string, string> | undefined> {
-  let tree;
+/** The mini initramfs's config keys, or undefined when the archive is not one of ours. */
+export async function miniConfigOf(bytes: Uint8Array, source: string): Promise<ConfigKeys | undefined> {
   try {
-    tree = (await readInitramfs(bytes)).tree;
+    return (await readMiniInitramfs(bytes, source))?.config.keys;
   } catch (e) {
     // ours always parse; anything we cannot read is not ours (the build then reports why)
     if (e instanceof FormatError) return undefined;
     throw e;
   }
-  const node = lookup(tree, MINI_CONFIG_PATH);
-  if (!node || node.kind !== "file") return undefined;
-  const keys = lastValues(parseConfigText(Buffer.from(node.content.read()).toString("latin1"), `${source}: /${MINI_CONFIG_PATH}`));
-  return keys.has("image") ? keys : undefined;
 }
 
 export async function classifyInitramfs(path: string): Promise<InitramfsKind> {
@@ -42,7 +33,8 @@ export async function classifyInitramfs(path: string): Promise<InitramfsKind> {
   try {
     integrity = parseIntegrity(config);
   } catch (e) {
-    integrity = { error: (e as Error).message };
+    if (!(e instanceof FormatError)) throw e;
+    integrity = { error: e.message };
   }
   return { kind: "mini", bytes: bytes.length, image: config.get("image")!, boot: config.get("boot") ?? "", integrity, config };
 }

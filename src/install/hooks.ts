@@ -8,7 +8,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { packageRoot } from "../pipeline/build.js";
+import { packageRoot } from "../io/package-files.js";
 import { InitoverlayfsError } from "../errors.js";
 import { writeFileAtomic } from "../io/atomic-file.js";
 

@@ -7,7 +7,7 @@
  * kernel's to check against its keyrings; it is not checked here.
  */
 import { closeSync, existsSync, openSync, readSync, statSync } from "node:fs";
-import { IntegrityConfig, VERITY_BLOCK_SIZE } from "../pipeline/integrity-config.js";
+import { IntegrityConfig, VERITY_BLOCK_SIZE } from "../formats/storage-init-config/index.js";
 import { verifyImage } from "../integrity/verify.js";
 import { erofsSuperblockChecksum } from "../formats/erofs/crc32c.js";
 import { BLOCK_SIZE, BLOCK_SIZE_BITS, EROFS_MAGIC, FEATURE_COMPAT_SB_CHKSUM, SUPERBLOCK_OFFSET, Superblock } from "../formats/erofs/ondisk.js";

@@ -17,7 +17,9 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join, resolve } from "node:path";
-import { buildPair, BuildOptions, defaultStorageInitPath } from "../pipeline/build.js";
+import { buildPair, BuildOptions } from "../pipeline/build.js";
+import { defaultStorageInitPath } from "../io/package-files.js";
+import { BOOT_FSTYPES, memberOf } from "../formats/storage-init-config/schema.js";
 import { findKernelConfig } from "../pipeline/kernel.js";
 import { UsageError } from "../errors.js";
 import { findBootPartition } from "./boot-device.js";
@@ -162,7 +164,7 @@ async function installOne(root: string, kver: string, s: InstallSettings, o: Ins
   if (!boot) {
     throw new UsageError(`cannot tell which partition holds ${layout.bootDir} (${part.source ?? "no block device"}): set boot = UUID=... in ${join(root, "etc/initoverlayfs/install.conf")} or pass --boot`);
   }
-  const bootFstype = s.bootFstype ?? (part.fstype && ["ext2", "ext3", "ext4", "vfat", "xfs", "btrfs"].includes(part.fstype) ? part.fstype : undefined);
+  const bootFstype = s.bootFstype ?? (part.fstype ? memberOf(BOOT_FSTYPES, part.fstype) : undefined);
   const storageInit = o.storageInit ?? defaultStorageInitPath();
   const build: BuildOptions = {
     initramfs: original, kver, boot, bootFstype, failure: s.failure, timeout: s.timeout, init: s.init,

@@ -11,13 +11,14 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { FailurePolicy, MiniCompression, parseConfigText } from "../pipeline/mini-initramfs.js";
 import { FormatError } from "../errors.js";
-import { IntegrityMode, INTEGRITY_MODES } from "../pipeline/integrity-config.js";
+import {
+  absolutePathProblem, BOOT_FSTYPES, BootFstype, bootSpecProblem, FAILURE_POLICIES, FailurePolicy, INTEGRITY_MODES, IntegrityMode, memberOf, MINI_COMPRESSIONS, MiniCompression, parseConfigText,
+} from "../formats/storage-init-config/index.js";
 
 export interface InstallSettings {
   boot?: string;
-  bootFstype?: string;
+  bootFstype?: BootFstype;
   failure?: FailurePolicy;
   timeout?: number;
   init?: string;
@@ -37,27 +38,22 @@ export function readSettings(root: string): InstallSettings {
   if (!existsSync(path)) return {};
   const text = readFileSync(path, "latin1");
   const s: InstallSettings = {};
-  let offset = 0;
-  const at = new Map<string, number>();
-  for (const line of text.split("\n")) {
-    const k = /^\s*([A-Za-z0-9_.-]+)\s*=/.exec(line)?.[1];
-    if (k) at.set(k.replace(/-/g, "_"), offset);
-    offset += line.length + 1;
-  }
-  for (const [key, v] of parseConfigText(text, path)) {
+  for (const { key, value: v, offset } of parseConfigText(text, path)) {
     const bad = (why: string): never => {
-      throw new FormatError("install.conf", at.get(key), `${key}: ${why}`, path);
+      throw new FormatError("install.conf", offset, `${key}: ${why}`, path);
     };
+    const oneOf = <T extends string>(list: readonly T[]): T => memberOf(list, v) ?? bad(`expected ${list.join(", ")}, got ${JSON.stringify(v)}`);
+    const valid = (problem: string | undefined): string => (problem === undefined ? v : bad(problem));
     switch (key) {
-      case "boot": s.boot = v; break;
-      case "boot_fstype": s.bootFstype = v; break;
-      case "failure": s.failure = v as FailurePolicy; break;
+      case "boot": s.boot = valid(bootSpecProblem(v)); break;
+      case "boot_fstype": s.bootFstype = oneOf(BOOT_FSTYPES); break;
+      case "failure": s.failure = oneOf(FAILURE_POLICIES); break;
       case "timeout": if (!/^\d+$/.test(v)) bad("expected a whole number of seconds"); s.timeout = Number(v); break;
-      case "init": s.init = v; break;
-      case "mini_compression": s.miniCompression = v as MiniCompression; break;
+      case "init": s.init = valid(absolutePathProblem(v)); break;
+      case "mini_compression": s.miniCompression = oneOf(MINI_COMPRESSIONS); break;
       case "add_modules": s.addModules = v.split(",").map((x) => x.trim()).filter(Boolean); break;
       case "default_modules": if (v !== "yes" && v !== "no") bad("expected yes or no"); s.defaultModules = v === "yes"; break;
-      case "integrity": if (!(INTEGRITY_MODES as readonly string[]).includes(v)) bad(`expected ${INTEGRITY_MODES.join(", ")}`); s.integrity = v as IntegrityMode; break;
+      case "integrity": s.integrity = oneOf(INTEGRITY_MODES); break;
       case "integrity_hash": s.integrityHash = v; break;
       case "sign_key": s.signKey = v; break;
       case "sign_cert": s.signCert = v; break;

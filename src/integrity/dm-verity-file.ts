@@ -5,9 +5,9 @@
  */
 import { randomBytes } from "node:crypto";
 import { closeSync, fstatSync, fsyncSync, ftruncateSync, openSync, writeSync } from "node:fs";
-import { DmVerityConfig, VERITY_BLOCK_SIZE } from "../pipeline/integrity-config.js";
+import { VERITY_BLOCK_SIZE } from "../formats/storage-init-config/index.js";
 import { UsageError } from "../errors.js";
-import { HashName, toHex } from "../formats/verity/algorithms.js";
+import { HashName } from "../formats/verity/algorithms.js";
 import { DmVerityParams, DmVerityTree, dataBlockHashParams, dmVerityGeometry, encodeVeritySuperblock } from "../formats/verity/dm-verity.js";
 import { ByteSource, fdSource } from "./byte-source.js";
 import { LeafHashingOptions, hashSourceBlocks } from "./leaf-hashing.js";
@@ -39,8 +39,8 @@ export interface AppendVerityOptions extends LeafHashingOptions {
 }
 
 export interface AppendVerityResult {
-  config: DmVerityConfig;
   params: DmVerityParams;
+  rootHash: Uint8Array;
   /** image size after appending */
   size: number;
 }
@@ -81,19 +81,7 @@ export async function appendVerityHashTree(imagePath: string, opts: AppendVerity
     ftruncateSync(fd, g.hashEnd);
     fsyncSync(fd);
     original = undefined;
-    return {
-      config: {
-        mode: "dm-verity",
-        rootHash: toHex(root),
-        salt: toHex(params.salt),
-        hashAlgorithm: params.algorithm,
-        hashType: params.hashType,
-        dataBlocks: params.dataBlocks,
-        hashOffset: params.hashOffset,
-      },
-      params,
-      size: g.hashEnd,
-    };
+    return { params, rootHash: root, size: g.hashEnd };
   } finally {
     if (original !== undefined) {
       try { ftruncateSync(fd, original); } catch { /* reported by the original error */ }

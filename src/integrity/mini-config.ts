@@ -1,12 +1,8 @@
 /** Reads the integrity keys (and the dm-verity signature file) from a mini initramfs. */
 import { readFileSync } from "node:fs";
-import { IntegrityConfig, parseIntegrity } from "../pipeline/integrity-config.js";
-import { lastValues, parseConfigText } from "../pipeline/mini-initramfs.js";
-import { FormatError, UsageError } from "../errors.js";
-import { bytesToByteString, lookup } from "../fs/tree.js";
-import { readInitramfs } from "../initramfs/read.js";
-
-export const MINI_CONFIG_PATH = "/etc/initoverlayfs.conf";
+import { FormatError } from "../errors.js";
+import { CONFIG_PATH, IntegrityConfig, miniFile, parseIntegrity } from "../formats/storage-init-config/index.js";
+import { readMiniInitramfs } from "../initramfs/mini-config.js";
 
 export interface MiniIntegrity {
   config: IntegrityConfig;
@@ -15,20 +11,9 @@ export interface MiniIntegrity {
 }
 
 export async function readMiniIntegrity(path: string): Promise<MiniIntegrity> {
-  const { tree } = await readInitramfs(readFileSync(path), { source: path });
-  const conf = lookup(tree, MINI_CONFIG_PATH);
-  if (!conf || conf.kind !== "file") throw new FormatError("mini initramfs", undefined, `no ${MINI_CONFIG_PATH} (not an initoverlayfs mini initramfs?)`, path);
-  const source = `${path}:${MINI_CONFIG_PATH}`;
-  let config: IntegrityConfig;
-  try {
-    config = parseIntegrity(lastValues(parseConfigText(bytesToByteString(conf.content.read()), source)));
-  } catch (e) {
-    // a bad value inside the file is bad input, not a bad command line
-    if (e instanceof UsageError) throw new FormatError("config", undefined, e.message, source);
-    throw e;
-  }
+  const mini = await readMiniInitramfs(readFileSync(path), path);
+  if (!mini) throw new FormatError("mini initramfs", undefined, `no ${CONFIG_PATH} naming an image (not an initoverlayfs mini initramfs?)`, path);
+  const config = parseIntegrity(mini.config.keys);
   if (config.mode !== "dm-verity" || config.signature === undefined) return { config };
-  const sig = lookup(tree, config.signature);
-  if (!sig || sig.kind !== "file") throw new FormatError("mini initramfs", undefined, `verity_sig names ${config.signature}, which is not a file in it`, path);
-  return { config, signature: sig.content.read() };
+  return { config, signature: miniFile(mini.tree, path, config.signature, "verity_sig") };
 }

@@ -7,7 +7,7 @@
  *     (fs-verity) or the root hash hex string (dm-verity).
  * A mismatch is a result with a one-line reason, not an exception.
  */
-import { DmVerityConfig, IntegrityConfig, VERITY_BLOCK_SIZE } from "../pipeline/integrity-config.js";
+import { DmVerityConfig, IntegrityConfig, VERITY_BLOCK_SIZE } from "../formats/storage-init-config/index.js";
 import { toHex } from "../formats/verity/algorithms.js";
 import { DmVerityParams, dmVerityGeometry, encodeVeritySuperblock } from "../formats/verity/dm-verity.js";
 import { formatDigest, formattedDigest } from "../formats/verity/fsverity.js";

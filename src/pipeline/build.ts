@@ -3,21 +3,22 @@
  * and the mini initramfs that mounts that image at boot. Everything is computed before anything is
  * written, so a bad selection or option leaves no half-made output.
  */
-import { existsSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, realpathSync, renameSync, rmSync, statSync } from "node:fs";
 import { basename, dirname, join, resolve, sep } from "node:path";
-import { fileURLToPath } from "node:url";
-import { FormatError, UsageError } from "../errors.js";
-import { bytesContent, displayName, FileContent, Timestamp, toByteString, TreeStats, treeStats } from "../fs/tree.js";
+import { UsageError } from "../errors.js";
+import {
+  absolutePathProblem, BootFstype, bootSpecProblem, BUILD_DEFAULTS, checked, defaultImagePath, FailurePolicy, FAILURE_POLICIES, IntegrityConfig,
+  MiniCompression, MINI_COMPRESSIONS, renderConfig,
+} from "../formats/storage-init-config/index.js";
+import { bytesContent, displayName, FileContent, FsTree, Timestamp, toByteString, TreeStats, treeStats } from "../fs/tree.js";
 import { InitramfsSegment } from "../initramfs/read.js";
 import { fsyncDir, writeFileAtomic } from "../io/atomic-file.js";
 import { readDirTree } from "../io/dir-reader.js";
-import { formatUuid, timestampFromEnv, writeImage } from "./convert.js";
-import { CompressionSettings, TreeCompressor } from "./compress-tree.js";
+import { defaultStorageInitPath, readStorageInit } from "../io/package-files.js";
+import { formatUuid, loadCompressing, timestampFromEnv, writeImage } from "./convert.js";
+import { CompressionSettings, TreeCompressor, withCompressor } from "./compress-tree.js";
 import { checkKver, findInitramfs, findKernelConfig, findModulesDir, KernelConfig, readKernelConfig, runningKernel } from "./kernel.js";
-import { loadTree } from "./load-tree.js";
-import {
-  checkAbsolutePath, checkBootSpec, FailurePolicy, FAILURE_POLICIES, MiniCompression, MINI_COMPRESSIONS, packMiniInitramfs, renderConfig,
-} from "./mini-initramfs.js";
+import { packMiniInitramfs } from "./mini-initramfs.js";
 import { decompressModule } from "./modules/decompress.js";
 import { probeBootFstype } from "./probe-boot.js";
 import { AUTO_FSTYPES, bootFsModules, buildWants, DEFAULT_FSTYPES, FSTYPE_MODULE } from "./modules/defaults.js";
@@ -26,7 +27,6 @@ import { uncompressedModulePath, ModuleCompression } from "./modules/names.js";
 import { kernelVersionsIn, ModuleSelection, selectModules } from "./modules/select.js";
 import { findSwitchRootPrograms } from "./modules/shims.js";
 import { resolvePath } from "./modules/tree-path.js";
-import { IntegrityConfig } from "./integrity-config.js";
 import { checkSealOptions, sealImage, SealOptions } from "./seal-image.js";
 
 export interface BuildOptions {
@@ -36,8 +36,8 @@ export interface BuildOptions {
   kver?: string;
   /** the boot partition: UUID=..., LABEL=..., PARTUUID=..., PARTLABEL=... or /dev/... */
   boot: string;
-  /** ext4, ext2, ext3, vfat, xfs, btrfs or auto (default: modules for all storage-init tries) */
-  bootFstype?: string;
+  /** default: the boot device's type if this machine sees it, else ext4 and vfat; auto: every type storage-init tries */
+  bootFstype?: BootFstype;
   bootFlags?: string;
   /** default "initoverlayfs-out" */
   outputDir?: string;
@@ -54,16 +54,16 @@ export interface BuildOptions {
   /** default /boot/config-KVER or /lib/modules/KVER/config when present */
   kernelConfig?: string;
   decompressModules?: boolean;
-  /** init of the image to hand over to (default /init) */
+  /** init of the image to hand over to (default BUILD_DEFAULTS.init) */
   init?: string;
-  /** the image's path on the boot partition (default /initoverlayfs-KVER.img) */
+  /** the image's path on the boot partition (default defaultImagePath(kver)) */
   imagePath?: string;
   timeout?: number;
   failure?: FailurePolicy;
   /** every inode's mtime in both outputs (default $SOURCE_DATE_EPOCH; the mini uses 0 without it) */
   timestamp?: Timestamp;
   strict?: boolean;
-  /** which image the mini initramfs accepts: dm-verity (default), fs-verity, copy or none */
+  /** which image the mini initramfs accepts (default BUILD_DEFAULTS.integrity) */
   integrity?: SealOptions["mode"];
   /** dm-verity tree hash or fs-verity digest algorithm */
   integrityHash?: string;
@@ -86,10 +86,10 @@ export interface BuiltModule {
   compression: ModuleCompression;
   needs: string[];
   reason: string;
-  /** a storage driver storage-init loads only while the boot device is missing */
-  untilBoot: boolean;
-  /** the kernel may refuse it at boot (a CPU-accelerated variant): storage-init carries on */
-  mayFail: boolean;
+  /** a storage module: storage-init loads it only while the boot device is missing */
+  storageModule: boolean;
+  /** an optional module: the kernel may refuse it at boot (a CPU-accelerated variant) and storage-init carries on */
+  optionalModule: boolean;
 }
 
 export interface BuildResult {
@@ -117,33 +117,6 @@ export const DEFAULT_BUILD_COMPRESSION: CompressionSettings = { algorithm: "lz4h
 
 const clock = () => Number(process.hrtime.bigint()) / 1e9;
 
-/** The package's own directory: the nearest parent with initoverlayfs's package.json. */
-export function packageRoot(from = dirname(fileURLToPath(import.meta.url))): string | undefined {
-  for (let dir = from; ; dir = dirname(dir)) {
-    try {
-      if (JSON.parse(readFileSync(join(dir, "package.json"), "utf8")).name === "initoverlayfs") return dir;
-    } catch { /* not here */ }
-    if (dirname(dir) === dir) return undefined;
-  }
-}
-
-export function defaultStorageInitPath(): string {
-  return join(packageRoot() ?? ".", "storage-init", "build", "storage-init");
-}
-
-export function readStorageInit(path: string): FileContent {
-  let st;
-  try {
-    st = statSync(path);
-  } catch {
-    throw new UsageError(`storage-init binary not found at ${path}: run make -C storage-init`);
-  }
-  if (!st.isFile()) throw new UsageError(`storage-init binary not found at ${path} (not a file): run make -C storage-init`);
-  const bytes = readFileSync(path);
-  if (bytes.subarray(0, 4).toString("latin1") !== "\x7fELF") throw new FormatError("storage-init", 0, "not an ELF executable", path);
-  return bytesContent(bytes);
-}
-
 /** Refuses /boot (where a wrong name replaces what the bootloader loads) unless allowed. */
 function checkOutputDir(dir: string, allowBoot: boolean): string {
   const abs = resolve(dir);
@@ -167,10 +140,10 @@ function sameFile(a: string, b: string): boolean {
 }
 
 export function checkBuildOptions(o: BuildOptions): void {
-  checkBootSpec(o.boot);
+  checked("--boot", o.boot, bootSpecProblem(o.boot));
   if (o.bootFstype !== undefined) bootFsModules(o.bootFstype);
-  if (o.init !== undefined) checkAbsolutePath("--init", o.init);
-  if (o.imagePath !== undefined) checkAbsolutePath("--image-path", o.imagePath);
+  if (o.init !== undefined) checked("--init", o.init, absolutePathProblem(o.init));
+  if (o.imagePath !== undefined) checked("--image-path", o.imagePath, absolutePathProblem(o.imagePath));
   if (o.miniCompression !== undefined && !MINI_COMPRESSIONS.includes(o.miniCompression)) {
     throw new UsageError(`--mini-compression: expected ${MINI_COMPRESSIONS.join(", ")}, got ${JSON.stringify(o.miniCompression)}`);
   }
@@ -182,13 +155,144 @@ export function checkBuildOptions(o: BuildOptions): void {
 }
 
 function sealOptions(o: BuildOptions): SealOptions {
-  return { mode: o.integrity ?? "dm-verity", hashAlgorithm: o.integrityHash, salt: o.veritySalt, signKey: o.signKey, signCert: o.signCert };
+  return { mode: o.integrity ?? BUILD_DEFAULTS.integrity, hashAlgorithm: o.integrityHash, salt: o.veritySalt, signKey: o.signKey, signCert: o.signCert };
 }
 
-function inferKver(tree: Parameters<typeof kernelVersionsIn>[0], initramfs: string): string {
+export async function buildPair(o: BuildOptions): Promise<BuildResult> {
+  const t0 = clock();
+  checkBuildOptions(o);
+  const compression = o.compression === null ? undefined : o.compression ?? DEFAULT_BUILD_COMPRESSION;
+  // the workers boot while the initramfs loads, then compress each file as it is unpacked
+  return withCompressor(compression, async (compressor) => {
+    const input = await loadInput(o, compressor);
+    // module selection keeps this thread busy for a while: the workers go on without it
+    compressor?.handOutAll();
+    const kernel = resolveKernel(o, input);
+    const mini = await planMini(o, input, kernel);
+    const written = await writePair(o, input, mini, compressor);
+    return {
+      kver: kernel.kver,
+      input: { path: input.path, bytes: input.bytes, segments: input.segments },
+      image: { ...written.image, stats: treeStats(input.tree) },
+      integrity: written.integrity,
+      mini: { ...written.mini, moduleBytes: mini.modules.reduce((s, m) => s + m.bytes, 0), storageInit: mini.storageInitPath, seconds: mini.seconds + written.mini.seconds },
+      modules: mini.modules,
+      builtin: mini.selection.builtin,
+      missing: mini.selection.missing,
+      skipped: mini.selection.skipped,
+      shims: mini.shims,
+      config: displayName(written.config),
+      kernelConfig: kernel.configPath ?? null,
+      hostModules: kernel.hostDir ?? null,
+      warnings: input.warnings,
+      seconds: clock() - t0,
+    };
+  });
+}
+
+interface Input {
+  path: string;
+  /** the kernel version when named or found before loading (not inferred from the tree yet) */
+  kver?: string;
+  tree: FsTree;
+  bytes: number;
+  segments: InitramfsSegment[];
+  warnings: string[];
+  outDir: string;
+}
+
+/** Finds and loads the original initramfs, offering each file to the compressor as it appears. */
+async function loadInput(o: BuildOptions, compressor: TreeCompressor | undefined): Promise<Input> {
+  let kver = o.kver;
+  const path = o.initramfs ?? findInitramfs((kver ??= checkKver(runningKernel())));
+  const outDir = checkOutputDir(o.outputDir ?? "initoverlayfs-out", !!o.allowBoot);
+  const loaded = await loadCompressing(path, { strict: o.strict, onProgress: o.onProgress }, compressor);
+  return {
+    path, kver, tree: loaded.tree, bytes: loaded.inputBytes, segments: loaded.segments, outDir,
+    warnings: loaded.warnings.map((w) => `${w.source}: offset ${w.offset}: ${w.message}`),
+  };
+}
+
+interface Kernel {
+  kver: string;
+  configPath?: string;
+  config?: KernelConfig;
+  /** where modules the initramfs lacks come from */
+  hostDir?: string;
+  extraSources: ModuleSource[];
+}
+
+/** The kernel version, its config and the host's modules directory for it. */
+function resolveKernel(o: BuildOptions, input: Input): Kernel {
+  const kver = input.kver ?? inferKver(input.tree, input.path);
+  const configPath = o.kernelConfig ?? findKernelConfig(kver);
+  const hostDir = o.modulesDir === false ? undefined : o.modulesDir ?? findModulesDir(kver);
+  const extraSources: ModuleSource[] = [];
+  if (hostDir) {
+    if (!existsSync(join(hostDir, "modules.dep"))) throw new UsageError(`--modules-dir: ${hostDir} has no modules.dep`);
+    extraSources.push({ label: hostDir, tree: readDirTree(hostDir), dir: "" });
+  }
+  return { kver, configPath, config: configPath ? readKernelConfig(configPath) : undefined, hostDir, extraSources };
+}
+
+function inferKver(tree: FsTree, initramfs: string): string {
   const have = kernelVersionsIn(tree);
   if (have.length === 1) return have[0];
   throw new UsageError(`${initramfs}: ${have.length ? `modules for several kernels (${have.join(", ")})` : "no lib/modules/*/modules.dep"}: name the kernel with --kver`);
+}
+
+interface MiniPlan {
+  storageInit: FileContent;
+  storageInitPath: string;
+  selection: ModuleSelection;
+  /** module files: path inside the archive without the leading slash */
+  files: { path: string; content: FileContent }[];
+  modules: BuiltModule[];
+  shims: string[];
+  /** renders the config once the image's integrity setting is known */
+  configFor: (integrity?: IntegrityConfig) => string;
+  seconds: number;
+}
+
+/** Everything the mini initramfs holds but the integrity setting, checked before anything is written. */
+async function planMini(o: BuildOptions, input: Input, kernel: Kernel): Promise<MiniPlan> {
+  const storageInitPath = o.storageInit ?? defaultStorageInitPath();
+  const storageInit = readStorageInit(storageInitPath);
+  const selection = selectMiniModules(o, input.tree, kernel);
+  const shims = findSwitchRootPrograms(input.tree);
+  checkInit(input, o.init ?? BUILD_DEFAULTS.init);
+  const t = clock();
+  const { files, modules } = await moduleFiles(o, kernel.kver, selection);
+  const configFor = (integrity?: IntegrityConfig) => renderConfig({
+    integrity,
+    comment: `written by initoverlayfs build for kernel ${kernel.kver}`,
+    boot: o.boot,
+    bootfstype: o.bootFstype && o.bootFstype !== "auto" ? o.bootFstype : undefined,
+    bootflags: o.bootFlags,
+    image: o.imagePath ?? defaultImagePath(kernel.kver),
+    init: o.init ?? BUILD_DEFAULTS.init,
+    timeout: o.timeout ?? BUILD_DEFAULTS.timeout,
+    failure: o.failure ?? BUILD_DEFAULTS.failure,
+    modules: files.map((f, i) => ({ path: "/" + f.path, storageModule: modules[i].storageModule, optionalModule: modules[i].optionalModule })),
+    shims,
+  });
+  configFor(); // refuses a config storage-init would refuse before anything is written
+  return { storageInit, storageInitPath, selection, files, modules, shims, configFor, seconds: clock() - t };
+}
+
+/** The modules for the boot filesystem, storage drivers, storage-init's mounts and the integrity mode. */
+function selectMiniModules(o: BuildOptions, tree: FsTree, kernel: Kernel): ModuleSelection {
+  // no type named: the boot device's type if this machine can see it (building for itself)
+  const probed = o.bootFstype === undefined ? probeBootFstype(o.boot) : undefined;
+  const fstype = o.bootFstype ?? (probed && Object.hasOwn(FSTYPE_MODULE, probed) ? (probed as BootFstype) : undefined);
+  const seal = sealOptions(o);
+  const wants = buildWants({
+    add: o.addModules, defaultStorage: o.defaultModules, fstype, kernelConfig: kernel.config,
+    integrity: { mode: seal.mode, hashAlgorithm: seal.hashAlgorithm },
+  });
+  const sel = selectModules(tree, kernel.kver, { wants, extraSources: kernel.extraSources, kernelConfig: kernel.config, decompress: o.decompressModules });
+  checkBootFs(sel, fstype);
+  return sel;
 }
 
 /** With no type named, storage-init tries every type: at least one must be there. */
@@ -199,67 +303,19 @@ function checkBootFs(sel: ModuleSelection, fstype: string | undefined): void {
   if (!have.length) throw new UsageError(`no boot filesystem module (${wanted.join(", ")}) found in the initramfs or the host's modules: name the modules directory with --modules-dir`);
 }
 
-export async function buildPair(o: BuildOptions): Promise<BuildResult> {
-  const compression = o.compression === null ? undefined : o.compression ?? DEFAULT_BUILD_COMPRESSION;
-  // the workers boot while the initramfs loads, then compress each file as it is unpacked
-  const compressor = compression && new TreeCompressor(compression);
-  try {
-    return await buildPairWith(o, compression, compressor);
-  } finally {
-    await compressor?.close(); // writeImage closed it already unless something failed
+/** The init storage-init hands over to must be there and executable, or the boot would panic. */
+function checkInit(input: Input, init: string): void {
+  const node = resolvePath(input.tree, toByteString(init))?.node;
+  if (!node || node.kind !== "file" || (node.perm & 0o111) === 0) {
+    throw new UsageError(`${input.path}: ${init} is not an executable file in this initramfs: name its init with --init`);
   }
 }
 
-async function buildPairWith(o: BuildOptions, imageCompression: CompressionSettings | undefined, compressor: TreeCompressor | undefined): Promise<BuildResult> {
-  const t0 = clock();
-  checkBuildOptions(o);
-  const storageInitPath = o.storageInit ?? defaultStorageInitPath();
-  const storageInit = readStorageInit(storageInitPath);
-
-  let kver = o.kver;
-  const initramfs = o.initramfs ?? findInitramfs((kver ??= checkKver(runningKernel())));
-  const outDir = checkOutputDir(o.outputDir ?? "initoverlayfs-out", !!o.allowBoot);
-
-  const loaded = await loadTree(initramfs, { strict: o.strict, onProgress: o.onProgress, onFile: compressor && ((n) => compressor.offer(n)) });
-  const tree = loaded.tree;
-  // module selection below keeps this thread busy for a while: the workers go on without it
-  compressor?.handOutAll();
-  kver ??= inferKver(tree, initramfs);
-
-  const configPath = o.kernelConfig ?? findKernelConfig(kver);
-  const kernelConfig: KernelConfig | undefined = configPath ? readKernelConfig(configPath) : undefined;
-  const hostDir = o.modulesDir === false ? undefined : o.modulesDir ?? findModulesDir(kver);
-  const extraSources: ModuleSource[] = [];
-  if (hostDir) {
-    if (!existsSync(join(hostDir, "modules.dep"))) throw new UsageError(`--modules-dir: ${hostDir} has no modules.dep`);
-    extraSources.push({ label: hostDir, tree: readDirTree(hostDir), dir: "" });
-  }
-
-  // no type named: the boot device's type if this machine can see it (building for itself)
-  const probed = o.bootFstype === undefined ? probeBootFstype(o.boot) : undefined;
-  const fstype = o.bootFstype ?? (probed && Object.hasOwn(FSTYPE_MODULE, probed) ? probed : undefined);
-  const seal = sealOptions(o);
-  const wants = buildWants({
-    add: o.addModules, defaultStorage: o.defaultModules, fstype, kernelConfig,
-    integrity: { mode: seal.mode, hashAlgorithm: seal.hashAlgorithm },
-  });
-  const sel = selectModules(tree, kver, { wants, extraSources, kernelConfig, decompress: o.decompressModules });
-  checkBootFs(sel, fstype);
-  const shims = findSwitchRootPrograms(tree);
-  // the init storage-init hands over to must be there and executable, or the boot would panic
-  const init = o.init ?? "/init";
-  const initNode = resolvePath(tree, toByteString(init))?.node;
-  if (!initNode || initNode.kind !== "file" || (initNode.perm & 0o111) === 0) {
-    throw new UsageError(`${initramfs}: ${init} is not an executable file in this initramfs: name its init with --init`);
-  }
-
-  // the mini initramfs, in memory
-  const tMini = clock();
-  const files: { path: string; content: FileContent }[] = [];
+/** Module files in load order: always-loaded ones first (closed under dependencies), then the storage modules. */
+async function moduleFiles(o: BuildOptions, kver: string, sel: ModuleSelection): Promise<Pick<MiniPlan, "files" | "modules">> {
+  const files: MiniPlan["files"] = [];
   const modules: BuiltModule[] = [];
-  // always-needed modules first (closed under dependencies), then the storage drivers, which
-  // storage-init stops loading once the boot device is there
-  const ordered = [...sel.modules.filter((m) => !m.untilBoot), ...sel.modules.filter((m) => m.untilBoot)];
+  const ordered = [...sel.modules.filter((m) => !m.storageModule), ...sel.modules.filter((m) => m.storageModule)];
   for (const m of ordered) {
     const rel = (o.decompressModules ? uncompressedModulePath(m.path) : m.path).replace(/^\/+/, "");
     const path = `lib/modules/${kver}/${rel}`;
@@ -268,84 +324,62 @@ async function buildPairWith(o: BuildOptions, imageCompression: CompressionSetti
     files.push({ path, content });
     modules.push({
       name: m.name, path: "/" + displayName(path), source: m.source, bytes: content.size,
-      compression: o.decompressModules ? "none" : m.compression, needs: m.needs, reason: m.reason, untilBoot: m.untilBoot, mayFail: m.mayFail,
+      compression: o.decompressModules ? "none" : m.compression, needs: m.needs, reason: m.reason,
+      storageModule: m.storageModule, optionalModule: m.optionalModule,
     });
   }
-  const timestamp = o.timestamp ?? timestampFromEnv();
-  const configFor = (integrity?: IntegrityConfig) => renderConfig({
-    integrity,
-    comment: `written by initoverlayfs build for kernel ${kver}`,
-    boot: o.boot,
-    bootfstype: o.bootFstype && o.bootFstype !== "auto" ? o.bootFstype : undefined,
-    bootflags: o.bootFlags,
-    image: o.imagePath ?? `/initoverlayfs-${kver}.img`,
-    init: o.init ?? "/init",
-    timeout: o.timeout ?? 10,
-    failure: o.failure ?? "panic",
-    modules: files.map((f, i) => ({ path: "/" + f.path, untilBoot: modules[i].untilBoot, mayFail: modules[i].mayFail })),
-    shims,
-  });
-  configFor(); // refuses a config storage-init would refuse before anything is written
-  let miniSeconds = clock() - tMini;
-  const compression = o.miniCompression ?? "gzip";
+  return { files, modules };
+}
 
-  // outputs
-  const imageOut = join(outDir, `initoverlayfs-${kver}.img`);
-  const miniOut = join(outDir, `initramfs-${kver}.img`);
+interface Written {
+  image: { path: string; bytes: number; uuid: string; compressedFiles: number; seconds: number };
+  integrity: IntegrityConfig;
+  mini: { path: string; bytes: number; cpioBytes: number; compression: MiniCompression; seconds: number };
+  config: string;
+}
+
+/**
+ * The image first (sealed under a staging name, then renamed), then the mini initramfs that
+ * expects it: without the mini the image is useless, and a failure removes what was written.
+ */
+async function writePair(o: BuildOptions, input: Input, mini: MiniPlan, compressor: TreeCompressor | undefined): Promise<Written> {
+  const kver = input.kver ?? inferKver(input.tree, input.path);
+  const imageOut = join(input.outDir, `initoverlayfs-${kver}.img`);
+  const miniOut = join(input.outDir, `initramfs-${kver}.img`);
   for (const out of [imageOut, miniOut]) {
-    if (sameFile(out, initramfs)) throw new UsageError(`${out} is the input initramfs: choose another --output-dir`);
+    if (sameFile(out, input.path)) throw new UsageError(`${out} is the input initramfs: choose another --output-dir`);
   }
-  mkdirSync(outDir, { recursive: true });
+  const compression = o.miniCompression ?? BUILD_DEFAULTS.miniCompression;
+  const timestamp = o.timestamp ?? timestampFromEnv();
+  mkdirSync(input.outDir, { recursive: true });
   const tImage = clock();
-  // the image first, then the mini initramfs that expects it; without the mini the image is useless.
-  // The image is sealed (hash area appended, or digest taken) under a staging name, then renamed.
-  const staged = join(outDir, `.${basename(imageOut)}.${process.pid}.staged`);
-  let config: string;
-  let mini: Awaited<ReturnType<typeof packMiniInitramfs>>;
-  let integrity: IntegrityConfig;
-  let imageBytes: number;
-  let img: Awaited<ReturnType<typeof writeImage>>;
+  const staged = join(input.outDir, `.${basename(imageOut)}.${process.pid}.staged`);
+  let packed, img, sealed, config, imageBytes, packSeconds;
   try {
-    img = await writeImage(tree, staged, { timestamp }, imageCompression, compressor);
-    const sealed = await sealImage(staged, img.uuid, seal);
-    integrity = sealed.integrity;
+    img = await writeImage(input.tree, staged, { timestamp }, compressor);
+    sealed = await sealImage(staged, img.uuid, sealOptions(o));
     imageBytes = statSync(staged).size;
-    config = configFor(integrity);
+    config = mini.configFor(sealed.integrity);
     const t = clock();
-    mini = await packMiniInitramfs({ storageInit, config, files: [...files, ...sealed.files], mtime: timestamp }, compression);
-    miniSeconds += clock() - t;
+    packed = await packMiniInitramfs({ storageInit: mini.storageInit, config, files: [...mini.files, ...sealed.files], mtime: timestamp }, compression);
+    packSeconds = clock() - t;
     renameSync(staged, imageOut);
-    fsyncDir(outDir);
+    fsyncDir(input.outDir);
   } catch (e) {
     rmSync(staged, { force: true });
     throw e;
   }
   const imageSeconds = clock() - tImage;
   try {
-    writeFileAtomic(miniOut, (w) => w.write(0, mini.bytes));
+    writeFileAtomic(miniOut, (w) => w.write(0, packed.bytes));
   } catch (e) {
     rmSync(imageOut, { force: true });
     throw e;
   }
-
   return {
-    kver,
-    input: { path: initramfs, bytes: loaded.inputBytes, segments: loaded.segments },
-    image: { path: imageOut, bytes: imageBytes, uuid: formatUuid(img.uuid), stats: treeStats(tree), compressedFiles: img.compressedFiles, seconds: imageSeconds },
-    integrity,
-    mini: {
-      path: miniOut, bytes: mini.bytes.length, cpioBytes: mini.cpioBytes, compression,
-      moduleBytes: modules.reduce((s, m) => s + m.bytes, 0), storageInit: storageInitPath, seconds: miniSeconds,
-    },
-    modules,
-    builtin: sel.builtin,
-    missing: sel.missing,
-    skipped: sel.skipped,
-    shims,
-    config: displayName(config),
-    kernelConfig: configPath ?? null,
-    hostModules: hostDir ?? null,
-    warnings: loaded.warnings.map((w) => `${w.source}: offset ${w.offset}: ${w.message}`),
-    seconds: clock() - t0,
+    image: { path: imageOut, bytes: imageBytes, uuid: formatUuid(img.uuid), compressedFiles: img.compressedFiles, seconds: imageSeconds },
+    integrity: sealed.integrity,
+    mini: { path: miniOut, bytes: packed.bytes.length, cpioBytes: packed.cpioBytes, compression, seconds: packSeconds },
+    config,
   };
 }

@@ -115,7 +115,7 @@ export class TreeCompressor {
   private failed: Error | undefined;
   private inflightBytes = INFLIGHT_BYTES;
 
-  constructor(private readonly settings: CompressionSettings) {
+  constructor(readonly settings: CompressionSettings) {
     this.opts = { maxPclusterBlocks: pclusterBlocks(settings), maxExtentBytes: DEFAULT_MAX_EXTENT_BYTES, tailPacking: !!settings.tailPacking };
     this.level = levelOf(settings);
     lz4DestSize(this.level); // fail here, not in a worker, when the addon is missing
@@ -199,33 +199,44 @@ export class TreeCompressor {
     if (this.pool.length && node.content.size > BLOCK_SIZE) this.run(node.content);
   }
 
-  /** Stops the workers (finish() does it too); call it when the tree is never finished. */
+  /** Stops the workers. Whoever made the compressor closes it, once, whatever happened. */
   async close(): Promise<void> {
-    await Promise.all(this.pool.map((w) => w.terminate()));
+    await Promise.all(this.pool.splice(0).map((w) => w.terminate()));
   }
 
-  /** The compressed files of the finished tree; stops the workers. */
+  /** The compressed files of the finished tree. */
   async finish(tree: FsTree): Promise<Map<FsNode, CompressedFile>> {
     const out = new Map<FsNode, CompressedFile>();
-    try {
-      const files = candidates(tree, this.settings.exclude ?? []);
-      if (!this.pool.length) {
-        const compress = lz4DestSize(this.level);
-        for (const f of files) {
-          const r = compressFile(f.content.read(), compress, this.opts);
-          if (r) out.set(f, r);
-        }
-        return out;
+    const files = candidates(tree, this.settings.exclude ?? []);
+    if (!this.pool.length) {
+      const compress = lz4DestSize(this.level);
+      for (const f of files) {
+        const r = compressFile(f.content.read(), compress, this.opts);
+        if (r) out.set(f, r);
       }
-      const results = await Promise.all(files.map((f) => this.run(f.content)));
-      files.forEach((f, k) => results[k] && out.set(f, results[k]!));
       return out;
-    } finally {
-      await this.close();
     }
+    const results = await Promise.all(files.map((f) => this.run(f.content)));
+    files.forEach((f, k) => results[k] && out.set(f, results[k]!));
+    return out;
+  }
+
+  /** The writer options for the files finish() compressed. */
+  writerOptions(compressed: ReadonlyMap<FsNode, CompressedFile>) {
+    return writerOptions(this.settings, compressed);
+  }
+}
+
+/** Runs `work` with a compressor for `s` (none for an uncompressed image) and closes it after. */
+export async function withCompressor<T>(s: CompressionSettings | undefined, work: (c: TreeCompressor | undefined) => Promise<T>): Promise<T> {
+  const c = s && new TreeCompressor(s);
+  try {
+    return await work(c);
+  } finally {
+    await c?.close();
   }
 }
 
 export async function compressTree(tree: FsTree, s: CompressionSettings): Promise<Map<FsNode, CompressedFile>> {
-  return new TreeCompressor(s).finish(tree);
+  return withCompressor(s, (c) => c!.finish(tree));
 }

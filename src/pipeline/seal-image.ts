@@ -13,8 +13,8 @@ import { fsverityDigestOfFile } from "../integrity/fsverity-file.js";
 import { signRootHash } from "../integrity/signature.js";
 import { toHex } from "../formats/verity/algorithms.js";
 import {
-  FSVERITY_ALGORITHMS, FsverityAlgorithm, IntegrityConfig, IntegrityMode, INTEGRITY_MODES, VERITY_HASH_ALGORITHMS, VerityHashAlgorithm,
-} from "./integrity-config.js";
+  dmVerityConfigOf, FSVERITY_ALGORITHMS, FsverityAlgorithm, IntegrityConfig, IntegrityMode, INTEGRITY_MODES, VERITY_HASH_ALGORITHMS, VerityHashAlgorithm,
+} from "../formats/storage-init-config/index.js";
 
 export interface SealOptions {
   mode: IntegrityMode;
@@ -74,9 +74,9 @@ export async function sealImage(path: string, imageUuid: Uint8Array, o: SealOpti
     uuid: derived(imageUuid, "dm-verity uuid", 16),
   });
   const files: Sealed["files"] = [];
-  let integrity = r.config;
+  let integrity = dmVerityConfigOf(r.params, r.rootHash);
   if (key !== undefined && cert !== undefined) {
-    files.push({ path: ROOT_HASH_SIGNATURE_PATH, content: bytesContent(signRootHash(r.config.rootHash, key, cert)) });
+    files.push({ path: ROOT_HASH_SIGNATURE_PATH, content: bytesContent(signRootHash(integrity.rootHash, key, cert)) });
     integrity = { ...integrity, signature: "/" + ROOT_HASH_SIGNATURE_PATH };
   }
   return { integrity, files };

@@ -4,10 +4,10 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { cli } from "../pipeline/cli.js";
+import { cli } from "../helpers/cli.js";
 import { diffTrees, readDirTree } from "../helpers/api.js";
 import { makeTempDir, removeDir } from "../helpers/tmp.js";
-import { makeEdgeCaseTree } from "../pipeline/fixtures.js";
+import { makeEdgeCaseTree } from "../helpers/fixtures.js";
 import { ErofsImage } from "../../src/formats/erofs/reader.js";
 
 test("--help on every command, exit 0; unknown command or option: exit 2", () => {

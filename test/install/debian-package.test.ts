@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { boot, makeRootDisk, rootReport, tail, VMLINUZ } from "../boot/vm.js";
 import { run } from "../helpers/run.js";
 import { makeTempDir, removeDir } from "../helpers/tmp.js";
-import { CLI } from "../pipeline/cli.js";
+import { CLI } from "../helpers/cli.js";
 import { KVER, miniConfig, SLOT } from "./helpers.js";
 
 const PKG = `linux-image-${KVER}`;

@@ -9,7 +9,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { makeTempDir, removeDir } from "../helpers/tmp.js";
-import { CLI } from "../pipeline/cli.js";
+import { CLI } from "../helpers/cli.js";
 import { checkBootable, cliEnv, KVER, makeOriginal, miniConfig, SLOT, snapshot, withBootFs } from "./helpers.js";
 
 const SPEC = "UUID=5a1e0b7e-0000-4000-8000-1a57a11ed0ff";

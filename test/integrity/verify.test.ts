@@ -8,7 +8,7 @@ import { randomBytes } from "node:crypto";
 import { copyFileSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { DmVerityConfig, IntegrityConfig } from "../../src/pipeline/integrity-config.js";
+import { DmVerityConfig, dmVerityConfigOf, IntegrityConfig } from "../../src/formats/storage-init-config/index.js";
 import { UsageError } from "../../src/errors.js";
 import { formatDigest } from "../../src/formats/verity/fsverity.js";
 import { bytesSource } from "../../src/integrity/byte-source.js";
@@ -45,13 +45,14 @@ test("appendVerityHashTree writes what `veritysetup format --hash-offset` writes
       copyFileSync(image, ours);
       copyFileSync(image, theirs);
       const r = await appendVerityHashTree(ours, { algorithm, hashType, salt: salt === "-" ? new Uint8Array(0) : Buffer.from(salt, "hex"), uuid: Buffer.from(UUID.replace(/-/g, ""), "hex") });
+      const rc = dmVerityConfigOf(r.params, r.rootHash);
       const out = run("veritysetup", ["format", theirs, theirs, `--hash-offset=${size}`, `--data-blocks=${size / 4096}`, `--hash=${algorithm}`, `--format=${hashType}`, `--salt=${salt}`, `--uuid=${UUID}`]).stdout;
-      assert.equal(r.config.rootHash, /Root hash:\s+([0-9a-f]+)/.exec(out)?.[1], algorithm);
+      assert.equal(rc.rootHash, /Root hash:\s+([0-9a-f]+)/.exec(out)?.[1], algorithm);
       assert.ok(Buffer.compare(readFileSync(ours), readFileSync(theirs)) === 0, `${algorithm}: files differ`);
-      assert.deepEqual({ dataBlocks: r.config.dataBlocks, hashOffset: r.config.hashOffset, size: r.size }, { dataBlocks: size / 4096, hashOffset: size, size: statSync(ours).size });
+      assert.deepEqual({ dataBlocks: rc.dataBlocks, hashOffset: rc.hashOffset, size: r.size }, { dataBlocks: size / 4096, hashOffset: size, size: statSync(ours).size });
       // veritysetup's own check of our file
-      run("veritysetup", ["verify", ours, ours, r.config.rootHash, `--hash-offset=${size}`, `--data-blocks=${size / 4096}`]);
-      assert.deepEqual(await verifyImage(ours, r.config), { ok: true, mode: "dm-verity", computed: r.config.rootHash });
+      run("veritysetup", ["verify", ours, ours, rc.rootHash, `--hash-offset=${size}`, `--data-blocks=${size / 4096}`]);
+      assert.deepEqual(await verifyImage(ours, rc), { ok: true, mode: "dm-verity", computed: rc.rootHash });
     }
   });
 });
@@ -114,8 +115,9 @@ test("verifyImage detects every single-byte change at random offsets: fs-verity,
     const withTree = join(dir, "verity");
     copyFileSync(image, withTree);
     const r = await appendVerityHashTree(withTree, { salt: randomBytes(32) });
+      const rc = dmVerityConfigOf(r.params, r.rootHash);
     const v = new Uint8Array(readFileSync(withTree));
-    const cfg: DmVerityConfig = r.config;
+    const cfg: DmVerityConfig = rc;
     const ok = async (b: Uint8Array) => (await verifyImage(bytesSource(b), cfg, { workers: 0 })).ok;
     assert.equal(await everyChangeDetected(v, 0, cfg.hashOffset, 40, 2, ok), 40);
     assert.equal(await everyChangeDetected(v, cfg.hashOffset, v.length, 40, 3, ok), 40);
@@ -146,10 +148,11 @@ test("verifyImage reasons: truncated image, wrong root hash", async () => {
     const f = join(dir, "img");
     writeFileSync(f, randomBytes(4096 * 10));
     const r = await appendVerityHashTree(f, {});
+      const rc = dmVerityConfigOf(r.params, r.rootHash);
     const all = readFileSync(f);
-    const cut = await verifyImage(bytesSource(all.subarray(0, all.length - 1)), r.config);
+    const cut = await verifyImage(bytesSource(all.subarray(0, all.length - 1)), rc);
     assert.match(cut.reason ?? "", /hash tree ends at byte/);
-    const other = await verifyImage(f, { ...r.config, rootHash: "11".repeat(32) });
+    const other = await verifyImage(f, { ...rc, rootHash: "11".repeat(32) });
     assert.match(other.reason ?? "", /root hash [0-9a-f]{64} does not match the expected 1111/);
   });
 });

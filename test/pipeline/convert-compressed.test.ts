@@ -11,8 +11,8 @@ import { join } from "node:path";
 import { DiffOptions } from "../../src/fs/compare.js";
 import { checkAgainstKernelAndFsck } from "../helpers/erofs-check.js";
 import { makeTempDir, removeDir } from "../helpers/tmp.js";
-import { cli } from "./cli.js";
-import { compress, cpioExtract, cpioOf } from "./fixtures.js";
+import { cli } from "../helpers/cli.js";
+import { compress, cpioExtract, cpioOf } from "../helpers/fixtures.js";
 import { withLoopMount } from "../helpers/mount.js";
 import { text } from "../helpers/compressible-tree.js";
 

@@ -14,8 +14,8 @@ import { readErofs } from "../../src/formats/erofs/reader.js";
 import { withLoopMount } from "../helpers/mount.js";
 import { run } from "../helpers/run.js";
 import { makeTempDir, removeDir } from "../helpers/tmp.js";
-import { cli } from "./cli.js";
-import { compress, COMPRESSORS, cpioExtract, cpioOf, makeEdgeCaseTree } from "./fixtures.js";
+import { cli } from "../helpers/cli.js";
+import { compress, COMPRESSORS, cpioExtract, cpioOf, makeEdgeCaseTree } from "../helpers/fixtures.js";
 
 // cpio -i cannot set a symlink's mtime and does not keep a directory's mtime once it adds
 // entries to it; compare those only where the source is not cpio -i.

@@ -73,7 +73,7 @@ test("a dependency cycle in modules.dep is a clear error naming the cycle", () =
 test("a module named explicitly that exists nowhere is an error; an optional one is dropped", () => {
   const t = modTree("kernel/a.ko:\n");
   assert.throws(() => selectModules(t, KVER, want("nosuchmod")), (e: unknown) => e instanceof UsageError && /module nosuchmod not found/.test(e.message));
-  const r = selectModules(t, KVER, { wants: [{ name: "nosuchmod", optional: true }, { name: "a" }] });
+  const r = selectModules(t, KVER, { wants: [{ name: "nosuchmod", ifAvailable: true }, { name: "a" }] });
   assert.deepEqual(r.missing, ["nosuchmod"]);
   assert.deepEqual(r.modules.map((m) => m.name), ["a"]);
 });
@@ -206,8 +206,8 @@ test("default wants: storage drivers optional, a named boot fs required, vfat wi
   assert.throws(() => selectModules(t, KVER, { wants: buildWants({ fstype: "xfs" }) }), /module xfs not found/);
   assert.throws(() => bootFsModules("ntfs"), UsageError);
   // without a config: cp437 required, both usual iocharsets where present
-  assert.deepEqual(vfatCompanions(), { required: ["nls_cp437"], optional: ["nls_ascii", "nls_iso8859_1"] });
-  assert.deepEqual(vfatCompanions(parseKernelConfig('CONFIG_FAT_DEFAULT_CODEPAGE=850\nCONFIG_FAT_DEFAULT_IOCHARSET="iso8859-15"\n')), { required: ["nls_cp850", "nls_iso8859_15"], optional: [] });
+  assert.deepEqual(vfatCompanions(), { required: ["nls_cp437"], ifAvailable: ["nls_ascii", "nls_iso8859_1"] });
+  assert.deepEqual(vfatCompanions(parseKernelConfig('CONFIG_FAT_DEFAULT_CODEPAGE=850\nCONFIG_FAT_DEFAULT_IOCHARSET="iso8859-15"\n')), { required: ["nls_cp850", "nls_iso8859_15"], ifAvailable: [] });
 });
 
 test("integrity wants: dm-verity required; accelerated hashes may fail, and so may what only they need", () => {
@@ -218,7 +218,7 @@ test("integrity wants: dm-verity required; accelerated hashes may fail, and so m
     "modules.alias": "alias crypto-sha512 sha512_generic\nalias crypto-sha512 sha512_ssse3\nalias cpu:type:x86,ven*fam*mod*:feature:*0089* sha512_ssse3\n",
   });
   const sel = selectModules(t, KVER, { wants: integrityWants({ mode: "dm-verity", hashAlgorithm: "sha512" }, parseKernelConfig("CONFIG_CRYPTO_SHA512=m\n")) });
-  const kind = Object.fromEntries(sel.modules.map((m) => [m.name, m.mayFail]));
+  const kind = Object.fromEntries(sel.modules.map((m) => [m.name, m.optionalModule]));
   assert.deepEqual(kind, { dm_mod: false, dm_bufio: false, dm_verity: false, sha512_generic: false, only_accel: true, sha512_ssse3: true });
   assert.ok(sel.missing.includes("sha512_ce"), "the other architecture's name is simply absent");
   assert.ok(!sel.skipped.some((x) => x.name === "sha512_ssse3"), "left out as a provider of crypto-sha512, but selected by name");
@@ -230,7 +230,7 @@ test("integrity wants: dm-verity required; accelerated hashes may fail, and so m
   assert.deepEqual(integrityWants({ mode: "none" }), []);
   // SHA-256 built in: only the accelerated variants are asked for, and they may fail
   const w = integrityWants({ mode: "fs-verity" }, parseKernelConfig("CONFIG_CRYPTO_SHA256=y\n"));
-  assert.deepEqual(w.map((x) => [x.name, x.mayFail]), [["sha256_ssse3", true], ["sha2_ce", true]]);
+  assert.deepEqual(w.map((x) => [x.name, x.optionalModule]), [["sha256_ssse3", true], ["sha2_ce", true]]);
 });
 
 test("index file parsers and name helpers", () => {

@@ -3,7 +3,7 @@
  * against kmod's own resolver: `modprobe --show-depends` on the extracted initramfs (and on the
  * host's /lib/modules for what the initramfs lacks). The files are required: a missing one fails.
  */
-import { STORAGE_INIT_LIMITS } from "../../src/pipeline/mini-initramfs.js";
+import { LIMITS } from "../../src/formats/storage-init-config/index.js";
 import test from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
@@ -105,7 +105,7 @@ test("the Debian initramfs: default selection has the boot storage, filesystem a
   // deterministic
   const again = selectModules(tree, KVER, { wants: buildWants({ kernelConfig, fstype: "auto" }), extraSources: host(), kernelConfig });
   assert.deepEqual(again.modules.map((m) => m.name), names);
-  assert.ok(names.length <= STORAGE_INIT_LIMITS.modules, `${names.length} modules: storage-init loads at most ${STORAGE_INIT_LIMITS.modules}`);
+  assert.ok(names.length <= LIMITS.modules, `${names.length} modules: storage-init loads at most ${LIMITS.modules}`);
 });
 
 test("the Debian initramfs: each module's closure and order are modprobe --show-depends's, less CPU-specific modules", async () => {

@@ -14,10 +14,9 @@ import test from "node:test";
 import assert from "node:assert/strict";
 import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import { renderConfig, StorageInitConfig } from "../../src/pipeline/mini-initramfs.js";
-import { IntegrityConfig } from "../../src/pipeline/integrity-config.js";
-import { packageRoot } from "../../src/pipeline/build.js";
+import { IntegrityConfig, renderConfig, StorageInitConfig } from "../../src/formats/storage-init-config/index.js";
 import { run } from "../helpers/run.js";
+import { storageInitBinary } from "../helpers/storage-init.js";
 import { withTempDir } from "../helpers/tmp.js";
 
 const BASE: StorageInitConfig = {
@@ -31,13 +30,6 @@ const BASE: StorageInitConfig = {
 };
 const MEMFD_BACKING = "/memfd:initoverlayfs-image";
 
-function storageInit(): string {
-  const root = packageRoot();
-  assert.ok(root, "package root not found");
-  const bin = join(root, "storage-init", "build", "storage-init");
-  run("make", ["-C", join(root, "storage-init")], { timeoutMs: 300_000 });
-  return bin;
-}
 
 function config(dir: string, integrity: IntegrityConfig | undefined, extra = ""): string {
   const path = join(dir, `conf-${Math.random().toString(16).slice(2)}`);
@@ -54,7 +46,7 @@ const ROOT = "e522df0f97da4febb882ac40f30b37dc0b444bf6df418929463fa25280f09d5c";
 const SALT = "e48da609055204e89ae53b655ca2216dd983cf3cb829f34f63a297d106d53e2d";
 
 test("--check-config reads back every integrity setting renderConfig writes", () => {
-  const bin = storageInit();
+  const bin = storageInitBinary();
   return withTempDir((dir) => {
     const cases: [IntegrityConfig | undefined, string[]][] = [
       [undefined, ["integrity=none"]],
@@ -82,7 +74,7 @@ test("--check-config reads back every integrity setting renderConfig writes", ()
 });
 
 test("--check-config: a missing or bad integrity key is an error; the kernel command line cannot change them", () => {
-  const bin = storageInit();
+  const bin = storageInitBinary();
   return withTempDir((dir) => {
     const head = "boot = LABEL=b\nimage = /i.img\n";
     const bad: [string, RegExp][] = [
@@ -171,7 +163,7 @@ function flipByte(src: string, dst: string, offset: number): void {
 }
 
 test("copy mode: a good image is copied into a sealed memfd, verified and mounted; /boot stays unpinned", () => {
-  const bin = storageInit();
+  const bin = storageInitBinary();
   return withTempDir(async (dir) => {
     const image = join(dir, "image.erofs");
     const files = makeImage(dir, image);
@@ -200,7 +192,7 @@ test("copy mode: a good image is copied into a sealed memfd, verified and mounte
 });
 
 test("copy mode: a tampered image (superblock byte, file data byte) is refused with one clear line, nothing left mounted", () => {
-  const bin = storageInit();
+  const bin = storageInitBinary();
   return withTempDir(async (dir) => {
     const image = join(dir, "image.erofs");
     const files = makeImage(dir, image);
@@ -230,7 +222,7 @@ test("copy mode: a tampered image (superblock byte, file data byte) is refused w
 });
 
 test("fs-verity mode on a file without fs-verity: a clear line naming the image", () => {
-  const bin = storageInit();
+  const bin = storageInitBinary();
   return withTempDir(async (dir) => {
     const image = join(dir, "image.erofs");
     makeImage(dir, image);
@@ -260,7 +252,7 @@ function makeVerityImage(dir: string): { image: string; integrity: IntegrityConf
 }
 
 test("dm-verity mode: veritysetup's superblock is accepted, a mismatching config is refused before device-mapper", () => {
-  const bin = storageInit();
+  const bin = storageInitBinary();
   return withTempDir(async (dir) => {
     const { image, integrity } = makeVerityImage(dir);
     const mnt = join(dir, "mnt");

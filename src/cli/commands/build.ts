@@ -1,10 +1,12 @@
 import { Command } from "commander";
 import type { BuildResult } from "../../pipeline/build.js";
-import type { FailurePolicy, MiniCompression } from "../../pipeline/mini-initramfs.js";
 import { UsageError } from "../../errors.js";
-import type { IntegrityConfig } from "../../pipeline/integrity-config.js";
+import {
+  BOOT_FSTYPES, BUILD_DEFAULTS, FAILURE_POLICIES, INTEGRITY_MODES, MINI_COMPRESSIONS,
+} from "../../formats/storage-init-config/schema.js";
+import type { IntegrityConfig } from "../../formats/storage-init-config/integrity.js";
 import { bytes } from "../format.js";
-import { parseTimestamp } from "../options.js";
+import { oneOf, optionalOneOf, parseTimestamp, whole } from "../options.js";
 import { progress } from "../progress.js";
 import { addCompressionOptions, compressionFromOptions } from "../compression-options.js";
 
@@ -18,22 +20,22 @@ export function buildCommand(): Command {
     .option("--kver <version>", "kernel version (default: the initramfs's only lib/modules/* if --initramfs is named, else uname -r)")
     .option("-o, --output-dir <dir>", "where initoverlayfs-KVER.img and initramfs-KVER.img go", "initoverlayfs-out")
     .option("--allow-boot", "allow --output-dir to be in /boot")
-    .option("--boot-fstype <type>", "boot filesystem: ext4, ext2, ext3, vfat, xfs, btrfs (default auto: modules for all four)")
+    .option("--boot-fstype <type>", "boot filesystem: ext4, ext2, ext3, vfat, xfs, btrfs, or auto (modules for every type storage-init tries) (default: the boot device's type if this machine sees it, else ext4 and vfat)")
     .option("--boot-flags <options>", "mount options for the boot partition")
     .option("--image-path <path>", "the image's path on the boot partition (default /initoverlayfs-KVER.img)")
-    .option("--init <path>", "the init in the image to hand over to", "/init")
-    .option("--timeout <seconds>", "how long storage-init waits for the boot device", "10")
-    .option("--failure <policy>", "what storage-init does on failure: panic, reboot or shell", "panic")
+    .option("--init <path>", "the init in the image to hand over to", BUILD_DEFAULTS.init)
+    .option("--timeout <seconds>", "how long storage-init waits for the boot device", String(BUILD_DEFAULTS.timeout))
+    .option("--failure <policy>", `what storage-init does on failure: ${FAILURE_POLICIES.join(", ")}`, BUILD_DEFAULTS.failure)
     .option("--add-modules <names>", "more modules (names or aliases, comma-separated, repeatable); each must exist", list)
     .option("--no-default-modules", "leave out the default storage drivers (virtio, NVMe, AHCI, MMC, USB)")
     .option("--modules-dir <dir>", "modules for KVER the initramfs lacks (erofs, overlay...) (default /lib/modules/KVER)")
     .option("--no-host-modules", "take modules from the initramfs only")
     .option("--kernel-config <file>", "the kernel's .config (default /boot/config-KVER)")
     .option("--decompress-modules", "store compressed modules decompressed (no CONFIG_MODULE_DECOMPRESS needed)")
-    .option("--mini-compression <kind>", "gzip, zstd or none", "gzip")
+    .option("--mini-compression <kind>", MINI_COMPRESSIONS.join(", "), BUILD_DEFAULTS.miniCompression)
     .option("--storage-init <file>", "the storage-init binary (default: storage-init/build/storage-init of this package)")
     .option("--timestamp <epoch>", "fixed mtime for every inode of both outputs (default: $SOURCE_DATE_EPOCH if set)")
-    .option("--integrity <mode>", "what the mini initramfs checks the image against: dm-verity (hash tree appended to the image), fs-verity (the file's digest, /boot with verity enabled), copy (digest while copying into a sealed memfd: any /boot, any kernel) or none", "dm-verity")
+    .option("--integrity <mode>", "what the mini initramfs checks the image against: dm-verity (hash tree appended to the image), fs-verity (the file's digest, /boot with verity enabled), copy (digest while copying into a sealed memfd: any /boot, any kernel) or none", BUILD_DEFAULTS.integrity)
     .option("--integrity-hash <alg>", "dm-verity: sha256, sha512 or sha1; fs-verity/copy: sha256 or sha512 (default sha256)")
     .option("--verity-salt <hex>", "dm-verity salt (empty for none; default: derived from the image, so builds are reproducible)")
     .option("--sign-key <pem>", "dm-verity: sign the root hash with this RSA key (the kernel checks it against its trusted keys)")
@@ -41,8 +43,7 @@ export function buildCommand(): Command {
     .option("--strict", "reject cpio entries the kernel would drop instead of warning")
     .option("--json", "print the result as JSON")
     .action(async (o) => {
-      const timeout = Number(o.timeout);
-      if (!/^\d+$/.test(o.timeout) || !Number.isSafeInteger(timeout)) throw new UsageError(`--timeout: expected a whole number of seconds, got ${JSON.stringify(o.timeout)}`);
+      const timeout = whole("--timeout", o.timeout);
       if (o.modulesDir !== undefined && o.hostModules === false) throw new UsageError("--modules-dir and --no-host-modules exclude each other");
       const compression = (await compressionFromOptions(o)) ?? null;
       const { buildPair } = await import("../../pipeline/build.js");
@@ -50,13 +51,13 @@ export function buildCommand(): Command {
       let r: BuildResult;
       try {
         r = await buildPair({
-          initramfs: o.initramfs, kver: o.kver, boot: o.boot, bootFstype: o.bootFstype, bootFlags: o.bootFlags,
+          initramfs: o.initramfs, kver: o.kver, boot: o.boot, bootFstype: optionalOneOf("--boot-fstype", o.bootFstype, BOOT_FSTYPES), bootFlags: o.bootFlags,
           outputDir: o.outputDir, allowBoot: !!o.allowBoot, storageInit: o.storageInit,
-          miniCompression: o.miniCompression as MiniCompression, addModules: o.addModules, defaultModules: o.defaultModules,
+          miniCompression: oneOf("--mini-compression", o.miniCompression, MINI_COMPRESSIONS), addModules: o.addModules, defaultModules: o.defaultModules,
           modulesDir: o.hostModules === false ? false : o.modulesDir, kernelConfig: o.kernelConfig,
           decompressModules: !!o.decompressModules, init: o.init, imagePath: o.imagePath, timeout,
-          failure: o.failure as FailurePolicy, timestamp: o.timestamp !== undefined ? parseTimestamp(o.timestamp) : undefined,
-          integrity: o.integrity, integrityHash: o.integrityHash, veritySalt: o.veritySalt, signKey: o.signKey, signCert: o.signCert,
+          failure: oneOf("--failure", o.failure, FAILURE_POLICIES), timestamp: o.timestamp !== undefined ? parseTimestamp(o.timestamp) : undefined,
+          integrity: oneOf("--integrity", o.integrity, INTEGRITY_MODES), integrityHash: o.integrityHash, veritySalt: o.veritySalt, signKey: o.signKey, signCert: o.signCert,
           strict: !!o.strict, compression, onProgress: (d, t) => p.update(d, t),
         });
       } finally {

@@ -24,25 +24,23 @@ export function convertCommand(): Command {
       if (!Number.isInteger(share) || share < 0) throw new UsageError(`--xattr-share: expected a non-negative integer, got ${o.xattrShare}`);
       const uuid = o.uuid ? parseUuid(o.uuid) : undefined;
       const compression = await compressionFromOptions(o);
+      const timestamp = o.timestamp !== undefined ? parseTimestamp(o.timestamp) : undefined;
       // the compression workers boot (~150 ms each) while the rest loads and the input is read
-      const compressor = compression && new (await import("../../pipeline/compress-tree.js")).TreeCompressor(compression);
-      const p = progress(`reading ${input}`);
-      let r;
-      try {
-        const { convert, timestampFromEnv } = await import("../../pipeline/convert.js");
-        const timestamp = o.timestamp !== undefined ? parseTimestamp(o.timestamp) : timestampFromEnv();
-        r = await convert({
-          input, output: o.output, uuid, label: o.label,
-          timestamp, timestampMode: o.mkfsTime ? "build" : "all", inlineData: o.inline,
-          xattrShareThreshold: share, strict: !!o.strict, xattrs: !!o.xattrs, compression, compressor,
-          onProgress: (d, t) => p.update(d, t),
-        });
-      } catch (e) {
-        await compressor?.close(); // convert closes it too; terminating twice is harmless
-        throw e;
-      } finally {
-        p.done();
-      }
+      const { withCompressor } = await import("../../pipeline/compress-tree.js");
+      const r = await withCompressor(compression, async (compressor) => {
+        const p = progress(`reading ${input}`);
+        try {
+          const { convert, timestampFromEnv } = await import("../../pipeline/convert.js");
+          return await convert({
+            input, output: o.output, uuid, label: o.label,
+            timestamp: timestamp ?? timestampFromEnv(), timestampMode: o.mkfsTime ? "build" : "all", inlineData: o.inline,
+            xattrShareThreshold: share, strict: !!o.strict, xattrs: !!o.xattrs, compressor,
+            onProgress: (d, t) => p.update(d, t),
+          });
+        } finally {
+          p.done();
+        }
+      });
       for (const w of r.warnings) process.stderr.write(`initoverlayfs: warning: ${w.source}: offset ${w.offset}: ${w.message}\n`);
       if (o.json) {
         process.stdout.write(JSON.stringify(r, null, 2) + "\n");

@@ -1,7 +1,8 @@
 /** install, uninstall, status and install-hooks: the pair on a real system's /boot. */
 import { Command } from "commander";
-import type { FailurePolicy, MiniCompression } from "../../pipeline/mini-initramfs.js";
 import { UsageError } from "../../errors.js";
+import { BOOT_FSTYPES, FAILURE_POLICIES, INTEGRITY_MODES, MINI_COMPRESSIONS } from "../../formats/storage-init-config/schema.js";
+import { optionalOneOf, whole } from "../options.js";
 import { EXIT } from "../exit-codes.js";
 import { bytes } from "../format.js";
 
@@ -36,12 +37,11 @@ function installCommand(): Command {
     .option("--force", "rebuild even when the installed pair is up to date")
     .option("--json", "print the result as JSON")
     .action(async (o) => {
-      if (o.timeout !== undefined && !/^\d+$/.test(o.timeout)) throw new UsageError(`--timeout: expected a whole number of seconds, got ${JSON.stringify(o.timeout)}`);
       const { install } = await import("../../install/install.js");
       const r = await install({
-        root: o.root, kver: o.kver, entryDir: o.entryDir, boot: o.boot, bootFstype: o.bootFstype, failure: o.failure as FailurePolicy | undefined,
-        timeout: o.timeout !== undefined ? Number(o.timeout) : undefined, addModules: o.addModules, miniCompression: o.miniCompression as MiniCompression | undefined,
-        integrity: o.integrity, integrityHash: o.integrityHash, signKey: o.signKey, signCert: o.signCert,
+        root: o.root, kver: o.kver, entryDir: o.entryDir, boot: o.boot, bootFstype: optionalOneOf("--boot-fstype", o.bootFstype, BOOT_FSTYPES), failure: optionalOneOf("--failure", o.failure, FAILURE_POLICIES),
+        timeout: o.timeout !== undefined ? whole("--timeout", o.timeout) : undefined, addModules: o.addModules, miniCompression: optionalOneOf("--mini-compression", o.miniCompression, MINI_COMPRESSIONS),
+        integrity: optionalOneOf("--integrity", o.integrity, INTEGRITY_MODES), integrityHash: o.integrityHash, signKey: o.signKey, signCert: o.signCert,
         storageInit: o.storageInit, force: !!o.force, lockTimeout: lockTimeout(), log,
       });
       if (o.json) return void process.stdout.write(JSON.stringify(r, null, 2) + "\n");

@@ -1,7 +1,9 @@
 /** Integrity commands: digest (fs-verity), verity (append a dm-verity hash area), sign, verify. */
 import { Command } from "commander";
 import { readFileSync } from "node:fs";
-import { FSVERITY_ALGORITHMS, IntegrityConfig, VERITY_BLOCK_SIZE, VERITY_HASH_ALGORITHMS, parseIntegrity, renderIntegrity } from "../../pipeline/integrity-config.js";
+import {
+  dmVerityConfigOf, FSVERITY_ALGORITHMS, IntegrityConfig, integrityFromOptions, VERITY_BLOCK_SIZE, VERITY_HASH_ALGORITHMS, renderIntegrity,
+} from "../../formats/storage-init-config/index.js";
 import { UsageError } from "../../errors.js";
 import { FsverityHashName, checkHex, toHex } from "../../formats/verity/algorithms.js";
 import { formatDigest, formattedDigest, parseDigest } from "../../formats/verity/fsverity.js";
@@ -9,16 +11,8 @@ import { verityTableLine } from "../../formats/verity/dm-verity.js";
 import { writeFileAtomic } from "../../io/atomic-file.js";
 import type { VerifyResult } from "../../integrity/verify.js";
 import { EXIT } from "../exit-codes.js";
-import { parseUuid } from "../options.js";
+import { oneOf, parseUuid, whole } from "../options.js";
 
-function oneOf<T extends string>(option: string, v: string, allowed: readonly T[]): T {
-  if (!(allowed as readonly string[]).includes(v)) throw new UsageError(`${option}: expected ${allowed.join(", ")}, got ${JSON.stringify(v)}`);
-  return v as T;
-}
-function whole(option: string, v: string): number {
-  if (!/^\d+$/.test(v) || !Number.isSafeInteger(Number(v))) throw new UsageError(`${option}: expected a whole number, got ${JSON.stringify(v)}`);
-  return Number(v);
-}
 /** node-forge (~50 ms to load) only for the commands that sign or check signatures */
 const signatures = () => import("../../integrity/signature.js");
 /** the file-side integrity code loads only when a command runs (not for --help) */
@@ -65,9 +59,10 @@ export function integrityCommands(): Command[] {
         salt: o.salt === "-" ? new Uint8Array(0) : o.salt !== undefined ? checkHex("--salt", o.salt, 256) : undefined,
         uuid: o.uuid !== undefined ? parseUuid(o.uuid) : undefined,
       });
-      const table = verityTableLine(r.params, Buffer.from(r.config.rootHash, "hex"), { dataDevice: image, hashDevice: image });
-      if (o.json) process.stdout.write(JSON.stringify({ image, size: r.size, config: r.config, table }, null, 2) + "\n");
-      else process.stdout.write(renderIntegrity(r.config).join("\n") + "\n");
+      const config = dmVerityConfigOf(r.params, r.rootHash);
+      const table = verityTableLine(r.params, r.rootHash, { dataDevice: image, hashDevice: image });
+      if (o.json) process.stdout.write(JSON.stringify({ image, size: r.size, config, table }, null, 2) + "\n");
+      else process.stdout.write(renderIntegrity(config).join("\n") + "\n");
     });
 
   const sign = new Command("sign")
@@ -141,13 +136,13 @@ export function integrityCommands(): Command[] {
         if (dataBlocks === undefined && hashOffset === undefined) throw new UsageError("verify: --roothash needs --data-blocks or --hash-offset");
         dataBlocks ??= hashOffset! / VERITY_BLOCK_SIZE;
         hashOffset ??= dataBlocks * VERITY_BLOCK_SIZE;
-        config = parseIntegrity(new Map([
+        config = integrityFromOptions([
           ["integrity", "dm-verity"], ["verity_roothash", o.roothash], ["verity_salt", o.salt], ["verity_hashalg", o.hashAlg],
           ["verity_format", o.format], ["verity_data_blocks", String(dataBlocks)], ["verity_hash_offset", String(hashOffset)],
-        ]));
+        ]);
       } else if (o.digest !== undefined) {
         parseDigest(o.digest);
-        config = parseIntegrity(new Map([["integrity", "fs-verity"], ["digest", o.digest]]));
+        config = integrityFromOptions([["integrity", "fs-verity"], ["digest", o.digest]]);
       } else {
         // a signature alone: of the file's fs-verity digest
         const d = await (await fileDigest())(image, { algorithm: oneOf("--hash-alg", o.hashAlg, FSVERITY_ALGORITHMS as readonly FsverityHashName[]) });

@@ -3,6 +3,7 @@
  * filesystem, and what storage-init itself mounts (loop, erofs, overlay).
  */
 import { UsageError } from "../../errors.js";
+import { BootFstype } from "../../formats/storage-init-config/schema.js";
 import { KernelConfig } from "../kernel.js";
 import { ModuleWant } from "./select.js";
 
@@ -23,18 +24,18 @@ export const DEFAULT_STORAGE_MODULES: readonly string[] = [
 ];
 
 /** Boot filesystems storage-init can mount, and the module that provides each. */
-export const FSTYPE_MODULE: Readonly<Record<string, string>> = {
+export const FSTYPE_MODULE: Readonly<Record<Exclude<BootFstype, "auto">, string>> = {
   ext2: "ext4", ext3: "ext4", ext4: "ext4", vfat: "vfat", xfs: "xfs", btrfs: "btrfs",
 };
 
 /** Every type storage-init's "auto" tries: what `--boot-fstype auto` asks for. */
-export const AUTO_FSTYPES: readonly string[] = ["ext4", "vfat", "xfs", "btrfs"];
+export const AUTO_FSTYPES: readonly Exclude<BootFstype, "auto">[] = ["ext4", "vfat", "xfs", "btrfs"];
 
 /**
  * With no type named and none found on the build machine: the usual /boot filesystems (ext4 on
  * Debian and Fedora, vfat for an ESP). xfs and btrfs (8 MiB of modules) only when asked for.
  */
-export const DEFAULT_FSTYPES: readonly string[] = ["ext4", "vfat"];
+export const DEFAULT_FSTYPES: readonly Exclude<BootFstype, "auto">[] = ["ext4", "vfat"];
 
 /** What storage-init mounts after the boot partition: the image through a loop device, and the overlay. */
 export const CORE_MODULES: readonly string[] = ["loop", "erofs", "overlay"];
@@ -44,12 +45,12 @@ export const CORE_MODULES: readonly string[] = ["loop", "erofs", "overlay"];
  * fetch them the mount fails, so they come along. The kernel config names the defaults; without
  * it, the upstream default (iso8859-1) and Debian's (ascii) are both taken where present.
  */
-export function vfatCompanions(config?: KernelConfig): { required: string[]; optional: string[] } {
+export function vfatCompanions(config?: KernelConfig): { required: string[]; ifAvailable: string[] } {
   const cp = config?.options.get("CONFIG_FAT_DEFAULT_CODEPAGE");
   const io = config?.options.get("CONFIG_FAT_DEFAULT_IOCHARSET");
   const nls = (s: string) => `nls_${s.toLowerCase().replace(/-/g, "_")}`;
-  if (cp && io) return { required: [nls(`cp${cp}`), nls(io)], optional: [] };
-  return { required: [nls(`cp${cp ?? "437"}`)], optional: io ? [nls(io)] : ["nls_ascii", "nls_iso8859_1"] };
+  if (cp && io) return { required: [nls(`cp${cp}`), nls(io)], ifAvailable: [] };
+  return { required: [nls(`cp${cp ?? "437"}`)], ifAvailable: io ? [nls(io)] : ["nls_ascii", "nls_iso8859_1"] };
 }
 
 export interface WantsOptions {
@@ -90,10 +91,10 @@ export function integrityWants(integrity: WantsOptions["integrity"], config?: Ke
   const alg = integrity.hashAlgorithm ?? "sha256";
   // built in: nothing to load (the alias would pull a CPU-specific variant the guest may lack)
   if (config?.options.get(`CONFIG_CRYPTO_${alg.toUpperCase()}`) !== "y") {
-    wants.push({ name: `crypto-${alg}`, optional: true, why: `integrity ${integrity.mode} hash` });
+    wants.push({ name: `crypto-${alg}`, ifAvailable: true, why: `integrity ${integrity.mode} hash` });
   }
   for (const name of ACCELERATED_HASH_MODULES[alg] ?? []) {
-    wants.push({ name, optional: true, mayFail: true, why: `integrity ${integrity.mode} hash, CPU-accelerated` });
+    wants.push({ name, ifAvailable: true, optionalModule: true, why: `integrity ${integrity.mode} hash, CPU-accelerated` });
   }
   return wants;
 }
@@ -102,12 +103,12 @@ export function buildWants(o: WantsOptions): ModuleWant[] {
   const wants: ModuleWant[] = [];
   for (const name of o.add ?? []) wants.push({ name, why: "--add-modules" });
   // which of them drives the boot disk is unknown here: storage-init stops loading them once it is there
-  if (o.defaultStorage !== false) for (const name of DEFAULT_STORAGE_MODULES) wants.push({ name, optional: true, lazy: true, why: "storage driver" });
+  if (o.defaultStorage !== false) for (const name of DEFAULT_STORAGE_MODULES) wants.push({ name, ifAvailable: true, storageModule: true, why: "storage driver" });
   for (const fs of bootFsModules(o.fstype)) {
-    const w: ModuleWant = { name: fs.module, optional: fs.optional, why: "boot filesystem" };
+    const w: ModuleWant = { name: fs.module, ifAvailable: fs.ifAvailable, why: "boot filesystem" };
     if (fs.module === "vfat") {
       const c = vfatCompanions(o.kernelConfig);
-      w.with = [...c.required.map((name) => ({ name })), ...c.optional.map((name) => ({ name, optional: true }))];
+      w.with = [...c.required.map((name) => ({ name })), ...c.ifAvailable.map((name) => ({ name, ifAvailable: true }))];
     }
     wants.push(w);
   }
@@ -116,11 +117,11 @@ export function buildWants(o: WantsOptions): ModuleWant[] {
   return wants;
 }
 
-/** One module for a named type (required); for "auto" every type, for none the default types, each optional. */
-export function bootFsModules(fstype?: string): { module: string; optional: boolean }[] {
-  if (fstype === undefined) return DEFAULT_FSTYPES.map((t) => ({ module: FSTYPE_MODULE[t], optional: true }));
-  if (fstype === "auto") return AUTO_FSTYPES.map((t) => ({ module: FSTYPE_MODULE[t], optional: true }));
-  const module = Object.hasOwn(FSTYPE_MODULE, fstype) ? FSTYPE_MODULE[fstype] : undefined;
+/** One module for a named type (required); for "auto" every type, for none the default types, each if available. */
+export function bootFsModules(fstype?: string): { module: string; ifAvailable: boolean }[] {
+  if (fstype === undefined) return DEFAULT_FSTYPES.map((t) => ({ module: FSTYPE_MODULE[t], ifAvailable: true }));
+  if (fstype === "auto") return AUTO_FSTYPES.map((t) => ({ module: FSTYPE_MODULE[t], ifAvailable: true }));
+  const module = Object.hasOwn(FSTYPE_MODULE, fstype) ? FSTYPE_MODULE[fstype as keyof typeof FSTYPE_MODULE] : undefined;
   if (!module) throw new UsageError(`--boot-fstype: expected auto, ${Object.keys(FSTYPE_MODULE).join(", ")}; got ${JSON.stringify(fstype)}`);
-  return [{ module, optional: false }];
+  return [{ module, ifAvailable: false }];
 }

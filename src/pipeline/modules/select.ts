@@ -6,8 +6,8 @@
  * Unlike modprobe, a failed load is fatal to storage-init, so a softdep never pulls in a
  * CPU-specific module (one with a cpu: alias, e.g. crc32c_intel): it fails with ENODEV on a CPU
  * without the feature, and its generic sibling (crc32c_generic) does the job everywhere. Such a
- * module comes only when asked for by name with `mayFail` (an accelerated hash for dm-verity):
- * storage-init then carries on when the kernel refuses it.
+ * module comes only when asked for by name as an `optionalModule` (an accelerated hash for
+ * dm-verity): storage-init then carries on when the kernel refuses it.
  */
 import { FormatError, UnsupportedError, UsageError } from "../../errors.js";
 import { FileNode, FsTree } from "../../fs/tree.js";
@@ -21,17 +21,17 @@ export interface ModuleWant {
   /** a module name ("usb-storage" = "usb_storage") or an alias ("fs-ext4", "crypto-crc32c") */
   name: string;
   /** drop it silently when nothing provides it (the default driver set) */
-  optional?: boolean;
+  ifAvailable?: boolean;
   /** wanted too, but only when this one is selected (vfat needs its nls tables) */
   with?: ModuleWant[];
   /** why it is wanted, for the result: "storage driver", "--add-modules" */
   why?: string;
-  /** only possibly needed to make the boot device appear (a storage driver guess): storage-init
-   * skips it, and whatever only it needs, once the boot device is there */
-  lazy?: boolean;
-  /** the kernel may refuse it at boot (it needs a CPU feature): storage-init then carries on;
-   * what it needs that nothing else needs may fail too */
-  mayFail?: boolean;
+  /** a storage module: only possibly needed to make the boot device appear (a storage driver
+   * guess); storage-init skips it, and whatever only it needs, once the boot device is there */
+  storageModule?: boolean;
+  /** an optional module: the kernel may refuse it at boot (it needs a CPU feature) and
+   * storage-init carries on; what it needs that nothing else needs is optional too */
+  optionalModule?: boolean;
 }
 
 export interface ModuleRequest {
@@ -57,10 +57,10 @@ export interface SelectedModule {
   needs: string[];
   /** what pulled it in: "storage driver", "dependency of ext4", "softdep of ext4 (crypto-crc32c)" */
   reason: string;
-  /** needed only by lazy wants: loaded at boot only while the boot device is missing */
-  untilBoot: boolean;
-  /** needed only by mayFail wants: a refusal at boot is not an error */
-  mayFail: boolean;
+  /** needed only by storage-module wants: loaded at boot only while the boot device is missing */
+  storageModule: boolean;
+  /** needed only by optional-module wants: a refusal at boot is not an error */
+  optionalModule: boolean;
 }
 
 export interface ModuleSelection {
@@ -69,7 +69,7 @@ export interface ModuleSelection {
   modules: SelectedModule[];
   /** wanted names the kernel has built in */
   builtin: string[];
-  /** optional wanted names nothing provides */
+  /** wanted-if-available names nothing provides */
   missing: string[];
   /** softdep candidates left out, and why */
   skipped: { name: string; reason: string }[];
@@ -121,9 +121,9 @@ class Selector {
   skipped: { name: string; reason: string }[] = [];
   private state = new Map<string, "visiting" | "done">();
   private stack: string[] = [];
-  /** what each eager (not lazy) want resolved to: the roots of what is always loaded */
-  private eagerRoots: Ref[] = [];
-  /** what each want that must load resolved to (not mayFail) */
+  /** what each want that is not a storage module resolved to: the roots of what is always loaded */
+  private alwaysRoots: Ref[] = [];
+  /** what each want that must load resolved to (not an optional module) */
   private requiredRoots: Ref[] = [];
 
   constructor(private indexes: ModuleIndex[]) {}
@@ -178,7 +178,7 @@ class Selector {
   want(w: ModuleWant): void {
     const r = this.resolve(w.name);
     if (r.kind === "none") {
-      if (w.optional) return void this.missing.push(w.name);
+      if (w.ifAvailable) return void this.missing.push(w.name);
       const hint = w.why?.startsWith("integrity") ? `; ${w.why} needs it: name a --modules-dir that has it, or choose --integrity copy` : "";
       throw new UsageError(`module ${w.name} not found: not in modules.dep, modules.builtin or modules.alias of ${this.searched()}${hint}`);
     }
@@ -190,26 +190,26 @@ class Selector {
         for (const x of refs.filter((x) => this.isCpuSpecific(x))) this.skip(x.entry.name, `CPU-specific provider of ${w.name}`);
         refs = refs.filter((x) => !this.isCpuSpecific(x));
       }
-      if (!w.lazy) this.eagerRoots.push(...refs);
-      if (!w.mayFail) this.requiredRoots.push(...refs);
+      if (!w.storageModule) this.alwaysRoots.push(...refs);
+      if (!w.optionalModule) this.requiredRoots.push(...refs);
       for (const ref of refs) {
         const why = w.why ?? "requested";
         this.visit(ref, normalizeModuleName(w.name) === ref.entry.name ? why : `${why} (${w.name})`);
       }
     }
-    for (const c of w.with ?? []) this.want({ why: `needed by ${w.name}`, lazy: w.lazy, mayFail: w.mayFail, ...c });
+    for (const c of w.with ?? []) this.want({ why: `needed by ${w.name}`, storageModule: w.storageModule, optionalModule: w.optionalModule, ...c });
   }
 
   /**
-   * A module is needed until boot only if no eager want reaches it through dependencies or
-   * softdeps; the eager ones are closed under both, so loading them first keeps the order valid.
+   * A module is a storage module only if no other want reaches it through dependencies or
+   * softdeps; the others are closed under both, so loading them first keeps the order valid.
    * Likewise it may fail only if no want that must load reaches it.
    */
   markLoadKinds(): void {
-    const eager = this.reach(this.eagerRoots), required = this.reach(this.requiredRoots);
+    const always = this.reach(this.alwaysRoots), required = this.reach(this.requiredRoots);
     for (const m of this.order) {
-      m.untilBoot = !eager.has(m.name);
-      m.mayFail = !required.has(m.name);
+      m.storageModule = !always.has(m.name);
+      m.optionalModule = !required.has(m.name);
     }
   }
 
@@ -260,7 +260,7 @@ class Selector {
     const file = moduleFile(ref.idx, ref.entry)!;
     this.order.push({
       name, path: ref.entry.path, source: ref.idx.source.label, node: file.node, size: file.node.content.size,
-      compression: ref.entry.compression, needs: ref.entry.deps, reason, untilBoot: false, mayFail: false,
+      compression: ref.entry.compression, needs: ref.entry.deps, reason, storageModule: false, optionalModule: false,
     });
     this.stack.pop();
     this.state.set(name, "done");

@@ -14,7 +14,7 @@ import { DiffOptions } from "../../../src/fs/compare.js";
 import {
   FEATURE_INCOMPAT_COMPR_CFGS, FEATURE_INCOMPAT_ZERO_PADDING, FEATURE_INCOMPAT_ZTAILPACKING, SUPERBLOCK_OFFSET, Superblock,
 } from "../../../src/formats/erofs/ondisk.js";
-import { cli } from "../../pipeline/cli.js";
+import { cli } from "../../helpers/cli.js";
 import { checkAgainstKernelAndFsck, dumpLayout } from "../../helpers/erofs-check.js";
 import { makeTree, mixed, text } from "../../helpers/compressible-tree.js";
 import { prng } from "../../helpers/prng.js";

@@ -1,0 +1,37 @@
+/** The whole config file as one typed value: what the build renders and `status` reads back. */
+import { ByteString } from "../../fs/tree.js";
+import { IntegrityConfig } from "./integrity.js";
+import { BootFstype, FailurePolicy } from "./schema.js";
+
+export interface ModuleSpec {
+  /** absolute path inside the mini initramfs */
+  path: ByteString;
+  params?: string;
+  /** a storage driver: loaded only while the boot device is still missing (`storage_module`) */
+  storageModule?: boolean;
+  /** the kernel may refuse it (a CPU-accelerated hash): logged, not fatal (`optional_module`) */
+  optionalModule?: boolean;
+}
+
+export interface StorageInitConfig {
+  boot: string;
+  bootfstype?: BootFstype;
+  bootflags?: string;
+  image: string;
+  init: string;
+  timeout: number;
+  failure: FailurePolicy;
+  /** in load order */
+  modules: ModuleSpec[];
+  /** switch-root programs in the image to replace; [] writes "shim =" (replace none) */
+  shims: ByteString[];
+  /** which image the mini initramfs accepts (absent: none) */
+  integrity?: IntegrityConfig;
+  /** a comment line at the top */
+  comment?: string;
+}
+
+/** The config key of a module's load rule (a storage driver is never also optional). */
+export function moduleKey(m: ModuleSpec): "module" | "storage_module" | "optional_module" {
+  return m.storageModule ? "storage_module" : m.optionalModule ? "optional_module" : "module";
+}

@@ -1,0 +1,73 @@
+/**
+ * Reads a config file back the way storage-init's config_parse and config_finish do: the last
+ * value of a single key wins, module and shim lists append (an empty value empties them), unknown
+ * keys are ignored (a newer storage-init's keys). Every bad value is a FormatError at its line.
+ */
+import { ByteString } from "../../fs/tree.js";
+import { ModuleSpec, StorageInitConfig } from "./config.js";
+import { parseIntegrity } from "./integrity.js";
+import { BOOT_FSTYPES, BUILD_DEFAULTS, DEFAULT_SHIMS, FAILURE_POLICIES, LIMITS, memberOf, MODULE_KEYS } from "./schema.js";
+import { ConfigKeys } from "./text.js";
+import { absolutePathProblem, bootSpecProblem, parseCount } from "./values.js";
+
+export function parseConfig(text: ByteString, source = "config"): StorageInitConfig {
+  return configFromKeys(ConfigKeys.parse(text, source));
+}
+
+export function configFromKeys(keys: ConfigKeys): StorageInitConfig {
+  const fail = (k: string, why: string): never => {
+    throw keys.error(k, why);
+  };
+  const path = (k: string, v: string): string => {
+    const p = absolutePathProblem(v);
+    return p === undefined ? v : fail(k, p);
+  };
+  const boot = keys.get("boot") ?? fail("boot", "not set");
+  const bootProblem = bootSpecProblem(boot);
+  if (bootProblem) fail("boot", bootProblem);
+  const fstype = keys.get("bootfstype");
+  const timeoutText = keys.get("timeout");
+  const failureText = keys.get("failure");
+
+  const modules: ModuleSpec[] = [];
+  let shims: ByteString[] | undefined;
+  for (const e of keys.entries) {
+    const at = (why: string): never => fail(e.key, why);
+    if ((MODULE_KEYS as readonly string[]).includes(e.key)) {
+      if (e.value === "") {
+        modules.length = 0;
+        continue;
+      }
+      if (modules.length >= LIMITS.modules) at(`more than ${LIMITS.modules} modules`);
+      const [p, ...rest] = e.value.split(/[ \t]+/);
+      const params = e.value.slice(p.length).trim();
+      if (rest.length && params.length > LIMITS.params) at(`module parameters longer than ${LIMITS.params} bytes`);
+      modules.push({
+        path: path(e.key, p),
+        ...(params ? { params } : {}),
+        ...(e.key === "storage_module" ? { storageModule: true } : e.key === "optional_module" ? { optionalModule: true } : {}),
+      });
+    } else if (e.key === "shim") {
+      shims ??= [];
+      if (e.value === "") {
+        shims.length = 0;
+        continue;
+      }
+      if (shims.length >= LIMITS.shims) at(`more than ${LIMITS.shims} entries`);
+      shims.push(path(e.key, e.value));
+    }
+  }
+  const bootflags = keys.get("bootflags");
+  return {
+    boot,
+    ...(fstype !== undefined ? { bootfstype: memberOf(BOOT_FSTYPES, fstype) ?? fail("bootfstype", `expected ${BOOT_FSTYPES.join(", ")}, got ${JSON.stringify(fstype)}`) } : {}),
+    ...(bootflags ? { bootflags } : {}),
+    image: path("image", keys.get("image") ?? fail("image", "not set")),
+    init: path("init", keys.get("init") ?? BUILD_DEFAULTS.init),
+    timeout: timeoutText === undefined ? BUILD_DEFAULTS.timeout : parseCount(timeoutText, LIMITS.timeout) ?? fail("timeout", `expected a whole number from 0 to ${LIMITS.timeout}, got ${JSON.stringify(timeoutText)}`),
+    failure: failureText === undefined ? BUILD_DEFAULTS.failure : memberOf(FAILURE_POLICIES, failureText) ?? fail("failure", `expected ${FAILURE_POLICIES.join(", ")}, got ${JSON.stringify(failureText)}`),
+    modules,
+    shims: shims ?? [...DEFAULT_SHIMS],
+    integrity: parseIntegrity(keys),
+  };
+}

@@ -1,0 +1,75 @@
+/**
+ * The facts of storage-init's config file, /etc/initoverlayfs.conf in the mini initramfs: where it
+ * is, its limits, the values its keys take, and the build's defaults. storage-init/src/config.h
+ * and config.c are the C side of the same contract (test/formats/storage-init-config checks both).
+ */
+
+/** Where storage-init reads it, inside the mini initramfs (config.h: CFG_PATH). */
+export const CONFIG_PATH = "/etc/initoverlayfs.conf";
+
+/** storage-init/src/config.h */
+export const LIMITS = {
+  modules: 128, // CFG_MAX_MODULES
+  shims: 8, // CFG_MAX_SHIMS
+  path: 255, // SI_PATH_MAX - 1
+  value: 511, // CFG_VALUE_MAX - 1
+  params: 255, // CFG_PARAMS_MAX - 1
+  line: 1024, // CFG_LINE_MAX
+  file: 64 * 1024, // CFG_FILE_MAX
+  timeout: 3600,
+  salt: 256, // CFG_SALT_MAX: dm-verity salt bytes
+} as const;
+
+export const FAILURE_POLICIES = ["panic", "reboot", "shell"] as const;
+export type FailurePolicy = (typeof FAILURE_POLICIES)[number];
+
+/** what storage-init's check_fstype accepts ("auto": try each it knows) */
+export const BOOT_FSTYPES = ["auto", "ext4", "ext3", "ext2", "vfat", "xfs", "btrfs"] as const;
+export type BootFstype = (typeof BOOT_FSTYPES)[number];
+
+export const INTEGRITY_MODES = ["none", "dm-verity", "fs-verity", "copy"] as const;
+export type IntegrityMode = (typeof INTEGRITY_MODES)[number];
+export const VERITY_HASH_ALGORITHMS = ["sha256", "sha512", "sha1"] as const;
+export type VerityHashAlgorithm = (typeof VERITY_HASH_ALGORITHMS)[number];
+export const FSVERITY_ALGORITHMS = ["sha256", "sha512"] as const;
+export type FsverityAlgorithm = (typeof FSVERITY_ALGORITHMS)[number];
+/** dm-verity data and hash block size storage-init sets up (config.h: VERITY_BLOCK) */
+export const VERITY_BLOCK_SIZE = 4096;
+
+/**
+ * How a module is loaded, named by its config key:
+ *   module          always, in order; a failure stops the boot
+ *   storage_module  a storage driver: loaded only while the boot device is still missing
+ *   optional_module needs a CPU feature (an accelerated hash): the kernel may refuse it, and the
+ *                   generic code it stands in for runs
+ */
+export const MODULE_KEYS = ["module", "storage_module", "optional_module"] as const;
+export type ModuleKey = (typeof MODULE_KEYS)[number];
+
+/** The switch-root programs storage-init replaces when the file names none (config.c: default_shims). */
+export const DEFAULT_SHIMS = ["/usr/sbin/run-init", "/usr/bin/run-init", "/usr/sbin/switch_root", "/sbin/switch_root"] as const;
+
+/** How the mini initramfs holding the config is compressed (gzip: every kernel unpacks it). */
+export const MINI_COMPRESSIONS = ["gzip", "zstd", "none"] as const;
+export type MiniCompression = (typeof MINI_COMPRESSIONS)[number];
+
+/** What `build` and `install` write when not told otherwise; `--help` shows the same values. */
+export const BUILD_DEFAULTS = {
+  init: "/init",
+  timeout: 10,
+  failure: "panic",
+  integrity: "dm-verity",
+  miniCompression: "gzip",
+} as const satisfies {
+  init: string; timeout: number; failure: FailurePolicy; integrity: IntegrityMode; miniCompression: MiniCompression;
+};
+
+/** The image's path on the boot partition when none is named. */
+export function defaultImagePath(kver: string): string {
+  return `/initoverlayfs-${kver}.img`;
+}
+
+/** `v` as a member of `list`, or undefined: the one way strings from outside become these unions. */
+export function memberOf<T extends string>(list: readonly T[], v: string): T | undefined {
+  return (list as readonly string[]).includes(v) ? (v as T) : undefined;
+}

@@ -1,0 +1,196 @@
+/**
+ * storage-init's config file, both sides of the contract: what renderConfig writes, the real
+ * storage-init reads (--check-config) and prints back, and parseConfig reads both the same way;
+ * the TypeScript limits are storage-init's own (read from config.h); bad files are FormatErrors
+ * naming the byte offset of the bad entry.
+ */
+import test from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { FormatError, UsageError } from "../../../src/errors.js";
+import {
+  bootSpecProblem, ConfigKeys, DEFAULT_SHIMS, IntegrityConfig, LIMITS, parseConfig, parseConfigText, parseIntegrity, renderConfig, renderIntegrity,
+  StorageInitConfig, VERITY_BLOCK_SIZE, CONFIG_PATH,
+} from "../../../src/formats/storage-init-config/index.js";
+import { run } from "../../helpers/run.js";
+import { storageInitBinary } from "../../helpers/storage-init.js";
+import { withTempDir } from "../../helpers/tmp.js";
+
+const BASE: StorageInitConfig = {
+  boot: "UUID=0a1b2c3d-1111-2222-3333-444455556666",
+  image: "/initoverlayfs-9.9.9-test.img",
+  init: "/init",
+  timeout: 10,
+  failure: "panic",
+  modules: [{ path: "/lib/modules/9.9.9-test/kernel/fs/ext4/ext4.ko" }, { path: "/lib/modules/9.9.9-test/kernel/drivers/block/loop.ko", params: "max_loop=8" }],
+  shims: ["/usr/sbin/run-init", "/usr/sbin/switch_root"],
+};
+const DM: IntegrityConfig = {
+  mode: "dm-verity", rootHash: "e522df0f97da4febb882ac40f30b37dc0b444bf6df418929463fa25280f09d5c",
+  salt: "e48da609055204e89ae53b655ca2216dd983cf3cb829f34f63a297d106d53e2d", hashAlgorithm: "sha256", hashType: 1,
+  dataBlocks: 2048, hashOffset: 2048 * 4096, signature: "/etc/initoverlayfs.roothash.p7s",
+};
+const INTEGRITY: IntegrityConfig[] = [
+  { mode: "none" },
+  DM,
+  { ...DM, salt: "", signature: undefined } as IntegrityConfig,
+  { mode: "copy", algorithm: "sha256", digest: "48df0c462329cd879661bd05b39aa81b05cc16afd27a7196a559da83531d39d9" },
+  { mode: "fs-verity", algorithm: "sha512", digest: "ab".repeat(64) },
+];
+/** Every shape of config the build writes. */
+const CONFIGS: StorageInitConfig[] = [
+  BASE,
+  { ...BASE, bootfstype: "vfat", bootflags: "noatime", failure: "shell", timeout: 30, init: "/sbin/init", shims: [] },
+  {
+    ...BASE, boot: "LABEL=my boot", modules: [
+      { path: "/lib/modules/k/a.ko" }, { path: "/lib/modules/k/virtio_blk.ko", storageModule: true }, { path: "/lib/modules/k/sha256-ssse3.ko", optionalModule: true },
+    ],
+  },
+  ...INTEGRITY.map((integrity) => ({ ...BASE, integrity })),
+];
+const keysOf = (pairs: [string, string][]) => new ConfigKeys(pairs.map(([key, value]) => ({ key, value, offset: 0 })));
+
+test("boot specs: what storage-init accepts, with values the config parser keeps intact", () => {
+  for (const ok of ["UUID=0a1b2c3d-1111-2222-3333-444455556666", "UUID=ABCD-1234", "PARTUUID=0a1b2c3d-01", "LABEL=boot", "LABEL=my boot", "PARTLABEL=EFI system", "/dev/vda1", "/dev/disk/by-id/x"]) {
+    assert.equal(bootSpecProblem(ok), undefined, ok);
+  }
+  for (const bad of ["", "UUID=", "UUID=xyz", "UUID=-ab", "PARTUUID=12 34", "LABEL=", "boot", "/dev/", "/dev/a b", 'LABEL=a"b', "LABEL=a\nb", "uuid=abcd", `LABEL=${"x".repeat(600)}`]) {
+    assert.ok(bootSpecProblem(bad), JSON.stringify(bad));
+  }
+});
+
+test("the config file: every key, in storage-init's syntax", () => {
+  const text = renderConfig({ ...BASE, comment: "test", bootfstype: "ext4", bootflags: "noatime" });
+  assert.equal(text, [
+    "# test",
+    "boot = UUID=0a1b2c3d-1111-2222-3333-444455556666",
+    "bootfstype = ext4",
+    "bootflags = noatime",
+    "image = /initoverlayfs-9.9.9-test.img",
+    "init = /init",
+    "timeout = 10",
+    "failure = panic",
+    "module = /lib/modules/9.9.9-test/kernel/fs/ext4/ext4.ko",
+    "module = /lib/modules/9.9.9-test/kernel/drivers/block/loop.ko max_loop=8",
+    "shim = /usr/sbin/run-init",
+    "shim = /usr/sbin/switch_root",
+    "",
+  ].join("\n"));
+  // no switch-root program found: an empty list, not storage-init's default one
+  assert.match(renderConfig({ ...BASE, shims: [] }), /\nshim =\n$/);
+  // a label with edge blanks is quoted so the parser keeps them
+  assert.match(renderConfig({ ...BASE, boot: "LABEL= my boot " }), /^boot = "LABEL= my boot "$/m);
+  assert.match(renderIntegrity({ ...DM, salt: "" } as IntegrityConfig).join("\n"), /^verity_salt = -$/m);
+});
+
+test("the limits are storage-init's own (config.h), and renderConfig enforces them", () => {
+  const header = readFileSync(new URL("../../../../storage-init/src/config.h", import.meta.url), "utf8");
+  const util = readFileSync(new URL("../../../../storage-init/src/util.h", import.meta.url), "utf8");
+  const define = (src: string, name: string) => {
+    const m = new RegExp(`#define ${name}\\s+\\(?([0-9]+)(?:\\s*\\*\\s*([0-9]+))?\\)?`).exec(src);
+    assert.ok(m, `${name} not defined`);
+    return Number(m[1]) * (m[2] ? Number(m[2]) : 1);
+  };
+  assert.deepEqual(
+    { modules: LIMITS.modules, shims: LIMITS.shims, value: LIMITS.value, params: LIMITS.params, line: LIMITS.line, file: LIMITS.file, salt: LIMITS.salt, path: LIMITS.path, block: VERITY_BLOCK_SIZE },
+    {
+      modules: define(header, "CFG_MAX_MODULES"), shims: define(header, "CFG_MAX_SHIMS"), value: define(header, "CFG_VALUE_MAX") - 1,
+      params: define(header, "CFG_PARAMS_MAX") - 1, line: define(header, "CFG_LINE_MAX"), file: define(header, "CFG_FILE_MAX"),
+      salt: define(header, "CFG_SALT_MAX"), path: define(util, "SI_PATH_MAX") - 1, block: define(header, "VERITY_BLOCK"),
+    },
+  );
+  assert.equal(/#define CFG_PATH "([^"]+)"/.exec(header)?.[1], CONFIG_PATH);
+  const max = LIMITS.modules;
+  const many = Array.from({ length: max + 1 }, (_, i) => ({ path: `/lib/modules/k/m${i}.ko` }));
+  assert.throws(() => renderConfig({ ...BASE, modules: many }), new RegExp(`${max + 1} modules selected but storage-init loads at most ${max}`));
+  assert.doesNotThrow(() => renderConfig({ ...BASE, modules: many.slice(0, max) }));
+  assert.throws(() => renderConfig({ ...BASE, shims: Array.from({ length: LIMITS.shims + 1 }, (_, i) => `/s${i}`) }), /at most 8/);
+  assert.throws(() => renderConfig({ ...BASE, timeout: 3601 }), /--timeout/);
+  assert.throws(() => renderConfig({ ...BASE, failure: "explode" as "panic" }), /--failure/);
+  assert.throws(() => renderConfig({ ...BASE, init: "sbin/init" }), /--init: must be an absolute path/);
+  assert.throws(() => renderConfig({ ...BASE, image: "/" + "x".repeat(300) }), /--image-path: longer than 255 bytes/);
+  assert.throws(() => renderConfig({ ...BASE, modules: [{ path: "/a b.ko" }] }), /module path unusable/);
+  assert.throws(() => renderConfig({ ...BASE, modules: [{ path: "/a.ko", params: "x".repeat(LIMITS.params + 1) }] }), /module parameters unusable/);
+});
+
+test("parseConfig reads back exactly what renderConfig writes", () => {
+  for (const c of CONFIGS) {
+    const back = parseConfig(renderConfig(c));
+    const want = JSON.parse(JSON.stringify({ ...c, integrity: c.integrity ?? { mode: "none" } }));
+    assert.deepEqual(JSON.parse(JSON.stringify(back)), want, renderConfig(c));
+  }
+  // storage-init's defaults where the file is silent
+  const minimal = parseConfig("boot = LABEL=b\nimage = /i.img\n");
+  assert.deepEqual(minimal, { boot: "LABEL=b", image: "/i.img", init: "/init", timeout: 10, failure: "panic", modules: [], shims: [...DEFAULT_SHIMS], integrity: { mode: "none" } });
+});
+
+test("storage-init reads what renderConfig writes, and prints it back as parseConfig reads it (both directions)", () => {
+  const bin = storageInitBinary();
+  return withTempDir((dir) => {
+    for (const [i, c] of CONFIGS.entries()) {
+      const conf = join(dir, `c${i}.conf`);
+      writeFileSync(conf, renderConfig(c), "latin1");
+      const printed = run(bin, ["--check-config", conf]).stdout;
+      // C → TS: storage-init's view of the file, read by our parser, is the config we wrote
+      const viaC = parseConfig(printed, "storage-init --check-config");
+      const want = parseConfig(renderConfig(c));
+      assert.deepEqual(viaC, { ...want, bootfstype: want.bootfstype ?? "auto" }, printed);
+    }
+    // edge blanks survive in the C parser too
+    const conf = join(dir, "blanks.conf");
+    writeFileSync(conf, renderConfig({ ...BASE, boot: "LABEL= my boot " }), "latin1");
+    assert.match(run(bin, ["--check-config", conf]).stdout, /^boot=LABEL= my boot $/m);
+  });
+});
+
+test("integrity keys: render → parse gives the same setting", () => {
+  for (const c of INTEGRITY) {
+    const back = parseIntegrity(ConfigKeys.parse(renderConfig({ ...BASE, integrity: c })));
+    assert.deepEqual(back, JSON.parse(JSON.stringify(c)));
+  }
+});
+
+test("bad integrity values are FormatErrors at the offending line; given as options they are UsageErrors", () => {
+  const good = renderConfig({ ...BASE, integrity: DM });
+  const bad: [string, string, RegExp][] = [
+    ["integrity", "maybe", /integrity: expected none, dm-verity/],
+    ["verity_roothash", "abc", /verity_roothash: expected hex/],
+    ["verity_roothash", "00".repeat(31), /expected 64 hex digits/],
+    ["verity_hashalg", "md5", /verity_hashalg/],
+    ["verity_format", "2", /verity_format/],
+    ["verity_data_blocks", "0", /at least 1/],
+    ["verity_hash_offset", "4097", /multiple of 4096/],
+    ["verity_hash_offset", "4096", /overlaps/],
+    ["verity_sig", "rel/path", /absolute/],
+  ];
+  for (const [k, v, re] of bad) {
+    const text = good.replace(new RegExp(`^${k} = .*$`, "m"), `${k} = ${v}`);
+    const offset = text.indexOf(`${k} = ${v}`);
+    assert.throws(() => parseConfig(text, "x.conf"), (e: unknown) => {
+      assert.ok(e instanceof FormatError, String(e));
+      assert.equal(e.offset, offset, `${k}=${v}`);
+      assert.match(e.message, /^x\.conf: offset \d+: config: /);
+      assert.match(e.message, re);
+      return true;
+    });
+  }
+  assert.throws(() => renderIntegrity({ ...DM, rootHash: "abc" }), UsageError);
+  assert.throws(() => parseIntegrity(keysOf([["integrity", "copy"]])), /digest: missing/);
+  assert.throws(() => parseIntegrity(keysOf([["integrity", "copy"], ["digest", "md5:00"]])), /sha256:HEX/);
+});
+
+test("integrity keys without an integrity key are refused: a misspelled mode must not boot unverified", () => {
+  const text = renderConfig({ ...BASE, integrity: DM }).replace(/^integrity = dm-verity$/m, "integrty = dm-verity");
+  assert.throws(() => parseConfig(text, "x.conf"), (e: unknown) => e instanceof FormatError && /verity_roothash: set without an integrity mode/.test(e.message));
+  assert.throws(() => parseIntegrity(keysOf([["digest", "sha256:" + "00".repeat(32)]])), /digest: set without an integrity mode/);
+});
+
+test("config text: comments, quotes, dashes in keys, repeated keys; bad lines name the offset", () => {
+  const entries = parseConfigText('# c\n  boot = "LABEL= x "\nmodule = /a.ko p=1\nmodule=/b.ko\nverity-salt = -\n');
+  assert.deepEqual(entries.map((e) => [e.key, e.value, e.offset]), [["boot", "LABEL= x ", 4], ["module", "/a.ko p=1", 25], ["module", "/b.ko", 44], ["verity_salt", "-", 57]]);
+  assert.throws(() => parseConfigText("a = 1\nnovalue\n", "x.conf"), /x\.conf: offset 6: config: expected "key = value"/);
+  assert.throws(() => parseConfigText('a = "open\n'), /quoted/);
+  assert.throws(() => parseConfig("image = /i.img\n", "x.conf"), /x\.conf: offset 0: config: boot: not set/);
+  assert.throws(() => parseConfig("boot = LABEL=b\nimage = /i\ntimeout = soon\n", "x.conf"), /offset 26: config: timeout: expected a whole number/);
+});
