@@ -13,7 +13,7 @@
  */
 import { FormatError, UsageError } from "../../../errors.js";
 import {
-  compareNames, ByteString, FsNode, FsTree, modeOf, Timestamp, walk,
+  compareNames, ByteString, DirNode, FsNode, FsTree, modeOf, Timestamp, walk,
 } from "../../../fs/tree.js";
 import { packDirectory, DirBlockPlan } from "../dir-pack.js";
 import {
@@ -158,19 +158,65 @@ function timeKey(t: Timestamp): string {
   return `${t.sec}.${t.nsec}`;
 }
 
+/** The options, checked, with their defaults. */
+interface PlanSettings {
+  inlineData: boolean;
+  shareThreshold: number;
+  maxPcluster: number;
+  bigPcluster: boolean;
+  compactIndex: boolean;
+  compressed: ErofsWriteOptions["compressed"];
+}
+
+/** The shared xattr area: its pairs in key order, where each one starts, and by key which one it is. */
+interface SharedXattrs {
+  pairs: XattrPair[];
+  offsets: number[];
+  indexByKey: Map<string, number>;
+  areaSize: number;
+}
+
+/** What the superblock says about compression. */
+type CompressionFeatures = Pick<ImagePlan, "featureIncompat" | "sbU1" | "lz4Config">;
+
+/** The layout, phase by phase; each phase sets what the later ones read. */
 export function planImage(tree: FsTree, options: ErofsWriteOptions = {}): ImagePlan {
-  const inlineData = options.inlineData ?? true;
-  const shareThreshold = options.xattrShareThreshold ?? 2;
+  const settings = checkOptions(options);
+  const { inodes, byNode } = collectInodes(tree, options);
+  const root = inodes[0];
+  const buildTime = pickBuildTime(inodes, options.timestamp);
+  const shared = planSharedXattrs(inodes, settings.shareThreshold);
+  for (const i of inodes) layOutInode(i, byNode, buildTime, shared, settings);
+  const features = compressionFeatures(inodes, settings);
+  // the first inode comes after the superblock and, if there is one, the lz4 config record
+  const metaEnd = placeMetadata(inodes, features.lz4Config ? LZ4_CONFIG_END : SUPERBLOCK_OFFSET + Superblock.size);
+  if (root.nid > 0xffff) throw new FormatError("erofs", undefined, "root nid does not fit 16 bits");
+  const { xattrBlkaddr, totalBlocks } = placeData(inodes, metaEnd, shared.areaSize);
+  return {
+    inodes, root, buildTime, metaEnd, sharedXattrs: shared.pairs, sharedXattrOffsets: shared.offsets,
+    xattrBlkaddr, xattrAreaSize: shared.areaSize, totalBlocks, ...features, options,
+  };
+}
+
+function checkOptions(options: ErofsWriteOptions): PlanSettings {
   if (options.label !== undefined && Buffer.byteLength(options.label) > 15) throw new UsageError("volume label longer than 15 bytes");
   if (options.uuid !== undefined && options.uuid.length !== 16) throw new UsageError("uuid must be 16 bytes");
   const maxPcluster = options.maxPclusterBlocks ?? 1;
   if (!Number.isInteger(maxPcluster) || maxPcluster < 1 || maxPcluster > MAX_PCLUSTER_BLOCKS) {
     throw new UsageError(`max pcluster must be 1..${MAX_PCLUSTER_BLOCKS} blocks, got ${maxPcluster}`);
   }
-  const bigPcluster = maxPcluster > 1;
-  const compactIndex = (options.compressIndex ?? "compact") === "compact";
+  return {
+    inlineData: options.inlineData ?? true,
+    shareThreshold: options.xattrShareThreshold ?? 2,
+    maxPcluster,
+    bigPcluster: maxPcluster > 1,
+    compactIndex: (options.compressIndex ?? "compact") === "compact",
+    compressed: options.compressed,
+  };
+}
 
-  // 1. inodes in depth-first pre-order; a node reached again is a hard link
+/** Phase 1: inodes in depth-first pre-order; a node reached again is a hard link. */
+function collectInodes(tree: FsTree, options: ErofsWriteOptions): { inodes: PlannedInode[]; byNode: Map<FsNode, PlannedInode> } {
   const byNode = new Map<FsNode, PlannedInode>();
   const inodes: PlannedInode[] = [];
   for (const { path, node, parent, depth } of walk(tree)) {
@@ -192,27 +238,29 @@ export function planImage(tree: FsTree, options: ErofsWriteOptions = {}): ImageP
     byNode.set(node, inode);
     inodes.push(inode);
   }
-  const root = inodes[0];
-  root.parent = root;
+  inodes[0].parent = inodes[0];
+  return { inodes, byNode };
+}
 
-  // 2. build time: the most common mtime, so that most inodes can be compact
-  let buildTime: Timestamp = options.timestamp ?? { sec: 0, nsec: 0 };
-  if (!options.timestamp) {
-    const counts = new Map<string, { t: Timestamp; n: number }>();
-    for (const i of inodes) {
-      const k = timeKey(i.mtime);
-      const c = counts.get(k);
-      if (c) c.n++;
-      else counts.set(k, { t: i.mtime, n: 1 });
-    }
-    let best: { t: Timestamp; n: number } | undefined;
-    for (const c of counts.values()) {
-      if (!best || c.n > best.n || (c.n === best.n && (c.t.sec < best.t.sec || (c.t.sec === best.t.sec && c.t.nsec < best.t.nsec)))) best = c;
-    }
-    if (best && best.t.sec >= 0) buildTime = best.t;
+/** Phase 2: the build time is the most common mtime, so that most inodes can be compact. */
+function pickBuildTime(inodes: PlannedInode[], timestamp: Timestamp | undefined): Timestamp {
+  if (timestamp) return timestamp;
+  const counts = new Map<string, { t: Timestamp; n: number }>();
+  for (const i of inodes) {
+    const k = timeKey(i.mtime);
+    const c = counts.get(k);
+    if (c) c.n++;
+    else counts.set(k, { t: i.mtime, n: 1 });
   }
+  let best: { t: Timestamp; n: number } | undefined;
+  for (const c of counts.values()) {
+    if (!best || c.n > best.n || (c.n === best.n && (c.t.sec < best.t.sec || (c.t.sec === best.t.sec && c.t.nsec < best.t.nsec)))) best = c;
+  }
+  return best && best.t.sec >= 0 ? best.t : { sec: 0, nsec: 0 };
+}
 
-  // 3. shared xattrs: pairs used by at least `shareThreshold` inodes
+/** Phase 3: the pairs used by at least `threshold` inodes go to the shared area. */
+function planSharedXattrs(inodes: PlannedInode[], threshold: number): SharedXattrs {
   const pairUse = new Map<string, { pair: XattrPair; n: number }>();
   for (const i of inodes) {
     for (const [name, value] of i.node.xattrs) {
@@ -223,97 +271,130 @@ export function planImage(tree: FsTree, options: ErofsWriteOptions = {}): ImageP
     }
   }
   const sharedKeys = [...pairUse.entries()]
-    .filter(([, u]) => shareThreshold > 0 && u.n >= shareThreshold)
+    .filter(([, u]) => threshold > 0 && u.n >= threshold)
     .map(([k]) => k)
     .sort();
-  const sharedIndex = new Map<string, number>();
-  const sharedXattrs: XattrPair[] = [];
-  const sharedXattrOffsets: number[] = [];
-  let xattrAreaSize = 0;
+  const shared: SharedXattrs = { pairs: [], offsets: [], indexByKey: new Map(), areaSize: 0 };
   for (const k of sharedKeys) {
     const pair = pairUse.get(k)!.pair;
-    sharedIndex.set(k, sharedXattrs.length);
-    sharedXattrs.push(pair);
-    sharedXattrOffsets.push(xattrAreaSize);
-    xattrAreaSize += xattrEntrySize(pair);
+    shared.indexByKey.set(k, shared.pairs.length);
+    shared.pairs.push(pair);
+    shared.offsets.push(shared.areaSize);
+    shared.areaSize += xattrEntrySize(pair);
   }
+  return shared;
+}
 
-  // 4. per inode: format, xattrs, sizes, data layout
-  for (const i of inodes) {
-    const node = i.node;
-    const names = [...node.xattrs.keys()].sort(compareNames);
-    const shared: number[] = [];
-    const inline: XattrPair[] = [];
-    for (const name of names) {
-      const value = node.xattrs.get(name)!;
-      const s = sharedIndex.get(pairKey(name, value));
-      if (s !== undefined) shared.push(sharedXattrOffsets[s] / 4);
-      else inline.push({ name, value });
-    }
-    i.xattrs = planInodeXattrs(shared, inline);
+/** Phase 4, one inode: its xattrs, size, format (compact or extended) and data layout. */
+function layOutInode(i: PlannedInode, byNode: Map<FsNode, PlannedInode>, buildTime: Timestamp, shared: SharedXattrs, settings: PlanSettings): void {
+  const node = i.node;
+  i.xattrs = inodeXattrs(node, shared);
+  if (node.kind === "dir") planDirectory(i, node, byNode);
+  else if (node.kind === "file") i.size = node.content.size;
+  else if (node.kind === "symlink") i.size = node.target.length;
+  i.extended =
+    i.size > 0xffffffff || node.uid > 0xffff || node.gid > 0xffff || i.nlink > 0xffff ||
+    i.mtime.sec !== buildTime.sec || i.mtime.nsec !== buildTime.nsec;
+  const zfile = node.kind === "file" ? settings.compressed?.get(node) : undefined;
+  if (zfile) planCompressed(i, zfile, settings);
+  else planFlat(i, settings.inlineData);
+}
 
-    if (node.kind === "dir") {
-      const children: DirChild[] = [
-        { name: ".", inode: i },
-        { name: "..", inode: i.parent! },
-        ...[...node.entries.entries()].map(([name, n]) => ({ name, inode: byNode.get(n)! })),
-      ].sort((a, b) => compareNames(a.name, b.name));
-      i.children = children;
-      const packed = packDirectory(children.map((c) => c.name.length));
-      i.dirBlocks = packed.blocks;
-      i.size = packed.size;
-    } else if (node.kind === "file") {
-      i.size = node.content.size;
-    } else if (node.kind === "symlink") {
-      i.size = node.target.length;
-    }
-    i.extended =
-      i.size > 0xffffffff || node.uid > 0xffff || node.gid > 0xffff || i.nlink > 0xffff ||
-      i.mtime.sec !== buildTime.sec || i.mtime.nsec !== buildTime.nsec;
-    const tail = i.size % BLOCK_SIZE;
-    const head = (i.extended ? InodeExtended.size : InodeCompact.size) + i.xattrs.size;
-    let zfile = node.kind === "file" ? options.compressed?.get(node) : undefined;
-    if (zfile) {
-      if (zfile.size !== i.size) throw new FormatError("erofs", undefined, `compressed data of ${i.size}-byte file is for ${zfile.size} bytes`);
-      if (zfile.extents.some((e) => e.blocks > maxPcluster)) throw new UsageError(`file compressed with pclusters larger than maxPclusterBlocks (${maxPcluster})`);
-      const lclusters = Math.ceil(i.size / BLOCK_SIZE);
-      const ebase = alignUp(head, 8) + MapHeader.size; // inodes are 32-byte aligned: ebase % 32 is known
-      const indexBytes = compactIndex ? compactIndexBytes(ebase, lclusters) : fullIndexBytes(lclusters);
-      // an inline tail must not cross a block: keep it only when the whole inode record fits one
-      let inline = zfile.extents[zfile.extents.length - 1].inline;
-      if (inline && alignUp(head, 8) + indexBytes + inline.length > BLOCK_SIZE) {
-        zfile = withoutInlineTail(zfile);
-        inline = undefined;
-      }
-      i.layout = compactIndex ? DataLayout.CompressedCompact : DataLayout.CompressedFull;
-      i.z = {
-        file: zfile,
-        advise: (compactIndex
-          ? Z_ADVISE_COMPACTED_2B | (bigPcluster ? Z_ADVISE_BIG_PCLUSTER_1 | Z_ADVISE_BIG_PCLUSTER_2 : 0)
-          : (bigPcluster ? Z_ADVISE_BIG_PCLUSTER_1 : 0)) | (inline ? Z_ADVISE_INLINE_PCLUSTER : 0),
-        indexBytes,
-        inline,
-      };
-      i.dataBlocks = zfile.blocks;
-    } else if (inlineData && tail > 0 && head + tail <= BLOCK_SIZE) {
-      i.layout = DataLayout.FlatInline;
-      i.inlineSize = tail;
-      i.dataBlocks = Math.floor(i.size / BLOCK_SIZE);
-    } else {
-      i.layout = DataLayout.FlatPlain;
-      i.dataBlocks = Math.ceil(i.size / BLOCK_SIZE);
-    }
+/** The node's xattrs in name order, each either a reference to the shared area or inline. */
+function inodeXattrs(node: FsNode, shared: SharedXattrs): InodeXattrs {
+  const sharedRefs: number[] = [];
+  const inline: XattrPair[] = [];
+  for (const name of [...node.xattrs.keys()].sort(compareNames)) {
+    const value = node.xattrs.get(name)!;
+    const s = shared.indexByKey.get(pairKey(name, value));
+    if (s !== undefined) sharedRefs.push(shared.offsets[s] / 4);
+    else inline.push({ name, value });
   }
+  return planInodeXattrs(sharedRefs, inline);
+}
 
-  // 5. metadata placement: 32-byte slots, no inode (with its inline part) across a block boundary.
-  // When an inode does not fit the rest of the current block, that rest becomes a gap that later,
-  // smaller inodes fill (best fit), so inline tails cost no padding.
+/** Children in byte order with "." and "..", packed into dirent blocks. */
+function planDirectory(i: PlannedInode, node: DirNode, byNode: Map<FsNode, PlannedInode>): void {
+  const children: DirChild[] = [
+    { name: ".", inode: i },
+    { name: "..", inode: i.parent! },
+    ...[...node.entries.entries()].map(([name, n]) => ({ name, inode: byNode.get(n)! })),
+  ].sort((a, b) => compareNames(a.name, b.name));
+  i.children = children;
+  const packed = packDirectory(children.map((c) => c.name.length));
+  i.dirBlocks = packed.blocks;
+  i.size = packed.size;
+}
+
+/** Uncompressed data: the tail goes inline when it fits the inode's block, else full blocks only. */
+function planFlat(i: PlannedInode, inlineData: boolean): void {
+  const tail = i.size % BLOCK_SIZE;
+  if (inlineData && tail > 0 && headSize(i) + tail <= BLOCK_SIZE) {
+    i.layout = DataLayout.FlatInline;
+    i.inlineSize = tail;
+    i.dataBlocks = Math.floor(i.size / BLOCK_SIZE);
+  } else {
+    i.layout = DataLayout.FlatPlain;
+    i.dataBlocks = Math.ceil(i.size / BLOCK_SIZE);
+  }
+}
+
+/** Phase 4, a compressed file: its index size and h_advise, and whether its tail stays inline. */
+function planCompressed(i: PlannedInode, zfile: CompressedFile, { maxPcluster, bigPcluster, compactIndex }: PlanSettings): void {
+  if (zfile.size !== i.size) throw new FormatError("erofs", undefined, `compressed data of ${i.size}-byte file is for ${zfile.size} bytes`);
+  if (zfile.extents.some((e) => e.blocks > maxPcluster)) throw new UsageError(`file compressed with pclusters larger than maxPclusterBlocks (${maxPcluster})`);
+  const lclusters = Math.ceil(i.size / BLOCK_SIZE);
+  const indexAt = alignUp(headSize(i), 8);
+  const ebase = indexAt + MapHeader.size; // inodes are 32-byte aligned: ebase % 32 is known
+  const indexBytes = compactIndex ? compactIndexBytes(ebase, lclusters) : fullIndexBytes(lclusters);
+  // an inline tail must not cross a block: keep it only when the whole inode record fits one
+  let inline = zfile.extents[zfile.extents.length - 1].inline;
+  if (inline && indexAt + indexBytes + inline.length > BLOCK_SIZE) {
+    zfile = withoutInlineTail(zfile);
+    inline = undefined;
+  }
+  i.layout = compactIndex ? DataLayout.CompressedCompact : DataLayout.CompressedFull;
+  i.z = {
+    file: zfile,
+    advise: (compactIndex
+      ? Z_ADVISE_COMPACTED_2B | (bigPcluster ? Z_ADVISE_BIG_PCLUSTER_1 | Z_ADVISE_BIG_PCLUSTER_2 : 0)
+      : (bigPcluster ? Z_ADVISE_BIG_PCLUSTER_1 : 0)) | (inline ? Z_ADVISE_INLINE_PCLUSTER : 0),
+    indexBytes,
+    inline,
+  };
+  i.dataBlocks = zfile.blocks;
+}
+
+/** Bytes of the inode and its xattrs. */
+function headSize(i: PlannedInode): number {
+  return (i.extended ? InodeExtended.size : InodeCompact.size) + i.xattrs.size;
+}
+
+/**
+ * Feature bits and the lz4 config record. The record (big pclusters only) sits between the
+ * superblock and the first inode, so this comes before metadata placement.
+ */
+function compressionFeatures(inodes: PlannedInode[], { bigPcluster, maxPcluster }: PlanSettings): CompressionFeatures {
+  if (!inodes.some((i) => i.z)) return { featureIncompat: 0, sbU1: 0, lz4Config: undefined };
+  return {
+    featureIncompat: FEATURE_INCOMPAT_ZERO_PADDING | (bigPcluster ? FEATURE_INCOMPAT_COMPR_CFGS : 0) |
+      (inodes.some((i) => i.z?.inline) ? FEATURE_INCOMPAT_ZTAILPACKING : 0),
+    sbU1: bigPcluster ? 1 << 0 /* lz4 */ : 0,
+    lz4Config: bigPcluster ? { at: LZ4_CONFIG_AT, maxPclusterBlks: maxPcluster } : undefined,
+  };
+}
+
+/**
+ * Phase 5: metadata placement from `start`: 32-byte slots, no inode (with its inline part) across
+ * a block boundary. When an inode does not fit the rest of the current block, that rest becomes a
+ * gap that later, smaller inodes fill (best fit), so inline tails cost no padding. Returns the
+ * block-aligned end of the metadata area.
+ */
+function placeMetadata(inodes: PlannedInode[], start: number): number {
   const gaps = new MetaGaps();
-  const anyCompressed = inodes.some((i) => i.z);
-  const withConfig = anyCompressed && bigPcluster;
-  let pos = alignUp(withConfig ? LZ4_CONFIG_END : SUPERBLOCK_OFFSET + Superblock.size, INODE_SLOT);
+  let pos = alignUp(start, INODE_SLOT);
   for (const i of inodes) {
-    const head = (i.extended ? InodeExtended.size : InodeCompact.size) + i.xattrs.size;
+    const head = headSize(i);
     const total = alignUp(i.z ? alignUp(head, 8) + i.z.indexBytes + (i.z.inline?.length ?? 0) : head + i.inlineSize, INODE_SLOT);
     const inGap = total <= BLOCK_SIZE ? gaps.take(total) : undefined;
     if (inGap !== undefined) {
@@ -329,10 +410,11 @@ export function planImage(tree: FsTree, options: ErofsWriteOptions = {}): ImageP
     }
     i.nid = i.offset / INODE_SLOT;
   }
-  if (root.nid > 0xffff) throw new FormatError("erofs", undefined, "root nid does not fit 16 bits");
-  const metaEnd = alignUp(pos, BLOCK_SIZE);
+  return alignUp(pos, BLOCK_SIZE);
+}
 
-  // 6. shared xattr area, then data blocks in inode order
+/** Phase 6: the shared xattr area right after the metadata, then data blocks in inode order. */
+function placeData(inodes: PlannedInode[], metaEnd: number, xattrAreaSize: number): { xattrBlkaddr: number; totalBlocks: number } {
   let block = metaEnd / BLOCK_SIZE;
   const xattrBlkaddr = xattrAreaSize ? block : 0;
   block += Math.ceil(xattrAreaSize / BLOCK_SIZE);
@@ -346,14 +428,5 @@ export function planImage(tree: FsTree, options: ErofsWriteOptions = {}): ImageP
     if (i.node.kind === "chardev" || i.node.kind === "blockdev") i.startBlock = encodeRdev(i.node.rdevMajor, i.node.rdevMinor);
   }
   if (block > 0xffffffff) throw new FormatError("erofs", undefined, "image larger than 16 TiB");
-
-  return {
-    inodes, root, buildTime, metaEnd, sharedXattrs, sharedXattrOffsets, xattrBlkaddr, xattrAreaSize, totalBlocks: block,
-    featureIncompat: anyCompressed
-      ? FEATURE_INCOMPAT_ZERO_PADDING | (withConfig ? FEATURE_INCOMPAT_COMPR_CFGS : 0) | (inodes.some((i) => i.z?.inline) ? FEATURE_INCOMPAT_ZTAILPACKING : 0)
-      : 0,
-    sbU1: withConfig ? 1 << 0 /* lz4 */ : 0,
-    lz4Config: withConfig ? { at: LZ4_CONFIG_AT, maxPclusterBlks: maxPcluster } : undefined,
-    options,
-  };
+  return { xattrBlkaddr, totalBlocks: block };
 }
