@@ -2,6 +2,7 @@
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
+import { InitoverlayfsError } from "../errors.js";
 
 /** package root: dist/src/compression → ../../.. */
 const RELEASE_DIR = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "build", "Release");
@@ -16,7 +17,7 @@ export function loadAddon<T>(name: string, needs: string): T {
     try {
       a = createRequire(import.meta.url)(path);
     } catch (e) {
-      throw new Error(`the ${name} addon is not built (${path}): run npm run build (needs ${needs}): ${(e as Error).message}`);
+      throw new InitoverlayfsError(`the ${name} addon is not built (${path}): run npm run build (needs ${needs}): ${(e as Error).message.split("\n")[0]}`);
     }
     loaded.set(name, a);
   }

@@ -29,17 +29,8 @@ export async function collect(gen: AsyncGenerator<Uint8Array, number, void>): Pr
 }
 
 /** Deterministic pseudo-random bytes (xorshift32). */
-export function randomBytes(n: number, seed = 1): Buffer {
-  const out = Buffer.alloc(n);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
+import { randomBytes } from "../helpers/prng.js";
+export { randomBytes };
 
 /** Compressible data: text lines, runs of zeros, repeated binary patterns, some noise. */
 export function structuredData(n: number, seed = 7): Buffer {

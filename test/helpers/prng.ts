@@ -13,3 +13,16 @@ export function prng(seed: number): () => number {
 export function randInt(rnd: () => number, n: number): number {
   return Math.floor(rnd() * n);
 }
+
+/** n reproducible pseudo-random bytes (xorshift32) from `seed`. */
+export function randomBytes(n: number, seed = 1): Buffer {
+  const out = Buffer.alloc(n);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    out[i] = x & 0xff;
+  }
+  return out;
+}

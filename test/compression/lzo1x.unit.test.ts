@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { lzo1xDecompress } from "../../src/compression/lzo1x.js";
 import { adler32 } from "../../src/compression/lzo.js";
 import { FormatError } from "../../src/errors.js";
-import { randomBytes } from "./support.js";
+import { randomBytes } from "../helpers/prng.js";
 
 const EOF_MARKER = [0x11, 0x00, 0x00];
 const bytes = (...parts: (number | string)[]) =>

@@ -1,54 +1,18 @@
 /**
- * storage-init's config file, both sides of the contract: what renderConfig writes, the real
- * storage-init reads (--check-config) and prints back, and parseConfig reads both the same way;
- * the TypeScript limits are storage-init's own (read from config.h); bad files are FormatErrors
- * naming the byte offset of the bad entry.
+ * storage-init's config file, the TypeScript side: what renderConfig writes parseConfig reads back;
+ * the limits are storage-init's own (read from config.h); bad files are FormatErrors naming the
+ * byte offset of the bad entry. test/storage-init/config-contract.test.ts holds the C side.
  */
 import test from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
 import { FormatError, UsageError } from "../../../src/errors.js";
 import {
   bootSpecProblem, ConfigKeys, DEFAULT_SHIMS, IntegrityConfig, LIMITS, parseConfig, parseConfigText, parseIntegrity, renderConfig, renderIntegrity,
   StorageInitConfig, VERITY_BLOCK_SIZE, CONFIG_PATH,
 } from "../../../src/formats/storage-init-config/index.js";
-import { run } from "../../helpers/run.js";
-import { storageInitBinary } from "../../helpers/storage-init.js";
-import { withTempDir } from "../../helpers/tmp.js";
+import { BASE, CONFIGS, DM, INTEGRITY } from "../../helpers/storage-init-configs.js";
 
-const BASE: StorageInitConfig = {
-  boot: "UUID=0a1b2c3d-1111-2222-3333-444455556666",
-  image: "/initoverlayfs-9.9.9-test.img",
-  init: "/init",
-  timeout: 10,
-  failure: "panic",
-  modules: [{ path: "/lib/modules/9.9.9-test/kernel/fs/ext4/ext4.ko" }, { path: "/lib/modules/9.9.9-test/kernel/drivers/block/loop.ko", params: "max_loop=8" }],
-  shims: ["/usr/sbin/run-init", "/usr/sbin/switch_root"],
-};
-const DM: IntegrityConfig = {
-  mode: "dm-verity", rootHash: "e522df0f97da4febb882ac40f30b37dc0b444bf6df418929463fa25280f09d5c",
-  salt: "e48da609055204e89ae53b655ca2216dd983cf3cb829f34f63a297d106d53e2d", hashAlgorithm: "sha256", hashType: 1,
-  dataBlocks: 2048, hashOffset: 2048 * 4096, signature: "/etc/initoverlayfs.roothash.p7s",
-};
-const INTEGRITY: IntegrityConfig[] = [
-  { mode: "none" },
-  DM,
-  { ...DM, salt: "", signature: undefined } as IntegrityConfig,
-  { mode: "copy", algorithm: "sha256", digest: "48df0c462329cd879661bd05b39aa81b05cc16afd27a7196a559da83531d39d9" },
-  { mode: "fs-verity", algorithm: "sha512", digest: "ab".repeat(64) },
-];
-/** Every shape of config the build writes. */
-const CONFIGS: StorageInitConfig[] = [
-  BASE,
-  { ...BASE, bootfstype: "vfat", bootflags: "noatime", failure: "shell", timeout: 30, init: "/sbin/init", shims: [] },
-  {
-    ...BASE, boot: "LABEL=my boot", modules: [
-      { path: "/lib/modules/k/a.ko" }, { path: "/lib/modules/k/virtio_blk.ko", storageModule: true }, { path: "/lib/modules/k/sha256-ssse3.ko", optionalModule: true },
-    ],
-  },
-  ...INTEGRITY.map((integrity) => ({ ...BASE, integrity })),
-];
 const keysOf = (pairs: [string, string][]) => new ConfigKeys(pairs.map(([key, value]) => ({ key, value, offset: 0 })));
 
 test("boot specs: what storage-init accepts, with values the config parser keeps intact", () => {
@@ -123,25 +87,6 @@ test("parseConfig reads back exactly what renderConfig writes", () => {
   // storage-init's defaults where the file is silent
   const minimal = parseConfig("boot = LABEL=b\nimage = /i.img\n");
   assert.deepEqual(minimal, { boot: "LABEL=b", image: "/i.img", init: "/init", timeout: 10, failure: "panic", modules: [], shims: [...DEFAULT_SHIMS], integrity: { mode: "none" } });
-});
-
-test("storage-init reads what renderConfig writes, and prints it back as parseConfig reads it (both directions)", () => {
-  const bin = storageInitBinary();
-  return withTempDir((dir) => {
-    for (const [i, c] of CONFIGS.entries()) {
-      const conf = join(dir, `c${i}.conf`);
-      writeFileSync(conf, renderConfig(c), "latin1");
-      const printed = run(bin, ["--check-config", conf]).stdout;
-      // C → TS: storage-init's view of the file, read by our parser, is the config we wrote
-      const viaC = parseConfig(printed, "storage-init --check-config");
-      const want = parseConfig(renderConfig(c));
-      assert.deepEqual(viaC, { ...want, bootfstype: want.bootfstype ?? "auto" }, printed);
-    }
-    // edge blanks survive in the C parser too
-    const conf = join(dir, "blanks.conf");
-    writeFileSync(conf, renderConfig({ ...BASE, boot: "LABEL= my boot " }), "latin1");
-    assert.match(run(bin, ["--check-config", conf]).stdout, /^boot=LABEL= my boot $/m);
-  });
 });
 
 test("integrity keys: render → parse gives the same setting", () => {

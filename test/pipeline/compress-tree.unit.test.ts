@@ -37,6 +37,15 @@ async function image(settings: CompressionSettings, schedule: "finish" | "offer"
   const nodes = files();
   const tree = treeOf(nodes);
   const c = new TreeCompressor(settings);
+  try {
+    return await imageWith(c, nodes, tree, schedule);
+  } finally {
+    await c.close(); // whoever makes a compressor closes it
+  }
+}
+
+async function imageWith(c: TreeCompressor, nodes: ReturnType<typeof files>, tree: ReturnType<typeof treeOf>, schedule: "finish" | "offer" | "offer+handOutAll"): Promise<Uint8Array> {
+  const settings = c.settings;
   nodes.forEach((n, k) => {
     if (schedule !== "finish") c.offer(n);
     // a later entry replacing a file's content after it was offered (a cpio archive can do that)
