@@ -10,7 +10,7 @@
  */
 
 import { FormatError } from "../errors.js";
-import { lz4CompressBound, lz4DecompressBlock } from "./lz4-block.js";
+import { lz4CompressBound, lz4DecompressBlock } from "../formats/lz4/block.js";
 
 export const LZ4_LEGACY_MAGIC = 0x184c2102;
 const CHUNK_OUTPUT_MAX = 8 << 20;

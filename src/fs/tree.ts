@@ -93,8 +93,6 @@ export function bytesContent(bytes: Uint8Array): FileContent {
   return { size: bytes.length, read: () => bytes };
 }
 
-export const EMPTY_CONTENT: FileContent = bytesContent(new Uint8Array(0));
-
 /** A tree is its root directory. */
 export interface FsTree {
   root: DirNode;
@@ -114,9 +112,6 @@ export function bytesToByteString(b: Uint8Array): ByteString {
   return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("latin1");
 }
 
-export function byteStringToBytes(s: ByteString): Buffer {
-  return Buffer.from(s, "latin1");
-}
 
 /** For display: decode as UTF-8 (invalid sequences become U+FFFD). */
 export function displayName(s: ByteString): string {

@@ -14,7 +14,6 @@ export const NEWC_FIELDS = [
   "ino", "mode", "uid", "gid", "nlink", "mtime", "filesize",
   "devmajor", "devminor", "rdevmajor", "rdevminor", "namesize", "check",
 ] as const;
-export type NewcField = (typeof NEWC_FIELDS)[number];
 export const fieldOffset = (i: number): number => 6 + 8 * i;
 
 export interface NewcHeader {

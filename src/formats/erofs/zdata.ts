@@ -9,7 +9,7 @@
  */
 import { FormatError, UnsupportedError } from "../../errors.js";
 import { displayName } from "../../fs/tree.js";
-import { lz4DecodeBlock } from "../../compression/lz4-block.js";
+import { lz4DecodeBlock } from "../lz4/block.js";
 import { BLOCK_SIZE, CompressionAlgorithm } from "./ondisk.js";
 import { algorithmName, type ZExtent } from "./zmap.js";
 

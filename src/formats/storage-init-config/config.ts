@@ -1,7 +1,7 @@
 /** The whole config file as one typed value: what the build renders and `status` reads back. */
 import { ByteString } from "../../fs/tree.js";
 import { IntegrityConfig } from "./integrity.js";
-import { BootFstype, FailurePolicy } from "./schema.js";
+import { BootFstype, FailurePolicy, ModuleKey } from "./schema.js";
 
 export interface ModuleSpec {
   /** absolute path inside the mini initramfs */
@@ -32,6 +32,6 @@ export interface StorageInitConfig {
 }
 
 /** The config key of a module's load rule (a storage driver is never also optional). */
-export function moduleKey(m: ModuleSpec): "module" | "storage_module" | "optional_module" {
+export function moduleKey(m: ModuleSpec): ModuleKey {
   return m.storageModule ? "storage_module" : m.optionalModule ? "optional_module" : "module";
 }

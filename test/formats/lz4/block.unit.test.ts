@@ -1,8 +1,8 @@
 import test from "node:test";
 import assert from "node:assert/strict";
-import { lz4DecodeBlock, lz4DecompressBlock, lz4DecompressBlockExact } from "../../src/compression/lz4-block.js";
-import { FormatError } from "../../src/errors.js";
-import { randomBytes } from "../helpers/prng.js";
+import { lz4DecodeBlock, lz4DecompressBlock, lz4DecompressBlockExact } from "../../../src/formats/lz4/block.js";
+import { FormatError } from "../../../src/errors.js";
+import { randomBytes } from "../../helpers/prng.js";
 
 const bytes = (...parts: (number | string)[]) =>
   Uint8Array.from(parts.flatMap((p) => (typeof p === "string" ? [...Buffer.from(p, "latin1")] : [p])));

@@ -10,7 +10,7 @@
  * has literals only: the block ends right after them.
  */
 
-import { FormatError } from "../errors.js";
+import { FormatError } from "../../errors.js";
 
 export interface Lz4BlockOptions {
   /**
