@@ -1,6 +1,13 @@
 /**
  * What the per-structure readers (superblock, inode, extents, dirent, xattr) share: the image
  * bytes and bounds, how problems are reported, and little-endian helpers for hot loops.
+ *
+ * Two kinds of problems:
+ * - hard: the structure cannot be interpreted (out of bounds, broken directory block, ...). Always
+ *   a FormatError (or UnsupportedError for valid but unimplemented features).
+ * - soft: the data is still reachable but the format does not allow it (unsorted directory,
+ *   file type mismatch, bad checksum, ...). A FormatError in strict mode (the default), ignored
+ *   in non-strict mode, or handed to `onProblem` when given (fsck collects them that way).
  */
 import { FormatError, UnsupportedError } from "../../errors.js";
 import { displayName } from "../../fs/tree.js";

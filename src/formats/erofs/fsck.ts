@@ -6,9 +6,9 @@
 import { FormatError } from "../../errors.js";
 import { displayName, type ByteString } from "../../fs/tree.js";
 import { countKind, emptyKindCounts, type KindCounts } from "./kind-counts.js";
-import { ErofsImage, reachableTwice, type ErofsInode, type ErofsProblem } from "./reader.js";
+import { ErofsImage, type ErofsInode, type ErofsProblem } from "./reader.js";
 import { SUPERBLOCK_OFFSET, Superblock } from "./ondisk.js";
-import { walkTree } from "./walk.js";
+import { reachableTwice, walkTree } from "./walk.js";
 import type { SharedXattrRef } from "./xattr.js";
 
 export type FsckProblem = ErofsProblem;

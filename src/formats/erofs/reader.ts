@@ -1,25 +1,14 @@
 /**
  * EROFS image reader. Pure: takes the whole image as bytes, never touches the filesystem.
  * ErofsImage is a facade over one module per on-disk concern: superblock.ts, inode.ts,
- * extents.ts (plain data), zmap.ts/zdata.ts (compressed data), dirent.ts, xattr.ts, and walk.ts
- * for the tree.
- *
- * Every structure is bounds-checked against the image before it is used, every error names the
- * byte offset in the image, walks are iterative (no recursion), and no allocation is driven by an
- * unchecked size.
- *
- * Two kinds of problems:
- * - hard: the structure cannot be interpreted (out of bounds, broken directory block, ...). Always
- *   a FormatError (or UnsupportedError for valid but unimplemented features).
- * - soft: the data is still reachable but the format does not allow it (unsorted directory,
- *   file type mismatch, bad checksum, ...). A FormatError in strict mode (the default), ignored
- *   in non-strict mode, or handed to `onProblem` when given (fsck collects them that way).
+ * extents.ts (plain data), zmap.ts/zdata.ts (compressed data), dirent.ts and xattr.ts; walk.ts
+ * walks the tree. Every structure is bounds-checked before it is used and every error names its
+ * byte offset; context.ts says how hard and soft problems differ.
  */
 import { FormatError } from "../../errors.js";
 import {
   bytesContent,
   bytesToByteString,
-  displayName,
   splitPath,
   type ByteString,
   type DirNode,
@@ -34,7 +23,7 @@ import { MAX_MATERIALIZE, physicalOffset, readExtents } from "./extents.js";
 import { maxNid, parseInode, type ErofsInode, type InodeContext } from "./inode.js";
 import { BLOCK_SIZE, FEATURE_INCOMPAT_COMPR_CFGS, FEATURE_INCOMPAT_ZERO_PADDING, INODE_SLOT } from "./ondisk.js";
 import { parseSuperblock, readCompressionConfig, type ErofsCompressionConfig, type ErofsSuperblock } from "./superblock.js";
-import { walkTree } from "./walk.js";
+import { reachableTwice, walkTree } from "./walk.js";
 import { readXattrs, type SharedXattrRef } from "./xattr.js";
 import { decompressAll, forEachExtent, type ZFileOptions } from "./zdata.js";
 import { mapCompressed, type ZImage, type ZMap } from "./zmap.js";
@@ -272,11 +261,6 @@ export class ErofsImage implements InodeContext {
         return { ...meta, kind: inode.kind };
     }
   }
-}
-
-/** The error for a directory reached by a second path (the reader's and fsck's wording). */
-export function reachableTwice(nid: number, firstPath: ByteString, path: ByteString): string {
-  return `directory nid ${nid} is reachable twice ("${displayName(firstPath) || "/"}" and "${displayName(path) || "/"}"): a cycle or a hard-linked directory`;
 }
 
 /**

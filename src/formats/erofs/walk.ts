@@ -4,7 +4,7 @@
  * entry pointing to an inode seen before is yielded as a link to it and never descended into.
  * Problems come out as steps, so each caller decides whether to stop (reader) or go on (fsck).
  */
-import type { ByteString } from "../../fs/tree.js";
+import { displayName, type ByteString } from "../../fs/tree.js";
 import type { ErofsDirEntry } from "./dirent.js";
 import type { ErofsInode } from "./inode.js";
 
@@ -59,4 +59,9 @@ export function* walkTree(img: WalkImage, root: ErofsInode): Generator<WalkStep>
       if (inode.kind === "dir") stack.push({ inode, path: childPath, parentNid: dir.nid });
     }
   }
+}
+
+/** The message for a directory reached by a second path (the reader's and fsck's wording). */
+export function reachableTwice(nid: number, firstPath: ByteString, path: ByteString): string {
+  return `directory nid ${nid} is reachable twice ("${displayName(firstPath) || "/"}" and "${displayName(path) || "/"}"): a cycle or a hard-linked directory`;
 }
