@@ -11,7 +11,6 @@ import {
   FEATURE_INCOMPAT_COMPR_CFGS,
   FEATURE_INCOMPAT_ZERO_PADDING,
   INCOMPAT_FEATURE_NAMES,
-  XattrIbodyHeader,
   Z_ADVISE_BIG_PCLUSTER_1,
   Z_ADVISE_BIG_PCLUSTER_2,
   Z_ADVISE_COMPACTED_2B,
@@ -21,6 +20,7 @@ import { formatUuid } from "../uuid.js";
 import { countKind, emptyKindCounts, type KindCounts } from "./kind-counts.js";
 import { ErofsImage, type ErofsInode, type ErofsReadOptions } from "./reader.js";
 import { walkTree } from "./walk.js";
+import { sharedXattrCount } from "./xattr.js";
 
 export interface ErofsInspection {
   imageBytes: number;
@@ -150,7 +150,7 @@ export function inspectErofs(bytes: Uint8Array, opts: ErofsReadOptions = {}): Er
     if (ino.extended) counts.extendedInodes++;
     else counts.compactInodes++;
     if (ino.xattrIcount > 0) counts.inodesWithXattrs++;
-    if (ino.xattrIcount > 1) counts.sharedXattrRefs += bytes[ino.xattrOffset + XattrIbodyHeader.fields.sharedCount.offset];
+    counts.sharedXattrRefs += sharedXattrCount(bytes, ino);
     const ln = LAYOUT_NAMES[ino.layout] ?? `layout_${ino.layout}`;
     layouts[ln] = (layouts[ln] ?? 0) + 1;
   };

@@ -22,6 +22,11 @@ export interface SharedXattrRef {
   end: number;
 }
 
+/** How many shared xattrs an inode references (h_shared_count; 0 without an xattr area). */
+export function sharedXattrCount(bytes: Uint8Array, inode: XattrInode): number {
+  return inode.xattrIcount > 1 ? bytes[inode.xattrOffset + XattrIbodyHeader.fields.sharedCount.offset] : 0;
+}
+
 /**
  * All xattrs of an inode (inline and shared), full names as byte strings. `shared` receives the
  * ranges of the shared entries the inode uses (fsck checks them for overlaps).
@@ -36,7 +41,7 @@ export function readXattrs(ctx: ErofsContext, xattrBase: number, inode: XattrIno
     ctx.soft(inode.offset + 2, `nid ${nid}: i_xattr_icount 1 (xattr header without entries) is not supported by Linux`, path);
     return out;
   }
-  const count = ctx.bytes[area + XattrIbodyHeader.fields.sharedCount.offset];
+  const count = sharedXattrCount(ctx.bytes, inode);
   let pos = area + XattrIbodyHeader.size + 4 * count;
   if (pos > end) {
     throw hard(area + 4, `nid ${nid}: ${count} shared xattrs do not fit in the ${inode.xattrSize}-byte xattr area`, path);
