@@ -1,6 +1,6 @@
 /**
  * Does the image on /boot still match what the mini initramfs expects? First the cheap checks:
- * the file is there, its EROFS superblock is valid (magic, block size, checksum) and its size
+ * the file is there, its EROFS superblock passes the reader's checks (formats/erofs/superblock.ts) and its size
  * agrees with the superblock (and with the dm-verity layout, if any). Then, when the mini
  * initramfs names an integrity mode, what storage-init will check: the fs-verity digest, or the
  * dm-verity superblock, hash blocks and root hash (verifyImage). A root hash signature is the
@@ -9,8 +9,9 @@
 import { closeSync, existsSync, openSync, readSync, statSync } from "node:fs";
 import { IntegrityConfig, VERITY_BLOCK_SIZE } from "../formats/storage-init-config/index.js";
 import { verifyImage } from "../integrity/verify.js";
-import { erofsSuperblockChecksum } from "../formats/erofs/crc32c.js";
-import { BLOCK_SIZE, BLOCK_SIZE_BITS, EROFS_MAGIC, FEATURE_COMPAT_SB_CHKSUM, SUPERBLOCK_OFFSET, Superblock } from "../formats/erofs/ondisk.js";
+import { FormatError, UnsupportedError } from "../errors.js";
+import { BLOCK_SIZE } from "../formats/erofs/ondisk.js";
+import { parseSuperblock, type ErofsSuperblock, type SuperblockCheck } from "../formats/erofs/superblock.js";
 
 export interface ImageCheck {
   ok: boolean;
@@ -36,24 +37,24 @@ export async function imageMatches(image: string, integrity: IntegrityConfig): P
   const problems: string[] = [];
   if (!existsSync(image)) return { ok: false, digestChecked: false, problems: [`${image}: missing`] };
   const bytes = statSync(image).size;
-  const head = readHead(image);
-  if (head.length < SUPERBLOCK_OFFSET + Superblock.size) return { ok: false, bytes, digestChecked: false, problems: [`${image}: ${bytes} bytes, too short for an EROFS superblock`] };
-  const sb = Superblock.decode(head, SUPERBLOCK_OFFSET);
-  if (sb.magic !== EROFS_MAGIC) problems.push(`${image}: offset ${SUPERBLOCK_OFFSET}: not an EROFS image (magic 0x${sb.magic.toString(16)})`);
-  else {
-    if (sb.blkszbits !== BLOCK_SIZE_BITS) problems.push(`${image}: block size 2^${sb.blkszbits}, expected 4096`);
-    if (sb.featureCompat & FEATURE_COMPAT_SB_CHKSUM && head.length === BLOCK_SIZE) {
-      const block = new Uint8Array(head.subarray(SUPERBLOCK_OFFSET));
-      block.fill(0, Superblock.fields.checksum.offset, Superblock.fields.checksum.offset + 4);
-      if (erofsSuperblockChecksum(block) !== sb.checksum) problems.push(`${image}: superblock checksum mismatch`);
-    }
-    const dataBytes = sb.blocks * BLOCK_SIZE;
-    if (integrity.mode === "dm-verity") {
-      if (integrity.dataBlocks * VERITY_BLOCK_SIZE < dataBytes) problems.push(`${image}: ${sb.blocks} EROFS blocks but dm-verity covers ${integrity.dataBlocks}`);
-      if (bytes < integrity.hashOffset + VERITY_BLOCK_SIZE) problems.push(`${image}: ${bytes} bytes, ends before the dm-verity hash area at ${integrity.hashOffset}`);
-    } else if (dataBytes !== bytes) {
-      problems.push(`${image}: ${bytes} bytes, the superblock says ${sb.blocks} blocks (${dataBytes} bytes)`);
-    }
+  // of the soft checks only the checksum matters here: the size is checked below, against the integrity layout
+  const soft = (offset: number, detail: string, check: SuperblockCheck) => {
+    if (check === "checksum") problems.push(`${image}: offset ${offset}: ${detail}`);
+  };
+  let sb: ErofsSuperblock;
+  try {
+    sb = parseSuperblock(readHead(image), { imageSize: bytes, strict: true, soft }).fields;
+  } catch (e) {
+    if (!(e instanceof FormatError)) throw e;
+    const what = e instanceof UnsupportedError ? "not an EROFS image this tool supports" : "not an EROFS image";
+    return { ok: false, bytes, digestChecked: false, problems: [`${image}: offset ${e.offset}: ${what} (${e.detail})`] };
+  }
+  const dataBytes = sb.blocks * BLOCK_SIZE;
+  if (integrity.mode === "dm-verity") {
+    if (integrity.dataBlocks * VERITY_BLOCK_SIZE < dataBytes) problems.push(`${image}: ${sb.blocks} EROFS blocks but dm-verity covers ${integrity.dataBlocks}`);
+    if (bytes < integrity.hashOffset + VERITY_BLOCK_SIZE) problems.push(`${image}: ${bytes} bytes, ends before the dm-verity hash area at ${integrity.hashOffset}`);
+  } else if (dataBytes !== bytes) {
+    problems.push(`${image}: ${bytes} bytes, the superblock says ${sb.blocks} blocks (${dataBytes} bytes)`);
   }
   let digestChecked = false;
   if (problems.length === 0 && integrity.mode !== "none") {

@@ -6,8 +6,10 @@
 import { FormatError } from "../../errors.js";
 import { displayName, type ByteString } from "../../fs/tree.js";
 import { countKind, emptyKindCounts, type KindCounts } from "./kind-counts.js";
-import { ErofsImage, type ErofsDirEntry, type ErofsInode, type ErofsProblem } from "./reader.js";
-import { SUPERBLOCK_OFFSET, Superblock, XattrIbodyHeader, XattrEntry } from "./ondisk.js";
+import { ErofsImage, type ErofsInode, type ErofsProblem } from "./reader.js";
+import { SUPERBLOCK_OFFSET, Superblock } from "./ondisk.js";
+import { reachableTwice, walkTree } from "./walk.js";
+import type { SharedXattrRef } from "./xattr.js";
 
 export type FsckProblem = ErofsProblem;
 
@@ -105,14 +107,9 @@ function walk(
   const seen = new Map<number, { path: ByteString; links: number; inode: ErofsInode; subdirs: number }>();
 
   const rootNid = img.rootNid;
-  const visit = (nid: number, path: ByteString): ErofsInode | undefined => {
-    let inode: ErofsInode;
-    try {
-      inode = img.readInode(nid, path);
-    } catch (e) {
-      fromError(e, path);
-      return undefined;
-    }
+  /** Checks what an inode owns: its metadata range, data, xattrs. */
+  const visit = (inode: ErofsInode, path: ByteString): void => {
+    const nid = inode.nid;
     countKind(stats, inode.kind);
     ranges.push({ start: inode.offset, end: inode.metaEnd, what: `inode nid ${nid} ("${fmtPath(path)}")`, data: false });
     for (const e of inode.extents ?? []) {
@@ -123,19 +120,12 @@ function walk(
     }
     // xattrs, and the shared entries they use
     try {
-      stats.xattrs += img.readXattrs(inode, path).size;
-      if (inode.xattrIcount > 1) {
-        const shared = img.bytes[inode.xattrOffset + XattrIbodyHeader.fields.sharedCount.offset];
-        for (let i = 0; i < shared; i++) {
-          const idAt = inode.xattrOffset + XattrIbodyHeader.size + 4 * i;
-          const id = new DataView(img.bytes.buffer, img.bytes.byteOffset + idAt, 4).getUint32(0, true);
-          const at = img.xattrBase + id * 4;
-          if (sharedXattrs.has(at)) continue;
-          sharedXattrs.add(at);
-          const e = XattrEntry.decode(img.bytes, at);
-          const size = Math.ceil((XattrEntry.size + e.nameLen + e.valueSize) / 4) * 4;
-          ranges.push({ start: at, end: at + size, what: `shared xattr at ${at}`, data: false });
-        }
+      const shared: SharedXattrRef[] = [];
+      stats.xattrs += img.readXattrs(inode, path, shared).size;
+      for (const { at, end } of shared) {
+        if (sharedXattrs.has(at)) continue;
+        sharedXattrs.add(at);
+        ranges.push({ start: at, end, what: `shared xattr at ${at}`, data: false });
       }
     } catch (e) {
       fromError(e, path);
@@ -169,58 +159,41 @@ function walk(
     } catch (e) {
       fromError(e, path);
     }
-    return inode;
   };
 
-  const rootInode = visit(rootNid, "");
-  if (!rootInode) return;
+  let rootInode: ErofsInode;
+  try {
+    rootInode = img.readInode(rootNid, "");
+  } catch (e) {
+    fromError(e, "");
+    return;
+  }
+  visit(rootInode, "");
   seen.set(rootNid, { path: "", links: 1, inode: rootInode, subdirs: 0 });
-  const stack: Array<{ inode: ErofsInode; path: ByteString; parentNid: number }> = [{ inode: rootInode, path: "", parentNid: rootNid }];
-  while (stack.length) {
-    const { inode, path, parentNid } = stack.pop()!;
-    let entries: ErofsDirEntry[];
-    try {
-      entries = img.readDir(inode, { parentNid, path });
-    } catch (e) {
-      fromError(e, path);
+  for (const step of walkTree(img, rootInode)) {
+    if (step.type === "error") {
+      if (step.entry) stats.dirents++;
+      fromError(step.error, step.path);
       continue;
     }
-    const self = seen.get(inode.nid)!;
-    for (const ent of entries) {
-      if (ent.name === "." || ent.name === "..") continue;
-      stats.dirents++;
-      const childPath = path ? `${path}/${ent.name}` : ent.name;
-      const known = seen.get(ent.nid);
-      if (known) {
-        if (known.inode.kind === "dir") {
-          report({
-            offset: ent.offset,
-            path: fmtPath(childPath),
-            message: `directory nid ${ent.nid} is reachable twice ("${fmtPath(known.path)}" and "${fmtPath(childPath)}"): a cycle or a hard-linked directory`,
-          });
-          continue;
-        }
-        known.links++;
-        stats.hardLinks++;
-        try {
-          img.checkFileType(ent, known.inode, childPath);
-        } catch (e) {
-          fromError(e, childPath);
-        }
+    const { entry, path, inode } = step;
+    stats.dirents++;
+    if (step.type === "seen") {
+      if (inode.kind === "dir") {
+        report({ offset: entry.offset, path: fmtPath(path), message: reachableTwice(entry.nid, step.firstPath, path) });
         continue;
       }
-      const child = visit(ent.nid, childPath);
-      if (!child) continue;
-      seen.set(ent.nid, { path: childPath, links: 1, inode: child, subdirs: 0 });
-      try {
-        img.checkFileType(ent, child, childPath);
-      } catch (e) {
-        fromError(e, childPath);
-      }
-      if (child.kind === "dir") {
-        self.subdirs++;
-        stack.push({ inode: child, path: childPath, parentNid: inode.nid });
-      }
+      seen.get(entry.nid)!.links++;
+      stats.hardLinks++;
+    } else {
+      visit(inode, path);
+      seen.set(entry.nid, { path, links: 1, inode, subdirs: 0 });
+      if (inode.kind === "dir") seen.get(step.dir.nid)!.subdirs++;
+    }
+    try {
+      img.checkFileType(entry, inode, path);
+    } catch (e) {
+      fromError(e, path);
     }
   }
 

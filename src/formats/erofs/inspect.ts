@@ -3,7 +3,6 @@
  * Reads metadata only (never file data): for compressed files, the map headers and indexes.
  */
 import { FormatError } from "../../errors.js";
-import { erofsSuperblockChecksum } from "./crc32c.js";
 import {
   BLOCK_SIZE,
   COMPAT_FEATURE_NAMES,
@@ -12,9 +11,6 @@ import {
   FEATURE_INCOMPAT_COMPR_CFGS,
   FEATURE_INCOMPAT_ZERO_PADDING,
   INCOMPAT_FEATURE_NAMES,
-  SUPERBLOCK_OFFSET,
-  Superblock,
-  XattrIbodyHeader,
   Z_ADVISE_BIG_PCLUSTER_1,
   Z_ADVISE_BIG_PCLUSTER_2,
   Z_ADVISE_COMPACTED_2B,
@@ -23,6 +19,8 @@ import { algorithmName } from "./zmap.js";
 import { formatUuid } from "../uuid.js";
 import { countKind, emptyKindCounts, type KindCounts } from "./kind-counts.js";
 import { ErofsImage, type ErofsInode, type ErofsReadOptions } from "./reader.js";
+import { walkTree } from "./walk.js";
+import { sharedXattrCount } from "./xattr.js";
 
 export interface ErofsInspection {
   imageBytes: number;
@@ -104,9 +102,7 @@ export function inspectErofs(bytes: Uint8Array, opts: ErofsReadOptions = {}): Er
   const img = ErofsImage.open(bytes, { strict: opts.strict ?? false, onProblem: opts.onProblem });
   const sb = img.superblock;
 
-  const block0 = new Uint8Array(bytes.subarray(SUPERBLOCK_OFFSET, BLOCK_SIZE));
-  block0.fill(0, Superblock.fields.checksum.offset, Superblock.fields.checksum.offset + 4);
-  const computed = erofsSuperblockChecksum(block0);
+  const computed = img.computedChecksum;
   const csumEnabled = (sb.featureCompat & FEATURE_COMPAT_SB_CHKSUM) !== 0;
   const nul = sb.volumeName.indexOf(0);
 
@@ -115,7 +111,6 @@ export function inspectErofs(bytes: Uint8Array, opts: ErofsReadOptions = {}): Er
     dirents: 0, hardLinks: 0, compactInodes: 0, extendedInodes: 0, inodesWithXattrs: 0, sharedXattrRefs: 0, fileBytes: 0,
   };
   const layouts: Record<string, number> = {};
-  const seen = new Set<number>();
   const cfg = img.compression;
   const z: CompressionSummary = {
     algorithms: (sb.featureIncompat & FEATURE_INCOMPAT_COMPR_CFGS) ? cfg.algorithms : [],
@@ -155,34 +150,20 @@ export function inspectErofs(bytes: Uint8Array, opts: ErofsReadOptions = {}): Er
     if (ino.extended) counts.extendedInodes++;
     else counts.compactInodes++;
     if (ino.xattrIcount > 0) counts.inodesWithXattrs++;
-    if (ino.xattrIcount > 1) counts.sharedXattrRefs += bytes[ino.xattrOffset + XattrIbodyHeader.fields.sharedCount.offset];
+    counts.sharedXattrRefs += sharedXattrCount(bytes, ino);
     const ln = LAYOUT_NAMES[ino.layout] ?? `layout_${ino.layout}`;
     layouts[ln] = (layouts[ln] ?? 0) + 1;
   };
 
   const root = img.readInode(img.rootNid, "");
-  seen.add(root.nid);
   count(root, "");
-  const stack: Array<{ inode: ErofsInode; path: string; parent: number }> = [{ inode: root, path: "", parent: root.nid }];
-  while (stack.length) {
-    const { inode, path, parent } = stack.pop()!;
-    for (const ent of img.readDir(inode, { parentNid: parent, path })) {
-      if (ent.name === "." || ent.name === "..") continue;
-      counts.dirents++;
-      const childPath = path ? `${path}/${ent.name}` : ent.name;
-      if (seen.has(ent.nid)) {
-        const again = img.readInode(ent.nid, childPath);
-        if (again.kind === "dir") {
-          throw new FormatError("erofs", ent.offset, `directory nid ${ent.nid} is reachable twice: a cycle or a hard-linked directory`);
-        }
-        counts.hardLinks++;
-        continue;
-      }
-      seen.add(ent.nid);
-      const child = img.readInode(ent.nid, childPath);
-      count(child, childPath);
-      if (child.kind === "dir") stack.push({ inode: child, path: childPath, parent: inode.nid });
-    }
+  for (const step of walkTree(img, root)) {
+    if (step.type === "error") throw step.error;
+    counts.dirents++;
+    if (step.type === "new") count(step.inode, step.path);
+    else if (step.inode.kind === "dir") {
+      throw new FormatError("erofs", step.entry.offset, `directory nid ${step.entry.nid} is reachable twice: a cycle or a hard-linked directory`);
+    } else counts.hardLinks++;
   }
 
   return {

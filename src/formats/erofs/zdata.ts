@@ -66,3 +66,47 @@ export function decompressExtent(bytes: Uint8Array, ext: ZExtent, dst: Uint8Arra
     throw new FormatError(FMT, ext.physical + margin, `lz4 pcluster decodes to ${written} bytes, the extent is ${ext.length}${note(o, ext)}`);
   }
 }
+
+/** The file-level options: `last` is worked out per extent. */
+export type ZFileOptions = Omit<ZDecodeOptions, "last">;
+
+/**
+ * Decodes each extent in turn into one scratch buffer (no whole-file allocation) and hands the
+ * bytes to `each`. A broken extent goes to `onError` when given (the next is still decoded), else
+ * it throws. Returns the bytes decoded.
+ */
+export function forEachExtent(
+  bytes: Uint8Array,
+  extents: readonly ZExtent[],
+  o: ZFileOptions,
+  each: ((logical: number, data: Uint8Array) => void) | undefined,
+  onError?: (e: FormatError) => void,
+): number {
+  let scratch = new Uint8Array(0);
+  let total = 0;
+  for (let i = 0; i < extents.length; i++) {
+    const e = extents[i];
+    if (scratch.length < e.length) scratch = new Uint8Array(e.length);
+    const dst = scratch.subarray(0, e.length);
+    try {
+      decompressExtent(bytes, e, dst, { ...o, last: i === extents.length - 1 });
+    } catch (err) {
+      if (!onError || !(err instanceof FormatError)) throw err;
+      onError(err);
+      continue;
+    }
+    each?.(e.logical, dst);
+    total += e.length;
+  }
+  return total;
+}
+
+/** The whole file of `size` bytes: each pcluster is decoded once, straight into the result. */
+export function decompressAll(bytes: Uint8Array, extents: readonly ZExtent[], size: number, o: ZFileOptions): Uint8Array {
+  const out = new Uint8Array(size);
+  for (let i = 0; i < extents.length; i++) {
+    const e = extents[i];
+    decompressExtent(bytes, e, out.subarray(e.logical, e.logical + e.length), { ...o, last: i === extents.length - 1 });
+  }
+  return out;
+}
