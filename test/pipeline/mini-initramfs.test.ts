@@ -8,19 +8,11 @@ import assert from "node:assert/strict";
 import { gunzipSync } from "node:zlib";
 import { bytesContent, lookup } from "../../src/fs/tree.js";
 import { readInitramfs } from "../../src/initramfs/read.js";
-import { CONFIG_PATH, MINI_COMPRESSIONS, renderConfig, StorageInitConfig } from "../../src/formats/storage-init-config/index.js";
+import { CONFIG_PATH, MINI_COMPRESSIONS, renderConfig } from "../../src/formats/storage-init-config/index.js";
+import { BASE } from "../helpers/storage-init-configs.js";
 import { miniInitramfsTree, packMiniInitramfs } from "../../src/pipeline/mini-initramfs.js";
 import { run } from "../helpers/run.js";
 
-const BASE: StorageInitConfig = {
-  boot: "UUID=0a1b2c3d-1111-2222-3333-444455556666",
-  image: "/initoverlayfs-9.9.9-test.img",
-  init: "/init",
-  timeout: 10,
-  failure: "panic",
-  modules: [{ path: "/lib/modules/9.9.9-test/kernel/fs/ext4/ext4.ko" }, { path: "/lib/modules/9.9.9-test/kernel/drivers/block/loop.ko", params: "max_loop=8" }],
-  shims: ["/usr/sbin/run-init", "/usr/sbin/switch_root"],
-};
 
 const PLACEHOLDER = bytesContent(Buffer.from("\x7fELF placeholder for storage-init"));
 const CONTENT = {
