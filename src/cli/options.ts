@@ -33,3 +33,11 @@ export function whole(option: string, v: string): number {
 function usage(message: string): never {
   throw new UsageError(message);
 }
+
+/** A size in bytes: a whole number with an optional K, M, G or T suffix (powers of 1024). */
+export function parseSize(option: string, s: string): number {
+  const m = /^(\d+)([KMGT]?)(?:i?B)?$/i.exec(s);
+  const n = m ? Number(m[1]) * 1024 ** " KMGT".indexOf((m[2] || " ").toUpperCase()) : NaN;
+  if (!Number.isSafeInteger(n) || n <= 0) throw new UsageError(`${option}: expected a size such as 512M or 8G, got ${JSON.stringify(s)}`);
+  return n;
+}

@@ -10,6 +10,7 @@ import { Compression, decompress, detectCompression } from "../compression/index
 import { FormatError } from "../errors.js";
 import { CpioParser } from "../formats/cpio/parser.js";
 import { FsTree } from "../fs/tree.js";
+import { DEFAULT_MAX_UNPACKED } from "./limits.js";
 import { InitramfsUnpacker, UnpackOptions, UnpackWarning } from "./unpack.js";
 
 export interface InitramfsSegment {
@@ -30,12 +31,20 @@ export interface InitramfsReadResult {
 
 export interface InitramfsReadOptions extends UnpackOptions {
   onProgress?: (inputDone: number, inputTotal: number) => void;
+  /** refuse input whose archives hold more than this many bytes (default DEFAULT_MAX_UNPACKED) */
+  maxUnpackedBytes?: number;
 }
 
 export async function readInitramfs(input: Uint8Array, opts: InitramfsReadOptions = {}): Promise<InitramfsReadResult> {
   const source = opts.source ?? "initramfs";
   const unpacker = new InitramfsUnpacker({ ...opts, source });
   const segments: InitramfsSegment[] = [];
+  const max = opts.maxUnpackedBytes ?? DEFAULT_MAX_UNPACKED;
+  let unpacked = 0;
+  const count = (bytes: number, at: number) => {
+    unpacked += bytes;
+    if (unpacked > max) throw new FormatError("initramfs", at, `unpacks to more than ${max} bytes (the limit; raise it with --max-unpacked)`, source);
+  };
   let pos = 0;
   while (pos < input.length) {
     if (input[pos] === 0) {
@@ -48,6 +57,7 @@ export async function readInitramfs(input: Uint8Array, opts: InitramfsReadOption
       unpacker.currentSource = source;
       const parser = new CpioParser(unpacker, source, pos);
       const used = parser.push(input.subarray(pos), true);
+      count(used, pos);
       parser.end();
       segments.push({ offset: pos, length: used, compression: "none", size: used });
       pos += used;
@@ -68,6 +78,7 @@ export async function readInitramfs(input: Uint8Array, opts: InitramfsReadOption
     let r = await gen.next();
     while (!r.done) {
       size += r.value.length;
+      count(r.value.length, pos);
       parser.push(r.value);
       // the event loop runs between chunks (worker replies: see TreeCompressor), also when the
       // decoder itself never waits (zstd, lz4, lzo, bzip2 decode synchronously)

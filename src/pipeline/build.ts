@@ -63,6 +63,8 @@ export interface BuildOptions {
   /** every inode's mtime in both outputs (default $SOURCE_DATE_EPOCH; the mini uses 0 without it) */
   timestamp?: Timestamp;
   strict?: boolean;
+  /** the most the initramfs may unpack to (default DEFAULT_MAX_UNPACKED) */
+  maxUnpackedBytes?: number;
   /** which image the mini initramfs accepts (default BUILD_DEFAULTS.integrity) */
   integrity?: SealOptions["mode"];
   /** dm-verity tree hash or fs-verity digest algorithm */
@@ -206,7 +208,7 @@ async function loadInput(o: BuildOptions, compressor: TreeCompressor | undefined
   let kver = o.kver;
   const path = o.initramfs ?? findInitramfs((kver ??= checkKver(runningKernel())));
   const outDir = checkOutputDir(o.outputDir ?? "initoverlayfs-out", !!o.allowBoot);
-  const loaded = await loadCompressing(path, { strict: o.strict, onProgress: o.onProgress }, compressor);
+  const loaded = await loadCompressing(path, { strict: o.strict, onProgress: o.onProgress, maxUnpackedBytes: o.maxUnpackedBytes }, compressor);
   return {
     path, kver, tree: loaded.tree, bytes: loaded.inputBytes, segments: loaded.segments, outDir,
     warnings: loaded.warnings.map((w) => `${w.source}: offset ${w.offset}: ${w.message}`),

@@ -20,6 +20,8 @@ export interface LoadOptions {
   onProgress?: (done: number, total: number) => void;
   /** initramfs input: called as each regular file gets its content (see TreeCompressor.offer) */
   onFile?: (node: FileNode) => void;
+  /** initramfs input: the most its archives may unpack to (default DEFAULT_MAX_UNPACKED) */
+  maxUnpackedBytes?: number;
 }
 
 export async function loadTree(path: string, opts: LoadOptions = {}): Promise<LoadedTree> {
@@ -31,7 +33,7 @@ export async function loadTree(path: string, opts: LoadOptions = {}): Promise<Lo
   const input = readFileSync(path);
   if (input.length === 0) throw new FormatError("initramfs", 0, "empty file", path);
   try {
-    const r = await readInitramfs(input, { strict: opts.strict, source: path, onProgress: opts.onProgress, onFile: opts.onFile });
+    const r = await readInitramfs(input, { strict: opts.strict, source: path, onProgress: opts.onProgress, onFile: opts.onFile, maxUnpackedBytes: opts.maxUnpackedBytes });
     return { tree: r.tree, kind: "initramfs", inputBytes: input.length, segments: r.segments, warnings: r.warnings };
   } catch (e) {
     throw e instanceof FormatError ? e.withSource(path) : e;

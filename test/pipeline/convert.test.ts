@@ -13,7 +13,9 @@ import { readDirTree } from "../../src/io/dir-reader.js";
 import { readErofs } from "../../src/formats/erofs/reader.js";
 import { withLoopMount } from "../helpers/mount.js";
 import { run } from "../helpers/run.js";
-import { makeTempDir, removeDir } from "../helpers/tmp.js";
+import { makeTempDir, removeDir, withTempDir } from "../helpers/tmp.js";
+import { gzipSync } from "node:zlib";
+import { CpioWriter } from "../../src/formats/cpio/writer.js";
 import { cli } from "../helpers/cli.js";
 import { compress, COMPRESSORS, cpioExtract, cpioOf, makeEdgeCaseTree } from "../helpers/fixtures.js";
 
@@ -196,3 +198,16 @@ test("bad input: one clear line naming file and offset, exit 3, no output left b
     removeDir(work);
   }
 });
+
+test("convert: an initramfs that unpacks past --max-unpacked is refused with one line, exit 3, no output", () =>
+  withTempDir((dir) => {
+    const bomb = join(dir, "bomb.img");
+    writeFileSync(bomb, gzipSync(new CpioWriter().add({ name: "zeros", mode: 0o100644, data: Buffer.alloc(4 << 20) }).trailer().bytes()));
+    const out = join(dir, "out.img");
+    const r = cli(["convert", bomb, "-o", out, "--max-unpacked", "1M"]);
+    assert.equal(r.code, 3, r.stderr);
+    assert.match(r.stderr, /^initoverlayfs: .*bomb\.img: offset 0: initramfs: unpacks to more than 1048576 bytes \(the limit; raise it with --max-unpacked\)\n$/);
+    assert.ok(!existsSync(out));
+    assert.equal(cli(["convert", bomb, "-o", out, "--max-unpacked", "lots"]).code, 2);
+    assert.equal(cli(["convert", bomb, "-o", out, "--max-unpacked", "8M"]).code, 0);
+  }));

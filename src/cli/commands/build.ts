@@ -1,12 +1,13 @@
 import { Command } from "commander";
 import type { BuildResult } from "../../pipeline/build.js";
 import { UsageError } from "../../errors.js";
+import { DEFAULT_MAX_UNPACKED } from "../../initramfs/limits.js";
 import {
   BOOT_FSTYPES, BUILD_DEFAULTS, FAILURE_POLICIES, INTEGRITY_MODES, MINI_COMPRESSIONS,
 } from "../../formats/storage-init-config/schema.js";
 import type { IntegrityConfig } from "../../formats/storage-init-config/integrity.js";
 import { bytes } from "../format.js";
-import { oneOf, optionalOneOf, parseTimestamp, whole } from "../options.js";
+import { oneOf, optionalOneOf, parseSize, parseTimestamp, whole } from "../options.js";
 import { progress } from "../progress.js";
 import { addCompressionOptions, compressionFromOptions } from "../compression-options.js";
 
@@ -41,6 +42,7 @@ export function buildCommand(): Command {
     .option("--sign-key <pem>", "dm-verity: sign the root hash with this RSA key (the kernel checks it against its trusted keys)")
     .option("--sign-cert <pem>", "the certificate of --sign-key")
     .option("--strict", "reject cpio entries the kernel would drop instead of warning")
+    .option("--max-unpacked <size>", `refuse an initramfs that unpacks to more than this (default ${DEFAULT_MAX_UNPACKED / 2 ** 30}G): a small compressed bomb must not exhaust memory`)
     .option("--json", "print the result as JSON")
     .action(async (o) => {
       const timeout = whole("--timeout", o.timeout);
@@ -58,7 +60,7 @@ export function buildCommand(): Command {
           decompressModules: !!o.decompressModules, init: o.init, imagePath: o.imagePath, timeout,
           failure: oneOf("--failure", o.failure, FAILURE_POLICIES), timestamp: o.timestamp !== undefined ? parseTimestamp(o.timestamp) : undefined,
           integrity: oneOf("--integrity", o.integrity, INTEGRITY_MODES), integrityHash: o.integrityHash, veritySalt: o.veritySalt, signKey: o.signKey, signCert: o.signCert,
-          strict: !!o.strict, compression, onProgress: (d, t) => p.update(d, t),
+          strict: !!o.strict, maxUnpackedBytes: o.maxUnpacked !== undefined ? parseSize("--max-unpacked", o.maxUnpacked) : undefined, compression, onProgress: (d, t) => p.update(d, t),
         });
       } finally {
         p.done();

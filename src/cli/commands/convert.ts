@@ -1,8 +1,9 @@
 import { Command } from "commander";
 import { UsageError } from "../../errors.js";
+import { DEFAULT_MAX_UNPACKED } from "../../initramfs/limits.js";
 import { bytes } from "../format.js";
 import { progress } from "../progress.js";
-import { parseTimestamp, parseUuid } from "../options.js";
+import { parseSize, parseTimestamp, parseUuid } from "../options.js";
 import { addCompressionOptions, compressionFromOptions } from "../compression-options.js";
 
 export function convertCommand(): Command {
@@ -18,6 +19,7 @@ export function convertCommand(): Command {
     .option("--xattr-share <n>", "share an xattr used by at least n inodes (0: never)", "2")
     .option("--xattrs", "read xattrs when the input is a directory")
     .option("--strict", "reject cpio entries the kernel would drop instead of warning")
+    .option("--max-unpacked <size>", `refuse an initramfs that unpacks to more than this (default ${DEFAULT_MAX_UNPACKED / 2 ** 30}G): a small compressed bomb must not exhaust memory`)
     .option("--json", "print the summary as JSON")
     .action(async (input: string, o) => {
       const share = Number(o.xattrShare);
@@ -34,7 +36,7 @@ export function convertCommand(): Command {
           return await convert({
             input, output: o.output, uuid, label: o.label,
             timestamp: timestamp ?? timestampFromEnv(), timestampMode: o.mkfsTime ? "build" : "all", inlineData: o.inline,
-            xattrShareThreshold: share, strict: !!o.strict, xattrs: !!o.xattrs, compressor,
+            xattrShareThreshold: share, strict: !!o.strict, maxUnpackedBytes: o.maxUnpacked !== undefined ? parseSize("--max-unpacked", o.maxUnpacked) : undefined, xattrs: !!o.xattrs, compressor,
             onProgress: (d, t) => p.update(d, t),
           });
         } finally {

@@ -24,7 +24,8 @@ export interface NewcHeader {
   namesize: number; check: number;
 }
 
-export const align4 = (n: number): number => (n + 3) & ~3;
+/** Rounds up to a multiple of 4 in plain arithmetic: offsets in a decompressed archive pass 2^31. */
+export const align4 = (n: number): number => n + ((4 - (n % 4)) % 4);
 
 function hexDigit(c: number): number {
   if (c >= 0x30 && c <= 0x39) return c - 0x30;
