@@ -19,7 +19,7 @@ import { tmpdir } from "node:os";
 import { basename, join, resolve } from "node:path";
 import { buildPair, BuildOptions } from "../pipeline/build.js";
 import { defaultStorageInitPath } from "../io/package-files.js";
-import { BOOT_FSTYPES, memberOf } from "../formats/storage-init-config/schema.js";
+import { BOOT_FSTYPES, BUILD_DEFAULTS, memberOf } from "../formats/storage-init-config/schema.js";
 import { findKernelConfig } from "../pipeline/kernel.js";
 import { UsageError } from "../errors.js";
 import { findBootPartition } from "./boot-device.js";
@@ -165,6 +165,10 @@ async function installOne(root: string, kver: string, s: InstallSettings, o: Ins
     throw new UsageError(`cannot tell which partition holds ${layout.bootDir} (${part.source ?? "no block device"}): set boot = UUID=... in ${join(root, "etc/initoverlayfs/install.conf")} or pass --boot`);
   }
   const bootFstype = s.bootFstype ?? (part.fstype ? memberOf(BOOT_FSTYPES, part.fstype) : undefined);
+  if (part.prefix !== "" && (s.integrity ?? BUILD_DEFAULTS.integrity) === "fs-verity") {
+    // fs-verity reads through the filesystem: the root's superblock would stay read-only under the initramfs
+    throw new UsageError(`${layout.bootDir} is a directory of the root filesystem: with integrity fs-verity the initramfs could not mount or check the root read-write; use dm-verity (the default) or copy`);
+  }
   const storageInit = o.storageInit ?? defaultStorageInitPath();
   const build: BuildOptions = {
     initramfs: original, kver, boot, bootFstype, failure: s.failure, timeout: s.timeout, init: s.init,

@@ -186,10 +186,17 @@ export async function buildPair(o: BuildOptions): Promise<BuildResult> {
       config: displayName(written.config),
       kernelConfig: kernel.configPath ?? null,
       hostModules: kernel.hostDir ?? null,
-      warnings: input.warnings,
+      warnings: [...input.warnings, ...pinWarnings(o)],
       seconds: clock() - t0,
     };
   });
+}
+
+/** What the integrity mode means for the boot filesystem once storage-init hands over. */
+function pinWarnings(o: BuildOptions): string[] {
+  if ((o.integrity ?? BUILD_DEFAULTS.integrity) !== "fs-verity") return [];
+  return ["integrity fs-verity: the boot filesystem stays mounted while the image is in use (fs-verity checks reads through it): "
+    + "the system cannot mount it read-write while an initramfs process survives the switch-root, and /boot must not be a directory of the root filesystem; dm-verity and copy leave it free"];
 }
 
 interface Input {

@@ -16,9 +16,11 @@
 #define DM_CONTROL "/dev/mapper/control"
 #define DM_CONTROL_SYSFS "/sys/class/misc/device-mapper/dev"
 #define DM_CONTROL_NODE "/run/initoverlayfs/mapper-control"
-#define DM_BUF 4096
+/* header, then the target specs, each followed by its parameters, 8-byte
+ * aligned: room for EXTENTS_MAX linear targets */
+#define DM_BUF (64 * 1024)
 
-/* header, then one target spec and its parameters, 8-byte aligned */
+
 static union {
 	struct si_dm_ioctl io;
 	unsigned char bytes[DM_BUF];
@@ -92,20 +94,36 @@ int dm_remove(const char *name, int deferred)
 	return rc;
 }
 
-int dm_create_readonly(const char *name, const char *type, unsigned long long sectors,
-		       const char *params, unsigned *maj, unsigned *min, const char **what)
+/* Lays the table out after the header; returns the bytes used or 0 when it does not fit. */
+static size_t put_table(struct si_dm_ioctl *io, const struct dm_target *t, size_t n)
+{
+	size_t at = (sizeof *io + 7) & ~(size_t)7, i;
+
+	io->data_start = (uint32_t)at;
+	for (i = 0; i < n; i++) {
+		struct si_dm_target_spec *spec = (struct si_dm_target_spec *)(void *)(dmbuf.bytes + at);
+		const char *p = t[i].long_params ? t[i].long_params : t[i].params;
+		size_t plen = strlen(p) + 1, len = (sizeof *spec + plen + 7) & ~(size_t)7;
+
+		if (len > sizeof dmbuf - at)
+			return 0;
+		spec->sector_start = t[i].start;
+		spec->length = t[i].length;
+		spec->next = (uint32_t)len;
+		str_copy(spec->target_type, sizeof spec->target_type, t[i].type);
+		memcpy((char *)(spec + 1), p, plen);
+		at += len;
+	}
+	io->target_count = (uint32_t)n;
+	return at;
+}
+
+int dm_create_readonly(const char *name, const struct dm_target *targets, size_t n,
+		       unsigned *maj, unsigned *min, const char **what)
 {
 	struct si_dm_ioctl *io;
-	struct si_dm_target_spec *spec;
-	size_t plen = strlen(params) + 1, spec_len;
 	int fd, saved;
 
-	spec_len = (sizeof *spec + plen + 7) & ~(size_t)7;
-	if (sizeof dmbuf.io + spec_len > DM_BUF) {
-		*what = "table";
-		errno = E2BIG;
-		return -1;
-	}
 	fd = open_control(what);
 	if (fd < 0)
 		return -1;
@@ -125,16 +143,13 @@ int dm_create_readonly(const char *name, const char *type, unsigned long long se
 	*maj = major((dev_t)io->dev);
 	*min = minor((dev_t)io->dev);
 
-	/* verity wants a read-only table */
+	/* verity wants a read-only table; ours never writes */
 	io = header(name, SI_DM_READONLY_FLAG);
-	io->target_count = 1;
-	io->data_start = (sizeof *io + 7) & ~7u;
-	spec = (struct si_dm_target_spec *)(void *)(dmbuf.bytes + io->data_start);
-	spec->sector_start = 0;
-	spec->length = sectors;
-	spec->next = (uint32_t)spec_len;
-	str_copy(spec->target_type, sizeof spec->target_type, type);
-	memcpy((char *)(spec + 1), params, plen);
+	if (put_table(io, targets, n) == 0) {
+		*what = "table";
+		errno = E2BIG;
+		goto fail_remove;
+	}
 	if (dm_ioctl(fd, SI_DM_TABLE_LOAD) < 0) {
 		*what = "DM_TABLE_LOAD (the kernel log says why)";
 		goto fail_remove;

@@ -2,6 +2,7 @@
 #include "image.h"
 #include "blockdev.h"
 #include "dm.h"
+#include "extents.h"
 #include "failure.h"
 #include "integrity.h"
 #include "kabi.h"
@@ -15,6 +16,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -158,17 +160,12 @@ static void add_signature_key(const char *sigpath)
 		 len, VERITY_SIG_KEY_DESC);
 }
 
-/* integrity = dm-verity: a verity target over the loop device (data blocks
- * first, superblock and hash tree after verity_hash_offset); out->dev
- * becomes the dm node to mount. */
-static void setup_verity(const struct config *c, int img_fd, const char *path, long long size,
-			 int loop_fd, struct image_mounted *out)
+/* integrity = dm-verity: the superblock at verity_hash_offset must be the
+ * one the config describes (read from the file, before it is attached). */
+static void check_verity_superblock(const struct config *c, int img_fd, const char *path, long long size)
 {
 	unsigned char sb[VERITY_SB_LEN];
-	char err[200], dev[32], table[VERITY_TABLE_MAX], dmname[32];
-	struct stat lst;
-	const char *what;
-	unsigned maj, min;
+	char err[200];
 
 	if ((unsigned long long)size < (unsigned long long)c->verity_hash_offset + 2 * VERITY_BLOCK) {
 		snprintf(err, sizeof err, "%lld bytes, too small for a hash tree at offset %lu", size,
@@ -185,31 +182,167 @@ static void setup_verity(const struct config *c, int img_fd, const char *path, l
 			 c->verity_hash_offset, err);
 		fail("set up dm-verity", path, reason);
 	}
-	if (c->verity_sig[0])
-		add_signature_key(c->verity_sig);
-	if (fstat(loop_fd, &lst) < 0)
-		fail_errno("set up dm-verity", out->loopdev, errno);
-	snprintf(dev, sizeof dev, "%u:%u", major(lst.st_rdev), minor(lst.st_rdev));
-	if (verity_table(c, dev, c->verity_sig[0] != '\0', table, sizeof table) < 0)
-		fail("set up dm-verity", path, "table too long");
-	log_debug("dm-verity table: 0 %llu verity %s", verity_sectors(c), table);
-	if (dm_create_readonly(DM_VERITY_NAME, "verity", verity_sectors(c), table, &maj, &min,
-			       &what) < 0)
-		fail_errno("set up dm-verity", what, errno);
+}
+
+/* "MAJ:MIN" of a block device node. */
+static int devnum(const char *node, char *out, size_t size)
+{
+	struct stat st;
+
+	if (stat(node, &st) < 0)
+		return -1;
+	if (!S_ISBLK(st.st_mode)) {
+		errno = ENOTBLK;
+		return -1;
+	}
+	snprintf(out, size, "%u:%u", major(st.st_rdev), minor(st.st_rdev));
+	return 0;
+}
+
+/* Creates the read-only dm device NAME from TARGETS; out->dev becomes its node. */
+static void dm_device(const char *step, const char *name, const struct dm_target *t, size_t n,
+		      struct image_mounted *out)
+{
+	char dmname[32];
+	const char *what;
+	unsigned maj, min;
+
+	if (dm_create_readonly(name, t, n, &maj, &min, &what) < 0)
+		fail_errno(step, what, errno);
 	snprintf(dmname, sizeof dmname, "dm-%u", min);
 	if (blockdev_node(dmname, maj, min, out->dev, sizeof out->dev) < 0)
-		fail_errno("set up dm-verity", dmname, errno);
+		fail_errno(step, dmname, errno);
+}
+
+/* integrity = dm-verity: a verity target over out->dev (data blocks first,
+ * superblock and hash tree after verity_hash_offset); out->dev becomes the
+ * verity device. */
+static void setup_verity(const struct config *c, struct image_mounted *out)
+{
+	static char table[VERITY_TABLE_MAX];
+	struct dm_target t;
+	char dev[32], under[SI_PATH_MAX];
+
+	if (c->verity_sig[0])
+		add_signature_key(c->verity_sig);
+	if (devnum(out->dev, dev, sizeof dev) < 0)
+		fail_errno("set up dm-verity", out->dev, errno);
+	if (verity_table(c, dev, c->verity_sig[0] != '\0', table, sizeof table) < 0)
+		fail("set up dm-verity", out->dev, "table too long");
+	memset(&t, 0, sizeof t);
+	t.length = verity_sectors(c);
+	t.type = "verity";
+	t.long_params = table;
+	log_debug("dm-verity table: 0 %llu verity %s", (unsigned long long)t.length, table);
+	str_copy(under, sizeof under, out->dev);
+	dm_device("set up dm-verity", DM_VERITY_NAME, &t, 1, out);
 	log_info("integrity dm-verity: %s is %s over %s (%lu data blocks, %s, root %.16s...)",
-		 DM_VERITY_NAME, out->dev, out->loopdev, c->verity_data_blocks, c->verity_hashalg,
+		 DM_VERITY_NAME, out->dev, under, c->verity_data_blocks, c->verity_hashalg,
 		 c->verity_roothash);
 }
 
-void image_mount(const struct config *c, const char *path, const char *mnt,
+/* The image file's extents, FIEMAP_EXTENT_LAST included; -1 with a reason. */
+static long read_extents(int fd, struct si_fiemap_extent *ext, size_t max, char *err, size_t errlen)
+{
+	static union {
+		struct si_fiemap fm;
+		unsigned char bytes[sizeof(struct si_fiemap) + 64 * sizeof(struct si_fiemap_extent)];
+	} buf;
+	struct si_fiemap_extent *got = (struct si_fiemap_extent *)(void *)(buf.bytes + sizeof buf.fm);
+	uint64_t start = 0;
+	size_t n = 0, i;
+
+	for (;;) {
+		memset(&buf, 0, sizeof buf);
+		buf.fm.fm_start = start;
+		buf.fm.fm_length = ~0ULL - start;
+		buf.fm.fm_flags = SI_FIEMAP_FLAG_SYNC;
+		buf.fm.fm_extent_count = 64;
+		if (ioctl(fd, SI_FS_IOC_FIEMAP, &buf) < 0) {
+			snprintf(err, errlen, "FIEMAP: %s", strerror(errno));
+			return -1;
+		}
+		if (buf.fm.fm_mapped_extents == 0 || buf.fm.fm_mapped_extents > 64)
+			return (long)n;
+		for (i = 0; i < buf.fm.fm_mapped_extents; i++) {
+			if (n >= max) {
+				snprintf(err, errlen, "more than %zu pieces", max);
+				return -1;
+			}
+			ext[n++] = got[i];
+			if (got[i].fe_flags & SI_FIEMAP_EXTENT_LAST)
+				return (long)n;
+		}
+		start = got[i - 1].fe_logical + got[i - 1].fe_length;
+	}
+}
+
+/* Maps the image's blocks on BOOTDEV: a read-only loop device over the
+ * partition itself (opened as a device, not claimed, no filesystem) and a
+ * dm-linear device of the extents over it. Returns the loop device's fd
+ * with out->dev the dm-linear device, or -1 with a reason (then nothing
+ * was set up). */
+static int map_image(int img_fd, const char *path, long long size, const char *bootdev,
+		     struct image_mounted *out, char *err, size_t errlen)
+{
+	static struct si_fiemap_extent ext[EXTENTS_MAX + 1];
+	static struct dm_target t[EXTENTS_MAX];
+	struct stat ist, bst;
+	const char *what;
+	char dev[32];
+	long n;
+	int bfd, loop_fd, nt;
+
+	if (fstat(img_fd, &ist) < 0 || stat(bootdev, &bst) < 0) {
+		snprintf(err, errlen, "stat: %s", strerror(errno));
+		return -1;
+	}
+	/* btrfs and others report their own device numbers and logical addresses */
+	if (!S_ISBLK(bst.st_mode) || ist.st_dev != bst.st_rdev) {
+		snprintf(err, errlen, "the file's filesystem does not address %s directly", bootdev);
+		return -1;
+	}
+	n = read_extents(img_fd, ext, EXTENTS_MAX + 1, err, errlen);
+	if (n < 0)
+		return -1;
+	/* checked once with a stand-in device, so a refusal leaves nothing attached */
+	if (extents_table(ext, (size_t)n, (uint64_t)size, "0:0", t, EXTENTS_MAX, err, errlen) < 0)
+		return -1;
+	bfd = open(bootdev, O_RDONLY | O_CLOEXEC);
+	if (bfd < 0)
+		fail_errno("attach loop device", bootdev, errno);
+	loop_fd = loop_attach(bfd, bootdev, out->loopdev, sizeof out->loopdev, &what);
+	if (loop_fd < 0)
+		fail_errno("attach loop device", what, errno);
+	close(bfd); /* the loop device holds its own reference */
+	if (devnum(out->loopdev, dev, sizeof dev) < 0)
+		fail_errno("attach loop device", out->loopdev, errno);
+	nt = extents_table(ext, (size_t)n, (uint64_t)size, dev, t, EXTENTS_MAX, err, errlen);
+	if (nt < 0)
+		fail("map image", path, err);
+	dm_device("map image", DM_IMAGE_NAME, t, (size_t)nt, out);
+	log_info("image %s: %d piece(s) of %s mapped as %s through %s; nothing holds the boot filesystem",
+		 path, nt, bootdev, out->dev, out->loopdev);
+	out->unpinned = 1;
+	return loop_fd;
+}
+
+/* Removes the dm devices we made: now (a failed mount) or when the mount goes. */
+static void dm_release(const struct config *c, const struct image_mounted *m, int deferred)
+{
+	if (c->integrity == INTEGRITY_DM_VERITY && dm_remove(DM_VERITY_NAME, deferred) < 0 && deferred)
+		fail_errno("set up dm-verity", "deferred remove of " DM_VERITY_NAME, errno);
+	if (m->unpinned && dm_remove(DM_IMAGE_NAME, deferred) < 0 && deferred)
+		fail_errno("map image", "deferred remove of " DM_IMAGE_NAME, errno);
+}
+
+void image_mount(const struct config *c, const char *path, const char *bootdev, const char *mnt,
 		 struct image_mounted *out)
 {
 	struct stat st;
 	const char *what;
-	int img_fd, loop_fd, attach_fd;
+	char why[160];
+	int img_fd, loop_fd = -1, attach_fd;
 
 	memset(out, 0, sizeof *out);
 	img_fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -230,35 +363,42 @@ void image_mount(const struct config *c, const char *path, const char *mnt,
 		attach_fd = copy_verified(c, img_fd, path, out->size);
 		close(img_fd); /* nothing on the boot filesystem stays open */
 		img_fd = -1;
+	} else {
+		if (c->integrity == INTEGRITY_DM_VERITY)
+			check_verity_superblock(c, img_fd, path, out->size);
+		if (bootdev) {
+			loop_fd = map_image(img_fd, path, out->size, bootdev, out, why, sizeof why);
+			if (loop_fd < 0)
+				log_warn("image %s: cannot map its blocks on %s (%s): attached as a file; "
+					 "the boot filesystem stays in use while the image is mounted", path, bootdev, why);
+		}
 	}
-	loop_fd = loop_attach(attach_fd, c->integrity == INTEGRITY_COPY ? "memfd:" MEMFD_NAME : path,
-			      out->loopdev, sizeof out->loopdev, &what);
-	if (loop_fd < 0)
-		fail_errno("attach loop device", what, errno);
-	str_copy(out->dev, sizeof out->dev, out->loopdev);
-	if (c->integrity == INTEGRITY_DM_VERITY)
-		setup_verity(c, img_fd, path, out->size, loop_fd, out);
-	/* the loop device holds its own reference to the file */
+	if (loop_fd < 0) {
+		loop_fd = loop_attach(attach_fd, c->integrity == INTEGRITY_COPY ? "memfd:" MEMFD_NAME : path,
+				      out->loopdev, sizeof out->loopdev, &what);
+		if (loop_fd < 0)
+			fail_errno("attach loop device", what, errno);
+		str_copy(out->dev, sizeof out->dev, out->loopdev);
+	}
+	/* the loop device holds its own reference to what it reads */
 	close(attach_fd);
-	if (img_fd >= 0 && img_fd != attach_fd)
-		close(img_fd);
-	if (c->integrity == INTEGRITY_DM_VERITY) {
-		close(loop_fd); /* the verity target holds the loop device */
+	if (c->integrity == INTEGRITY_DM_VERITY)
+		setup_verity(c, out);
+	/* a dm device over the loop device holds it now; otherwise the mount will */
+	if (out->unpinned || c->integrity == INTEGRITY_DM_VERITY) {
+		close(loop_fd);
 		loop_fd = -1;
 	}
 	if (do_mount(out->dev, mnt, "erofs", MS_RDONLY, NULL) < 0) {
 		int e = errno;
 
-		if (c->integrity == INTEGRITY_DM_VERITY)
-			(void)dm_remove(DM_VERITY_NAME, 0);
+		dm_release(c, out, 0);
 		fail_errno("mount image", out->dev, e);
 	}
 	if (loop_fd >= 0)
 		close(loop_fd); /* erofs keeps the device open; autoclear on its release */
-	if (c->integrity == INTEGRITY_DM_VERITY) {
-		/* gone (and the loop device with it) when the mount goes */
-		if (dm_remove(DM_VERITY_NAME, 1) < 0)
-			fail_errno("set up dm-verity", "deferred remove of " DM_VERITY_NAME, errno);
-		log_info("integrity dm-verity: %s marked for deferred removal", DM_VERITY_NAME);
-	}
+	/* gone (and the loop device with them) when the mount goes */
+	dm_release(c, out, 1);
+	if (c->integrity == INTEGRITY_DM_VERITY || out->unpinned)
+		log_info("device-mapper devices marked for deferred removal");
 }

@@ -7,19 +7,26 @@
 #include "config.h"
 
 #define DM_VERITY_NAME "initoverlayfs-verity"
+#define DM_IMAGE_NAME "initoverlayfs-image"
 
 struct image_mounted {
 	char dev[SI_PATH_MAX];     /* the block device EROFS is mounted from */
 	char loopdev[SI_PATH_MAX];
 	long long size;            /* image file bytes */
+	int unpinned;              /* nothing holds the boot filesystem: unmount it */
 };
 
 /* Any failure prints one "FAILED at <step>" line and applies the failure
  * policy (never returns). On success nothing is left open: the mount holds
  * the device, which goes away (loop autoclear, dm deferred remove) when the
- * mount does; the image file is held only by the loop device (none, fs-verity,
- * dm-verity) or not at all (copy: the loop device holds the sealed memfd). */
-void image_mount(const struct config *c, const char *path, const char *mnt,
+ * mount does.
+ * How the image is read: dm-verity and none map the image's blocks on the
+ * boot partition (FIEMAP) through a read-only loop device over BOOTDEV and a
+ * dm-linear device, so nothing holds the boot filesystem (out->unpinned);
+ * copy reads a sealed memfd; fs-verity, and a file whose blocks cannot be
+ * mapped (or BOOTDEV NULL), go through a loop device on the file, which
+ * keeps the boot filesystem in use while the image is mounted. */
+void image_mount(const struct config *c, const char *path, const char *bootdev, const char *mnt,
 		 struct image_mounted *out);
 
 #endif

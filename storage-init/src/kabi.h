@@ -107,7 +107,35 @@ struct si_fsverity_digest {
 /* linux/keyctl.h */
 #define SI_KEY_SPEC_THREAD_KEYRING (-1)
 
+/* linux/fiemap.h: FS_IOC_FIEMAP = _IOWR('f', 11, struct fiemap) */
+struct si_fiemap_extent {
+	uint64_t fe_logical;
+	uint64_t fe_physical;
+	uint64_t fe_length;
+	uint64_t fe_reserved64[2];
+	uint32_t fe_flags;
+	uint32_t fe_reserved[3];
+};
+struct si_fiemap {
+	uint64_t fm_start;
+	uint64_t fm_length;
+	uint32_t fm_flags;
+	uint32_t fm_mapped_extents;
+	uint32_t fm_extent_count;
+	uint32_t fm_reserved;
+	/* struct si_fiemap_extent fm_extents[] follows */
+};
+#define SI_FS_IOC_FIEMAP 0xC020660Bul
+#define SI_FIEMAP_FLAG_SYNC 0x1u
+#define SI_FIEMAP_EXTENT_LAST 0x1u
+/* a physical location we cannot read from the device as it is */
+#define SI_FIEMAP_EXTENT_UNMAPPABLE (0x2u /* UNKNOWN */ | 0x4u /* DELALLOC */ | 0x8u /* ENCODED */ | \
+	0x80u /* DATA_ENCRYPTED */ | 0x100u /* NOT_ALIGNED */ | 0x200u /* DATA_INLINE */ | \
+	0x400u /* DATA_TAIL */ | 0x800u /* UNWRITTEN */)
+
 _Static_assert(sizeof(struct si_dm_ioctl) == 312, "struct dm_ioctl is 312 bytes");
 _Static_assert(sizeof(struct si_dm_target_spec) == 40, "struct dm_target_spec is 40 bytes");
+_Static_assert(sizeof(struct si_fiemap_extent) == 56, "struct fiemap_extent is 56 bytes");
+_Static_assert(sizeof(struct si_fiemap) == 32, "struct fiemap is 32 bytes");
 
 #endif

@@ -122,7 +122,7 @@ static int mount_image_tool(const char *conf, const char *image, const char *mnt
 	}
 	log_set_level(cfg.loglevel);
 	failure_set_policy(FAILURE_PANIC, NULL); /* not PID 1: fail() exits 1 */
-	image_mount(&cfg, image, mnt, &m);
+	image_mount(&cfg, image, NULL, mnt, &m);
 	printf("mounted %s on %s from %s (loop %s)\n", image, mnt, m.dev, m.loopdev);
 	return 0;
 }
@@ -237,14 +237,18 @@ static int storage_init(int argc, char **argv)
 		fail_errno("open image", cfg.image, ENAMETOOLONG);
 	if (mkdir_exist_ok(WORK_DIR, 0700) < 0 || mkdir_exist_ok(LOWER_MNT, 0755) < 0)
 		fail_errno("mount image", LOWER_MNT, errno);
-	image_mount(&cfg, image_path, LOWER_MNT, &img);
+	image_mount(&cfg, image_path, bdev.node, LOWER_MNT, &img);
 	failure_set_image_root(LOWER_MNT);
-	/* Only the loop device holds the image file now (copy: nothing holds
-	 * anything on /boot, so it is unmounted for real); /boot itself can go. */
-	if (cfg.integrity == INTEGRITY_COPY && umount2(BOOT_MNT, 0) == 0) {
+	/* Nothing of ours holds the boot filesystem (its blocks are read from the
+	 * partition, or a sealed memfd): unmount it for real, so the system can
+	 * mount and fsck it read-write. Otherwise the loop device holds the image
+	 * file, and /boot is only detached. */
+	if ((img.unpinned || cfg.integrity == INTEGRITY_COPY) && umount2(BOOT_MNT, 0) == 0) {
 		log_info("%s (%lld bytes) mounted on " LOWER_MNT " from %s; " BOOT_MNT " unmounted",
 			 image_path, img.size, img.dev);
 	} else {
+		if (img.unpinned)
+			log_warn("cannot unmount " BOOT_MNT ": %s; detaching it", strerror(errno));
 		if (umount2(BOOT_MNT, MNT_DETACH) < 0)
 			fail_errno("detach boot device", BOOT_MNT, errno);
 		log_info("%s (%lld bytes) mounted on " LOWER_MNT " from %s; " BOOT_MNT " detached",

@@ -3,6 +3,7 @@
 #include "blkid.h"
 #include "cmdline.h"
 #include "config.h"
+#include "extents.h"
 #include "fsverity.h"
 #include "gpt.h"
 #include "script.h"
@@ -945,6 +946,65 @@ static void test_config_integrity(void)
 	CHECK(verity_check_superblock(sb, &c, err, sizeof err) == 0);
 }
 
+/* ---- extents: the image's blocks as a device-mapper table ------------- */
+
+static struct si_fiemap_extent ext(uint64_t logical, uint64_t physical, uint64_t length, uint32_t flags)
+{
+	struct si_fiemap_extent e;
+
+	memset(&e, 0, sizeof e);
+	e.fe_logical = logical;
+	e.fe_physical = physical;
+	e.fe_length = length;
+	e.fe_flags = flags;
+	return e;
+}
+
+static void test_extents(void)
+{
+	struct dm_target t[4];
+	struct si_fiemap_extent e[4];
+
+	current = "extents";
+	/* two pieces, the last block's tail cut at the file's end */
+	e[0] = ext(0, 1048576, 8192, 0);
+	e[1] = ext(8192, 4096, 8192, SI_FIEMAP_EXTENT_LAST);
+	CHECK(extents_table(e, 2, 12288, "7:0", t, 4, err, sizeof err) == 2);
+	CHECK(t[0].start == 0 && t[0].length == 16 && strcmp(t[0].type, "linear") == 0);
+	CHECK_STR(t[0].params, "7:0 2048");
+	CHECK(t[1].start == 16 && t[1].length == 8);
+	CHECK_STR(t[1].params, "7:0 8");
+	/* holes (leading, inner, trailing) read as zeros */
+	e[0] = ext(4096, 0, 4096, 0);
+	e[1] = ext(12288, 8192, 4096, SI_FIEMAP_EXTENT_LAST);
+	CHECK(extents_table(e, 2, 16384, "7:0", t, 4, err, sizeof err) == 4);
+	CHECK(strcmp(t[0].type, "zero") == 0 && t[0].start == 0 && t[0].length == 8);
+	CHECK(strcmp(t[2].type, "zero") == 0 && t[2].start == 16 && t[2].length == 8);
+	CHECK(strcmp(t[3].type, "linear") == 0 && t[3].start == 24);
+	/* too many pieces for the table */
+	CHECK(extents_table(e, 2, 20480, "7:0", t, 4, err, sizeof err) < 0);
+	CHECK_STR(err, "more than 4 pieces");
+	/* data that is not plain blocks on the device: compressed, inline, unwritten */
+	e[0] = ext(0, 0, 4096, 0x8);
+	CHECK(extents_table(e, 1, 4096, "7:0", t, 4, err, sizeof err) < 0);
+	CHECK_STR(err, "extent at byte 0 has flags 0x8 (not plain blocks on the device)");
+	e[0] = ext(0, 0, 4096, 0x200 | SI_FIEMAP_EXTENT_LAST);
+	CHECK(extents_table(e, 1, 4096, "7:0", t, 4, err, sizeof err) < 0);
+	/* misaligned, overlapping, wrapping */
+	e[0] = ext(0, 100, 4096, 0);
+	CHECK(extents_table(e, 1, 4096, "7:0", t, 4, err, sizeof err) < 0);
+	CHECK_STR(err, "extent at byte 0 is not sector-aligned");
+	e[0] = ext(0, 0, 8192, 0);
+	e[1] = ext(4096, 0, 4096, 0);
+	CHECK(extents_table(e, 2, 16384, "7:0", t, 4, err, sizeof err) < 0);
+	CHECK_STR(err, "extent at byte 4096 overlaps or wraps");
+	e[0] = ext(0, UINT64_MAX - 511, 4096, 0);
+	CHECK(extents_table(e, 1, 4096, "7:0", t, 4, err, sizeof err) < 0);
+	/* a size that is not whole sectors; no extents at all: all zeros */
+	CHECK(extents_table(e, 0, 1000, "7:0", t, 4, err, sizeof err) < 0);
+	CHECK(extents_table(e, 0, 4096, "7:0", t, 4, err, sizeof err) == 1 && strcmp(t[0].type, "zero") == 0);
+}
+
 int main(void)
 {
 	test_config_basic();
@@ -972,6 +1032,7 @@ int main(void)
 		test_fsverity();
 	}
 	test_config_integrity();
+	test_extents();
 	printf("unit: %u passed, %u failed\n", passed, failed);
 	return failed ? 1 : 0;
 }

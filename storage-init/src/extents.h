@@ -1,0 +1,22 @@
+/* The image file's blocks on the boot partition (FIEMAP) as a device-mapper
+ * table: the image can then be read from the partition itself, and the boot
+ * filesystem unmounted before the hand-over (pure: works on arrays). */
+#ifndef SI_EXTENTS_H
+#define SI_EXTENTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "dm.h"
+#include "kabi.h"
+
+#define EXTENTS_MAX 512  /* dm targets in one table; a file in more pieces is attached as a file */
+
+/* Turns the FIEMAP extents of a file of SIZE bytes (a multiple of 512)
+ * into targets over the device DEV ("MAJ:MIN") covering [0, SIZE): holes
+ * read as zeros, extents past SIZE are cut. Returns the number of targets,
+ * or -1 with a reason in err (unsorted or overlapping extents, an extent
+ * whose data is not at a plain device location, misalignment, too many). */
+int extents_table(const struct si_fiemap_extent *ext, size_t n, uint64_t size, const char *dev,
+		  struct dm_target *out, size_t max, char *err, size_t errlen);
+
+#endif
