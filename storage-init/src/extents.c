@@ -66,3 +66,25 @@ int extents_table(const struct si_fiemap_extent *ext, size_t n, uint64_t size, c
 		return -1;
 	return (int)nt;
 }
+
+int extents_append(struct si_fiemap_extent *ext, size_t *n, size_t max, uint64_t logical,
+		   uint64_t physical, uint64_t len)
+{
+	struct si_fiemap_extent *last = *n ? &ext[*n - 1] : NULL;
+
+	if (physical == 0)
+		return 0; /* a hole: extents_table reads it as zeros */
+	if (last && last->fe_logical + last->fe_length == logical &&
+	    last->fe_physical + last->fe_length == physical) {
+		last->fe_length += len;
+		return 0;
+	}
+	if (*n >= max)
+		return -1;
+	memset(&ext[*n], 0, sizeof ext[*n]);
+	ext[*n].fe_logical = logical;
+	ext[*n].fe_physical = physical;
+	ext[*n].fe_length = len;
+	(*n)++;
+	return 0;
+}

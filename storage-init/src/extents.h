@@ -19,4 +19,11 @@
 int extents_table(const struct si_fiemap_extent *ext, size_t n, uint64_t size, const char *dev,
 		  struct dm_target *out, size_t max, char *err, size_t errlen);
 
+/* Appends LEN bytes of the file at LOGICAL, stored at PHYSICAL on the device
+ * (0: a hole), to the extents EXT[0..*n), merging with the last one when
+ * both are contiguous (FIBMAP answers block by block). Returns 0, or -1 when
+ * MAX extents would not do. */
+int extents_append(struct si_fiemap_extent *ext, size_t *n, size_t max, uint64_t logical,
+		   uint64_t physical, uint64_t len);
+
 #endif

@@ -19,6 +19,7 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -259,7 +260,10 @@ static long read_extents(int fd, struct si_fiemap_extent *ext, size_t max, char 
 		buf.fm.fm_flags = SI_FIEMAP_FLAG_SYNC;
 		buf.fm.fm_extent_count = 64;
 		if (ioctl(fd, SI_FS_IOC_FIEMAP, &buf) < 0) {
-			snprintf(err, errlen, "FIEMAP: %s", strerror(errno));
+			int e = errno;
+
+			snprintf(err, errlen, "FIEMAP: %s", strerror(e));
+			errno = e; /* the caller falls back to FIBMAP on EOPNOTSUPP */
 			return -1;
 		}
 		if (buf.fm.fm_mapped_extents == 0 || buf.fm.fm_mapped_extents > 64)
@@ -277,6 +281,37 @@ static long read_extents(int fd, struct si_fiemap_extent *ext, size_t max, char 
 	}
 }
 
+/* Without FIEMAP (vfat on older kernels): FIBMAP, one call per piece that
+ * is contiguous on any filesystem: a block, or a FAT cluster. */
+static long read_blocks(int fd, long long size, struct si_fiemap_extent *ext, size_t max, char *err, size_t errlen)
+{
+	struct statfs sfs;
+	uint64_t logical, step;
+	size_t n = 0;
+	int bsz;
+
+	if (ioctl(fd, SI_FIGETBSZ, &bsz) < 0 || bsz <= 0 || fstatfs(fd, &sfs) < 0) {
+		snprintf(err, errlen, "FIGETBSZ: %s", strerror(errno));
+		return -1;
+	}
+	step = (uint64_t)bsz;
+	if ((unsigned long)sfs.f_type == SI_MSDOS_SUPER_MAGIC && sfs.f_bsize > 0 && (uint64_t)sfs.f_bsize % step == 0)
+		step = (uint64_t)sfs.f_bsize; /* a cluster's sectors are contiguous */
+	for (logical = 0; logical < (uint64_t)size; logical += step) {
+		int blk = (int)(logical / (uint64_t)bsz);
+
+		if ((uint64_t)blk != logical / (uint64_t)bsz || ioctl(fd, SI_FIBMAP, &blk) < 0) {
+			snprintf(err, errlen, "FIBMAP: %s", strerror(errno ? errno : EOVERFLOW));
+			return -1;
+		}
+		if (extents_append(ext, &n, max, logical, (uint64_t)(unsigned)blk * (uint64_t)bsz, step) < 0) {
+			snprintf(err, errlen, "more than %zu pieces", max);
+			return -1;
+		}
+	}
+	return (long)n;
+}
+
 /* Maps the image's blocks on BOOTDEV: a read-only loop device over the
  * partition itself (opened as a device, not claimed, no filesystem) and a
  * dm-linear device of the extents over it. Returns the loop device's fd
@@ -289,7 +324,8 @@ static int map_image(int img_fd, const char *path, long long size, const char *b
 	static struct dm_target t[EXTENTS_MAX];
 	struct stat ist, bst;
 	const char *what;
-	char dev[32];
+	char dev[32], dmname[32];
+	unsigned maj, min;
 	long n;
 	int bfd, loop_fd, nt;
 
@@ -303,6 +339,8 @@ static int map_image(int img_fd, const char *path, long long size, const char *b
 		return -1;
 	}
 	n = read_extents(img_fd, ext, EXTENTS_MAX + 1, err, errlen);
+	if (n < 0 && (errno == EOPNOTSUPP || errno == ENOTTY))
+		n = read_blocks(img_fd, size, ext, EXTENTS_MAX + 1, err, errlen);
 	if (n < 0)
 		return -1;
 	/* checked once with a stand-in device, so a refusal leaves nothing attached */
@@ -320,7 +358,15 @@ static int map_image(int img_fd, const char *path, long long size, const char *b
 	nt = extents_table(ext, (size_t)n, (uint64_t)size, dev, t, EXTENTS_MAX, err, errlen);
 	if (nt < 0)
 		fail("map image", path, err);
-	dm_device("map image", DM_IMAGE_NAME, t, (size_t)nt, out);
+	if (dm_create_readonly(DM_IMAGE_NAME, t, (size_t)nt, &maj, &min, &what) < 0) {
+		snprintf(err, errlen, "%s: %s", what, strerror(errno));
+		close(loop_fd); /* autoclear: the loop device goes with it */
+		out->loopdev[0] = '\0';
+		return -1;
+	}
+	snprintf(dmname, sizeof dmname, "dm-%u", min);
+	if (blockdev_node(dmname, maj, min, out->dev, sizeof out->dev) < 0)
+		fail_errno("map image", dmname, errno);
 	log_info("image %s: %d piece(s) of %s mapped as %s through %s; nothing holds the boot filesystem",
 		 path, nt, bootdev, out->dev, out->loopdev);
 	out->unpinned = 1;

@@ -126,6 +126,9 @@ struct si_fiemap {
 	/* struct si_fiemap_extent fm_extents[] follows */
 };
 #define SI_FS_IOC_FIEMAP 0xC020660Bul
+#define SI_FIBMAP 1u     /* _IO(0x00, 1): block number in, device block out */
+#define SI_FIGETBSZ 2u   /* _IO(0x00, 2): the file's block size */
+#define SI_MSDOS_SUPER_MAGIC 0x4d44u
 #define SI_FIEMAP_FLAG_SYNC 0x1u
 #define SI_FIEMAP_EXTENT_LAST 0x1u
 /* a physical location we cannot read from the device as it is */

@@ -1000,6 +1000,19 @@ static void test_extents(void)
 	CHECK_STR(err, "extent at byte 4096 overlaps or wraps");
 	e[0] = ext(0, UINT64_MAX - 511, 4096, 0);
 	CHECK(extents_table(e, 1, 4096, "7:0", t, 4, err, sizeof err) < 0);
+	/* block-by-block answers (FIBMAP) merge into extents; holes are left out */
+	{
+		size_t n = 0;
+
+		CHECK(extents_append(e, &n, 4, 0, 8192, 4096) == 0);
+		CHECK(extents_append(e, &n, 4, 4096, 12288, 4096) == 0);   /* contiguous: merged */
+		CHECK(extents_append(e, &n, 4, 8192, 0, 4096) == 0);       /* a hole */
+		CHECK(extents_append(e, &n, 4, 12288, 65536, 4096) == 0);
+		CHECK(n == 2 && e[0].fe_length == 8192 && e[1].fe_logical == 12288 && e[1].fe_physical == 65536);
+		CHECK(extents_table(e, n, 16384, "7:0", t, 4, err, sizeof err) == 3);
+		CHECK(strcmp(t[1].type, "zero") == 0 && t[1].start == 16 && t[1].length == 8);
+		CHECK(extents_append(e, &n, 2, 20480, 4096, 4096) < 0);     /* full */
+	}
 	/* a size that is not whole sectors; no extents at all: all zeros */
 	CHECK(extents_table(e, 0, 1000, "7:0", t, 4, err, sizeof err) < 0);
 	CHECK(extents_table(e, 0, 4096, "7:0", t, 4, err, sizeof err) == 1 && strcmp(t[0].type, "zero") == 0);
