@@ -664,6 +664,50 @@ static void test_script_rewrite(void)
 	CHECK(script_rewrite(in, strlen(in), "run-init", "/usr/sbin/run-init", out, 100, &n) < 0);
 }
 
+/* only command positions: arguments that happen to be the name stay */
+static void test_script_command_positions(void)
+{
+	static const struct { const char *in, *want; unsigned n; } cases[] = {
+		/* arguments, not commands */
+		{ "[ -x run-init ] && run-init a\n", "[ -x run-init ] && /S a\n", 1 },
+		{ "test -x /usr/sbin/run-init || echo run-init missing\n",
+		  "test -x /usr/sbin/run-init || echo run-init missing\n", 0 },
+		{ "command -v run-init >/dev/null\n", "command -v run-init >/dev/null\n", 0 },
+		{ "echo a 2>&1 run-init; echo b >| run-init\n", "echo a 2>&1 run-init; echo b >| run-init\n", 0 },
+		{ "ls run-init run-init\n", "ls run-init run-init\n", 0 },
+		{ "echo \\\nrun-init\n", "echo \\\nrun-init\n", 0 },  /* line continuation */
+		{ "echo $(date) run-init `date` run-init\n", "echo $(date) run-init `date` run-init\n", 0 },
+		{ "case $1 in\nrun-init) run-init x ;;\nesac\n", "case $1 in\nrun-init) /S x ;;\nesac\n", 1 },
+		/* commands after reserved words, exec, assignments, operators */
+		{ "if run-init -n a; then run-init b; elif run-init c; then :; else run-init d; fi\n",
+		  "if /S -n a; then /S b; elif /S c; then :; else /S d; fi\n", 4 },
+		{ "while run-init; do run-init; done; until ! run-init; do :; done\n",
+		  "while /S; do /S; done; until ! /S; do :; done\n", 3 },
+		{ "{ run-init; } & run-init|run-init&&run-init||run-init\n",
+		  "{ /S; } & /S|/S&&/S||/S\n", 5 },
+		{ "A=1 B=\"x y\" run-init a\nexec A=1 run-init\nx=$(run-init a) run-init b\n",
+		  "A=1 B=\"x y\" /S a\nexec A=1 /S\nx=$(/S a) /S b\n", 4 },
+		{ "f() { run-init; }\necho $(run-init) `run-init` \"$(run-init)\"\n",
+		  "f() { /S; }\necho $(/S) `/S` \"$(run-init)\"\n", 3 },
+		{ "(cd /; run-init a) # run-init\n\trun-init", "(cd /; /S a) # run-init\n\t/S", 2 },
+	};
+	char out[512];
+	unsigned n;
+	size_t i;
+	long len;
+
+	current = "script rewrite: command positions only";
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		len = script_rewrite(cases[i].in, strlen(cases[i].in), "run-init", "/S", out, sizeof out, &n);
+		CHECK(len >= 0);
+		if (len < 0)
+			continue;
+		out[len] = '\0';
+		CHECK_STR(out, cases[i].want);
+		CHECK(n == cases[i].n);
+	}
+}
+
 static void test_util(void)
 {
 	char small[8];
@@ -961,6 +1005,7 @@ int main(void)
 	test_probe_xfs_btrfs();
 	test_gpt();
 	test_script_rewrite();
+	test_script_command_positions();
 	test_util();
 	/* the portable code, then the CPU's SHA instructions when it has them */
 	sha2_accel(0);
