@@ -174,7 +174,7 @@ static const struct key_def keys[] = {
 	SECURE_UINT("verity_format", verity_format, 1),
 	/* bounded so that blocks * 4096 and the offsets fit in 64 bits */
 	SECURE_UINT("verity_data_blocks", verity_data_blocks, (CFG_UNSET - 1) / VERITY_BLOCK),
-	SECURE_UINT("verity_hash_offset", verity_hash_offset, CFG_UNSET - VERITY_BLOCK),
+	SECURE_UINT("verity_hash_offset", verity_hash_offset, VERITY_OFFSET_MAX),
 	SECURE_STR("verity_sig", verity_sig, check_absolute),
 };
 

@@ -20,6 +20,9 @@ enum integrity_mode { INTEGRITY_NONE = 0, INTEGRITY_DM_VERITY, INTEGRITY_FS_VERI
 #define CFG_DIGEST_MAX 64               /* SHA-512 */
 #define CFG_SALT_MAX 256                /* dm-verity salt bytes */
 #define VERITY_BLOCK 4096               /* dm-verity data and hash block size */
+/* verity_hash_offset: a file offset (off_t is signed) with room for the
+ * superblock and one hash block after it, so offset + 2 blocks never wraps */
+#define VERITY_OFFSET_MAX (CFG_UNSET / 2 - 2 * VERITY_BLOCK)
 enum cfg_origin { CFG_FROM_FILE = 0, CFG_FROM_CMDLINE };
 
 struct module_spec {

@@ -1,4 +1,5 @@
 /* Host unit tests for storage-init's pure logic (built with ASan/UBSan). */
+#define _GNU_SOURCE
 #include "args.h"
 #include "blkid.h"
 #include "cmdline.h"
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static unsigned passed, failed;
 static const char *current;
@@ -879,6 +881,38 @@ static int finish(const char *text)
 	return config_finish(&c, err, sizeof err);
 }
 
+/* the root hash signature: what add_key takes for a "user" key, 1..32767 bytes */
+static void test_verity_sig_size(void)
+{
+	static char sig[VERITY_SIG_MAX + 1], data[32769];
+	char path[] = "/tmp/si-unit-sig-XXXXXX", why[100];
+	size_t sizes[] = { 0, 1, 32767, 32768, 32769 }, i, len;
+	int fd = mkstemp(path);
+
+	CHECK(fd >= 0);
+	if (fd < 0)
+		return;
+	memset(data, 0x30, sizeof data);
+	for (i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+		int rc;
+
+		CHECK(ftruncate(fd, 0) == 0 && pwrite(fd, data, sizes[i], 0) == (ssize_t)sizes[i]);
+		len = 12345;
+		rc = verity_read_sig(path, sig, &len, why, sizeof why);
+		if (sizes[i] >= 1 && sizes[i] <= 32767) {
+			CHECK(rc == 0 && len == sizes[i]);
+		} else {
+			CHECK(rc < 0);
+			CHECK_STR(why, sizes[i] ? "larger than 32767 bytes (the kernel's limit for the key)"
+						: "empty file");
+		}
+	}
+	close(fd);
+	unlink(path);
+	CHECK(verity_read_sig("/nonexistent/sig", sig, &len, why, sizeof why) < 0);
+	CHECK_STR(why, "No such file or directory");
+}
+
 static void test_config_integrity(void)
 {
 	unsigned char sb[VERITY_SB_LEN], salt[32];
@@ -942,6 +976,17 @@ static void test_config_integrity(void)
 	str_copy(cmd, sizeof cmd, "initoverlayfs.verity_roothash=" ROOT64);
 	CHECK(cmdline_apply(&c, cmd, warn_cb, NULL, err, sizeof err) < 0);
 	CHECK(c.integrity == INTEGRITY_DM_VERITY);
+
+	/* offsets stay file offsets: offset + superblock + a hash block never wraps */
+	current = "dm-verity bounds";
+	CHECK(finish(DMV "verity_hash_offset = 9223372036854763520\n") == 0); /* 2^63 - 3 * 4096 */
+	CHECK(c.verity_hash_offset + 2ul * VERITY_BLOCK > c.verity_hash_offset);
+	CHECK(c.verity_hash_offset + 2ul * VERITY_BLOCK <= 9223372036854775807ul);
+	CHECK(parse("verity_hash_offset = 9223372036854767616\n") < 0);          /* 2^63 - 2 * 4096 */
+	CHECK(strstr(err, "verity_hash_offset: expected a whole number from 0 to 9223372036854767615") != NULL);
+	CHECK(parse("verity_hash_offset = 18446744073709543424\n") < 0);         /* 2^64 - 2 * 4096 */
+	CHECK(parse("verity_hash_offset = 18446744073709547520\n") < 0);         /* 2^64 - 4096 */
+	test_verity_sig_size();
 
 	current = "dm-verity superblock and table";
 	CHECK(finish(DMV) == 0);
