@@ -60,6 +60,9 @@ struct config {
 	struct path_list shims;      /* switch-root programs to replace */
 	struct path_list scripts;    /* scripts whose bare-name calls get rewritten */
 	unsigned char modules_from_cmdline;
+	/* cmdline = yes (default): initoverlayfs.* on the kernel command line
+	 * apply; no: ignored, every key comes from the file (config file only) */
+	unsigned char cmdline;
 
 	/* integrity: which image this mini initramfs accepts (config file only) */
 	enum integrity_mode integrity;

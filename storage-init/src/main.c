@@ -84,6 +84,8 @@ static void print_config(void)
 	       "timeout=%lu\nloglevel=%lu\nfailure=%s\n",
 	       cfg.boot, cfg.bootfstype, cfg.bootflags, cfg.image, cfg.init, cfg.shell,
 	       cfg.timeout, cfg.loglevel, pol[cfg.failure]);
+	if (!cfg.cmdline)
+		printf("cmdline=no\n"); /* only when set: the default needs no line */
 	for (i = 0; i < cfg.n_modules; i++)
 		printf("%s=%s%s%s\n", cfg.modules[i].storage_module ? "storage_module" :
 		       cfg.modules[i].optional_module ? "optional_module" : "module",

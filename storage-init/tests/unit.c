@@ -213,6 +213,66 @@ static void test_config_errors(void)
 	CHECK(strstr(err, "image: empty value") != NULL);
 }
 
+/* the boot partition is only read: no option may make the mount write */
+static void test_config_bootflags(void)
+{
+	char cmd[200];
+
+	current = "config bootflags";
+	CHECK(parse("bootflags = noatime,errors=remount-ro,ro\n") == 0);
+	CHECK_STR(c.bootflags, "noatime,errors=remount-ro,ro");
+	CHECK(parse("bootflags = rw\n") < 0);
+	CHECK_STR(err, "line 1: bootflags: \"rw\" refused: the boot partition is mounted read-only and never written");
+	CHECK(parse("bootflags = noatime,rw\n") < 0);
+	CHECK(parse("bootflags = rw,noatime\n") < 0);
+	CHECK(parse("bootflags = noatime,remount\n") < 0);
+	CHECK(parse("bootflags = rw=1\n") < 0);
+	CHECK(parse("bootflags = rwx,rw_x,xrw\n") == 0);
+	CHECK(parse("boot = LABEL=b\nimage = /i.img\n") == 0);
+	str_copy(cmd, sizeof cmd, "initoverlayfs.bootflags=rw");
+	CHECK(cmdline_apply(&c, cmd, warn_cb, NULL, err, sizeof err) < 0);
+	CHECK(strstr(err, "initoverlayfs.bootflags: \"rw\" refused") != NULL);
+	CHECK_STR(c.bootflags, "");
+}
+
+/* cmdline = no: every key comes from the file */
+static void test_config_cmdline_switch(void)
+{
+	char cmd[200];
+
+	current = "config cmdline = no";
+	CHECK(parse("boot = LABEL=b\nimage = /i.img\n") == 0);
+	CHECK(c.cmdline == 1);
+	CHECK(parse("boot = LABEL=b\nimage = /i.img\ncmdline = yes\n") == 0);
+	CHECK(c.cmdline == 1);
+	str_copy(cmd, sizeof cmd, "initoverlayfs.timeout=3");
+	CHECK(cmdline_apply(&c, cmd, warn_cb, NULL, err, sizeof err) == 0);
+	CHECK(c.timeout == 3 && warnings == 0);
+
+	CHECK(parse("boot = LABEL=b\nimage = /i.img\ncmdline = no\n") == 0);
+	CHECK(c.cmdline == 0);
+	str_copy(cmd, sizeof cmd, "quiet initoverlayfs.timeout=3 initoverlayfs.boot=/dev/sdz "
+		 "initoverlayfs.integrity=none initoverlayfs.cmdline=yes initoverlayfs.nosuchkey -- initoverlayfs.debug");
+	CHECK(cmdline_apply(&c, cmd, warn_cb, NULL, err, sizeof err) == 0);
+	CHECK(c.timeout == 10 && c.cmdline == 0);
+	CHECK_STR(c.boot, "LABEL=b");
+	CHECK(warnings == 1);
+	CHECK_STR(last_warning, "kernel command line: 5 initoverlayfs.* parameter(s) ignored (cmdline = no)");
+	str_copy(cmd, sizeof cmd, "quiet ro");
+	warnings = 0;
+	CHECK(cmdline_apply(&c, cmd, warn_cb, NULL, err, sizeof err) == 0);
+	CHECK(warnings == 0);
+	CHECK(config_finish(&c, err, sizeof err) == 0);
+
+	/* the switch itself is file-only, and only yes or no */
+	CHECK(parse("boot = LABEL=b\nimage = /i.img\n") == 0);
+	str_copy(cmd, sizeof cmd, "initoverlayfs.cmdline=no");
+	CHECK(cmdline_apply(&c, cmd, warn_cb, NULL, err, sizeof err) < 0);
+	CHECK(strstr(err, "initoverlayfs.cmdline: not accepted on the kernel command line") != NULL);
+	CHECK(parse("cmdline = off\n") < 0);
+	CHECK_STR(err, "line 1: cmdline: expected yes or no: \"off\"");
+}
+
 static void test_config_unknown(void)
 {
 	current = "config unknown keys";
@@ -1042,6 +1102,8 @@ int main(void)
 	test_config_limits();
 	test_config_errors();
 	test_config_unknown();
+	test_config_bootflags();
+	test_config_cmdline_switch();
 	test_cmdline_tokens();
 	test_cmdline_overrides();
 	test_args();
