@@ -3,21 +3,22 @@
 #include "blkid.h"
 #include "gpt.h"
 #include "log.h"
+#include "mounts.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
 #define SYS_BLOCK "/sys/class/block"
-#define MAX_BLOCKDEVS 256
 #define POLL_MS 20
-#define NODE_DIR "/run/initoverlayfs"
+#define NODE_DIR BLOCKDEV_NODE_DIR
 
 enum spec_kind { SPEC_UUID, SPEC_LABEL, SPEC_PARTUUID, SPEC_PARTLABEL, SPEC_PATH };
 
@@ -28,7 +29,9 @@ struct spec {
 
 static unsigned char probe_buf[PROBE_BUF_SIZE];
 static unsigned char gpt_entries[GPT_ENTRIES_MAX_BYTES];
-static char names[MAX_BLOCKDEVS][64];
+static int node_dir_mounted;   /* our tmpfs is on NODE_DIR */
+static int ro_fd = -1;         /* the boot device we made read-only */
+static char ro_node[SI_PATH_MAX];
 
 static void parse_spec(const char *s, struct spec *sp)
 {
@@ -84,6 +87,79 @@ static int sysfs_attr(const char *name, const char *attr, char *buf, size_t size
 	return read_sysfs(path, buf, size);
 }
 
+/* /run is nodev: nodes devtmpfs lacks (not created yet, or renamed) go on a
+ * tmpfs of their own that allows them, mounted on first need and removed
+ * before the hand-over by blockdev_nodes_release(). */
+static int node_dir(void)
+{
+	if (node_dir_mounted)
+		return 0;
+	if (mkdir_exist_ok(NODE_DIR, 0700) < 0)
+		return -1;
+	if (do_mount("tmpfs", NODE_DIR, "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0700") < 0)
+		return -1;
+	node_dir_mounted = 1;
+	log_info("device nodes that devtmpfs lacks go to a tmpfs on " NODE_DIR);
+	return 0;
+}
+
+int blockdev_nodes_release(void)
+{
+	if (!node_dir_mounted)
+		return 0;
+	/* not lazily: a busy node here would be a leak we want to see */
+	if (umount2(NODE_DIR, 0) < 0)
+		return -1;
+	node_dir_mounted = 0;
+	if (rmdir(NODE_DIR) < 0)
+		return -1;
+	log_info("device nodes on " NODE_DIR " removed");
+	return 0;
+}
+
+int blockdev_hold_ro(const char *node)
+{
+	int ro = 0, one = 1;
+	int fd = open(node, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+
+	if (fd < 0)
+		return -1;
+	if (ioctl(fd, BLKROGET, &ro) < 0)
+		goto fail;
+	if (ro) {
+		log_info("%s is read-only already", node);
+		close(fd);
+		return 0;
+	}
+	if (ioctl(fd, BLKROSET, &one) < 0)
+		goto fail;
+	ro_fd = fd;
+	str_copy(ro_node, sizeof ro_node, node);
+	log_info("%s set read-only (BLKROSET) while we read it", node);
+	return 0;
+fail: {
+		int e = errno;
+
+		close(fd);
+		errno = e;
+		return -1;
+	}
+}
+
+int blockdev_release_ro(void)
+{
+	int zero = 0;
+
+	if (ro_fd < 0)
+		return 0;
+	if (ioctl(ro_fd, BLKROSET, &zero) < 0)
+		return -1;
+	close(ro_fd);
+	ro_fd = -1;
+	log_info("%s writable again (BLKROSET 0) for the real system", ro_node);
+	return 0;
+}
+
 int blockdev_node(const char *name, unsigned maj, unsigned min, char *path, size_t size)
 {
 	struct stat st;
@@ -99,7 +175,7 @@ int blockdev_node(const char *name, unsigned maj, unsigned min, char *path, size
 			path[i] = '/';  /* e.g. cciss!c0d0 */
 	if (stat(path, &st) == 0 && S_ISBLK(st.st_mode) && st.st_rdev == want)
 		return 0;
-	if (mkdir_exist_ok(NODE_DIR, 0755) < 0)
+	if (node_dir() < 0)
 		return -1;
 	if (snprintf(path, size, NODE_DIR "/blk-%u-%u", maj, min) >= (int)size) {
 		errno = ENAMETOOLONG;
@@ -131,31 +207,6 @@ static ssize_t read_start(const char *node, unsigned char *buf, size_t size, off
 	close(fd);
 	errno = saved;
 	return r;
-}
-
-static int cmp_names(const void *a, const void *b)
-{
-	return strcmp((const char *)a, (const char *)b);
-}
-
-static size_t list_devices(void)
-{
-	DIR *d = opendir(SYS_BLOCK);
-	struct dirent *de;
-	size_t n = 0;
-
-	if (!d)
-		return 0;
-	while ((de = readdir(d)) != NULL && n < MAX_BLOCKDEVS) {
-		if (de->d_name[0] == '.')
-			continue;
-		if (str_copy(names[n], sizeof names[n], de->d_name) < 0)
-			continue;
-		n++;
-	}
-	closedir(d);
-	qsort(names, n, sizeof names[0], cmp_names);
-	return n;
 }
 
 /* Partition number and parent disk name of a partition, 0 if whole disk. */
@@ -311,30 +362,50 @@ static size_t append(char *dst, size_t size, size_t pos, const char *s)
 	return pos;
 }
 
-/* One scan of the block devices: the number matching (the first in *out);
- * what was seen goes to seen_all. */
+/* One scan of the block devices: the number matching (the first by name in
+ * *out); what was seen goes to seen_all. /sys/class/block is read as a
+ * stream and each entry checked as it comes: no cap on the number of
+ * devices, and no list to sort. */
 static size_t scan_once(const struct spec *sp, const char *spec, struct blockdev *out,
 			char *seen_all, size_t cap, int quiet)
 {
-	char seen[128];
-	size_t n, i, matches = 0, pos = 0;
+	char seen[128], name[64];
+	size_t matches = 0, pos = 0;
 	struct blockdev cand;
+	struct dirent *de;
+	DIR *d;
 
 	seen_all[0] = '\0';
 	if (sp->kind == SPEC_PATH)
 		return find_by_path(sp->value, out) ? 1 : 0;
-	n = list_devices();
-	for (i = 0; i < n; i++) {
-		if (check_device(names[i], sp, &cand, seen, sizeof seen)) {
-			if (matches == 0)
+	d = opendir(SYS_BLOCK);
+	if (!d) {
+		if (!quiet)
+			log_warn(SYS_BLOCK ": %s", strerror(errno));
+		return 0;
+	}
+	for (;;) {
+		errno = 0;
+		de = readdir(d);
+		if (!de)
+			break;
+		/* kernel block device names are short (DISK_NAME_LEN 32) */
+		if (de->d_name[0] == '.' || str_copy(name, sizeof name, de->d_name) < 0)
+			continue;
+		if (check_device(name, sp, &cand, seen, sizeof seen)) {
+			/* readdir's order is arbitrary: keep the first by name */
+			if (matches == 0 || strcmp(cand.name, out->name) < 0)
 				*out = cand;
-			else if (!quiet)
-				log_warn("%s also matches %s; using %s", spec, cand.name, out->name);
 			matches++;
 		}
 		if (seen[0])
 			pos = append(seen_all, cap, pos, seen);
 	}
+	if (errno && !quiet)
+		log_warn(SYS_BLOCK ": %s", strerror(errno));
+	closedir(d);
+	if (matches > 1 && !quiet)
+		log_warn("%s matches %zu devices; using %s (the first by name)", spec, matches, out->name);
 	return matches;
 }
 

@@ -18,8 +18,22 @@ int bootdev_find(const char *spec, unsigned long timeout_s, struct blockdev *out
 /* One quiet look for that device: 1 if it is there now. */
 int bootdev_present(const char *spec, struct blockdev *out);
 
+#define BLOCKDEV_NODE_DIR "/run/initoverlayfs"
+
 /* Path of a usable node for MAJ:MIN named NAME: /dev/NAME when devtmpfs
- * has it, otherwise one created under /run/initoverlayfs. */
+ * has it, otherwise one created on a tmpfs mounted on BLOCKDEV_NODE_DIR
+ * (/run itself is nodev). */
 int blockdev_node(const char *name, unsigned maj, unsigned min, char *path, size_t size);
+/* Unmount that tmpfs and remove its directory, if it was needed: nothing of
+ * it may outlive the hand-over. 0 or -1 with errno. */
+int blockdev_nodes_release(void);
+
+/* Set the device read-only at the block layer (BLKROSET) unless it is
+ * already: then no mount of it can write (journal replay, orphan cleanup).
+ * 0 or -1 with errno. */
+int blockdev_hold_ro(const char *node);
+/* Undo blockdev_hold_ro (BLKROSET 0) if it set the flag: the real system
+ * mounts the same device read-write. 0 or -1 with errno. */
+int blockdev_release_ro(void);
 
 #endif

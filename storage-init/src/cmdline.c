@@ -80,6 +80,7 @@ struct apply_ctx {
 	void *wctx;
 	char *err;
 	size_t errlen;
+	unsigned ignored;  /* initoverlayfs.* parameters skipped (cmdline = no) */
 };
 
 static int apply_one(void *vctx, char *param, char *val)
@@ -92,6 +93,10 @@ static int apply_one(void *vctx, char *param, char *val)
 
 	if (strncmp(param, CMDLINE_PREFIX, plen) != 0)
 		return 0;
+	if (!a->c->cmdline) {
+		a->ignored++;
+		return 0;
+	}
 	if (str_copy(key, sizeof key, param + plen) < 0 || key[0] == '\0') {
 		snprintf(a->err, a->errlen, "kernel command line: bad parameter name \"%.64s\"", param);
 		return -1;
@@ -117,12 +122,21 @@ static int apply_one(void *vctx, char *param, char *val)
 int cmdline_apply(struct config *c, char *buf, cfg_warn_fn warn, void *ctx,
 		  char *err, size_t errlen)
 {
-	struct apply_ctx a = { c, warn, ctx, err, errlen };
+	struct apply_ctx a = { c, warn, ctx, err, errlen, 0 };
 
 	err[0] = '\0';
 	if (strlen(buf) >= CMDLINE_MAX) {
 		snprintf(err, errlen, "kernel command line longer than %d bytes", CMDLINE_MAX - 1);
 		return -1;
 	}
-	return cmdline_foreach(buf, apply_one, &a) ? -1 : 0;
+	if (cmdline_foreach(buf, apply_one, &a))
+		return -1;
+	if (a.ignored && warn) {
+		char msg[CFG_ERR_MAX];
+
+		snprintf(msg, sizeof msg, "kernel command line: %u initoverlayfs.* parameter(s) ignored (cmdline = no)",
+			 a.ignored);
+		warn(ctx, msg);
+	}
+	return 0;
 }

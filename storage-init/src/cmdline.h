@@ -18,7 +18,9 @@ typedef int (*cmdline_cb)(void *ctx, char *param, char *val);
 int cmdline_foreach(char *buf, cmdline_cb cb, void *ctx);
 
 /* Apply initoverlayfs.* overrides from a command line (buf is modified).
- * Returns 0 or -1 with a message in err. Unknown keys go to warn. */
+ * Returns 0 or -1 with a message in err. Unknown keys go to warn. With
+ * c->cmdline 0 (cmdline = no in the file) nothing is applied and one line
+ * saying how many parameters were ignored goes to warn. */
 int cmdline_apply(struct config *c, char *buf, cfg_warn_fn warn, void *ctx,
 		  char *err, size_t errlen);
 

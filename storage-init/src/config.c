@@ -42,6 +42,33 @@ static int check_fstype(const char *v, char *err, size_t errlen)
 	return -1;
 }
 
+/* The boot partition is only read: refuse mount options that would write
+ * to it. "rw" in the mount data clears the read-only flag (the kernel
+ * parses ro/rw there too); "remount" has no place in a first mount. */
+static int check_bootflags(const char *v, char *err, size_t errlen)
+{
+	static const char *const refused[] = { "rw", "remount" };
+	const char *p = v;
+	size_t i;
+
+	while (*p) {
+		size_t n = strcspn(p, ","), name = strcspn(p, ",=");
+
+		if (name > n)
+			name = n;
+		for (i = 0; i < sizeof refused / sizeof refused[0]; i++)
+			if (name == strlen(refused[i]) && strncmp(p, refused[i], name) == 0) {
+				snprintf(err, errlen, "\"%s\" refused: the boot partition is mounted read-only and never written",
+					 refused[i]);
+				return -1;
+			}
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	return 0;
+}
+
 static int check_hex_string(const char *v, size_t max_bytes, char *err, size_t errlen)
 {
 	unsigned char buf[CFG_SALT_MAX];
@@ -109,14 +136,6 @@ static int check_digest(const char *v, char *err, size_t errlen)
 	return 0;
 }
 
-static int check_any(const char *v, char *err, size_t errlen)
-{
-	(void)v;
-	(void)err;
-	(void)errlen;
-	return 0;
-}
-
 /* ---- key table ---------------------------------------------------------
  * Adding a key is one line here (plus a field in struct config). */
 
@@ -124,6 +143,7 @@ enum kind {
 	K_STRING,   /* fixed char array at off, size bytes, checked by check */
 	K_UINT,     /* unsigned long at off, in [0, max] */
 	K_BOOL,     /* debug: sets loglevel 7 */
+	K_YESNO,    /* unsigned char at off: 1 yes, 0 no */
 	K_FAILURE,
 	K_MODULE,   /* repeatable; max = 1: storage_module, 2: optional_module (field and key alike) */
 	K_PATHS,    /* repeatable absolute paths: struct path_list at off */
@@ -153,7 +173,7 @@ struct key_def {
 static const struct key_def keys[] = {
 	STR("boot", boot, check_boot),
 	STR("bootfstype", bootfstype, check_fstype),
-	STR("bootflags", bootflags, check_any),
+	STR("bootflags", bootflags, check_bootflags),
 	STR("image", image, check_absolute),
 	STR("init", init, check_absolute),
 	STR("shell", shell, check_absolute),
@@ -166,6 +186,9 @@ static const struct key_def keys[] = {
 	{ "optional_module", K_MODULE, 0, 0, 2, NULL, 0 },
 	{ "shim", K_PATHS, offsetof(struct config, shims), 0, 0, NULL, 0 },
 	{ "shim_script", K_PATHS, offsetof(struct config, scripts), 0, 0, NULL, 0 },
+	/* no: the kernel command line changes nothing (it may be editable by
+	 * whoever sits at the boot menu) */
+	{ "cmdline", K_YESNO, offsetof(struct config, cmdline), 0, 0, NULL, 1 },
 	{ "integrity", K_INTEGRITY, 0, 0, 0, NULL, 1 },
 	SECURE_STR("digest", digest, check_digest),
 	SECURE_STR("verity_roothash", verity_roothash, check_roothash),
@@ -174,7 +197,7 @@ static const struct key_def keys[] = {
 	SECURE_UINT("verity_format", verity_format, 1),
 	/* bounded so that blocks * 4096 and the offsets fit in 64 bits */
 	SECURE_UINT("verity_data_blocks", verity_data_blocks, (CFG_UNSET - 1) / VERITY_BLOCK),
-	SECURE_UINT("verity_hash_offset", verity_hash_offset, CFG_UNSET - VERITY_BLOCK),
+	SECURE_UINT("verity_hash_offset", verity_hash_offset, VERITY_OFFSET_MAX),
 	SECURE_STR("verity_sig", verity_sig, check_absolute),
 };
 
@@ -202,6 +225,7 @@ void config_defaults(struct config *c)
 	c->timeout = 10;
 	c->loglevel = 6;
 	c->failure = FAILURE_PANIC;
+	c->cmdline = 1;
 	c->verity_format = CFG_UNSET;
 	c->verity_data_blocks = CFG_UNSET;
 	c->verity_hash_offset = CFG_UNSET;
@@ -288,7 +312,7 @@ int config_set(struct config *c, const char *key, const char *value,
 	if (!k)
 		return CFG_UNKNOWN_KEY;
 	if (k->file_only && origin == CFG_FROM_CMDLINE) {
-		snprintf(err, errlen, "%s: not accepted on the kernel command line (integrity settings come from the mini initramfs only)", key);
+		snprintf(err, errlen, "%s: not accepted on the kernel command line (it comes from the mini initramfs's config file only)", key);
 		return CFG_BAD;
 	}
 
@@ -296,7 +320,7 @@ int config_set(struct config *c, const char *key, const char *value,
 	case K_STRING: {
 		char *dst = (char *)c + k->off;
 
-		if (value[0] == '\0' && k->check != check_any) {
+		if (value[0] == '\0' && k->check != check_bootflags) { /* no extra flags is fine */
 			snprintf(err, errlen, "%s: empty value", key);
 			return CFG_BAD;
 		}
@@ -323,6 +347,13 @@ int config_set(struct config *c, const char *key, const char *value,
 		}
 		c->loglevel = b ? 7 : 6;
 		return CFG_OK;
+	case K_YESNO:
+		if (strcmp(value, "yes") == 0 || strcmp(value, "no") == 0) {
+			*((unsigned char *)c + k->off) = value[0] == 'y';
+			return CFG_OK;
+		}
+		snprintf(err, errlen, "%s: expected yes or no: \"%s\"", key, value);
+		return CFG_BAD;
 	case K_FAILURE:
 		if (strcmp(value, "panic") == 0)
 			c->failure = FAILURE_PANIC;

@@ -20,6 +20,9 @@ enum integrity_mode { INTEGRITY_NONE = 0, INTEGRITY_DM_VERITY, INTEGRITY_FS_VERI
 #define CFG_DIGEST_MAX 64               /* SHA-512 */
 #define CFG_SALT_MAX 256                /* dm-verity salt bytes */
 #define VERITY_BLOCK 4096               /* dm-verity data and hash block size */
+/* verity_hash_offset: a file offset (off_t is signed) with room for the
+ * superblock and one hash block after it, so offset + 2 blocks never wraps */
+#define VERITY_OFFSET_MAX (CFG_UNSET / 2 - 2 * VERITY_BLOCK)
 enum cfg_origin { CFG_FROM_FILE = 0, CFG_FROM_CMDLINE };
 
 struct module_spec {
@@ -57,6 +60,9 @@ struct config {
 	struct path_list shims;      /* switch-root programs to replace */
 	struct path_list scripts;    /* scripts whose bare-name calls get rewritten */
 	unsigned char modules_from_cmdline;
+	/* cmdline = yes (default): initoverlayfs.* on the kernel command line
+	 * apply; no: ignored, every key comes from the file (config file only) */
+	unsigned char cmdline;
 
 	/* integrity: which image this mini initramfs accepts (config file only) */
 	enum integrity_mode integrity;

@@ -12,6 +12,7 @@
 static enum failure_policy policy = FAILURE_PANIC;
 static char shell_path[SI_PATH_MAX] = "/bin/sh";
 static char image_root[SI_PATH_MAX];
+static void (*cleanup)(void);
 
 void failure_set_policy(enum failure_policy p, const char *shell)
 {
@@ -26,6 +27,11 @@ void failure_set_image_root(const char *dir)
 		image_root[0] = '\0';
 	else
 		str_copy(image_root, sizeof image_root, dir);
+}
+
+void failure_set_cleanup(void (*fn)(void))
+{
+	cleanup = fn;
 }
 
 static void exec_shell(void)
@@ -51,6 +57,12 @@ static void exec_shell(void)
 _Noreturn void fail(const char *step, const char *what, const char *reason)
 {
 	log_error("FAILED at %s: %s: %s", step, what, reason);
+	if (cleanup) {
+		void (*fn)(void) = cleanup;
+
+		cleanup = NULL;  /* once, even if it fails itself */
+		fn();
+	}
 	sync();
 	if (getpid() == 1) {
 		if (policy == FAILURE_REBOOT) {

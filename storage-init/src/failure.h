@@ -8,6 +8,9 @@ void failure_set_policy(enum failure_policy p, const char *shell);
 /* Directory holding the mounted image (for failure=shell once the image is
  * mounted), or NULL. */
 void failure_set_image_root(const char *dir);
+/* Run fn once before the policy (undo what must not stay so for a shell or
+ * the next boot stage), or NULL. */
+void failure_set_cleanup(void (*fn)(void));
 
 /* Print "initoverlayfs: FAILED at STEP: WHAT: REASON" and apply the policy.
  * Never returns. */

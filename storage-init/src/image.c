@@ -24,7 +24,6 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#define SIG_MAX 32768  /* a "user" key's payload limit */
 #define COPY_RESERVE (32 << 20)  /* memory left for the rest of the boot */
 
 static const char *const alg_names[3] = { "?", "sha256", "sha512" };
@@ -145,13 +144,13 @@ static int copy_verified(const struct config *c, int fd, const char *path, long 
 
 static void add_signature_key(const char *sigpath)
 {
-	static char sig[SIG_MAX + 1];
+	static char sig[VERITY_SIG_MAX + 1];
+	char err[80];
 	size_t len;
 	long id;
 
-	if (read_file(sigpath, sig, sizeof sig, &len) < 0)
-		fail("load root hash signature", sigpath,
-		     errno == EFBIG ? "larger than 32 KiB" : strerror(errno));
+	if (verity_read_sig(sigpath, sig, &len, err, sizeof err) < 0)
+		fail("load root hash signature", sigpath, err);
 	/* the thread keyring: found by dm-verity during DM_TABLE_LOAD (same
 	 * thread), dropped at exec, so the key does not outlive the setup */
 	id = syscall(SYS_add_key, "user", VERITY_SIG_KEY_DESC, sig, len, SI_KEY_SPEC_THREAD_KEYRING);

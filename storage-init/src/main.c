@@ -84,6 +84,8 @@ static void print_config(void)
 	       "timeout=%lu\nloglevel=%lu\nfailure=%s\n",
 	       cfg.boot, cfg.bootfstype, cfg.bootflags, cfg.image, cfg.init, cfg.shell,
 	       cfg.timeout, cfg.loglevel, pol[cfg.failure]);
+	if (!cfg.cmdline)
+		printf("cmdline=no\n"); /* only when set: the default needs no line */
 	for (i = 0; i < cfg.n_modules; i++)
 		printf("%s=%s%s%s\n", cfg.modules[i].storage_module ? "storage_module" :
 		       cfg.modules[i].optional_module ? "optional_module" : "module",
@@ -123,6 +125,10 @@ static int mount_image_tool(const char *conf, const char *image, const char *mnt
 	log_set_level(cfg.loglevel);
 	failure_set_policy(FAILURE_PANIC, NULL); /* not PID 1: fail() exits 1 */
 	image_mount(&cfg, image, NULL, mnt, &m);
+	if (blockdev_nodes_release() < 0) {
+		fprintf(stderr, "error: release " BLOCKDEV_NODE_DIR ": %s\n", strerror(errno));
+		return 1;
+	}
 	printf("mounted %s on %s from %s (loop %s)\n", image, mnt, m.dev, m.loopdev);
 	return 0;
 }
@@ -168,6 +174,16 @@ static int boot_present(void *ctx)
 
 	(void)ctx;
 	return bootdev_present(cfg.boot, &b);
+}
+
+/* On a failure: the boot device writable again (a shell may need to fix
+ * /boot), the fallback nodes gone. */
+static void release_boot_device(void)
+{
+	if (blockdev_release_ro() < 0)
+		log_error("BLKROSET 0 on the boot device: %s", strerror(errno));
+	if (blockdev_nodes_release() < 0)
+		log_error("release " BLOCKDEV_NODE_DIR ": %s", strerror(errno));
 }
 
 static int storage_init(int argc, char **argv)
@@ -228,9 +244,15 @@ static int storage_init(int argc, char **argv)
 		fail("find boot device", cfg.boot, err);
 	if (mkdir_exist_ok(BOOT_MNT, 0755) < 0)
 		fail_errno("mount boot device", BOOT_MNT, errno);
+	/* nothing we do may write to it: not even a journal replay */
+	failure_set_cleanup(release_boot_device);
+	if (blockdev_hold_ro(bdev.node) < 0)
+		fail_errno("mount boot device", bdev.node, errno);
 	if (mount_boot(bdev.node, BOOT_MNT, cfg.bootfstype, bdev.fstype, cfg.bootflags, &fstype) < 0)
 		fail_errno("mount boot device", bdev.node, errno);
-	log_info("%s mounted read-only on " BOOT_MNT " (%s)", bdev.node, fstype);
+	log_info("%s mounted read-only on " BOOT_MNT " (%s%s%s)", bdev.node, fstype,
+		 mount_no_replay_option(fstype) ? ", " : "",
+		 mount_no_replay_option(fstype) ? mount_no_replay_option(fstype) : "");
 
 	/* image -> integrity check -> loop (-> dm-verity) -> erofs */
 	if (str_concat(image_path, sizeof image_path, BOOT_MNT, cfg.image) < 0)
@@ -254,6 +276,13 @@ static int storage_init(int argc, char **argv)
 		log_info("%s (%lld bytes) mounted on " LOWER_MNT " from %s; " BOOT_MNT " detached",
 			 image_path, img.size, img.dev);
 	}
+	/* done with the devices: the real system mounts /boot read-write, and
+	 * nothing of ours may pass the hand-over */
+	if (blockdev_release_ro() < 0)
+		fail_errno("detach boot device", bdev.node, errno);
+	if (blockdev_nodes_release() < 0)
+		fail_errno("detach boot device", BLOCKDEV_NODE_DIR, errno);
+	failure_set_cleanup(NULL);
 
 	/* overlay */
 	if (mkdir_exist_ok(RW_MNT, 0755) < 0)

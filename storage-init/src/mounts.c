@@ -75,9 +75,19 @@ void ensure_std_fds(void)
 	}
 }
 
+const char *mount_no_replay_option(const char *type)
+{
+	if (strcmp(type, "ext4") == 0 || strcmp(type, "ext3") == 0)
+		return "noload";
+	if (strcmp(type, "xfs") == 0)
+		return "norecovery";
+	return NULL;  /* vfat: no journal; btrfs: see README */
+}
+
 int mount_boot(const char *dev, const char *target, const char *fstype,
 	       const char *probed, const char *flags, const char **used)
 {
+	char data[1024];
 	static const char *const fallback[] = { "ext4", "vfat", "xfs", "btrfs" };
 	const char *order[6];
 	size_t n = 0, i, j;
@@ -97,8 +107,15 @@ int mount_boot(const char *dev, const char *target, const char *fstype,
 		}
 	}
 	for (i = 0; i < n; i++) {
+		const char *nr = mount_no_replay_option(order[i]);
+
+		if (snprintf(data, sizeof data, "%s%s%s", flags, flags[0] && nr ? "," : "",
+			     nr ? nr : "") >= (int)sizeof data) {
+			errno = E2BIG;
+			return -1;
+		}
 		if (do_mount(dev, target, order[i], MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-			     flags[0] ? flags : NULL) == 0) {
+			     data[0] ? data : NULL) == 0) {
 			*used = order[i];
 			return 0;
 		}

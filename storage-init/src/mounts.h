@@ -13,13 +13,19 @@ int mount_api_filesystems(const char **what);
 void ensure_std_fds(void);
 
 /* Mount the boot device read-only on target. fstype "auto" tries the
- * probed type first, then ext4, vfat, xfs, btrfs. Returns 0 or -1 with
- * errno; *used gets the type that worked. */
+ * probed type first, then ext4, vfat, xfs, btrfs. flags (bootflags) get
+ * the type's mount_no_replay_option. Returns 0 or -1 with errno; *used
+ * gets the type that worked. */
 int mount_boot(const char *dev, const char *target, const char *fstype,
 	       const char *probed, const char *flags, const char **used);
 
 /* Is the filesystem at path a tmpfs or ramfs (statfs magic)? */
 int is_ram_fs(const char *path);
+
+/* The option that makes a read-only mount of this type skip journal
+ * replay (which writes even then): ext3/ext4 noload, xfs norecovery;
+ * NULL for the others. */
+const char *mount_no_replay_option(const char *type);
 
 /* Delete everything below the directory fd that is on the same filesystem
  * (does not cross into mounts). Best effort; returns entries removed. */

@@ -1,6 +1,7 @@
 #include "verity.h"
 #include "util.h"
 
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -66,6 +67,23 @@ int verity_check_superblock(const unsigned char *sb, const struct config *c, cha
 	    memcmp(sb + SB_SALT, salt, (size_t)salt_len) != 0) {
 		snprintf(err, errlen, "salt in the superblock (%u bytes) differs from the configured one",
 			 salt_size);
+		return -1;
+	}
+	return 0;
+}
+
+int verity_read_sig(const char *path, char *buf, size_t *len, char *err, size_t errlen)
+{
+	if (read_file(path, buf, VERITY_SIG_MAX + 1, len) < 0) {
+		if (errno == EFBIG)
+			snprintf(err, errlen, "larger than %d bytes (the kernel's limit for the key)",
+				 VERITY_SIG_MAX);
+		else
+			snprintf(err, errlen, "%s", strerror(errno));
+		return -1;
+	}
+	if (*len == 0) {
+		snprintf(err, errlen, "empty file");
 		return -1;
 	}
 	return 0;

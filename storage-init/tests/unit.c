@@ -1,4 +1,5 @@
 /* Host unit tests for storage-init's pure logic (built with ASan/UBSan). */
+#define _GNU_SOURCE
 #include "args.h"
 #include "blkid.h"
 #include "cmdline.h"
@@ -14,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static unsigned passed, failed;
 static const char *current;
@@ -210,6 +212,68 @@ static void test_config_errors(void)
 	CHECK(strstr(err, "invalid character in key") != NULL);
 	CHECK(parse("image =\n") < 0);
 	CHECK(strstr(err, "image: empty value") != NULL);
+}
+
+/* the boot partition is only read: no option may make the mount write */
+static void test_config_bootflags(void)
+{
+	static const char *const refused[] = {
+		"bootflags = noatime,remount\n", "bootflags = noatime,rw\n",
+		"bootflags = rw,noatime\n", "bootflags = rw=1\n", "bootflags = rw\n",
+	};
+	char cmd[200];
+	size_t i;
+
+	current = "config bootflags";
+	CHECK(parse("bootflags = noatime,errors=remount-ro,ro\n") == 0);
+	CHECK_STR(c.bootflags, "noatime,errors=remount-ro,ro");
+	for (i = 0; i < sizeof refused / sizeof refused[0]; i++)
+		CHECK(parse(refused[i]) < 0);
+	CHECK_STR(err, "line 1: bootflags: \"rw\" refused: the boot partition is mounted read-only and never written");
+	CHECK(parse("bootflags = rwx,rw_x,xrw\n") == 0);
+	CHECK(parse("boot = LABEL=b\nimage = /i.img\n") == 0);
+	str_copy(cmd, sizeof cmd, "initoverlayfs.bootflags=rw");
+	CHECK(cmdline_apply(&c, cmd, warn_cb, NULL, err, sizeof err) < 0);
+	CHECK(strstr(err, "initoverlayfs.bootflags: \"rw\" refused") != NULL);
+	CHECK_STR(c.bootflags, "");
+}
+
+/* cmdline = no: every key comes from the file */
+static void test_config_cmdline_switch(void)
+{
+	char cmd[200];
+
+	current = "config cmdline = no";
+	CHECK(parse("boot = LABEL=b\nimage = /i.img\n") == 0);
+	CHECK(c.cmdline == 1);
+	CHECK(parse("boot = LABEL=b\nimage = /i.img\ncmdline = yes\n") == 0);
+	CHECK(c.cmdline == 1);
+	str_copy(cmd, sizeof cmd, "initoverlayfs.timeout=3");
+	CHECK(cmdline_apply(&c, cmd, warn_cb, NULL, err, sizeof err) == 0);
+	CHECK(c.timeout == 3 && warnings == 0);
+
+	CHECK(parse("boot = LABEL=b\nimage = /i.img\ncmdline = no\n") == 0);
+	CHECK(c.cmdline == 0);
+	str_copy(cmd, sizeof cmd, "quiet initoverlayfs.timeout=3 initoverlayfs.boot=/dev/sdz "
+		 "initoverlayfs.integrity=none initoverlayfs.cmdline=yes initoverlayfs.nosuchkey -- initoverlayfs.debug");
+	CHECK(cmdline_apply(&c, cmd, warn_cb, NULL, err, sizeof err) == 0);
+	CHECK(c.timeout == 10 && c.cmdline == 0);
+	CHECK_STR(c.boot, "LABEL=b");
+	CHECK(warnings == 1);
+	CHECK_STR(last_warning, "kernel command line: 5 initoverlayfs.* parameter(s) ignored (cmdline = no)");
+	str_copy(cmd, sizeof cmd, "quiet ro");
+	warnings = 0;
+	CHECK(cmdline_apply(&c, cmd, warn_cb, NULL, err, sizeof err) == 0);
+	CHECK(warnings == 0);
+	CHECK(config_finish(&c, err, sizeof err) == 0);
+
+	/* the switch itself is file-only, and only yes or no */
+	CHECK(parse("boot = LABEL=b\nimage = /i.img\n") == 0);
+	str_copy(cmd, sizeof cmd, "initoverlayfs.cmdline=no");
+	CHECK(cmdline_apply(&c, cmd, warn_cb, NULL, err, sizeof err) < 0);
+	CHECK(strstr(err, "initoverlayfs.cmdline: not accepted on the kernel command line") != NULL);
+	CHECK(parse("cmdline = off\n") < 0);
+	CHECK_STR(err, "line 1: cmdline: expected yes or no: \"off\"");
 }
 
 static void test_config_unknown(void)
@@ -665,6 +729,50 @@ static void test_script_rewrite(void)
 	CHECK(script_rewrite(in, strlen(in), "run-init", "/usr/sbin/run-init", out, 100, &n) < 0);
 }
 
+/* only command positions: arguments that happen to be the name stay */
+static void test_script_command_positions(void)
+{
+	static const struct { const char *in, *want; unsigned n; } cases[] = {
+		/* arguments, not commands */
+		{ "[ -x run-init ] && run-init a\n", "[ -x run-init ] && /S a\n", 1 },
+		{ "test -x /usr/sbin/run-init || echo run-init missing\n",
+		  "test -x /usr/sbin/run-init || echo run-init missing\n", 0 },
+		{ "command -v run-init >/dev/null\n", "command -v run-init >/dev/null\n", 0 },
+		{ "echo a 2>&1 run-init; echo b >| run-init\n", "echo a 2>&1 run-init; echo b >| run-init\n", 0 },
+		{ "ls run-init run-init\n", "ls run-init run-init\n", 0 },
+		{ "echo \\\nrun-init\n", "echo \\\nrun-init\n", 0 },  /* line continuation */
+		{ "echo $(date) run-init `date` run-init\n", "echo $(date) run-init `date` run-init\n", 0 },
+		{ "case $1 in\nrun-init) run-init x ;;\nesac\n", "case $1 in\nrun-init) /S x ;;\nesac\n", 1 },
+		/* commands after reserved words, exec, assignments, operators */
+		{ "if run-init -n a; then run-init b; elif run-init c; then :; else run-init d; fi\n",
+		  "if /S -n a; then /S b; elif /S c; then :; else /S d; fi\n", 4 },
+		{ "while run-init; do run-init; done; until ! run-init; do :; done\n",
+		  "while /S; do /S; done; until ! /S; do :; done\n", 3 },
+		{ "{ run-init; } & run-init|run-init&&run-init||run-init\n",
+		  "{ /S; } & /S|/S&&/S||/S\n", 5 },
+		{ "A=1 B=\"x y\" run-init a\nexec A=1 run-init\nx=$(run-init a) run-init b\n",
+		  "A=1 B=\"x y\" /S a\nexec A=1 /S\nx=$(/S a) /S b\n", 4 },
+		{ "f() { run-init; }\necho $(run-init) `run-init` \"$(run-init)\"\n",
+		  "f() { /S; }\necho $(/S) `/S` \"$(run-init)\"\n", 3 },
+		{ "(cd /; run-init a) # run-init\n\trun-init", "(cd /; /S a) # run-init\n\t/S", 2 },
+	};
+	char out[512];
+	unsigned n;
+	size_t i;
+	long len;
+
+	current = "script rewrite: command positions only";
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		len = script_rewrite(cases[i].in, strlen(cases[i].in), "run-init", "/S", out, sizeof out, &n);
+		CHECK(len >= 0);
+		if (len < 0)
+			continue;
+		out[len] = '\0';
+		CHECK_STR(out, cases[i].want);
+		CHECK(n == cases[i].n);
+	}
+}
+
 static void test_util(void)
 {
 	char small[8];
@@ -836,6 +944,38 @@ static int finish(const char *text)
 	return config_finish(&c, err, sizeof err);
 }
 
+/* the root hash signature: what add_key takes for a "user" key, 1..32767 bytes */
+static void test_verity_sig_size(void)
+{
+	static char sig[VERITY_SIG_MAX + 1], data[32769];
+	char path[] = "/tmp/si-unit-sig-XXXXXX", why[100];
+	size_t sizes[] = { 0, 1, 32767, 32768, 32769 }, i, len;
+	int fd = mkstemp(path);
+
+	CHECK(fd >= 0);
+	if (fd < 0)
+		return;
+	memset(data, 0x30, sizeof data);
+	for (i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+		int rc;
+
+		CHECK(ftruncate(fd, 0) == 0 && pwrite(fd, data, sizes[i], 0) == (ssize_t)sizes[i]);
+		len = 12345;
+		rc = verity_read_sig(path, sig, &len, why, sizeof why);
+		if (sizes[i] >= 1 && sizes[i] <= 32767) {
+			CHECK(rc == 0 && len == sizes[i]);
+		} else {
+			CHECK(rc < 0);
+			CHECK_STR(why, sizes[i] ? "larger than 32767 bytes (the kernel's limit for the key)"
+						: "empty file");
+		}
+	}
+	close(fd);
+	unlink(path);
+	CHECK(verity_read_sig("/nonexistent/sig", sig, &len, why, sizeof why) < 0);
+	CHECK_STR(why, "No such file or directory");
+}
+
 static void test_config_integrity(void)
 {
 	unsigned char sb[VERITY_SB_LEN], salt[32];
@@ -899,6 +1039,17 @@ static void test_config_integrity(void)
 	str_copy(cmd, sizeof cmd, "initoverlayfs.verity_roothash=" ROOT64);
 	CHECK(cmdline_apply(&c, cmd, warn_cb, NULL, err, sizeof err) < 0);
 	CHECK(c.integrity == INTEGRITY_DM_VERITY);
+
+	/* offsets stay file offsets: offset + superblock + a hash block never wraps */
+	current = "dm-verity bounds";
+	CHECK(finish(DMV "verity_hash_offset = 9223372036854763520\n") == 0); /* 2^63 - 3 * 4096 */
+	CHECK(c.verity_hash_offset + 2ul * VERITY_BLOCK > c.verity_hash_offset);
+	CHECK(c.verity_hash_offset + 2ul * VERITY_BLOCK <= 9223372036854775807ul);
+	CHECK(parse("verity_hash_offset = 9223372036854767616\n") < 0);          /* 2^63 - 2 * 4096 */
+	CHECK(strstr(err, "verity_hash_offset: expected a whole number from 0 to 9223372036854767615") != NULL);
+	CHECK(parse("verity_hash_offset = 18446744073709543424\n") < 0);         /* 2^64 - 2 * 4096 */
+	CHECK(parse("verity_hash_offset = 18446744073709547520\n") < 0);         /* 2^64 - 4096 */
+	test_verity_sig_size();
 
 	current = "dm-verity superblock and table";
 	CHECK(finish(DMV) == 0);
@@ -1026,6 +1177,8 @@ int main(void)
 	test_config_limits();
 	test_config_errors();
 	test_config_unknown();
+	test_config_bootflags();
+	test_config_cmdline_switch();
 	test_cmdline_tokens();
 	test_cmdline_overrides();
 	test_args();
@@ -1034,6 +1187,7 @@ int main(void)
 	test_probe_xfs_btrfs();
 	test_gpt();
 	test_script_rewrite();
+	test_script_command_positions();
 	test_util();
 	/* the portable code, then the CPU's SHA instructions when it has them */
 	sha2_accel(0);
