@@ -173,7 +173,7 @@ async function installOne(root: string, kver: string, s: InstallSettings, o: Ins
   const build: BuildOptions = {
     initramfs: original, kver, boot, bootFstype, failure: s.failure, timeout: s.timeout, init: s.init,
     miniCompression: s.miniCompression, addModules: s.addModules, defaultModules: s.defaultModules,
-    integrity: s.integrity, integrityHash: s.integrityHash, signKey: s.signKey, signCert: s.signCert,
+    integrity: s.integrity, integrityHash: s.integrityHash, signKey: s.signKey, signCert: s.signCert, cmdline: s.cmdline,
     storageInit, ...rootKernelFiles(root, kver),
   };
 

@@ -8,6 +8,7 @@
  *   add_modules = a,b          default_modules = yes|no
  *   integrity = dm-verity|fs-verity|copy|none (default dm-verity, as build)
  *   integrity_hash = sha256|...  sign_key = /path.pem  sign_cert = /path.pem (dm-verity root hash)
+ *   cmdline = yes|no            no: storage-init ignores initoverlayfs.* on the kernel command line
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -26,6 +27,7 @@ export interface InstallSettings {
   addModules?: string[];
   defaultModules?: boolean;
   integrity?: IntegrityMode;
+  cmdline?: boolean;
   integrityHash?: string;
   signKey?: string;
   signCert?: string;
@@ -54,10 +56,11 @@ export function readSettings(root: string): InstallSettings {
       case "add_modules": s.addModules = v.split(",").map((x) => x.trim()).filter(Boolean); break;
       case "default_modules": if (v !== "yes" && v !== "no") bad("expected yes or no"); s.defaultModules = v === "yes"; break;
       case "integrity": s.integrity = oneOf(INTEGRITY_MODES); break;
+      case "cmdline": s.cmdline = oneOf(["yes", "no"]) === "yes"; break;
       case "integrity_hash": s.integrityHash = v; break;
       case "sign_key": s.signKey = v; break;
       case "sign_cert": s.signCert = v; break;
-      default: bad("unknown key (expected boot, boot_fstype, failure, timeout, init, mini_compression, add_modules, default_modules, integrity, integrity_hash, sign_key, sign_cert)");
+      default: bad("unknown key (expected boot, boot_fstype, failure, timeout, init, mini_compression, add_modules, default_modules, integrity, integrity_hash, sign_key, sign_cert, cmdline)");
     }
   }
   return s;

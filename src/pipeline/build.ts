@@ -60,6 +60,8 @@ export interface BuildOptions {
   imagePath?: string;
   timeout?: number;
   failure?: FailurePolicy;
+  /** false: storage-init ignores initoverlayfs.* on the kernel command line (config `cmdline = no`) */
+  cmdline?: boolean;
   /** every inode's mtime in both outputs (default $SOURCE_DATE_EPOCH; the mini uses 0 without it) */
   timestamp?: Timestamp;
   strict?: boolean;
@@ -282,6 +284,7 @@ async function planMini(o: BuildOptions, input: Input, kernel: Kernel): Promise<
     init: o.init ?? BUILD_DEFAULTS.init,
     timeout: o.timeout ?? BUILD_DEFAULTS.timeout,
     failure: o.failure ?? BUILD_DEFAULTS.failure,
+    cmdline: o.cmdline,
     modules: files.map((f, i) => ({ path: "/" + f.path, storageModule: modules[i].storageModule, optionalModule: modules[i].optionalModule })),
     shims,
   });

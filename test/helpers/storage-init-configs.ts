@@ -25,7 +25,7 @@ export const INTEGRITY: IntegrityConfig[] = [
 /** Every shape of config the build writes. */
 export const CONFIGS: StorageInitConfig[] = [
   BASE,
-  { ...BASE, bootfstype: "vfat", bootflags: "noatime", failure: "shell", timeout: 30, init: "/sbin/init", shims: [] },
+  { ...BASE, bootfstype: "vfat", bootflags: "noatime", failure: "shell", timeout: 30, init: "/sbin/init", shims: [], cmdline: false },
   {
     ...BASE, boot: "LABEL=my boot", modules: [
       { path: "/lib/modules/k/a.ko" }, { path: "/lib/modules/k/virtio_blk.ko", storageModule: true }, { path: "/lib/modules/k/sha256-ssse3.ko", optionalModule: true },

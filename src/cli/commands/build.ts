@@ -27,6 +27,7 @@ export function buildCommand(): Command {
     .option("--init <path>", "the init in the image to hand over to", BUILD_DEFAULTS.init)
     .option("--timeout <seconds>", "how long storage-init waits for the boot device", String(BUILD_DEFAULTS.timeout))
     .option("--failure <policy>", `what storage-init does on failure: ${FAILURE_POLICIES.join(", ")}`, BUILD_DEFAULTS.failure)
+    .option("--cmdline <yes|no>", "no: storage-init ignores initoverlayfs.* on the kernel command line (for machines whose command line an attacker can edit)", "yes")
     .option("--add-modules <names>", "more modules (names or aliases, comma-separated, repeatable); each must exist", list)
     .option("--no-default-modules", "leave out the default storage drivers (virtio, NVMe, AHCI, MMC, USB)")
     .option("--modules-dir <dir>", "modules for KVER the initramfs lacks (erofs, overlay...) (default /lib/modules/KVER)")
@@ -58,7 +59,7 @@ export function buildCommand(): Command {
           miniCompression: oneOf("--mini-compression", o.miniCompression, MINI_COMPRESSIONS), addModules: o.addModules, defaultModules: o.defaultModules,
           modulesDir: o.hostModules === false ? false : o.modulesDir, kernelConfig: o.kernelConfig,
           decompressModules: !!o.decompressModules, init: o.init, imagePath: o.imagePath, timeout,
-          failure: oneOf("--failure", o.failure, FAILURE_POLICIES), timestamp: o.timestamp !== undefined ? parseTimestamp(o.timestamp) : undefined,
+          failure: oneOf("--failure", o.failure, FAILURE_POLICIES), cmdline: oneOf("--cmdline", o.cmdline, ["yes", "no"]) === "yes", timestamp: o.timestamp !== undefined ? parseTimestamp(o.timestamp) : undefined,
           integrity: oneOf("--integrity", o.integrity, INTEGRITY_MODES), integrityHash: o.integrityHash, veritySalt: o.veritySalt, signKey: o.signKey, signCert: o.signCert,
           strict: !!o.strict, maxUnpackedBytes: o.maxUnpacked !== undefined ? parseSize("--max-unpacked", o.maxUnpacked) : undefined, compression, onProgress: (d, t) => p.update(d, t),
         });

@@ -27,6 +27,7 @@ function installCommand(): Command {
     .option("--boot-fstype <type>", "boot filesystem type (default: the type /boot is mounted with)")
     .option("--failure <policy>", "what storage-init does on failure: panic, reboot or shell")
     .option("--timeout <seconds>", "how long storage-init waits for the boot device")
+    .option("--cmdline <yes|no>", "no: storage-init ignores initoverlayfs.* on the kernel command line")
     .option("--add-modules <names>", "more modules for the mini initramfs (comma-separated, repeatable)", list)
     .option("--mini-compression <kind>", "gzip, zstd or none")
     .option("--integrity <mode>", "what the mini initramfs checks the image against: dm-verity (default), fs-verity, copy or none (see build --help)")
@@ -40,6 +41,7 @@ function installCommand(): Command {
       const { install } = await import("../../install/install.js");
       const r = await install({
         root: o.root, kver: o.kver, entryDir: o.entryDir, boot: o.boot, bootFstype: optionalOneOf("--boot-fstype", o.bootFstype, BOOT_FSTYPES), failure: optionalOneOf("--failure", o.failure, FAILURE_POLICIES),
+        cmdline: o.cmdline === undefined ? undefined : optionalOneOf("--cmdline", o.cmdline, ["yes", "no"]) === "yes",
         timeout: o.timeout !== undefined ? whole("--timeout", o.timeout) : undefined, addModules: o.addModules, miniCompression: optionalOneOf("--mini-compression", o.miniCompression, MINI_COMPRESSIONS),
         integrity: optionalOneOf("--integrity", o.integrity, INTEGRITY_MODES), integrityHash: o.integrityHash, signKey: o.signKey, signCert: o.signCert,
         storageInit: o.storageInit, force: !!o.force, lockTimeout: lockTimeout(), log,

@@ -27,6 +27,8 @@ export interface StorageInitConfig {
   shims: ByteString[];
   /** which image the mini initramfs accepts (absent: none) */
   integrity?: IntegrityConfig;
+  /** false: storage-init ignores initoverlayfs.* on the kernel command line (`cmdline = no`) */
+  cmdline?: boolean;
   /** a comment line at the top */
   comment?: string;
 }

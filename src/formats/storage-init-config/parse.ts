@@ -58,6 +58,8 @@ export function configFromKeys(keys: ConfigKeys): StorageInitConfig {
     }
   }
   const bootflags = keys.get("bootflags");
+  const cmdline = keys.get("cmdline");
+  if (cmdline !== undefined && cmdline !== "yes" && cmdline !== "no") fail("cmdline", `expected yes or no, got ${JSON.stringify(cmdline)}`);
   return {
     boot,
     ...(fstype !== undefined ? { bootfstype: memberOf(BOOT_FSTYPES, fstype) ?? fail("bootfstype", `expected ${BOOT_FSTYPES.join(", ")}, got ${JSON.stringify(fstype)}`) } : {}),
@@ -66,6 +68,7 @@ export function configFromKeys(keys: ConfigKeys): StorageInitConfig {
     init: path("init", keys.get("init") ?? BUILD_DEFAULTS.init),
     timeout: timeoutText === undefined ? BUILD_DEFAULTS.timeout : parseCount(timeoutText, LIMITS.timeout) ?? fail("timeout", `expected a whole number from 0 to ${LIMITS.timeout}, got ${JSON.stringify(timeoutText)}`),
     failure: failureText === undefined ? BUILD_DEFAULTS.failure : memberOf(FAILURE_POLICIES, failureText) ?? fail("failure", `expected ${FAILURE_POLICIES.join(", ")}, got ${JSON.stringify(failureText)}`),
+    ...(cmdline === "no" ? { cmdline: false } : {}),
     modules,
     shims: shims ?? [...DEFAULT_SHIMS],
     integrity: parseIntegrity(keys),

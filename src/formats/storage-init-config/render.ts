@@ -37,6 +37,7 @@ export function renderConfig(c: StorageInitConfig): ByteString {
   lines.push(`init = ${b(checked("--init", c.init, absolutePathProblem(c.init)))}`);
   lines.push(`timeout = ${c.timeout}`);
   lines.push(`failure = ${c.failure}`);
+  if (c.cmdline === false) lines.push("cmdline = no");
   if (c.integrity) lines.push(...renderIntegrity(c.integrity));
   for (const m of c.modules) {
     if (!m.path.startsWith("/") || m.path.length > L.path || /\s/.test(m.path)) throw new UsageError(`module path unusable by storage-init: ${JSON.stringify(displayName(m.path))}`);
