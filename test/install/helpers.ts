@@ -18,6 +18,19 @@ import { makeTempDir, removeDir } from "../helpers/tmp.js";
 export { KVER };
 export const SLOT = `initrd.img-${KVER}`;
 
+export const SPEC = "UUID=5a1e0b7e-0000-4000-8000-1a57a11ed0ff";
+// copy: the small test initramfs has no dm-verity module (the default mode needs one); the image digest is still checked by status
+export const CONF = `boot = ${SPEC}\ndefault_modules = no\nmini_compression = none\nintegrity = copy\n`;
+
+/** A root directory with /boot as a plain directory and the boot partition configured. */
+export function plainRoot(work: string, conf = CONF): { root: string; boot: string } {
+  const root = join(work, "root");
+  mkdirSync(join(root, "boot"), { recursive: true });
+  mkdirSync(join(root, "etc/initoverlayfs"), { recursive: true });
+  writeFileSync(join(root, "etc/initoverlayfs/install.conf"), conf);
+  return { root, boot: join(root, "boot") };
+}
+
 /** The modules a mini initramfs for an ext4 or vfat /boot loads, with their dependencies (modprobe's view). */
 const MODULES = ["ext4", "vfat", "loop", "erofs", "overlay", "nls_cp437", "nls_ascii", "nls_iso8859-1"];
 function moduleFiles(): string[] {

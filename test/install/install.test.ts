@@ -10,20 +10,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync,
 import { join } from "node:path";
 import { makeTempDir, removeDir } from "../helpers/tmp.js";
 import { CLI } from "../helpers/cli.js";
-import { checkBootable, cliEnv, KVER, makeOriginal, miniConfig, SLOT, snapshot, withBootFs } from "./helpers.js";
-
-const SPEC = "UUID=5a1e0b7e-0000-4000-8000-1a57a11ed0ff";
-// copy: the small test initramfs has no dm-verity module (the default mode needs one); the image digest is still checked by status
-const CONF = `boot = ${SPEC}\ndefault_modules = no\nmini_compression = none\nintegrity = copy\n`;
-
-/** A root directory with /boot as a plain directory and the boot partition configured. */
-function plainRoot(work: string, conf = CONF): { root: string; boot: string } {
-  const root = join(work, "root");
-  mkdirSync(join(root, "boot"), { recursive: true });
-  mkdirSync(join(root, "etc/initoverlayfs"), { recursive: true });
-  writeFileSync(join(root, "etc/initoverlayfs/install.conf"), conf);
-  return { root, boot: join(root, "boot") };
-}
+import { checkBootable, cliEnv, CONF, KVER, makeOriginal, miniConfig, plainRoot, SLOT, snapshot, SPEC, withBootFs } from "./helpers.js";
 
 let small: Buffer;
 let smallB: Buffer;
