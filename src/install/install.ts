@@ -4,7 +4,8 @@
  *
  * install (under the lock):
  *   1. build the pair from the original (the slot if it holds a full initramfs, e.g. one
- *      update-initramfs just wrote; else SLOT.full) into a staging directory outside /boot;
+ *      update-initramfs just wrote; else SLOT.full) into a staging directory outside /boot
+ *      (staging.ts);
  *   2. check /boot has room for everything about to be written (refuse before writing);
  *   3. write the image under a new generation name (nothing refers to it yet);
  *   4. if the slot holds the original, keep it as SLOT.full (hard link, or a copy on FAT);
@@ -14,8 +15,7 @@
  * remove the images. Every write is temp + fsync + rename + directory fsync (file-steps.ts).
  */
 import { createHash } from "node:crypto";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { buildPair, BuildOptions } from "../pipeline/build.js";
 import { defaultStorageInitPath } from "../io/package-files.js";
@@ -30,6 +30,7 @@ import { detectLayout, imageName, imagesOf, isOurTarget, KernelLayout, kernelsIn
 import { lockBootDir } from "./lock.js";
 import { InstallSettings, readSettings } from "./settings.js";
 import { fsInfo, onDisk, requireSpace } from "./space.js";
+import { makeStaging, removeStaging, removeStaleStaging } from "./staging.js";
 
 export interface InstallOptions extends InstallSettings {
   /** the system to work on (default /): every path, /boot included, is inside it */
@@ -113,29 +114,12 @@ function rootKernelFiles(root: string, kver: string): Pick<BuildOptions, "module
   return { modulesDir: modulesDir ?? false, kernelConfig };
 }
 
-const STAGING_PREFIX = "initoverlayfs-install-";
-
-/** Staging directories of runs that were killed (their pid is gone): the pair they built, in tmp. */
-function removeStaleStaging(): void {
-  for (const n of readdirSync(tmpdir())) {
-    const pid = n.startsWith(STAGING_PREFIX) ? Number(/^(\d+)-/.exec(n.slice(STAGING_PREFIX.length))?.[1]) : NaN;
-    if (!Number.isInteger(pid) || pid === process.pid) continue;
-    try {
-      process.kill(pid, 0);
-      continue; // still running
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "ESRCH") continue;
-    }
-    rmSync(join(tmpdir(), n), { recursive: true, force: true });
-  }
-}
-
 export async function install(o: InstallOptions = {}): Promise<InstallResult[]> {
   const root = rootOf(o);
   const settings = { ...readSettings(root), ...definedOnly(o) };
   const kvers = kernelsToDo(o, "install");
   return withLock(o, async () => {
-    removeStaleStaging();
+    removeStaleStaging(o.log);
     const out: InstallResult[] = [];
     for (const kver of kvers) out.push(await installOne(root, kver, settings, o));
     return out;
@@ -198,7 +182,7 @@ async function installOne(root: string, kver: string, s: InstallSettings, o: Ins
   }
   const image = join(layout.bootDir, imageName(kver, gen));
 
-  const staging = mkdtempSync(join(tmpdir(), `${STAGING_PREFIX}${process.pid}-`));
+  const staging = makeStaging();
   try {
     o.log?.(`${kver}: building the pair from ${original}`);
     const r = await buildPair({ ...build, imagePath: pathOnPartition(gen), outputDir: staging });
@@ -221,7 +205,7 @@ async function installOne(root: string, kver: string, s: InstallSettings, o: Ins
       imageBytes: r.image.bytes, miniBytes: r.mini.bytes, originalBytes: originalBytes.length, removed: [...removed, ...stale],
     };
   } finally {
-    rmSync(staging, { recursive: true, force: true });
+    removeStaging(staging, o.log);
   }
 }
 
@@ -239,7 +223,7 @@ export async function uninstall(o: UninstallOptions = {}): Promise<UninstallResu
   const root = rootOf(o);
   const kvers = kernelsToDo(o, "uninstall");
   return withLock(o, async () => {
-    removeStaleStaging();
+    removeStaleStaging(o.log);
     const out: UninstallResult[] = [];
     for (const kver of kvers) out.push(await uninstallOne(root, kver, o));
     return out;

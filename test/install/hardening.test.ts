@@ -1,0 +1,82 @@
+/**
+ * Install on a system others share (issue 13): outputs no more readable than the original,
+ * staging nobody else can touch, --root paths that stay inside ROOT, images another slot still
+ * needs, and an initramfs written by update-initramfs while install runs.
+ */
+import test from "node:test";
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { basename, join } from "node:path";
+import { makeTempDir, removeDir, withTempDir } from "../helpers/tmp.js";
+import { CLI } from "../helpers/cli.js";
+import { run } from "../helpers/run.js";
+import { checkBootable, cliEnv, CONF, KVER, makeOriginal, miniConfig, plainRoot, SLOT, snapshot, SPEC } from "./helpers.js";
+
+let small: Buffer;
+let smallB: Buffer;
+const work0 = makeTempDir("iofs-hardening-fixtures-");
+test.before(() => {
+  small = makeOriginal(work0, 21, 300_000);
+  smallB = makeOriginal(work0, 22, 300_000);
+});
+test.after(() => removeDir(work0));
+
+const modeOf = (p: string) => statSync(p).mode & 0o777;
+
+function writePrivate(path: string, bytes: Buffer): void {
+  writeFileSync(path, bytes);
+  chmodSync(path, 0o600);
+}
+
+/** A pid no process has (a child that has exited). */
+function deadPid(): number {
+  const r = spawnSync("sh", ["-c", "echo $$"], { encoding: "utf8" });
+  return Number(r.stdout.trim());
+}
+
+test("stale staging directories: only real 0700 directories of ours are removed, and one that cannot be removed does not fail the run", () =>
+  withTempDir(async (work) => {
+    const tmp = join(work, "tmp");
+    const pid = deadPid();
+    const name = (tag: string) => join(tmp, `initoverlayfs-install-${pid}-${tag}`);
+    let immutable = false;
+    try {
+      mkdirSync(tmp);
+      chmodSync(tmp, 0o1777);
+      const { root, boot } = plainRoot(work);
+      writeFileSync(join(boot, SLOT), small);
+      // another user's directory with our name shape
+      mkdirSync(name("other"));
+      writeFileSync(join(name("other"), "keep"), "x");
+      chownSync(join(name("other"), "keep"), 65534, 65534);
+      chownSync(name("other"), 65534, 65534);
+      // a symlink to someone's directory
+      const victim = join(work, "victim");
+      mkdirSync(victim);
+      writeFileSync(join(victim, "keep"), "x");
+      symlinkSync(victim, name("link"));
+      // ours but not 0700: not made by mkdtemp
+      mkdirSync(name("open"), { mode: 0o755 });
+      chmodSync(name("open"), 0o755);
+      // ours: removed
+      mkdirSync(name("ours"), { mode: 0o700 });
+      writeFileSync(join(name("ours"), "staged"), "x");
+      // ours, but rm fails (an immutable file): a warning, not a failed install
+      mkdirSync(name("stuck"), { mode: 0o700 });
+      writeFileSync(join(name("stuck"), "f"), "x");
+      immutable = run("chattr", ["+i", join(name("stuck"), "f")], { allowFail: true }).code === 0;
+
+      const r = cliEnv(["install", "--root", root, "--kver", KVER], { TMPDIR: tmp });
+      assert.equal(r.code, 0, r.stderr);
+      assert.ok(existsSync(join(name("other"), "keep")), "another user's directory is not ours");
+      assert.ok(lstatSync(name("link")).isSymbolicLink() && existsSync(join(victim, "keep")), "a symlink is not ours");
+      assert.ok(existsSync(name("open")), "a directory not made by mkdtemp is not ours");
+      assert.ok(!existsSync(name("ours")), "ours is removed");
+      if (immutable) assert.match(r.stderr, /warning: could not remove the staging directory .*-stuck/);
+      const left = readdirSync(tmp).sort();
+      assert.deepEqual(left, ["other", "link", "open", ...(immutable ? ["stuck"] : [])].map((t) => basename(name(t))).sort(), "the run's own staging directory is gone");
+    } finally {
+      if (immutable) run("chattr", ["-i", join(name("stuck"), "f")], { allowFail: true });
+    }
+  }, "iofs-hardening-"));
