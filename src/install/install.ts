@@ -5,7 +5,7 @@
  * install (under the lock):
  *   1. build the pair from the original (the slot if it holds a full initramfs, e.g. one
  *      update-initramfs just wrote; else SLOT.full) into a staging directory outside /boot
- *      (staging.ts);
+ *      (staging.ts), every output at most as readable as the original (io/file-mode.ts);
  *   2. check /boot has room for everything about to be written (refuse before writing);
  *   3. write the image under a new generation name (nothing refers to it yet);
  *   4. if the slot holds the original, keep it as SLOT.full (hard link, or a copy on FAT);
@@ -15,13 +15,14 @@
  * remove the images. Every write is temp + fsync + rename + directory fsync (file-steps.ts).
  */
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
+import { chmodSync, existsSync, readFileSync, statSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { buildPair, BuildOptions } from "../pipeline/build.js";
 import { defaultStorageInitPath } from "../io/package-files.js";
 import { BOOT_FSTYPES, memberOf } from "../formats/storage-init-config/schema.js";
 import { findKernelConfig } from "../pipeline/kernel.js";
 import { UsageError } from "../errors.js";
+import { modeFollowing, moreReadable } from "../io/file-mode.js";
 import { findBootPartition } from "./boot-device.js";
 import { classifyInitramfs, requireFullOriginal } from "./classify.js";
 import { copyInto, duplicateInto, leftoverTemps, removeFiles, renameInto } from "./file-steps.js";
@@ -114,6 +115,11 @@ function rootKernelFiles(root: string, kver: string): Pick<BuildOptions, "module
   return { modulesDir: modulesDir ?? false, kernelConfig };
 }
 
+/** Files of an earlier install made more readable than the original now allows: tightened in place. */
+function tighten(paths: string[], mode: number): void {
+  for (const p of paths) if (existsSync(p) && moreReadable(statSync(p).mode, mode)) chmodSync(p, mode);
+}
+
 export async function install(o: InstallOptions = {}): Promise<InstallResult[]> {
   const root = rootOf(o);
   const settings = { ...readSettings(root), ...definedOnly(o) };
@@ -159,6 +165,7 @@ async function installOne(root: string, kver: string, s: InstallSettings, o: Ins
 
   // the generation: which original, options and storage-init the image belongs to
   const originalBytes = readFileSync(original);
+  const mode = modeFollowing(statSync(original).mode);
   const hashFor = (attempt: number) => {
     const h = createHash("sha256").update(originalBytes).update(JSON.stringify({ ...build, initramfs: undefined, attempt }));
     if (existsSync(storageInit)) h.update(readFileSync(storageInit));
@@ -169,6 +176,7 @@ async function installOne(root: string, kver: string, s: InstallSettings, o: Ins
   if (current.kind === "mini" && current.image === pathOnPartition(gen)) {
     const check = await imageMatches(join(layout.bootDir, imageName(kver, gen)), "error" in current.integrity ? { mode: "none" } : current.integrity);
     if (check.ok && !o.force) {
+      tighten([join(layout.bootDir, imageName(kver, gen)), layout.slot], mode);
       const elsewhere = await referencedElsewhere(layout);
       const stale = imagesOf(layout.bootDir, kver).filter((p) => basename(p) !== imageName(kver, gen) && !elsewhere.has(p));
       removeFiles(stale, "images no longer referenced");
@@ -193,9 +201,9 @@ async function installOne(root: string, kver: string, s: InstallSettings, o: Ins
     const needed = onDisk(r.image.bytes, fs.blockSize) + onDisk(r.mini.bytes, fs.blockSize) + keepCopy + 16 * fs.blockSize;
     requireSpace(layout.bootDir, needed, `kernel ${kver} (image ${r.image.bytes} B, mini initramfs ${r.mini.bytes} B${keepCopy ? `, a copy of the original ${originalBytes.length} B` : ""})`);
 
-    copyInto(r.image.path, image, `image ${basename(image)}`);
-    if (originalIsSlot) duplicateInto(layout.slot, layout.full, `original initramfs as ${basename(layout.full)}`, fs.hardLinks);
-    copyInto(r.mini.path, layout.slot, `mini initramfs ${basename(layout.slot)}`);
+    copyInto(r.image.path, image, `image ${basename(image)}`, mode);
+    if (originalIsSlot) duplicateInto(layout.slot, layout.full, `original initramfs as ${basename(layout.full)}`, fs.hardLinks, mode);
+    copyInto(r.mini.path, layout.slot, `mini initramfs ${basename(layout.slot)}`, mode);
     const elsewhere = await referencedElsewhere(layout);
     const stale = imagesOf(layout.bootDir, kver).filter((p) => p !== image && !elsewhere.has(p));
     removeFiles(stale, "images no longer referenced");

@@ -80,3 +80,38 @@ test("stale staging directories: only real 0700 directories of ours are removed,
       if (immutable) run("chattr", ["-i", join(name("stuck"), "f")], { allowFail: true });
     }
   }, "iofs-hardening-"));
+
+test("a 0600 original: image, mini, kept original and build outputs are 0600; status reports an image more readable than its original", () =>
+  withTempDir(async (work) => {
+    const { root, boot } = plainRoot(work);
+    writePrivate(join(boot, SLOT), small);
+    const r = cliEnv(["install", "--root", root, "--kver", KVER, "--json"]);
+    assert.equal(r.code, 0, r.stderr);
+    const image = JSON.parse(r.stdout)[0].image as string;
+    assert.equal(modeOf(image).toString(8), "600", "the image");
+    assert.equal(modeOf(join(boot, SLOT)).toString(8), "600", "the mini initramfs");
+    assert.equal(modeOf(join(boot, `${SLOT}.full`)).toString(8), "600", "the original kept");
+    assert.equal(cliEnv(["status", "--root", root]).code, 0);
+
+    chmodSync(image, 0o644);
+    const st = cliEnv(["status", "--root", root]);
+    assert.equal(st.code, 1, st.stdout);
+    assert.match(st.stdout, /problem: .*initoverlayfs-.*\.img \(mode 0644\) is more readable than the original .*\.full \(mode 0600\)/);
+    // an install with nothing else to do tightens it
+    const again = cliEnv(["install", "--root", root, "--kver", KVER, "--json"]);
+    assert.equal(JSON.parse(again.stdout)[0].action, "up-to-date", again.stderr);
+    assert.equal(modeOf(image).toString(8), "600");
+    assert.equal(cliEnv(["status", "--root", root]).code, 0);
+
+    const out = join(work, "out");
+    const orig = join(work, "orig.img");
+    writePrivate(orig, small);
+    const args = ["build", "--initramfs", orig, "--kver", KVER, "--boot", SPEC, "--boot-fstype", "ext4", "--integrity", "copy", "--no-default-modules", "--mini-compression", "none"];
+    const b = cliEnv([...args, "--output-dir", out]);
+    assert.equal(b.code, 0, b.stderr);
+    for (const n of readdirSync(out)) assert.equal(modeOf(join(out, n)).toString(8), "600", n);
+    // a world-readable original gives world-readable outputs
+    chmodSync(orig, 0o644);
+    assert.equal(cliEnv([...args, "--output-dir", join(work, "out2")]).code, 0);
+    for (const n of readdirSync(join(work, "out2"))) assert.equal(modeOf(join(work, "out2", n)).toString(8), "644", n);
+  }, "iofs-hardening-"));
