@@ -13,6 +13,7 @@
  *   6. remove images of this kernel the mini no longer refers to.
  * uninstall: rename SLOT.full over the slot (the original, byte for byte, in one step), then
  * remove the images. Every write is temp + fsync + rename + directory fsync (file-steps.ts).
+ * Under --root every path resolves inside ROOT (io/in-root.ts).
  */
 import { createHash } from "node:crypto";
 import { chmodSync, existsSync, readFileSync, statSync } from "node:fs";
@@ -23,11 +24,12 @@ import { BOOT_FSTYPES, memberOf } from "../formats/storage-init-config/schema.js
 import { findKernelConfig } from "../pipeline/kernel.js";
 import { UsageError } from "../errors.js";
 import { modeFollowing, moreReadable } from "../io/file-mode.js";
+import { inRoot } from "../io/in-root.js";
 import { findBootPartition } from "./boot-device.js";
 import { classifyInitramfs, requireFullOriginal } from "./classify.js";
 import { copyInto, duplicateInto, leftoverTemps, removeFiles, renameInto } from "./file-steps.js";
 import { imageMatches } from "./image-check.js";
-import { detectLayout, imageName, imagesOf, isOurTarget, KernelLayout, kernelsIn } from "./layout.js";
+import { bootDirOf, detectLayout, imageName, imagesOf, isOurTarget, KernelLayout, kernelsIn } from "./layout.js";
 import { lockBootDir } from "./lock.js";
 import { InstallSettings, readSettings } from "./settings.js";
 import { fsInfo, onDisk, requireSpace } from "./space.js";
@@ -75,12 +77,12 @@ function kernelsToDo(o: InstallOptions, what: string): string[] {
   if (o.kver !== undefined) return [o.kver];
   // install: the kernels that have an initramfs now; uninstall: every kernel with a file of ours too
   const all = kernelsIn(rootOf(o)).filter((k) => what !== "install" || existsSync(detectLayout(rootOf(o), k).slot));
-  if (!all.length) throw new UsageError(`no kernel initramfs found in ${join(rootOf(o), "boot")}: nothing to ${what} (name one with --kver)`);
+  if (!all.length) throw new UsageError(`no kernel initramfs found in ${bootDirOf(rootOf(o))}: nothing to ${what} (name one with --kver)`);
   return all;
 }
 
 function withLock<T>(o: InstallOptions, fn: () => Promise<T>): Promise<T> {
-  const bootDir = join(rootOf(o), "boot");
+  const bootDir = bootDirOf(rootOf(o));
   if (!existsSync(bootDir)) throw new UsageError(`${bootDir} does not exist`);
   const unlock = lockBootDir(bootDir, o.lockTimeout ?? 600, () => o.log?.(`waiting for another initoverlayfs run (${bootDir}/.initoverlayfs.lock)`));
   return fn().finally(unlock);
@@ -110,8 +112,8 @@ async function referencedElsewhere(layout: KernelLayout): Promise<Set<string>> {
 
 /** Modules and the kernel config come from the root being installed, not from the host. */
 function rootKernelFiles(root: string, kver: string): Pick<BuildOptions, "modulesDir" | "kernelConfig"> {
-  const modulesDir = [`lib/modules/${kver}`, `usr/lib/modules/${kver}`].map((p) => join(root, p)).find((p) => existsSync(join(p, "modules.dep")));
-  const kernelConfig = root === "/" ? findKernelConfig(kver) : [`boot/config-${kver}`, `lib/modules/${kver}/config`, `usr/lib/modules/${kver}/config`].map((p) => join(root, p)).find(existsSync);
+  const modulesDir = [`/lib/modules/${kver}`, `/usr/lib/modules/${kver}`].map((p) => inRoot(root, p)).find((p) => existsSync(join(p, "modules.dep")));
+  const kernelConfig = root === "/" ? findKernelConfig(kver) : [`/boot/config-${kver}`, `/lib/modules/${kver}/config`, `/usr/lib/modules/${kver}/config`].map((p) => inRoot(root, p)).find(existsSync);
   return { modulesDir: modulesDir ?? false, kernelConfig };
 }
 

@@ -115,3 +115,46 @@ test("a 0600 original: image, mini, kept original and build outputs are 0600; st
     assert.equal(cliEnv([...args, "--output-dir", join(work, "out2")]).code, 0);
     for (const n of readdirSync(join(work, "out2"))) assert.equal(modeOf(join(work, "out2", n)).toString(8), "644", n);
   }, "iofs-hardening-"));
+
+test("--root: an absolute symlink at ROOT/boot resolves inside ROOT; --entry-dir with .. is refused; install-hooks stays inside ROOT", () =>
+  withTempDir(async (work) => {
+    // stand-ins for the host's /boot and an entry directory: absolute paths outside ROOT
+    const host = join(work, "host-boot");
+    mkdirSync(host);
+    writeFileSync(join(host, SLOT), small);
+    writeFileSync(join(host, `${SLOT}.full`), smallB);
+    writeFileSync(join(host, `initoverlayfs-${KVER}-0123456789ab.img`), "image");
+    const hostEntry = join(work, "host-entry");
+    mkdirSync(hostEntry);
+    writeFileSync(join(hostEntry, "initrd"), small);
+    writeFileSync(join(hostEntry, "initrd.full"), smallB);
+    const hostEtc = join(work, "host-etc");
+    mkdirSync(hostEtc);
+    const before = [snapshot(host), snapshot(hostEntry)];
+
+    const root = join(work, "root");
+    mkdirSync(join(root, "etc/initoverlayfs"), { recursive: true });
+    writeFileSync(join(root, "etc/initoverlayfs/install.conf"), CONF);
+    symlinkSync(host, join(root, "boot"));
+    const u = cliEnv(["uninstall", "--root", root, "--kver", KVER]);
+    assert.equal(u.code, 2, u.stderr);
+    assert.equal(u.stderr, `initoverlayfs: ${realpathSync(root)}${host} does not exist\n`);
+
+    // ROOT's /boot, where the link leads inside ROOT (as in a chroot)
+    mkdirSync(join(root, host), { recursive: true });
+    const e = cliEnv(["uninstall", "--root", root, "--kver", KVER, "--entry-dir", `/${"../".repeat(20)}${hostEntry.slice(1)}`]);
+    assert.equal(e.code, 2, e.stderr);
+    assert.match(e.stderr, /^initoverlayfs: --entry-dir: must not contain "\.\."/);
+    assert.deepEqual([snapshot(host), snapshot(hostEntry)], before, "nothing outside ROOT changed");
+    // install and uninstall work there
+    writeFileSync(join(root, host, SLOT), small);
+    assert.equal(cliEnv(["install", "--root", root, "--kver", KVER]).code, 0);
+    assert.ok(miniConfig(join(root, host, SLOT)), "the mini went to ROOT's /boot");
+    assert.equal(cliEnv(["uninstall", "--root", root, "--kver", KVER]).code, 0);
+    assert.ok(readFileSync(join(root, host, SLOT)).equals(small));
+    assert.deepEqual([snapshot(host), snapshot(hostEntry)], before, "nothing outside ROOT changed");
+
+    symlinkSync(hostEtc, join(root, "etc/kernel"));
+    assert.equal(cliEnv(["install-hooks", "--root", root]).code, 0);
+    assert.deepEqual(readdirSync(hostEtc), [], "the hooks went to ROOT, not to the host's /etc");
+  }, "iofs-hardening-"));

@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync,
 import { join } from "node:path";
 import { makeTempDir, removeDir } from "../helpers/tmp.js";
 import { CLI } from "../helpers/cli.js";
+import { run } from "../helpers/run.js";
 import { checkBootable, cliEnv, CONF, KVER, makeOriginal, miniConfig, plainRoot, SLOT, snapshot, SPEC, withBootFs } from "./helpers.js";
 
 let small: Buffer;
@@ -23,11 +24,14 @@ test.after(() => removeDir(work0));
 
 test("Debian's initramfs: install puts the pair in place, status checks it, uninstall restores the original byte for byte", async () => {
   const work = makeTempDir("iofs-install-");
+  let modules: string | undefined;
   try {
     const { root, boot } = plainRoot(work, `boot = ${SPEC}\n`);
-    // the host's modules for the kernel, as on the installed system
-    mkdirSync(join(root, "lib"));
-    spawnSync("ln", ["-s", "/lib/modules", join(root, "lib/modules")]);
+    // the host's modules for the kernel, as on the installed system (a bind mount: under --root an
+    // absolute symlink to /lib/modules would resolve inside the root, as in a chroot)
+    modules = join(root, "lib/modules", KVER);
+    mkdirSync(modules, { recursive: true });
+    run("mount", ["--bind", "-o", "ro", `/lib/modules/${KVER}`, modules]);
     const original = readFileSync(`/boot/initrd.img-${KVER}`);
     writeFileSync(join(boot, SLOT), original);
     writeFileSync(join(boot, `config-${KVER}`), readFileSync(`/boot/config-${KVER}`));
@@ -59,6 +63,7 @@ test("Debian's initramfs: install puts the pair in place, status checks it, unin
     assert.equal(u.code, 0, u.stderr);
     assert.deepEqual(snapshot(boot), before, "/boot is exactly as before install");
   } finally {
+    if (modules && run("umount", [modules], { allowFail: true }).code !== 0) run("umount", ["-l", modules], { allowFail: true });
     removeDir(work);
   }
 });
