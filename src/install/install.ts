@@ -10,7 +10,7 @@
  *   3. write the image under a new generation name (nothing refers to it yet);
  *   4. if the slot holds the original, keep it as SLOT.full (hard link, or a copy on FAT);
  *   5. write the mini initramfs that expects the new image over the slot (one rename);
- *   6. remove images of this kernel the mini no longer refers to.
+ *   6. remove images of this kernel no slot's mini refers to.
  * uninstall: rename SLOT.full over the slot (the original, byte for byte, in one step), then
  * remove the images. Every write is temp + fsync + rename + directory fsync (file-steps.ts).
  * Under --root every path resolves inside ROOT (io/in-root.ts).
@@ -29,7 +29,7 @@ import { findBootPartition } from "./boot-device.js";
 import { classifyInitramfs, requireFullOriginal } from "./classify.js";
 import { copyInto, duplicateInto, leftoverTemps, removeFiles, renameInto } from "./file-steps.js";
 import { imageMatches } from "./image-check.js";
-import { bootDirOf, detectLayout, imageName, imagesOf, isOurTarget, KernelLayout, kernelsIn } from "./layout.js";
+import { bootDirOf, detectLayout, imageName, imagesOf, isOurTarget, KernelLayout, kernelsIn, slotsOf } from "./layout.js";
 import { lockBootDir } from "./lock.js";
 import { InstallSettings, readSettings } from "./settings.js";
 import { fsInfo, onDisk, requireSpace } from "./space.js";
@@ -96,13 +96,13 @@ function removeTemps(layout: KernelLayout): string[] {
 }
 
 /**
- * Images of this kernel that another initramfs slot's mini refers to (a /boot initramfs and a BLS
- * entry initrd of the same kernel, both converted): never removed from under it.
+ * Images of this kernel that another initramfs slot's mini refers to (a /boot initramfs and BLS
+ * entry initrds of the same kernel, converted): never removed from under it.
  */
-async function referencedElsewhere(layout: KernelLayout): Promise<Set<string>> {
+async function referencedElsewhere(root: string, layout: KernelLayout): Promise<Set<string>> {
   const keep = new Set<string>();
   const prefix = findBootPartition(layout.bootDir).prefix;
-  for (const slot of [join(layout.bootDir, `initrd.img-${layout.kver}`), join(layout.bootDir, `initramfs-${layout.kver}.img`)]) {
+  for (const slot of slotsOf(root, layout.kver)) {
     if (slot === layout.slot || !existsSync(slot)) continue;
     const k = await classifyInitramfs(slot);
     if (k.kind === "mini") keep.add(join(layout.bootDir, k.image.startsWith(prefix + "/") ? k.image.slice(prefix.length) : k.image));
@@ -179,7 +179,7 @@ async function installOne(root: string, kver: string, s: InstallSettings, o: Ins
     const check = await imageMatches(join(layout.bootDir, imageName(kver, gen)), "error" in current.integrity ? { mode: "none" } : current.integrity);
     if (check.ok && !o.force) {
       tighten([join(layout.bootDir, imageName(kver, gen)), layout.slot], mode);
-      const elsewhere = await referencedElsewhere(layout);
+      const elsewhere = await referencedElsewhere(root, layout);
       const stale = imagesOf(layout.bootDir, kver).filter((p) => basename(p) !== imageName(kver, gen) && !elsewhere.has(p));
       removeFiles(stale, "images no longer referenced");
       o.log?.(`${kver}: up to date (${layout.slot} expects ${current.image})`);
@@ -206,7 +206,7 @@ async function installOne(root: string, kver: string, s: InstallSettings, o: Ins
     copyInto(r.image.path, image, `image ${basename(image)}`, mode);
     if (originalIsSlot) duplicateInto(layout.slot, layout.full, `original initramfs as ${basename(layout.full)}`, fs.hardLinks, mode);
     copyInto(r.mini.path, layout.slot, `mini initramfs ${basename(layout.slot)}`, mode);
-    const elsewhere = await referencedElsewhere(layout);
+    const elsewhere = await referencedElsewhere(root, layout);
     const stale = imagesOf(layout.bootDir, kver).filter((p) => p !== image && !elsewhere.has(p));
     removeFiles(stale, "images no longer referenced");
     o.log?.(`${kver}: ${layout.slot} is now the mini initramfs (${r.mini.bytes} B); it mounts ${image} (${r.image.bytes} B); original kept as ${layout.full}`);
@@ -266,7 +266,7 @@ async function uninstallOne(root: string, kver: string, o: UninstallOptions): Pr
       action = "restored";
     }
   }
-  const elsewhere = await referencedElsewhere(layout);
+  const elsewhere = await referencedElsewhere(root, layout);
   const images = imagesOf(layout.bootDir, kver).filter((p) => !elsewhere.has(p));
   removeFiles(images, "images");
   removed.push(...images);

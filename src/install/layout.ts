@@ -85,6 +85,37 @@ function bootSlots(bootDir: string, kver: string): [string, string] {
   return [join(bootDir, `initrd.img-${kver}`), join(bootDir, `initramfs-${kver}.img`)];
 }
 
+/**
+ * Where kernel-install (layout=bls) puts entry directories, $BOOT/ENTRY-TOKEN/KVER/: $BOOT is the
+ * XBOOTLDR partition or the ESP, mounted at one of these.
+ */
+const BLS_BOOTS = ["/efi", "/boot", "/boot/efi"];
+
+const isDir = (p: string) => {
+  try {
+    return lstatSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * Every initramfs slot of `kver` under ROOT: /boot's own names and each entry directory's initrd
+ * (its token and version directories real directories, not symlinks), so that no run removes an
+ * image another slot's mini initramfs still refers to.
+ */
+export function slotsOf(root: string, kver: string): string[] {
+  const slots = new Set(bootSlots(bootDirOf(root), kver));
+  for (const base of new Set(BLS_BOOTS.map((b) => inRoot(root, b)))) {
+    if (!isDir(base)) continue;
+    for (const token of readdirSync(base)) {
+      const dir = join(base, token, kver);
+      if (isDir(join(base, token)) && isDir(dir) && lstatSync(join(dir, "initrd"), { throwIfNoEntry: false })?.isFile()) slots.add(join(dir, "initrd"));
+    }
+  }
+  return [...slots];
+}
+
 /** Kernel versions that have an initramfs, an original kept by us or an image of ours in /boot. */
 export function kernelsIn(root: string): string[] {
   const bootDir = bootDirOf(root);

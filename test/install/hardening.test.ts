@@ -158,3 +158,24 @@ test("--root: an absolute symlink at ROOT/boot resolves inside ROOT; --entry-dir
     assert.equal(cliEnv(["install-hooks", "--root", root]).code, 0);
     assert.deepEqual(readdirSync(hostEtc), [], "the hooks went to ROOT, not to the host's /etc");
   }, "iofs-hardening-"));
+
+test("a /boot install or uninstall keeps the images a BLS entry directory's mini of the same kernel refers to", () =>
+  withTempDir(async (work) => {
+    const { root, boot } = plainRoot(work);
+    const entryDir = `/efi/0123456789abcdef0123456789abcdef/${KVER}`;
+    mkdirSync(join(root, entryDir), { recursive: true });
+    writeFileSync(join(root, entryDir, "initrd"), small);
+    writeFileSync(join(boot, SLOT), smallB);
+    const entry = ["install", "--root", root, "--kver", KVER, "--entry-dir", entryDir];
+    assert.equal(cliEnv(entry).code, 0);
+    const entryImage = join(boot, basename(miniConfig(join(root, entryDir, "initrd"))!.get("image")!));
+    assert.ok(existsSync(entryImage));
+    for (const args of [["install"], ["install", "--force"], ["uninstall"]]) {
+      const r = cliEnv([...args, "--root", root, "--kver", KVER]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.ok(existsSync(entryImage), `${args.join(" ")} of /boot kept the entry directory's image`);
+    }
+    assert.ok(readFileSync(join(boot, SLOT)).equals(smallB));
+    assert.equal(cliEnv(["uninstall", "--root", root, "--kver", KVER, "--entry-dir", entryDir]).code, 0);
+    assert.deepEqual(readdirSync(boot).filter((n) => n.startsWith("initoverlayfs-")), []);
+  }, "iofs-hardening-"));
