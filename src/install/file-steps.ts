@@ -17,9 +17,9 @@ function tempName(target: string): string {
 
 /**
  * Copies `source` to `target` (permission bits `mode`) through a temp file: the target appears
- * complete or not at all.
+ * complete or not at all. `beforeRename` may refuse (throw) at the last moment.
  */
-export function copyInto(source: string, target: string, what: string, mode: number): void {
+export function copyInto(source: string, target: string, what: string, mode: number, beforeRename?: () => void): void {
   const tmp = tempName(target);
   const inFd = openSync(source, "r");
   let out: number | undefined;
@@ -40,6 +40,7 @@ export function copyInto(source: string, target: string, what: string, mode: num
     fsyncSync(out);
     closeSync(out);
     out = undefined;
+    beforeRename?.();
     step(`rename ${what} into place`);
     renameSync(tmp, target);
     ok = true;
@@ -92,7 +93,8 @@ function sameInode(a: string, b: string): boolean {
 }
 
 /** rename(2) then a directory fsync: `target` switches from its old to its new content at once. */
-export function renameInto(source: string, target: string, what: string): void {
+export function renameInto(source: string, target: string, what: string, beforeRename?: () => void): void {
+  beforeRename?.();
   step(`rename ${what}`);
   renameSync(source, target);
   step(`fsync directory after ${what}`);

@@ -9,20 +9,21 @@
  *   2. check /boot has room for everything about to be written (refuse before writing);
  *   3. write the image under a new generation name (nothing refers to it yet);
  *   4. if the slot holds the original, keep it as SLOT.full (hard link, or a copy on FAT);
- *   5. write the mini initramfs that expects the new image over the slot (one rename);
+ *   5. write the mini initramfs that expects the new image over the slot (one rename), unless
+ *      the slot changed since it was read (update-initramfs or dracut racing us);
  *   6. remove images of this kernel no slot's mini refers to.
  * uninstall: rename SLOT.full over the slot (the original, byte for byte, in one step), then
  * remove the images. Every write is temp + fsync + rename + directory fsync (file-steps.ts).
  * Under --root every path resolves inside ROOT (io/in-root.ts).
  */
 import { createHash } from "node:crypto";
-import { chmodSync, existsSync, readFileSync, statSync } from "node:fs";
+import { chmodSync, existsSync, lstatSync, readFileSync, statSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { buildPair, BuildOptions } from "../pipeline/build.js";
 import { defaultStorageInitPath } from "../io/package-files.js";
 import { BOOT_FSTYPES, memberOf } from "../formats/storage-init-config/schema.js";
 import { findKernelConfig } from "../pipeline/kernel.js";
-import { UsageError } from "../errors.js";
+import { InitoverlayfsError, UsageError } from "../errors.js";
 import { modeFollowing, moreReadable } from "../io/file-mode.js";
 import { inRoot } from "../io/in-root.js";
 import { findBootPartition } from "./boot-device.js";
@@ -117,6 +118,25 @@ function rootKernelFiles(root: string, kver: string): Pick<BuildOptions, "module
   return { modulesDir: modulesDir ?? false, kernelConfig };
 }
 
+/** What a slot was when we read it: a change later means another program wrote it meanwhile. */
+type Identity = { dev: number; ino: number; size: number; mtimeMs: number } | undefined;
+
+function identityOf(path: string): Identity {
+  const st = lstatSync(path, { throwIfNoEntry: false });
+  return st && { dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs };
+}
+
+export class SlotChangedError extends InitoverlayfsError {
+  override name = "SlotChangedError";
+}
+
+/** Refuses to replace `slot` when it is no longer the file we read (update-initramfs or dracut wrote a new one). */
+function requireUnchanged(slot: string, seen: Identity): void {
+  if (JSON.stringify(identityOf(slot)) !== JSON.stringify(seen)) {
+    throw new SlotChangedError(`${slot} changed while this run was working (update-initramfs or dracut wrote it?): left as it is; run again`);
+  }
+}
+
 /** Files of an earlier install made more readable than the original now allows: tightened in place. */
 function tighten(paths: string[], mode: number): void {
   for (const p of paths) if (existsSync(p) && moreReadable(statSync(p).mode, mode)) chmodSync(p, mode);
@@ -141,6 +161,7 @@ function definedOnly<T extends object>(o: T): Partial<T> {
 async function installOne(root: string, kver: string, s: InstallSettings, o: InstallOptions): Promise<InstallResult> {
   const layout = detectLayout(root, kver, o.entryDir);
   const removed = removeTemps(layout);
+  const seen = identityOf(layout.slot);
   const current = await classifyInitramfs(layout.slot);
   if (current.kind === "missing") {
     const looked = layout.kind === "entry-dir" ? layout.slot : `${join(layout.bootDir, `initrd.img-${kver}`)} or ${join(layout.bootDir, `initramfs-${kver}.img`)}`;
@@ -204,8 +225,11 @@ async function installOne(root: string, kver: string, s: InstallSettings, o: Ins
     requireSpace(layout.bootDir, needed, `kernel ${kver} (image ${r.image.bytes} B, mini initramfs ${r.mini.bytes} B${keepCopy ? `, a copy of the original ${originalBytes.length} B` : ""})`);
 
     copyInto(r.image.path, image, `image ${basename(image)}`, mode);
-    if (originalIsSlot) duplicateInto(layout.slot, layout.full, `original initramfs as ${basename(layout.full)}`, fs.hardLinks, mode);
-    copyInto(r.mini.path, layout.slot, `mini initramfs ${basename(layout.slot)}`, mode);
+    if (originalIsSlot) {
+      requireUnchanged(layout.slot, seen);
+      duplicateInto(layout.slot, layout.full, `original initramfs as ${basename(layout.full)}`, fs.hardLinks, mode);
+    }
+    copyInto(r.mini.path, layout.slot, `mini initramfs ${basename(layout.slot)}`, mode, () => requireUnchanged(layout.slot, seen));
     const elsewhere = await referencedElsewhere(root, layout);
     const stale = imagesOf(layout.bootDir, kver).filter((p) => p !== image && !elsewhere.has(p));
     removeFiles(stale, "images no longer referenced");
@@ -243,6 +267,7 @@ export async function uninstall(o: UninstallOptions = {}): Promise<UninstallResu
 async function uninstallOne(root: string, kver: string, o: UninstallOptions): Promise<UninstallResult> {
   const layout = detectLayout(root, kver, o.entryDir);
   const removed = removeTemps(layout);
+  const seen = identityOf(layout.slot);
   const current = await classifyInitramfs(layout.slot);
   const hasFull = existsSync(layout.full);
   let action: UninstallResult["action"] = "nothing-installed";
@@ -254,7 +279,7 @@ async function uninstallOne(root: string, kver: string, o: UninstallOptions): Pr
     if (ours.length) action = "removed";
   } else if (current.kind === "mini") {
     await requireFullOriginal(layout.full, `uninstall for ${kver}`);
-    renameInto(layout.full, layout.slot, `original ${basename(layout.full)} back to ${basename(layout.slot)}`);
+    renameInto(layout.full, layout.slot, `original ${basename(layout.full)} back to ${basename(layout.slot)}`, () => requireUnchanged(layout.slot, seen));
     action = "restored";
   } else if (hasFull) {
     if (current.kind === "full") {
@@ -262,7 +287,7 @@ async function uninstallOne(root: string, kver: string, o: UninstallOptions): Pr
       removeFiles([layout.full], "stale original");
       removed.push(layout.full);
     } else {
-      renameInto(layout.full, layout.slot, `original ${basename(layout.full)} back to ${basename(layout.slot)}`);
+      renameInto(layout.full, layout.slot, `original ${basename(layout.full)} back to ${basename(layout.slot)}`, () => requireUnchanged(layout.slot, seen));
       action = "restored";
     }
   }

@@ -179,3 +179,45 @@ test("a /boot install or uninstall keeps the images a BLS entry directory's mini
     assert.equal(cliEnv(["uninstall", "--root", root, "--kver", KVER, "--entry-dir", entryDir]).code, 0);
     assert.deepEqual(readdirSync(boot).filter((n) => n.startsWith("initoverlayfs-")), []);
   }, "iofs-hardening-"));
+
+/** Waits until `pid` is stopped (SIGSTOP). */
+async function stopped(pid: number): Promise<void> {
+  for (let i = 0; i < 2400; i++) {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    if (stat.slice(stat.lastIndexOf(")") + 2)[0] === "T") return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`process ${pid} never stopped`);
+}
+
+test("update-initramfs writes a new initramfs while install runs: the mini does not replace it, one clear line", () =>
+  withTempDir(async (work) => {
+    const { root, boot } = plainRoot(work);
+    writeFileSync(join(boot, SLOT), small);
+    const args = ["install", "--root", root, "--kver", KVER];
+    // the step that starts writing the mini initramfs, from a dry run's step list
+    const log = join(work, "steps");
+    assert.equal(cliEnv(args, { INITOVERLAYFS_FAULT_LOG: log }).code, 0);
+    const at = /^(\d+) write mini initramfs/m.exec(readFileSync(log, "utf8"))![1];
+    assert.equal(cliEnv(["uninstall", "--root", root, "--kver", KVER]).code, 0);
+
+    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, INITOVERLAYFS_FAULT_PAUSE: at }, stdio: ["ignore", "pipe", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (d) => (stderr += d));
+    const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
+    try {
+      await stopped(child.pid!);
+      // as update-initramfs does: a new file renamed over the slot
+      writeFileSync(join(boot, `${SLOT}.new`), smallB);
+      renameSync(join(boot, `${SLOT}.new`), join(boot, SLOT));
+    } finally {
+      child.kill("SIGCONT");
+    }
+    const code = await exited;
+    assert.ok(readFileSync(join(boot, SLOT)).equals(smallB), "the new initramfs is still what the boot loader loads");
+    assert.equal(code, 4, stderr);
+    assert.match(stderr, /^initoverlayfs: .*initrd\.img-.* changed while this run was working \(update-initramfs or dracut wrote it\?\): left as it is; run again\n$/m);
+    // the next install takes it as the original
+    assert.equal(cliEnv(args).code, 0);
+    assert.equal(checkBootable(boot, [smallB], SPEC), "mini");
+  }, "iofs-hardening-"));
