@@ -8,19 +8,12 @@ import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
-import { makeTempDir, removeDir, withTempDir } from "../helpers/tmp.js";
+import { withTempDir } from "../helpers/tmp.js";
 import { CLI } from "../helpers/cli.js";
 import { run } from "../helpers/run.js";
-import { checkBootable, cliEnv, CONF, KVER, makeOriginal, miniConfig, plainRoot, SLOT, snapshot, SPEC } from "./helpers.js";
+import { checkBootable, cliEnv, CONF, KVER, miniConfig, plainRoot, SLOT, snapshot, SPEC, testOriginals } from "./helpers.js";
 
-let small: Buffer;
-let smallB: Buffer;
-const work0 = makeTempDir("iofs-hardening-fixtures-");
-test.before(() => {
-  small = makeOriginal(work0, 21, 300_000);
-  smallB = makeOriginal(work0, 22, 300_000);
-});
-test.after(() => removeDir(work0));
+const orig = testOriginals([21, 22], 300_000);
 
 const modeOf = (p: string) => statSync(p).mode & 0o777;
 
@@ -45,7 +38,7 @@ test("stale staging directories: only real 0700 directories of ours are removed,
       mkdirSync(tmp);
       chmodSync(tmp, 0o1777);
       const { root, boot } = plainRoot(work);
-      writeFileSync(join(boot, SLOT), small);
+      writeFileSync(join(boot, SLOT), orig.a);
       // another user's directory with our name shape
       mkdirSync(name("other"));
       writeFileSync(join(name("other"), "keep"), "x");
@@ -84,7 +77,7 @@ test("stale staging directories: only real 0700 directories of ours are removed,
 test("a 0600 original: image, mini, kept original and build outputs are 0600; status reports an image more readable than its original", () =>
   withTempDir(async (work) => {
     const { root, boot } = plainRoot(work);
-    writePrivate(join(boot, SLOT), small);
+    writePrivate(join(boot, SLOT), orig.a);
     const r = cliEnv(["install", "--root", root, "--kver", KVER, "--json"]);
     assert.equal(r.code, 0, r.stderr);
     const image = JSON.parse(r.stdout)[0].image as string;
@@ -104,14 +97,14 @@ test("a 0600 original: image, mini, kept original and build outputs are 0600; st
     assert.equal(cliEnv(["status", "--root", root]).code, 0);
 
     const out = join(work, "out");
-    const orig = join(work, "orig.img");
-    writePrivate(orig, small);
-    const args = ["build", "--initramfs", orig, "--kver", KVER, "--boot", SPEC, "--boot-fstype", "ext4", "--integrity", "copy", "--no-default-modules", "--mini-compression", "none"];
+    const origFile = join(work, "orig.img");
+    writePrivate(origFile, orig.a);
+    const args = ["build", "--initramfs", origFile, "--kver", KVER, "--boot", SPEC, "--boot-fstype", "ext4", "--integrity", "copy", "--no-default-modules", "--mini-compression", "none"];
     const b = cliEnv([...args, "--output-dir", out]);
     assert.equal(b.code, 0, b.stderr);
     for (const n of readdirSync(out)) assert.equal(modeOf(join(out, n)).toString(8), "600", n);
     // a world-readable original gives world-readable outputs
-    chmodSync(orig, 0o644);
+    chmodSync(origFile, 0o644);
     assert.equal(cliEnv([...args, "--output-dir", join(work, "out2")]).code, 0);
     for (const n of readdirSync(join(work, "out2"))) assert.equal(modeOf(join(work, "out2", n)).toString(8), "644", n);
   }, "iofs-hardening-"));
@@ -121,13 +114,13 @@ test("--root: an absolute symlink at ROOT/boot resolves inside ROOT; --entry-dir
     // stand-ins for the host's /boot and an entry directory: absolute paths outside ROOT
     const host = join(work, "host-boot");
     mkdirSync(host);
-    writeFileSync(join(host, SLOT), small);
-    writeFileSync(join(host, `${SLOT}.full`), smallB);
+    writeFileSync(join(host, SLOT), orig.a);
+    writeFileSync(join(host, `${SLOT}.full`), orig.b);
     writeFileSync(join(host, `initoverlayfs-${KVER}-0123456789ab.img`), "image");
     const hostEntry = join(work, "host-entry");
     mkdirSync(hostEntry);
-    writeFileSync(join(hostEntry, "initrd"), small);
-    writeFileSync(join(hostEntry, "initrd.full"), smallB);
+    writeFileSync(join(hostEntry, "initrd"), orig.a);
+    writeFileSync(join(hostEntry, "initrd.full"), orig.b);
     const hostEtc = join(work, "host-etc");
     mkdirSync(hostEtc);
     const before = [snapshot(host), snapshot(hostEntry)];
@@ -147,11 +140,11 @@ test("--root: an absolute symlink at ROOT/boot resolves inside ROOT; --entry-dir
     assert.match(e.stderr, /^initoverlayfs: --entry-dir: must not contain "\.\."/);
     assert.deepEqual([snapshot(host), snapshot(hostEntry)], before, "nothing outside ROOT changed");
     // install and uninstall work there
-    writeFileSync(join(root, host, SLOT), small);
+    writeFileSync(join(root, host, SLOT), orig.a);
     assert.equal(cliEnv(["install", "--root", root, "--kver", KVER]).code, 0);
     assert.ok(miniConfig(join(root, host, SLOT)), "the mini went to ROOT's /boot");
     assert.equal(cliEnv(["uninstall", "--root", root, "--kver", KVER]).code, 0);
-    assert.ok(readFileSync(join(root, host, SLOT)).equals(small));
+    assert.ok(readFileSync(join(root, host, SLOT)).equals(orig.a));
     assert.deepEqual([snapshot(host), snapshot(hostEntry)], before, "nothing outside ROOT changed");
 
     symlinkSync(hostEtc, join(root, "etc/kernel"));
@@ -164,8 +157,8 @@ test("a /boot install or uninstall keeps the images a BLS entry directory's mini
     const { root, boot } = plainRoot(work);
     const entryDir = `/efi/0123456789abcdef0123456789abcdef/${KVER}`;
     mkdirSync(join(root, entryDir), { recursive: true });
-    writeFileSync(join(root, entryDir, "initrd"), small);
-    writeFileSync(join(boot, SLOT), smallB);
+    writeFileSync(join(root, entryDir, "initrd"), orig.a);
+    writeFileSync(join(boot, SLOT), orig.b);
     const entry = ["install", "--root", root, "--kver", KVER, "--entry-dir", entryDir];
     assert.equal(cliEnv(entry).code, 0);
     const entryImage = join(boot, basename(miniConfig(join(root, entryDir, "initrd"))!.get("image")!));
@@ -175,7 +168,7 @@ test("a /boot install or uninstall keeps the images a BLS entry directory's mini
       assert.equal(r.code, 0, r.stderr);
       assert.ok(existsSync(entryImage), `${args.join(" ")} of /boot kept the entry directory's image`);
     }
-    assert.ok(readFileSync(join(boot, SLOT)).equals(smallB));
+    assert.ok(readFileSync(join(boot, SLOT)).equals(orig.b));
     assert.equal(cliEnv(["uninstall", "--root", root, "--kver", KVER, "--entry-dir", entryDir]).code, 0);
     assert.deepEqual(readdirSync(boot).filter((n) => n.startsWith("initoverlayfs-")), []);
   }, "iofs-hardening-"));
@@ -193,7 +186,7 @@ async function stopped(pid: number): Promise<void> {
 test("update-initramfs writes a new initramfs while install runs: the mini does not replace it, one clear line", () =>
   withTempDir(async (work) => {
     const { root, boot } = plainRoot(work);
-    writeFileSync(join(boot, SLOT), small);
+    writeFileSync(join(boot, SLOT), orig.a);
     const args = ["install", "--root", root, "--kver", KVER];
     // the step that starts writing the mini initramfs, from a dry run's step list
     const log = join(work, "steps");
@@ -208,16 +201,16 @@ test("update-initramfs writes a new initramfs while install runs: the mini does 
     try {
       await stopped(child.pid!);
       // as update-initramfs does: a new file renamed over the slot
-      writeFileSync(join(boot, `${SLOT}.new`), smallB);
+      writeFileSync(join(boot, `${SLOT}.new`), orig.b);
       renameSync(join(boot, `${SLOT}.new`), join(boot, SLOT));
     } finally {
       child.kill("SIGCONT");
     }
     const code = await exited;
-    assert.ok(readFileSync(join(boot, SLOT)).equals(smallB), "the new initramfs is still what the boot loader loads");
+    assert.ok(readFileSync(join(boot, SLOT)).equals(orig.b), "the new initramfs is still what the boot loader loads");
     assert.equal(code, 4, stderr);
     assert.match(stderr, /^initoverlayfs: .*initrd\.img-.* changed while this run was working \(update-initramfs or dracut wrote it\?\): left as it is; run again\n$/m);
     // the next install takes it as the original
     assert.equal(cliEnv(args).code, 0);
-    assert.equal(checkBootable(boot, [smallB], SPEC), "mini");
+    assert.equal(checkBootable(boot, [orig.b], SPEC), "mini");
   }, "iofs-hardening-"));

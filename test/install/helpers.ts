@@ -4,6 +4,7 @@
  * and gzip, the CLI run as a separate process (so a fault can kill it), and checks of /boot made
  * with external tools (cpio reads the mini initramfs's config, fsck.erofs checks the image).
  */
+import test from "node:test";
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -75,6 +76,18 @@ export function makeOriginal(work: string, seed: number, filler = 10_000_000): B
   if (r.status !== 0) throw new Error(`gzip: ${r.stderr}`);
   removeDir(dir);
   return r.stdout;
+}
+
+/** Two small full initramfs files (seeds `seeds`), made before a test file's tests and removed after them. */
+export function testOriginals(seeds: [number, number], filler: number): { a: Buffer; b: Buffer } {
+  const made = {} as { a: Buffer; b: Buffer };
+  const work = makeTempDir("iofs-install-fixtures-");
+  test.before(() => {
+    made.a = makeOriginal(work, seeds[0], filler);
+    made.b = makeOriginal(work, seeds[1], filler);
+  });
+  test.after(() => removeDir(work));
+  return made;
 }
 
 export interface TestRoot {
