@@ -15,14 +15,17 @@ function tempName(target: string): string {
   return join(dirname(target), `.${basename(target)}.${process.pid}.${Date.now().toString(36)}.tmp`);
 }
 
-/** Copies `source` to `target` through a temp file: the target appears complete or not at all. */
-export function copyInto(source: string, target: string, what: string): void {
+/**
+ * Copies `source` to `target` (permission bits `mode`) through a temp file: the target appears
+ * complete or not at all. `beforeRename` may refuse (throw) at the last moment.
+ */
+export function copyInto(source: string, target: string, what: string, mode: number, beforeRename?: () => void): void {
   const tmp = tempName(target);
   const inFd = openSync(source, "r");
   let out: number | undefined;
   let ok = false;
   try {
-    out = openSync(tmp, "wx", 0o644);
+    out = openSync(tmp, "wx", mode);
     const buf = Buffer.allocUnsafe(CHUNK);
     let pos = 0;
     for (;;) {
@@ -37,6 +40,7 @@ export function copyInto(source: string, target: string, what: string): void {
     fsyncSync(out);
     closeSync(out);
     out = undefined;
+    beforeRename?.();
     step(`rename ${what} into place`);
     renameSync(tmp, target);
     ok = true;
@@ -53,18 +57,18 @@ export function copyInto(source: string, target: string, what: string): void {
  * Gives `target` the content of `source` while `source` stays: a hard link (no space, no copy)
  * where the filesystem has them, else a copy. Both through a temp name and a rename.
  */
-export function duplicateInto(source: string, target: string, what: string, canLink: boolean): void {
+export function duplicateInto(source: string, target: string, what: string, canLink: boolean, mode: number): void {
   // already the same file (a run killed after this step): rename(2) of one hard link over another
   // of the same inode does nothing and would leave the temp name behind
   if (sameInode(source, target)) return;
-  if (!canLink) return copyInto(source, target, what);
+  if (!canLink) return copyInto(source, target, what, mode);
   const tmp = tempName(target);
   step(`link ${what}`);
   try {
     linkSync(source, tmp);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === "EPERM" || code === "EOPNOTSUPP" || code === "ENOSYS" || code === "EMLINK") return copyInto(source, target, what);
+    if (code === "EPERM" || code === "EOPNOTSUPP" || code === "ENOSYS" || code === "EMLINK") return copyInto(source, target, what, mode);
     throw e;
   }
   try {
@@ -89,7 +93,8 @@ function sameInode(a: string, b: string): boolean {
 }
 
 /** rename(2) then a directory fsync: `target` switches from its old to its new content at once. */
-export function renameInto(source: string, target: string, what: string): void {
+export function renameInto(source: string, target: string, what: string, beforeRename?: () => void): void {
+  beforeRename?.();
   step(`rename ${what}`);
   renameSync(source, target);
   step(`fsync directory after ${what}`);

@@ -6,11 +6,15 @@
  *   Debian kernel removal     etc/kernel/postrm.d/zz-initoverlayfs           (after initramfs-tools')
  */
 import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { packageRoot } from "../io/package-files.js";
 import { InitoverlayfsError } from "../errors.js";
 import { writeFileAtomic } from "../io/atomic-file.js";
+import { inRoot } from "../io/in-root.js";
+
+/** A hook's path under ROOT: its directories resolve inside ROOT (an absolute ROOT/etc symlink must not reach the host's /etc). */
+const hookPath = (root: string, target: string) => join(inRoot(root, "/" + dirname(target)), basename(target));
 
 export const HOOKS: ReadonlyArray<{ source: string; target: string; what: string }> = [
   { source: "kernel-install/60-initoverlayfs.install", target: "etc/kernel/install.d/60-initoverlayfs.install", what: "kernel-install plugin" },
@@ -40,7 +44,7 @@ export function installHooks(o: { root?: string; command?: string } = {}): strin
   const done: string[] = [];
   for (const h of HOOKS) {
     const text = readFileSync(join(src, h.source), "utf8").replaceAll("@INITOVERLAYFS@", command);
-    const target = join(root, h.target);
+    const target = hookPath(root, h.target);
     mkdirSync(dirname(target), { recursive: true });
     writeFileAtomic(target, (w) => w.write(0, Buffer.from(text)), { mode: 0o755 });
     done.push(target);
@@ -52,7 +56,7 @@ export function removeHooks(o: { root?: string } = {}): string[] {
   const root = resolve(o.root ?? "/");
   const done: string[] = [];
   for (const h of HOOKS) {
-    const target = join(root, h.target);
+    const target = hookPath(root, h.target);
     if (existsSync(target)) {
       rmSync(target);
       done.push(target);

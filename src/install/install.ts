@@ -4,32 +4,37 @@
  *
  * install (under the lock):
  *   1. build the pair from the original (the slot if it holds a full initramfs, e.g. one
- *      update-initramfs just wrote; else SLOT.full) into a staging directory outside /boot;
+ *      update-initramfs just wrote; else SLOT.full) into a staging directory outside /boot
+ *      (staging.ts), every output at most as readable as the original (io/file-mode.ts);
  *   2. check /boot has room for everything about to be written (refuse before writing);
  *   3. write the image under a new generation name (nothing refers to it yet);
  *   4. if the slot holds the original, keep it as SLOT.full (hard link, or a copy on FAT);
- *   5. write the mini initramfs that expects the new image over the slot (one rename);
- *   6. remove images of this kernel the mini no longer refers to.
+ *   5. write the mini initramfs that expects the new image over the slot (one rename), unless
+ *      the slot changed since it was read (update-initramfs or dracut racing us);
+ *   6. remove images of this kernel no slot's mini refers to.
  * uninstall: rename SLOT.full over the slot (the original, byte for byte, in one step), then
  * remove the images. Every write is temp + fsync + rename + directory fsync (file-steps.ts).
+ * Under --root every path resolves inside ROOT (io/in-root.ts).
  */
 import { createHash } from "node:crypto";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { chmodSync, existsSync, lstatSync, readFileSync, statSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { buildPair, BuildOptions } from "../pipeline/build.js";
 import { defaultStorageInitPath } from "../io/package-files.js";
 import { BOOT_FSTYPES, BUILD_DEFAULTS, memberOf } from "../formats/storage-init-config/schema.js";
 import { findKernelConfig } from "../pipeline/kernel.js";
-import { UsageError } from "../errors.js";
+import { InitoverlayfsError, UsageError } from "../errors.js";
+import { modeFollowing, moreReadable } from "../io/file-mode.js";
+import { inRoot } from "../io/in-root.js";
 import { findBootPartition } from "./boot-device.js";
 import { classifyInitramfs, requireFullOriginal } from "./classify.js";
 import { copyInto, duplicateInto, leftoverTemps, removeFiles, renameInto } from "./file-steps.js";
 import { imageMatches } from "./image-check.js";
-import { detectLayout, imageName, imagesOf, isOurTarget, KernelLayout, kernelsIn } from "./layout.js";
+import { bootDirOf, detectLayout, imageName, imagesOf, isOurTarget, KernelLayout, kernelsIn, slotsOf } from "./layout.js";
 import { lockBootDir } from "./lock.js";
 import { InstallSettings, readSettings } from "./settings.js";
 import { fsInfo, onDisk, requireSpace } from "./space.js";
+import { makeStaging, removeStaging, removeStaleStaging } from "./staging.js";
 
 export interface InstallOptions extends InstallSettings {
   /** the system to work on (default /): every path, /boot included, is inside it */
@@ -73,12 +78,12 @@ function kernelsToDo(o: InstallOptions, what: string): string[] {
   if (o.kver !== undefined) return [o.kver];
   // install: the kernels that have an initramfs now; uninstall: every kernel with a file of ours too
   const all = kernelsIn(rootOf(o)).filter((k) => what !== "install" || existsSync(detectLayout(rootOf(o), k).slot));
-  if (!all.length) throw new UsageError(`no kernel initramfs found in ${join(rootOf(o), "boot")}: nothing to ${what} (name one with --kver)`);
+  if (!all.length) throw new UsageError(`no kernel initramfs found in ${bootDirOf(rootOf(o))}: nothing to ${what} (name one with --kver)`);
   return all;
 }
 
 function withLock<T>(o: InstallOptions, fn: () => Promise<T>): Promise<T> {
-  const bootDir = join(rootOf(o), "boot");
+  const bootDir = bootDirOf(rootOf(o));
   if (!existsSync(bootDir)) throw new UsageError(`${bootDir} does not exist`);
   const unlock = lockBootDir(bootDir, o.lockTimeout ?? 600, () => o.log?.(`waiting for another initoverlayfs run (${bootDir}/.initoverlayfs.lock)`));
   return fn().finally(unlock);
@@ -92,13 +97,13 @@ function removeTemps(layout: KernelLayout): string[] {
 }
 
 /**
- * Images of this kernel that another initramfs slot's mini refers to (a /boot initramfs and a BLS
- * entry initrd of the same kernel, both converted): never removed from under it.
+ * Images of this kernel that another initramfs slot's mini refers to (a /boot initramfs and BLS
+ * entry initrds of the same kernel, converted): never removed from under it.
  */
-async function referencedElsewhere(layout: KernelLayout): Promise<Set<string>> {
+async function referencedElsewhere(root: string, layout: KernelLayout): Promise<Set<string>> {
   const keep = new Set<string>();
   const prefix = findBootPartition(layout.bootDir).prefix;
-  for (const slot of [join(layout.bootDir, `initrd.img-${layout.kver}`), join(layout.bootDir, `initramfs-${layout.kver}.img`)]) {
+  for (const slot of slotsOf(root, layout.kver)) {
     if (slot === layout.slot || !existsSync(slot)) continue;
     const k = await classifyInitramfs(slot);
     if (k.kind === "mini") keep.add(join(layout.bootDir, k.image.startsWith(prefix + "/") ? k.image.slice(prefix.length) : k.image));
@@ -108,26 +113,33 @@ async function referencedElsewhere(layout: KernelLayout): Promise<Set<string>> {
 
 /** Modules and the kernel config come from the root being installed, not from the host. */
 function rootKernelFiles(root: string, kver: string): Pick<BuildOptions, "modulesDir" | "kernelConfig"> {
-  const modulesDir = [`lib/modules/${kver}`, `usr/lib/modules/${kver}`].map((p) => join(root, p)).find((p) => existsSync(join(p, "modules.dep")));
-  const kernelConfig = root === "/" ? findKernelConfig(kver) : [`boot/config-${kver}`, `lib/modules/${kver}/config`, `usr/lib/modules/${kver}/config`].map((p) => join(root, p)).find(existsSync);
+  const modulesDir = [`/lib/modules/${kver}`, `/usr/lib/modules/${kver}`].map((p) => inRoot(root, p)).find((p) => existsSync(join(p, "modules.dep")));
+  const kernelConfig = root === "/" ? findKernelConfig(kver) : [`/boot/config-${kver}`, `/lib/modules/${kver}/config`, `/usr/lib/modules/${kver}/config`].map((p) => inRoot(root, p)).find(existsSync);
   return { modulesDir: modulesDir ?? false, kernelConfig };
 }
 
-const STAGING_PREFIX = "initoverlayfs-install-";
+/** What a slot was when we read it: a change later means another program wrote it meanwhile. */
+type Identity = { dev: number; ino: number; size: number; mtimeMs: number } | undefined;
 
-/** Staging directories of runs that were killed (their pid is gone): the pair they built, in tmp. */
-function removeStaleStaging(): void {
-  for (const n of readdirSync(tmpdir())) {
-    const pid = n.startsWith(STAGING_PREFIX) ? Number(/^(\d+)-/.exec(n.slice(STAGING_PREFIX.length))?.[1]) : NaN;
-    if (!Number.isInteger(pid) || pid === process.pid) continue;
-    try {
-      process.kill(pid, 0);
-      continue; // still running
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "ESRCH") continue;
-    }
-    rmSync(join(tmpdir(), n), { recursive: true, force: true });
+function identityOf(path: string): Identity {
+  const st = lstatSync(path, { throwIfNoEntry: false });
+  return st && { dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs };
+}
+
+export class SlotChangedError extends InitoverlayfsError {
+  override name = "SlotChangedError";
+}
+
+/** Refuses to replace `slot` when it is no longer the file we read (update-initramfs or dracut wrote a new one). */
+function requireUnchanged(slot: string, seen: Identity): void {
+  if (JSON.stringify(identityOf(slot)) !== JSON.stringify(seen)) {
+    throw new SlotChangedError(`${slot} changed while this run was working (update-initramfs or dracut wrote it?): left as it is; run again`);
   }
+}
+
+/** Files of an earlier install made more readable than the original now allows: tightened in place. */
+function tighten(paths: string[], mode: number): void {
+  for (const p of paths) if (existsSync(p) && moreReadable(statSync(p).mode, mode)) chmodSync(p, mode);
 }
 
 export async function install(o: InstallOptions = {}): Promise<InstallResult[]> {
@@ -135,7 +147,7 @@ export async function install(o: InstallOptions = {}): Promise<InstallResult[]> 
   const settings = { ...readSettings(root), ...definedOnly(o) };
   const kvers = kernelsToDo(o, "install");
   return withLock(o, async () => {
-    removeStaleStaging();
+    removeStaleStaging(o.log);
     const out: InstallResult[] = [];
     for (const kver of kvers) out.push(await installOne(root, kver, settings, o));
     return out;
@@ -149,6 +161,7 @@ function definedOnly<T extends object>(o: T): Partial<T> {
 async function installOne(root: string, kver: string, s: InstallSettings, o: InstallOptions): Promise<InstallResult> {
   const layout = detectLayout(root, kver, o.entryDir);
   const removed = removeTemps(layout);
+  const seen = identityOf(layout.slot);
   const current = await classifyInitramfs(layout.slot);
   if (current.kind === "missing") {
     const looked = layout.kind === "entry-dir" ? layout.slot : `${join(layout.bootDir, `initrd.img-${kver}`)} or ${join(layout.bootDir, `initramfs-${kver}.img`)}`;
@@ -179,6 +192,7 @@ async function installOne(root: string, kver: string, s: InstallSettings, o: Ins
 
   // the generation: which original, options and storage-init the image belongs to
   const originalBytes = readFileSync(original);
+  const mode = modeFollowing(statSync(original).mode);
   const hashFor = (attempt: number) => {
     const h = createHash("sha256").update(originalBytes).update(JSON.stringify({ ...build, initramfs: undefined, attempt }));
     if (existsSync(storageInit)) h.update(readFileSync(storageInit));
@@ -189,7 +203,8 @@ async function installOne(root: string, kver: string, s: InstallSettings, o: Ins
   if (current.kind === "mini" && current.image === pathOnPartition(gen)) {
     const check = await imageMatches(join(layout.bootDir, imageName(kver, gen)), "error" in current.integrity ? { mode: "none" } : current.integrity);
     if (check.ok && !o.force) {
-      const elsewhere = await referencedElsewhere(layout);
+      tighten([join(layout.bootDir, imageName(kver, gen)), layout.slot], mode);
+      const elsewhere = await referencedElsewhere(root, layout);
       const stale = imagesOf(layout.bootDir, kver).filter((p) => basename(p) !== imageName(kver, gen) && !elsewhere.has(p));
       removeFiles(stale, "images no longer referenced");
       o.log?.(`${kver}: up to date (${layout.slot} expects ${current.image})`);
@@ -202,7 +217,7 @@ async function installOne(root: string, kver: string, s: InstallSettings, o: Ins
   }
   const image = join(layout.bootDir, imageName(kver, gen));
 
-  const staging = mkdtempSync(join(tmpdir(), `${STAGING_PREFIX}${process.pid}-`));
+  const staging = makeStaging();
   try {
     o.log?.(`${kver}: building the pair from ${original}`);
     const r = await buildPair({ ...build, imagePath: pathOnPartition(gen), outputDir: staging });
@@ -213,10 +228,13 @@ async function installOne(root: string, kver: string, s: InstallSettings, o: Ins
     const needed = onDisk(r.image.bytes, fs.blockSize) + onDisk(r.mini.bytes, fs.blockSize) + keepCopy + 16 * fs.blockSize;
     requireSpace(layout.bootDir, needed, `kernel ${kver} (image ${r.image.bytes} B, mini initramfs ${r.mini.bytes} B${keepCopy ? `, a copy of the original ${originalBytes.length} B` : ""})`);
 
-    copyInto(r.image.path, image, `image ${basename(image)}`);
-    if (originalIsSlot) duplicateInto(layout.slot, layout.full, `original initramfs as ${basename(layout.full)}`, fs.hardLinks);
-    copyInto(r.mini.path, layout.slot, `mini initramfs ${basename(layout.slot)}`);
-    const elsewhere = await referencedElsewhere(layout);
+    copyInto(r.image.path, image, `image ${basename(image)}`, mode);
+    if (originalIsSlot) {
+      requireUnchanged(layout.slot, seen);
+      duplicateInto(layout.slot, layout.full, `original initramfs as ${basename(layout.full)}`, fs.hardLinks, mode);
+    }
+    copyInto(r.mini.path, layout.slot, `mini initramfs ${basename(layout.slot)}`, mode, () => requireUnchanged(layout.slot, seen));
+    const elsewhere = await referencedElsewhere(root, layout);
     const stale = imagesOf(layout.bootDir, kver).filter((p) => p !== image && !elsewhere.has(p));
     removeFiles(stale, "images no longer referenced");
     o.log?.(`${kver}: ${layout.slot} is now the mini initramfs (${r.mini.bytes} B); it mounts ${image} (${r.image.bytes} B); original kept as ${layout.full}`);
@@ -225,7 +243,7 @@ async function installOne(root: string, kver: string, s: InstallSettings, o: Ins
       imageBytes: r.image.bytes, miniBytes: r.mini.bytes, originalBytes: originalBytes.length, removed: [...removed, ...stale],
     };
   } finally {
-    rmSync(staging, { recursive: true, force: true });
+    removeStaging(staging, o.log);
   }
 }
 
@@ -243,7 +261,7 @@ export async function uninstall(o: UninstallOptions = {}): Promise<UninstallResu
   const root = rootOf(o);
   const kvers = kernelsToDo(o, "uninstall");
   return withLock(o, async () => {
-    removeStaleStaging();
+    removeStaleStaging(o.log);
     const out: UninstallResult[] = [];
     for (const kver of kvers) out.push(await uninstallOne(root, kver, o));
     return out;
@@ -253,6 +271,7 @@ export async function uninstall(o: UninstallOptions = {}): Promise<UninstallResu
 async function uninstallOne(root: string, kver: string, o: UninstallOptions): Promise<UninstallResult> {
   const layout = detectLayout(root, kver, o.entryDir);
   const removed = removeTemps(layout);
+  const seen = identityOf(layout.slot);
   const current = await classifyInitramfs(layout.slot);
   const hasFull = existsSync(layout.full);
   let action: UninstallResult["action"] = "nothing-installed";
@@ -264,7 +283,7 @@ async function uninstallOne(root: string, kver: string, o: UninstallOptions): Pr
     if (ours.length) action = "removed";
   } else if (current.kind === "mini") {
     await requireFullOriginal(layout.full, `uninstall for ${kver}`);
-    renameInto(layout.full, layout.slot, `original ${basename(layout.full)} back to ${basename(layout.slot)}`);
+    renameInto(layout.full, layout.slot, `original ${basename(layout.full)} back to ${basename(layout.slot)}`, () => requireUnchanged(layout.slot, seen));
     action = "restored";
   } else if (hasFull) {
     if (current.kind === "full") {
@@ -272,11 +291,11 @@ async function uninstallOne(root: string, kver: string, o: UninstallOptions): Pr
       removeFiles([layout.full], "stale original");
       removed.push(layout.full);
     } else {
-      renameInto(layout.full, layout.slot, `original ${basename(layout.full)} back to ${basename(layout.slot)}`);
+      renameInto(layout.full, layout.slot, `original ${basename(layout.full)} back to ${basename(layout.slot)}`, () => requireUnchanged(layout.slot, seen));
       action = "restored";
     }
   }
-  const elsewhere = await referencedElsewhere(layout);
+  const elsewhere = await referencedElsewhere(root, layout);
   const images = imagesOf(layout.bootDir, kver).filter((p) => !elsewhere.has(p));
   removeFiles(images, "images");
   removed.push(...images);

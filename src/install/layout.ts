@@ -7,10 +7,11 @@
  * (GEN: 12 hex digits naming one generation, so a new image never overwrites the one the boot
  * loader's current mini initramfs expects).
  */
-import { existsSync, readdirSync } from "node:fs";
-import { basename, join, resolve } from "node:path";
+import { existsSync, lstatSync, readdirSync } from "node:fs";
+import { basename, join } from "node:path";
 import { checkKver } from "../pipeline/kernel.js";
 import { UsageError } from "../errors.js";
+import { inRoot, realRoot } from "../io/in-root.js";
 
 export type LayoutKind = "debian" | "fedora" | "entry-dir";
 
@@ -29,7 +30,7 @@ export const FULL_SUFFIX = ".full";
 const IMAGE_RE = /^initoverlayfs-(.+)-([0-9a-f]{12})\.img$/;
 
 export function bootDirOf(root: string): string {
-  return join(resolve(root), "boot");
+  return inRoot(root, "/boot");
 }
 
 export function imageName(kver: string, gen: string): string {
@@ -46,6 +47,21 @@ function layoutAt(kver: string, kind: LayoutKind, bootDir: string, slot: string)
   return { kver, kind, bootDir, slot, full: slot + FULL_SUFFIX };
 }
 
+const isSymlink = (p: string) => {
+  try {
+    return lstatSync(p).isSymbolicLink();
+  } catch {
+    return false;
+  }
+};
+
+/** Under --root, the slot and .full are read and replaced as they are: a symlink there would lead out of ROOT. */
+function checkNoSymlinks(root: string, l: KernelLayout): KernelLayout {
+  if (realRoot(root) === "/") return l;
+  for (const p of [l.slot, l.full]) if (isSymlink(p)) throw new UsageError(`${p} is a symbolic link: with --root, install works on regular files only`);
+  return l;
+}
+
 /**
  * The layout for `kver` under `root`. `entryDir` (a path inside the root) selects a BLS entry
  * directory. Otherwise the name that exists (as the slot or as our .full) decides; with neither,
@@ -56,12 +72,48 @@ export function detectLayout(root: string, kver: string, entryDir?: string): Ker
   const bootDir = bootDirOf(root);
   if (entryDir !== undefined) {
     if (!entryDir.startsWith("/")) throw new UsageError(`--entry-dir: must be an absolute path: ${JSON.stringify(entryDir)}`);
-    return layoutAt(kver, "entry-dir", bootDir, join(resolve(root), entryDir, "initrd"));
+    if (entryDir.split("/").includes("..")) throw new UsageError(`--entry-dir: must not contain "..": ${JSON.stringify(entryDir)}`);
+    return checkNoSymlinks(root, layoutAt(kver, "entry-dir", bootDir, join(inRoot(root, entryDir), "initrd")));
   }
-  const debian = layoutAt(kver, "debian", bootDir, join(bootDir, `initrd.img-${kver}`));
-  const fedora = layoutAt(kver, "fedora", bootDir, join(bootDir, `initramfs-${kver}.img`));
-  for (const l of [debian, fedora]) if (existsSync(l.slot) || existsSync(l.full)) return l;
-  return existsSync(join(resolve(root), "etc/debian_version")) ? debian : fedora;
+  const [debian, fedora] = bootSlots(bootDir, kver).map((slot, i) => layoutAt(kver, i === 0 ? "debian" : "fedora", bootDir, slot));
+  for (const l of [debian, fedora]) if (existsSync(l.slot) || existsSync(l.full)) return checkNoSymlinks(root, l);
+  return checkNoSymlinks(root, existsSync(inRoot(root, "/etc/debian_version")) ? debian : fedora);
+}
+
+/** The initramfs names of `kver` in the boot directory: Debian's, then Fedora's. */
+function bootSlots(bootDir: string, kver: string): [string, string] {
+  return [join(bootDir, `initrd.img-${kver}`), join(bootDir, `initramfs-${kver}.img`)];
+}
+
+/**
+ * Where kernel-install (layout=bls) puts entry directories, $BOOT/ENTRY-TOKEN/KVER/: $BOOT is the
+ * XBOOTLDR partition or the ESP, mounted at one of these.
+ */
+const BLS_BOOTS = ["/efi", "/boot", "/boot/efi"];
+
+const isDir = (p: string) => {
+  try {
+    return lstatSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * Every initramfs slot of `kver` under ROOT: /boot's own names and each entry directory's initrd
+ * (its token and version directories real directories, not symlinks), so that no run removes an
+ * image another slot's mini initramfs still refers to.
+ */
+export function slotsOf(root: string, kver: string): string[] {
+  const slots = new Set(bootSlots(bootDirOf(root), kver));
+  for (const base of new Set(BLS_BOOTS.map((b) => inRoot(root, b)))) {
+    if (!isDir(base)) continue;
+    for (const token of readdirSync(base)) {
+      const dir = join(base, token, kver);
+      if (isDir(join(base, token)) && isDir(dir) && lstatSync(join(dir, "initrd"), { throwIfNoEntry: false })?.isFile()) slots.add(join(dir, "initrd"));
+    }
+  }
+  return [...slots];
 }
 
 /** Kernel versions that have an initramfs, an original kept by us or an image of ours in /boot. */

@@ -5,7 +5,7 @@
  * held until we close it, and the kernel drops it when the process dies, even by SIGKILL.
  */
 import { spawnSync } from "node:child_process";
-import { closeSync, openSync } from "node:fs";
+import { closeSync, constants, openSync } from "node:fs";
 import { join } from "node:path";
 import { InitoverlayfsError } from "../errors.js";
 
@@ -13,7 +13,8 @@ export const LOCK_NAME = ".initoverlayfs.lock";
 
 export function lockBootDir(bootDir: string, timeoutSeconds: number, onWait?: () => void): () => void {
   const path = join(bootDir, LOCK_NAME);
-  const fd = openSync(path, "a", 0o600);
+  // O_NOFOLLOW: a symlink planted here (under --root) must not make us open another file
+  const fd = openSync(path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
   const attempt = (wait: number) => spawnSync("flock", ["-x", "-w", String(wait), "3"], { stdio: ["ignore", "ignore", "pipe", fd] });
   let r = attempt(0);
   if (r.status !== 0 && !r.error) {

@@ -11,8 +11,8 @@
  *   cmdline = yes|no            no: storage-init ignores initoverlayfs.* on the kernel command line
  */
 import { existsSync, readFileSync } from "node:fs";
-import { join, resolve } from "node:path";
 import { FormatError } from "../errors.js";
+import { inRoot } from "../io/in-root.js";
 import {
   absolutePathProblem, BOOT_FSTYPES, BootFstype, bootSpecProblem, FAILURE_POLICIES, FailurePolicy, INTEGRITY_MODES, IntegrityMode, memberOf, MINI_COMPRESSIONS, MiniCompression, parseConfigText,
 } from "../formats/storage-init-config/index.js";
@@ -36,7 +36,7 @@ export interface InstallSettings {
 export const SETTINGS_FILE = "etc/initoverlayfs/install.conf";
 
 export function readSettings(root: string): InstallSettings {
-  const path = join(resolve(root), SETTINGS_FILE);
+  const path = inRoot(root, "/" + SETTINGS_FILE);
   if (!existsSync(path)) return {};
   const text = readFileSync(path, "latin1");
   const s: InstallSettings = {};

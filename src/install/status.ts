@@ -1,6 +1,7 @@
 /** `initoverlayfs status`: per kernel, what is installed and whether the pair still belongs together. */
 import { existsSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { moreReadable } from "../io/file-mode.js";
 import { classifyInitramfs } from "./classify.js";
 import { findBootPartition } from "./boot-device.js";
 import { ImageCheck, imageMatches } from "./image-check.js";
@@ -55,6 +56,10 @@ export async function status(o: { root?: string; kver?: string; entryDir?: strin
       if (!check.ok) s.problems.push(...check.problems);
       if ("error" in cur.integrity) s.problems.push(cur.integrity.error);
       if (fullBytes === undefined) s.problems.push(`${layout.full} (the original) is missing: uninstall cannot restore it`);
+      else if (check.bytes !== undefined && moreReadable(statSync(referenced).mode, statSync(layout.full).mode)) {
+        const octal = (p: string) => (statSync(p).mode & 0o777).toString(8).padStart(4, "0");
+        s.problems.push(`${referenced} (mode ${octal(referenced)}) is more readable than the original ${layout.full} (mode ${octal(layout.full)}): it holds every file of it; run install to tighten it`);
+      }
       if (s.problems.length) s.state = "broken";
     }
     s.unreferenced = imagesOf(layout.bootDir, kver).filter((p) => p !== referenced);

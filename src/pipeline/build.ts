@@ -14,6 +14,7 @@ import { bytesContent, displayName, FileContent, FsTree, Timestamp, toByteString
 import { InitramfsSegment } from "../initramfs/read.js";
 import { fsyncDir, writeFileAtomic } from "../io/atomic-file.js";
 import { readDirTree } from "../io/dir-reader.js";
+import { outputModeFor } from "../io/file-mode.js";
 import { defaultStorageInitPath, readStorageInit } from "../io/package-files.js";
 import { formatUuid, loadCompressing, timestampFromEnv, writeImage } from "./convert.js";
 import { CompressionSettings, TreeCompressor, withCompressor } from "./compress-tree.js";
@@ -364,11 +365,13 @@ async function writePair(o: BuildOptions, input: Input, mini: MiniPlan, compress
   const compression = o.miniCompression ?? BUILD_DEFAULTS.miniCompression;
   const timestamp = o.timestamp ?? timestampFromEnv();
   mkdirSync(input.outDir, { recursive: true });
+  // the image holds every file of the original: both outputs are at most as readable as it is
+  const mode = outputModeFor(input.path);
   const tImage = clock();
   const staged = join(input.outDir, `.${basename(imageOut)}.${process.pid}.staged`);
   let packed, img, sealed, config, imageBytes, packSeconds;
   try {
-    img = await writeImage(input.tree, staged, { timestamp }, compressor);
+    img = await writeImage(input.tree, staged, { timestamp }, compressor, mode);
     sealed = await sealImage(staged, img.uuid, sealOptions(o));
     imageBytes = statSync(staged).size;
     config = mini.configFor(sealed.integrity);
@@ -383,7 +386,7 @@ async function writePair(o: BuildOptions, input: Input, mini: MiniPlan, compress
   }
   const imageSeconds = clock() - tImage;
   try {
-    writeFileAtomic(miniOut, (w) => w.write(0, packed.bytes));
+    writeFileAtomic(miniOut, (w) => w.write(0, packed.bytes), { mode });
   } catch (e) {
     rmSync(imageOut, { force: true });
     throw e;

@@ -4,6 +4,7 @@ import { formatUuid } from "../formats/uuid.js";
 import { FsTree, Timestamp, treeStats, TreeStats } from "../fs/tree.js";
 import { writeErofs, ErofsWriteOptions } from "../formats/erofs/writer/index.js";
 import { writeFileAtomic } from "../io/atomic-file.js";
+import { outputModeFor } from "../io/file-mode.js";
 import { loadTree, LoadOptions } from "./load-tree.js";
 import { InitramfsSegment } from "../initramfs/read.js";
 import { TreeCompressor } from "./compress-tree.js";
@@ -36,14 +37,15 @@ export interface ConvertResult {
 
 export { formatUuid };
 
-export function writeImageFile(tree: FsTree, output: string, options: ErofsWriteOptions) {
-  return writeFileAtomic(output, (w) => writeErofs(tree, w, options), { size: (r) => r.size });
+/** `mode`: the permission bits, outputModeFor(the input) (default 0644) */
+export function writeImageFile(tree: FsTree, output: string, options: ErofsWriteOptions, mode?: number) {
+  return writeFileAtomic(output, (w) => writeErofs(tree, w, options), { size: (r) => r.size, mode });
 }
 
 /** Compresses (with `compressor`, if any: its workers may have started already), then writes the image. */
-export async function writeImage(tree: FsTree, output: string, options: ErofsWriteOptions, compressor?: TreeCompressor) {
+export async function writeImage(tree: FsTree, output: string, options: ErofsWriteOptions, compressor?: TreeCompressor, mode?: number) {
   const compressed = compressor && (await compressor.finish(tree));
-  const r = writeImageFile(tree, output, compressor ? { ...options, ...compressor.writerOptions(compressed!) } : options);
+  const r = writeImageFile(tree, output, compressor ? { ...options, ...compressor.writerOptions(compressed!) } : options, mode);
   return { ...r, compressedFiles: compressed?.size ?? 0 };
 }
 
@@ -63,7 +65,7 @@ export function timestampFromEnv(env: NodeJS.ProcessEnv = process.env): Timestam
 export async function convert(opts: ConvertOptions): Promise<ConvertResult> {
   const t0 = process.hrtime.bigint();
   const loaded = await loadCompressing(opts.input, opts, opts.compressor);
-  const r = await writeImage(loaded.tree, opts.output, opts, opts.compressor);
+  const r = await writeImage(loaded.tree, opts.output, opts, opts.compressor, outputModeFor(opts.input));
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   return {
     input: opts.input, output: opts.output, inputKind: loaded.kind, inputBytes: loaded.inputBytes,

@@ -4,6 +4,7 @@
  * and gzip, the CLI run as a separate process (so a fault can kill it), and checks of /boot made
  * with external tools (cpio reads the mini initramfs's config, fsck.erofs checks the image).
  */
+import test from "node:test";
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -17,6 +18,19 @@ import { makeTempDir, removeDir } from "../helpers/tmp.js";
 
 export { KVER };
 export const SLOT = `initrd.img-${KVER}`;
+
+export const SPEC = "UUID=5a1e0b7e-0000-4000-8000-1a57a11ed0ff";
+// copy: the small test initramfs has no dm-verity module (the default mode needs one); the image digest is still checked by status
+export const CONF = `boot = ${SPEC}\ndefault_modules = no\nmini_compression = none\nintegrity = copy\n`;
+
+/** A root directory with /boot as a plain directory and the boot partition configured. */
+export function plainRoot(work: string, conf = CONF): { root: string; boot: string } {
+  const root = join(work, "root");
+  mkdirSync(join(root, "boot"), { recursive: true });
+  mkdirSync(join(root, "etc/initoverlayfs"), { recursive: true });
+  writeFileSync(join(root, "etc/initoverlayfs/install.conf"), conf);
+  return { root, boot: join(root, "boot") };
+}
 
 /** The modules a mini initramfs for an ext4 or vfat /boot loads, with their dependencies (modprobe's view). */
 const MODULES = ["ext4", "vfat", "loop", "erofs", "overlay", "nls_cp437", "nls_ascii", "nls_iso8859-1"];
@@ -62,6 +76,18 @@ export function makeOriginal(work: string, seed: number, filler = 10_000_000): B
   if (r.status !== 0) throw new Error(`gzip: ${r.stderr}`);
   removeDir(dir);
   return r.stdout;
+}
+
+/** Two small full initramfs files (seeds `seeds`), made before a test file's tests and removed after them. */
+export function testOriginals(seeds: [number, number], filler: number): { a: Buffer; b: Buffer } {
+  const made = {} as { a: Buffer; b: Buffer };
+  const work = makeTempDir("iofs-install-fixtures-");
+  test.before(() => {
+    made.a = makeOriginal(work, seeds[0], filler);
+    made.b = makeOriginal(work, seeds[1], filler);
+  });
+  test.after(() => removeDir(work));
+  return made;
 }
 
 export interface TestRoot {

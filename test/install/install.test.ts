@@ -10,37 +10,21 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync,
 import { join } from "node:path";
 import { makeTempDir, removeDir } from "../helpers/tmp.js";
 import { CLI } from "../helpers/cli.js";
-import { checkBootable, cliEnv, KVER, makeOriginal, miniConfig, SLOT, snapshot, withBootFs } from "./helpers.js";
+import { run } from "../helpers/run.js";
+import { checkBootable, cliEnv, CONF, KVER, miniConfig, plainRoot, SLOT, snapshot, SPEC, testOriginals, withBootFs } from "./helpers.js";
 
-const SPEC = "UUID=5a1e0b7e-0000-4000-8000-1a57a11ed0ff";
-// copy: the small test initramfs has no dm-verity module (the default mode needs one); the image digest is still checked by status
-const CONF = `boot = ${SPEC}\ndefault_modules = no\nmini_compression = none\nintegrity = copy\n`;
-
-/** A root directory with /boot as a plain directory and the boot partition configured. */
-function plainRoot(work: string, conf = CONF): { root: string; boot: string } {
-  const root = join(work, "root");
-  mkdirSync(join(root, "boot"), { recursive: true });
-  mkdirSync(join(root, "etc/initoverlayfs"), { recursive: true });
-  writeFileSync(join(root, "etc/initoverlayfs/install.conf"), conf);
-  return { root, boot: join(root, "boot") };
-}
-
-let small: Buffer;
-let smallB: Buffer;
-const work0 = makeTempDir("iofs-install-fixtures-");
-test.before(() => {
-  small = makeOriginal(work0, 11, 1_000_000);
-  smallB = makeOriginal(work0, 12, 1_000_000);
-});
-test.after(() => removeDir(work0));
+const orig = testOriginals([11, 12], 1_000_000);
 
 test("Debian's initramfs: install puts the pair in place, status checks it, uninstall restores the original byte for byte", async () => {
   const work = makeTempDir("iofs-install-");
+  let modules: string | undefined;
   try {
     const { root, boot } = plainRoot(work, `boot = ${SPEC}\n`);
-    // the host's modules for the kernel, as on the installed system
-    mkdirSync(join(root, "lib"));
-    spawnSync("ln", ["-s", "/lib/modules", join(root, "lib/modules")]);
+    // the host's modules for the kernel, as on the installed system (a bind mount: under --root an
+    // absolute symlink to /lib/modules would resolve inside the root, as in a chroot)
+    modules = join(root, "lib/modules", KVER);
+    mkdirSync(modules, { recursive: true });
+    run("mount", ["--bind", "-o", "ro", `/lib/modules/${KVER}`, modules]);
     const original = readFileSync(`/boot/initrd.img-${KVER}`);
     writeFileSync(join(boot, SLOT), original);
     writeFileSync(join(boot, `config-${KVER}`), readFileSync(`/boot/config-${KVER}`));
@@ -72,6 +56,7 @@ test("Debian's initramfs: install puts the pair in place, status checks it, unin
     assert.equal(u.code, 0, u.stderr);
     assert.deepEqual(snapshot(boot), before, "/boot is exactly as before install");
   } finally {
+    if (modules && run("umount", [modules], { allowFail: true }).code !== 0) run("umount", ["-l", modules], { allowFail: true });
     removeDir(work);
   }
 });
@@ -80,7 +65,7 @@ test("status finds a damaged image and an image left over; exit 1", () => {
   const work = makeTempDir("iofs-install-");
   try {
     const { root, boot } = plainRoot(work);
-    writeFileSync(join(boot, SLOT), small);
+    writeFileSync(join(boot, SLOT), orig.a);
     assert.equal(cliEnv(["install", "--root", root, "--kver", KVER]).code, 0);
     const image = readdirSync(boot).find((n) => n.startsWith("initoverlayfs-"))!;
     const bytes = readFileSync(join(boot, image));
@@ -108,20 +93,20 @@ test("update-initramfs replaced our mini with a new full initramfs: install take
   const work = makeTempDir("iofs-install-");
   try {
     const { root, boot } = plainRoot(work);
-    writeFileSync(join(boot, SLOT), small);
+    writeFileSync(join(boot, SLOT), orig.a);
     assert.equal(cliEnv(["install", "--root", root, "--kver", KVER]).code, 0);
     const oldImage = readdirSync(boot).find((n) => n.startsWith("initoverlayfs-"));
-    writeFileSync(join(boot, `${SLOT}.new`), smallB);
+    writeFileSync(join(boot, `${SLOT}.new`), orig.b);
     renameSync(join(boot, `${SLOT}.new`), join(boot, SLOT));
     const st = cliEnv(["status", "--root", root, "--json"]);
     assert.equal(JSON.parse(st.stdout)[0].state, "replaced");
     const r = cliEnv(["install", "--root", root, "--kver", KVER]);
     assert.equal(r.code, 0, r.stderr);
-    assert.equal(checkBootable(boot, [smallB], SPEC), "mini");
-    assert.ok(readFileSync(join(boot, `${SLOT}.full`)).equals(smallB), "the stale original is replaced");
+    assert.equal(checkBootable(boot, [orig.b], SPEC), "mini");
+    assert.ok(readFileSync(join(boot, `${SLOT}.full`)).equals(orig.b), "the stale original is replaced");
     assert.ok(!existsSync(join(boot, oldImage!)), "the old image is gone");
     assert.equal(cliEnv(["uninstall", "--root", root, "--kver", KVER]).code, 0);
-    assert.ok(readFileSync(join(boot, SLOT)).equals(smallB));
+    assert.ok(readFileSync(join(boot, SLOT)).equals(orig.b));
   } finally {
     removeDir(work);
   }
@@ -129,7 +114,7 @@ test("update-initramfs replaced our mini with a new full initramfs: install take
 
 test("not enough space in /boot: install refuses with needed and free, /boot unchanged", async () => {
   await withBootFs("ext4", 8, CONF, async (t) => {
-    writeFileSync(join(t.boot, SLOT), small);
+    writeFileSync(join(t.boot, SLOT), orig.a);
     const before = snapshot(t.boot);
     // fill the filesystem so that the pair cannot fit
     const free = Number(spawnSync("df", ["--output=avail", "-B1", t.boot], { encoding: "utf8" }).stdout.split("\n")[1]);
@@ -147,7 +132,7 @@ test("the lock: a run waits for the holder, gives up after INITOVERLAYFS_LOCK_TI
   const work = makeTempDir("iofs-install-");
   try {
     const { root, boot } = plainRoot(work);
-    writeFileSync(join(boot, SLOT), small);
+    writeFileSync(join(boot, SLOT), orig.a);
     const lock = join(boot, ".initoverlayfs.lock");
     writeFileSync(lock, "");
     // util-linux flock holds the lock for 3 s
@@ -166,7 +151,7 @@ test("the lock: a run waits for the holder, gives up after INITOVERLAYFS_LOCK_TI
     assert.ok(Date.now() >= releasedAt && releasedAt - t0 > 1000, "install finished only after the holder let go");
 
     // two runs at once, after an update-initramfs: both succeed, one after the other
-    writeFileSync(join(boot, `${SLOT}.new`), smallB);
+    writeFileSync(join(boot, `${SLOT}.new`), orig.b);
     renameSync(join(boot, `${SLOT}.new`), join(boot, SLOT));
     const runBoth = (args: string[]) => new Promise<{ code: number | null; err: string }>((resolve) => {
       const p = spawn(process.execPath, [CLI, ...args], { stdio: ["ignore", "ignore", "pipe"] });
@@ -177,7 +162,7 @@ test("the lock: a run waits for the holder, gives up after INITOVERLAYFS_LOCK_TI
     const both = await Promise.all([runBoth(["install", "--root", root, "--kver", KVER]), runBoth(["install", "--root", root, "--kver", KVER])]);
     for (const b of both) assert.equal(b.code, 0, b.err);
     assert.equal(both.filter((b) => /up to date/.test(b.err)).length, 1, `the second run finds the first one's result: ${both.map((b) => b.err).join("\n")}`);
-    assert.equal(checkBootable(boot, [smallB], SPEC), "mini");
+    assert.equal(checkBootable(boot, [orig.b], SPEC), "mini");
     assert.equal(readdirSync(boot).filter((n) => n.startsWith("initoverlayfs-")).length, 1);
   } finally {
     removeDir(work);
@@ -190,26 +175,26 @@ test("a BLS entry directory: its initrd becomes the mini, the image goes to /boo
     const { root, boot } = plainRoot(work);
     const entry = join(root, "efi/0123456789abcdef0123456789abcdef", KVER);
     mkdirSync(entry, { recursive: true });
-    writeFileSync(join(entry, "initrd"), small);
+    writeFileSync(join(entry, "initrd"), orig.a);
     const r = cliEnv(["install", "--root", root, "--kver", KVER, "--entry-dir", `/efi/0123456789abcdef0123456789abcdef/${KVER}`, "--json"]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(JSON.parse(r.stdout)[0].layout, "entry-dir");
     const cfg = miniConfig(join(entry, "initrd"))!;
     assert.ok(existsSync(join(boot, cfg.get("image")!.replace(/^.*\//, ""))));
-    assert.ok(readFileSync(join(entry, "initrd.full")).equals(small));
+    assert.ok(readFileSync(join(entry, "initrd.full")).equals(orig.a));
     assert.equal(cliEnv(["uninstall", "--root", root, "--kver", KVER, "--entry-dir", `/efi/0123456789abcdef0123456789abcdef/${KVER}`]).code, 0);
     assert.deepEqual(readdirSync(entry), ["initrd"]);
-    assert.ok(readFileSync(join(entry, "initrd")).equals(small));
+    assert.ok(readFileSync(join(entry, "initrd")).equals(orig.a));
     assert.deepEqual(readdirSync(boot).filter((n) => n !== ".initoverlayfs.lock"), []);
 
     // the same kernel also has a /boot initramfs, converted: the entry directory's runs keep its image
-    writeFileSync(join(boot, SLOT), smallB);
+    writeFileSync(join(boot, SLOT), orig.b);
     assert.equal(cliEnv(["install", "--root", root, "--kver", KVER]).code, 0);
     const entryArgs = ["--root", root, "--kver", KVER, "--entry-dir", `/efi/0123456789abcdef0123456789abcdef/${KVER}`];
     assert.equal(cliEnv(["install", ...entryArgs]).code, 0);
-    assert.equal(checkBootable(boot, [smallB], SPEC), "mini");
+    assert.equal(checkBootable(boot, [orig.b], SPEC), "mini");
     assert.equal(cliEnv(["uninstall", ...entryArgs]).code, 0);
-    assert.equal(checkBootable(boot, [smallB], SPEC), "mini", "the /boot mini's image is still there");
+    assert.equal(checkBootable(boot, [orig.b], SPEC), "mini", "the /boot mini's image is still there");
   } finally {
     removeDir(work);
   }
@@ -219,7 +204,7 @@ test("the kernel is removed: uninstall --kernel-removed deletes our files and no
   const work = makeTempDir("iofs-install-");
   try {
     const { root, boot } = plainRoot(work);
-    writeFileSync(join(boot, SLOT), small);
+    writeFileSync(join(boot, SLOT), orig.a);
     writeFileSync(join(boot, "initrd.img-9.9.9-other"), "another kernel's initramfs");
     assert.equal(cliEnv(["install", "--root", root, "--kver", KVER]).code, 0);
     // initramfs-tools' postrm hook deletes the initramfs first
@@ -262,7 +247,7 @@ test("bad input and bad states: one clear line and the documented exit code, not
   const work = makeTempDir("iofs-install-");
   try {
     const { root, boot } = plainRoot(work, "boot = UUID=1234-ABCD\ntimeout = soon\n");
-    writeFileSync(join(boot, SLOT), small);
+    writeFileSync(join(boot, SLOT), orig.a);
     const bad = cliEnv(["install", "--root", root, "--kver", KVER]);
     assert.equal(bad.code, 3, bad.stderr);
     assert.match(bad.stderr, /^initoverlayfs: .*etc\/initoverlayfs\/install\.conf: offset 22: install\.conf: timeout: expected a whole number of seconds\n$/);
