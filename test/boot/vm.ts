@@ -44,26 +44,43 @@ $B poweroff -f
 
 /**
  * An ext4 root disk made from a directory (mkfs.ext4 -d: no mount needed). `init` replaces the
- * reporting init; `files` (path in the root → host file) are copied in, executable.
+ * reporting init; `files` (path in the root → host file) are copied in, executable (parent
+ * directories made); `uuid` fixes the filesystem UUID (a boot spec can then name the root). The
+ * disk is 64 MiB plus what `files` hold.
  */
-export function makeRootDisk(work: string, o: { name?: string; init?: string; files?: Record<string, string> } = {}): string {
+export function makeRootDisk(work: string, o: { name?: string; init?: string; files?: Record<string, string>; uuid?: string } = {}): string {
   const name = o.name ?? "root";
   const dir = join(work, `${name}dir`);
   for (const d of ["bin", "sbin", "proc", "sys", "dev", "run", "tmp", "boot", "root"]) mkdirSync(join(dir, d), { recursive: true });
   copyFileSync("/usr/bin/busybox", join(dir, "bin/busybox"));
   chmodSync(join(dir, "bin/busybox"), 0o755);
   writeFileSync(join(dir, "sbin/init"), o.init ?? ROOT_INIT, { mode: 0o755 });
+  let extra = 0;
   for (const [p, from] of Object.entries(o.files ?? {})) {
+    mkdirSync(dirname(join(dir, p)), { recursive: true });
     copyFileSync(from, join(dir, p));
     chmodSync(join(dir, p), 0o755);
+    extra += statSync(from).size;
   }
   // systemd's switch-root refuses a root without os-release
   mkdirSync(join(dir, "etc"), { recursive: true });
   writeFileSync(join(dir, "etc/os-release"), 'ID=initoverlayfs-test-root\nNAME="initoverlayfs test root"\n');
   const img = join(work, `${name}.img`);
-  sh("truncate", ["-s", "64M", img]);
-  sh("mkfs.ext4", ["-q", "-F", "-L", "testroot", "-d", dir, img]);
+  sh("truncate", ["-s", `${64 + Math.ceil(extra * 1.1 / (1 << 20))}M`, img]);
+  sh("mkfs.ext4", ["-q", "-F", "-L", "testroot", ...(o.uuid ? ["-U", o.uuid] : []), "-d", dir, img]);
   return img;
+}
+
+/**
+ * A host program and the shared libraries `ldd` lists for it, as `files` for makeRootDisk:
+ * path in the root → host path (the libraries at the paths ldd prints, which the loader searches).
+ */
+export function withLibraries(program: string, at: string = program): Record<string, string> {
+  const r = spawnSync("ldd", [program], { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`ldd ${program}: ${r.stderr}`);
+  const files: Record<string, string> = { [at.replace(/^\//, "")]: program };
+  for (const m of r.stdout.matchAll(/(?:=>\s*)?(\/\S+)\s+\(0x/g)) files[m[1].replace(/^\//, "")] = m[1];
+  return files;
 }
 
 /** A boot partition holding `files` (name → path), ext4 or vfat. */
