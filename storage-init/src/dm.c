@@ -18,7 +18,7 @@
 #define DM_CONTROL_NODE "/run/initoverlayfs/mapper-control"
 /* header, then the target specs, each followed by its parameters, 8-byte
  * aligned: room for EXTENTS_MAX linear targets */
-#define DM_BUF (64 * 1024)
+#define DM_BUF (512 * 1024)
 
 
 static union {

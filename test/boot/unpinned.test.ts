@@ -16,7 +16,7 @@
  *
  * Written for the fixed behaviour: dm-verity, none and copy pass every check in every case.
  * fs-verity needs its filesystem mounted: it is booted on a separate ext4 /boot only (with a
- * survivor, that disk is let off), and build must say so for the layouts it pins (TODO below).
+ * survivor, that disk is let off), and build says so for the layouts it pins.
  * Before the fix (storage-init's loop device on the image file), dm-verity and none fail: with a
  * survivor, the separate boot disk's fsck ("in use", rc 8) and read-write mount (busy); with /boot
  * in / and `ro`, initramfs-tools' root fsck ("/dev/vda is in use"); with `rw`, the root mount
@@ -322,12 +322,8 @@ describe("nothing of ours holds the boot filesystem after the hand-over (issue 1
     });
   }
 
-  // TODO(issue 13 item 1, build side): build does not warn or refuse yet. The issue: "if a mode
-  // cannot (fs-verity needs its filesystem), build/install say so and refuse or warn for the
-  // layouts it breaks". An image path under /boot/ is install's form for /boot as a directory of
-  // / (README, "Installing on a system"): fs-verity would keep the root's read-only superblock
-  // alive (no rw root mount, no root fsck), so build must refuse it or warn. The wording matched
-  // here (/fs-verity/ and /boot|pin|mounted/) is to be settled with whoever adds the check.
+  // fs-verity reads through its filesystem: build says what that keeps mounted (install refuses
+  // /boot as a directory of /, test/install covers that)
   it("fs-verity: build refuses or warns for /boot in /, and warns that a surviving process pins /boot", async () => {
     const built = buildPair({
       initramfs: variant, kver: KVER, boot: `UUID=${ROOT_UUID}`, imagePath: `/boot/${imageName("fs-verity")}`,

@@ -82,14 +82,18 @@ export const ACCELERATED_HASH_MODULES: Readonly<Record<string, readonly string[]
  * What an integrity mode needs in the kernel: dm-verity (with dm-mod, dm-bufio by dependency) for
  * dm-verity; fs-verity is built into the filesystem; the hash itself where it is a module (SHA-256
  * is built into Debian's kernels, SHA-512 is not), and its accelerated variants, which may fail to
- * load. Copy mode hashes in storage-init: nothing. None: dm-mod, to map the image (below).
+ * load. Copy mode hashes in storage-init: nothing. dm-verity and none also map the image (below).
  */
 export function integrityWants(integrity: WantsOptions["integrity"], config?: KernelConfig): ModuleWant[] {
-  // storage-init reads the image's blocks from the partition through dm-linear, so that the boot
-  // filesystem can be unmounted; without dm-mod it attaches the file (and /boot stays in use)
-  if (integrity?.mode === "none") return [{ name: "dm-mod", ifAvailable: true, why: "map the image's blocks on the boot partition" }];
   if (!integrity || integrity.mode === "copy") return [];
-  const wants: ModuleWant[] = [];
+  // storage-init reads the image's blocks from the partition through dm-linear, so that the boot
+  // filesystem can be unmounted (holes of a sparse image through dm-zero, a module of its own);
+  // without them it attaches the file, and /boot stays in use
+  const wants: ModuleWant[] = [
+    ...(integrity.mode === "none" ? [{ name: "dm-mod", ifAvailable: true, why: "map the image's blocks on the boot partition" }] : []),
+    ...(integrity.mode !== "fs-verity" ? [{ name: "dm-zero", ifAvailable: true, why: "holes of a sparse image, mapped" }] : []),
+  ];
+  if (integrity.mode === "none") return wants;
   if (integrity.mode === "dm-verity") wants.push({ name: "dm-verity", why: "integrity dm-verity" });
   const alg = integrity.hashAlgorithm ?? "sha256";
   // built in: nothing to load (the alias would pull a CPU-specific variant the guest may lack)
