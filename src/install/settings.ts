@@ -36,7 +36,11 @@ export const SETTINGS_FILE = "etc/initoverlayfs/install.conf";
 export function readSettings(root: string): InstallSettings {
   const path = join(resolve(root), SETTINGS_FILE);
   if (!existsSync(path)) return {};
-  const text = readFileSync(path, "latin1");
+  return parseSettings(readFileSync(path, "latin1"), path);
+}
+
+/** install.conf's text (one char per byte) to settings; pure, so it can be tested and fuzzed alone. */
+export function parseSettings(text: string, path = "install.conf"): InstallSettings {
   const s: InstallSettings = {};
   for (const { key, value: v, offset } of parseConfigText(text, path)) {
     const bad = (why: string): never => {
