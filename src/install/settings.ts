@@ -13,7 +13,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { FormatError } from "../errors.js";
 import {
-  absolutePathProblem, BOOT_FSTYPES, BootFstype, bootSpecProblem, FAILURE_POLICIES, FailurePolicy, INTEGRITY_MODES, IntegrityMode, memberOf, MINI_COMPRESSIONS, MiniCompression, parseConfigText,
+  absolutePathProblem, BOOT_FSTYPES, BootFstype, bootSpecProblem, FAILURE_POLICIES, FailurePolicy, INTEGRITY_MODES, IntegrityMode, LIMITS, memberOf, MINI_COMPRESSIONS, MiniCompression, parseConfigText, parseCount,
 } from "../formats/storage-init-config/index.js";
 
 export interface InstallSettings {
@@ -52,7 +52,7 @@ export function parseSettings(text: string, path = "install.conf"): InstallSetti
       case "boot": s.boot = valid(bootSpecProblem(v)); break;
       case "boot_fstype": s.bootFstype = oneOf(BOOT_FSTYPES); break;
       case "failure": s.failure = oneOf(FAILURE_POLICIES); break;
-      case "timeout": if (!/^\d+$/.test(v)) bad("expected a whole number of seconds"); s.timeout = Number(v); break;
+      case "timeout": s.timeout = parseCount(v, LIMITS.timeout) ?? bad(`expected a whole number of seconds from 0 to ${LIMITS.timeout}`); break;
       case "init": s.init = valid(absolutePathProblem(v)); break;
       case "mini_compression": s.miniCompression = oneOf(MINI_COMPRESSIONS); break;
       case "add_modules": s.addModules = v.split(",").map((x) => x.trim()).filter(Boolean); break;
