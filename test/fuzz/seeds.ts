@@ -5,8 +5,8 @@
  * the version) and reused: a fresh checkout makes them in about ten seconds.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, linkSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { buildErofsImage } from "../../src/formats/erofs/writer/index.js";
 import { renderConfig } from "../../src/formats/storage-init-config/render.js";
 import { dmVerityParams, encodeVeritySuperblock } from "../../src/formats/verity/dm-verity.js";
@@ -193,21 +193,32 @@ function makeAll(work: string): Seed[] {
 
 /** Makes the seeds under `dir` (dir/TARGET/NAME, dir/certs) unless they are there already. Returns dir. */
 export function ensureSeeds(dir: string): string {
-  const stamp = join(dir, ".version");
-  if (existsSync(stamp) && readFileSync(stamp, "utf8") === SEED_VERSION) return dir;
-  rmSync(dir, { recursive: true, force: true });
+  const current = () => existsSync(join(dir, ".version")) && readFileSync(join(dir, ".version"), "utf8") === SEED_VERSION;
+  if (current()) return dir;
+  // made aside and renamed into place: npm test runs the smoke and regression tests side by side
   const work = makeTempDir("iofs-fuzz-seeds-");
+  const out = `${dir}.${process.pid}.tmp`;
   try {
     const seeds = makeAll(work);
     for (const s of seeds) {
-      mkdirSync(join(dir, s.target), { recursive: true });
-      writeFileSync(join(dir, s.target, s.name), s.bytes);
+      mkdirSync(join(out, s.target), { recursive: true });
+      writeFileSync(join(out, s.target, s.name), s.bytes);
     }
-    mkdirSync(join(dir, "certs"), { recursive: true });
-    for (const f of ["rsa.cert.pem", "ec.cert.pem"]) writeFileSync(join(dir, "certs", f), readFileSync(join(work, "certs", f)));
-    writeFileSync(stamp, SEED_VERSION);
+    mkdirSync(join(out, "certs"), { recursive: true });
+    for (const f of ["rsa.cert.pem", "ec.cert.pem"]) writeFileSync(join(out, "certs", f), readFileSync(join(work, "certs", f)));
+    writeFileSync(join(out, ".version"), SEED_VERSION);
+    if (!current()) {
+      rmSync(dir, { recursive: true, force: true });
+      mkdirSync(dirname(dir), { recursive: true });
+      try {
+        renameSync(out, dir);
+      } catch (e) {
+        if (!current()) throw e; // else the other test process was first
+      }
+    }
   } finally {
     removeDir(work);
+    rmSync(out, { recursive: true, force: true });
   }
   return dir;
 }
