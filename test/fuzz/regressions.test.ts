@@ -5,18 +5,21 @@
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { before, test } from "node:test";
+import { after, before, test } from "node:test";
 import { InitoverlayfsError } from "../../src/errors.js";
-import { REPO, WORK } from "./run.js";
-import { ensureSeeds } from "./seeds.js";
+import { makeTestKey } from "../helpers/keys.js";
+import { makeTempDir, removeDir } from "../helpers/tmp.js";
+import { REPO } from "./run.js";
 import { setSignatureCerts, TARGETS } from "./targets.js";
 
 const DIR = join(REPO, "test", "fuzz", "regressions");
 
+const work = makeTempDir("iofs-fuzz-regressions-");
 before(() => {
-  const certs = join(ensureSeeds(join(WORK, "seeds")), "certs");
-  setSignatureCerts({ rsa: readFileSync(join(certs, "rsa.cert.pem"), "utf8"), ec: readFileSync(join(certs, "ec.cert.pem"), "utf8") });
+  // any certificates do: the PKCS#7 regressions fail before the signer is compared
+  setSignatureCerts({ rsa: makeTestKey(work, "rsa", "rsa").cert, ec: makeTestKey(work, "ec", "ec").cert });
 });
+after(() => removeDir(work));
 
 for (const t of TARGETS) {
   const dir = join(DIR, t.name);
