@@ -14,7 +14,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { FormatError } from "../errors.js";
 import { inRoot } from "../io/in-root.js";
 import {
-  absolutePathProblem, BOOT_FSTYPES, BootFstype, bootSpecProblem, FAILURE_POLICIES, FailurePolicy, INTEGRITY_MODES, IntegrityMode, memberOf, MINI_COMPRESSIONS, MiniCompression, parseConfigText,
+  absolutePathProblem, BOOT_FSTYPES, BootFstype, bootSpecProblem, FAILURE_POLICIES, FailurePolicy, INTEGRITY_MODES, IntegrityMode, LIMITS, memberOf, MINI_COMPRESSIONS, MiniCompression, parseConfigText, parseCount,
 } from "../formats/storage-init-config/index.js";
 
 export interface InstallSettings {
@@ -38,7 +38,11 @@ export const SETTINGS_FILE = "etc/initoverlayfs/install.conf";
 export function readSettings(root: string): InstallSettings {
   const path = inRoot(root, "/" + SETTINGS_FILE);
   if (!existsSync(path)) return {};
-  const text = readFileSync(path, "latin1");
+  return parseSettings(readFileSync(path, "latin1"), path);
+}
+
+/** install.conf's text (one char per byte) to settings; pure, so it can be tested and fuzzed alone. */
+export function parseSettings(text: string, path = "install.conf"): InstallSettings {
   const s: InstallSettings = {};
   for (const { key, value: v, offset } of parseConfigText(text, path)) {
     const bad = (why: string): never => {
@@ -50,7 +54,7 @@ export function readSettings(root: string): InstallSettings {
       case "boot": s.boot = valid(bootSpecProblem(v)); break;
       case "boot_fstype": s.bootFstype = oneOf(BOOT_FSTYPES); break;
       case "failure": s.failure = oneOf(FAILURE_POLICIES); break;
-      case "timeout": if (!/^\d+$/.test(v)) bad("expected a whole number of seconds"); s.timeout = Number(v); break;
+      case "timeout": s.timeout = parseCount(v, LIMITS.timeout) ?? bad(`expected a whole number of seconds from 0 to ${LIMITS.timeout}`); break;
       case "init": s.init = valid(absolutePathProblem(v)); break;
       case "mini_compression": s.miniCompression = oneOf(MINI_COMPRESSIONS); break;
       case "add_modules": s.addModules = v.split(",").map((x) => x.trim()).filter(Boolean); break;

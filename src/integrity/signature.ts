@@ -176,5 +176,10 @@ function algorithmOid(a: forge.asn1.Asn1 | undefined, what: string, bad: (why: s
   if (!oid || oid.tagClass !== Class.UNIVERSAL || oid.type !== Type.OID || oid.constructed || typeof oid.value !== "string") bad(`${what}: expected an OID`);
   const p = v[1];
   if (v.length > 2 || (p && (p.tagClass !== Class.UNIVERSAL || p.type !== Type.NULL || p.constructed || p.value !== ""))) bad(`${what}: expected NULL or no parameters`);
-  return nodeForge().asn1.derToOid(oid.value as string);
+  try {
+    return nodeForge().asn1.derToOid(oid.value as string);
+  } catch (e) {
+    // node-forge throws a plain Error for an arc over 2^53 (found by fuzzing)
+    return bad(`${what}: malformed OID (${(e as Error).message})`);
+  }
 }

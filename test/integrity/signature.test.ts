@@ -100,3 +100,19 @@ test("every single-byte change of a signature is rejected (exhaustive over all b
     assert.equal(changed, sig.length);
   });
 });
+
+test("fuzz finding: an OID arc over 2^53 in the SignerInfo is a FormatError (node-forge throws a plain Error)", async () => {
+  await withTempDir(async (dir) => {
+    const k = makeTestKey(dir);
+    const sig = Buffer.from(signRootHash("ab", k.key, k.cert));
+    // signatureAlgorithm rsaEncryption (06 09 2a 86 48 86 f7 0d 01 01 01): its arcs turned into one endless one
+    const oid = Buffer.from("06092a864886f70d010101", "hex");
+    const at = sig.lastIndexOf(oid);
+    assert.ok(at > 0);
+    sig.fill(0xff, at + 3, at + oid.length);
+    assert.throws(() => verifyDetached(sig, Buffer.from("ab"), k.cert), (e) => e instanceof FormatError && /signatureAlgorithm: malformed OID/.test(e.message));
+    // the minimized input the fuzzer found (test/fuzz/regressions/pkcs7): the same error
+    const found = readFileSync(new URL("../../../test/fuzz/regressions/pkcs7/oid-arc-over-2-53", import.meta.url));
+    assert.throws(() => verifyDetached(found, Buffer.from("ab"), k.cert), (e) => e instanceof FormatError && /malformed OID/.test(e.message));
+  });
+});

@@ -14,15 +14,27 @@ export function parseConfig(text: ByteString, source = "config"): StorageInitCon
   return configFromKeys(ConfigKeys.parse(text, source));
 }
 
+/** Fields the config type holds as text (renderConfig writes them UTF-8 encoded): anything else cannot round-trip. */
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
 export function configFromKeys(keys: ConfigKeys): StorageInitConfig {
   const fail = (k: string, why: string): never => {
     throw keys.error(k, why);
   };
-  const path = (k: string, v: string): string => {
+  const text = (k: string, v: string): string => {
+    try {
+      return utf8.decode(Buffer.from(v, "latin1"));
+    } catch {
+      return fail(k, `not UTF-8 text: ${JSON.stringify(v)}`);
+    }
+  };
+  // module and shim paths are byte strings (names from the tree); image and init are text
+  const rawPath = (k: string, v: string): string => {
     const p = absolutePathProblem(v);
     return p === undefined ? v : fail(k, p);
   };
-  const boot = keys.get("boot") ?? fail("boot", "not set");
+  const path = (k: string, v: string): string => text(k, rawPath(k, v));
+  const boot = text("boot", keys.get("boot") ?? fail("boot", "not set"));
   const bootProblem = bootSpecProblem(boot);
   if (bootProblem) fail("boot", bootProblem);
   const fstype = keys.get("bootfstype");
@@ -40,10 +52,10 @@ export function configFromKeys(keys: ConfigKeys): StorageInitConfig {
       }
       if (modules.length >= LIMITS.modules) at(`more than ${LIMITS.modules} modules`);
       const [p, ...rest] = e.value.split(/[ \t]+/);
-      const params = e.value.slice(p.length).trim();
+      const params = text(e.key, e.value.slice(p.length).trim());
       if (rest.length && params.length > LIMITS.params) at(`module parameters longer than ${LIMITS.params} bytes`);
       modules.push({
-        path: path(e.key, p),
+        path: rawPath(e.key, p),
         ...(params ? { params } : {}),
         ...(e.key === "storage_module" ? { storageModule: true } : e.key === "optional_module" ? { optionalModule: true } : {}),
       });
@@ -54,10 +66,11 @@ export function configFromKeys(keys: ConfigKeys): StorageInitConfig {
         continue;
       }
       if (shims.length >= LIMITS.shims) at(`more than ${LIMITS.shims} entries`);
-      shims.push(path(e.key, e.value));
+      shims.push(rawPath(e.key, e.value));
     }
   }
-  const bootflags = keys.get("bootflags");
+  const bootflagsText = keys.get("bootflags");
+  const bootflags = bootflagsText === undefined ? undefined : text("bootflags", bootflagsText);
   const cmdline = keys.get("cmdline");
   if (cmdline !== undefined && cmdline !== "yes" && cmdline !== "no") fail("cmdline", `expected yes or no, got ${JSON.stringify(cmdline)}`);
   return {

@@ -139,3 +139,16 @@ test("config text: comments, quotes, dashes in keys, repeated keys; bad lines na
   assert.throws(() => parseConfig("image = /i.img\n", "x.conf"), /x\.conf: offset 0: config: boot: not set/);
   assert.throws(() => parseConfig("boot = LABEL=b\nimage = /i\ntimeout = soon\n", "x.conf"), /offset 26: config: timeout: expected a whole number/);
 });
+
+test("fuzz finding: text fields read back as the text renderConfig wrote (UTF-8), and bytes that are not UTF-8 are a FormatError", () => {
+  // renderConfig writes boot, bootflags, image, init and module parameters UTF-8 encoded; the parser gave their bytes back as latin1
+  const c: StorageInitConfig = { ...BASE, boot: "LABEL=böot", bootflags: "é", image: "/imäge.img", init: "/sbin/ïnit", modules: [{ path: "/lib/modules/k/a.ko", params: "x=ü" }] };
+  assert.deepEqual(parseConfig(renderConfig(c)), parseConfig(renderConfig(parseConfig(renderConfig(c)))));
+  assert.equal(parseConfig(renderConfig(c)).init, "/sbin/ïnit");
+  assert.equal(parseConfig(renderConfig(c)).modules[0].params, "x=ü");
+  // module and shim paths stay byte strings (names from the tree)
+  assert.equal(parseConfig(renderConfig({ ...BASE, modules: [{ path: "/lib/\xff.ko" }] })).modules[0].path, "/lib/\xff.ko");
+  // the minimized input (test/fuzz/regressions/config)
+  const found = readFileSync(new URL("../../../../test/fuzz/regressions/config/init-not-utf8", import.meta.url), "latin1");
+  assert.throws(() => parseConfig(found), (e) => e instanceof FormatError && e.offset === 20 && /init: not UTF-8 text/.test(e.message));
+});
