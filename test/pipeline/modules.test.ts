@@ -1,5 +1,5 @@
 /**
- * Module selection on the real Debian initramfs (/boot/initrd.img-6.1.0-56-amd64), checked
+ * Module selection on the real Debian initramfs (/boot/initrd.img-KVER of the newest installed kernel), checked
  * against kmod's own resolver: `modprobe --show-depends` on the extracted initramfs (and on the
  * host's /lib/modules for what the initramfs lacks). The files are required: a missing one fails.
  */

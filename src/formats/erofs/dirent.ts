@@ -36,11 +36,6 @@ const FILE_TYPE_KIND: Record<number, NodeKind | undefined> = {
   [FileType.Symlink]: "symlink",
 };
 
-export function fileTypeOfKind(kind: NodeKind): FileType {
-  for (const [ft, k] of Object.entries(FILE_TYPE_KIND)) if (k === kind) return Number(ft) as FileType;
-  return FileType.Unknown;
-}
-
 /** Checks a dirent's file type against the kind of the inode it points to (soft problem). */
 export function checkFileType(ctx: ErofsContext, entry: ErofsDirEntry, nid: number, kind: NodeKind, path?: string): void {
   if (FILE_TYPE_KIND[entry.fileType] !== kind && entry.fileType < 8) {

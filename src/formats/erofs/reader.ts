@@ -29,7 +29,7 @@ import { decompressAll, forEachExtent, type ZFileOptions } from "./zdata.js";
 import { mapCompressed, type ZImage, type ZMap } from "./zmap.js";
 
 export { withContext, type ErofsProblem } from "./context.js";
-export { fileTypeOfKind, type ErofsDirEntry } from "./dirent.js";
+export { type ErofsDirEntry } from "./dirent.js";
 export type { DataExtent } from "./extents.js";
 export type { ErofsInode } from "./inode.js";
 export type { ErofsCompressionConfig, ErofsSuperblock } from "./superblock.js";

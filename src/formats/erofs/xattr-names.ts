@@ -18,8 +18,3 @@ export function splitXattrName(name: string): { index: number; suffix: string } 
   return best;
 }
 
-export function joinXattrName(index: number, suffix: string): string | undefined {
-  if (index === 0) return suffix;
-  const p = XATTR_PREFIXES.find(([i]) => i === index);
-  return p ? p[1] + suffix : undefined;
-}
