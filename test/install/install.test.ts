@@ -250,7 +250,7 @@ test("bad input and bad states: one clear line and the documented exit code, not
     writeFileSync(join(boot, SLOT), orig.a);
     const bad = cliEnv(["install", "--root", root, "--kver", KVER]);
     assert.equal(bad.code, 3, bad.stderr);
-    assert.match(bad.stderr, /^initoverlayfs: .*etc\/initoverlayfs\/install\.conf: offset 22: install\.conf: timeout: expected a whole number of seconds\n$/);
+    assert.match(bad.stderr, /^initoverlayfs: .*etc\/initoverlayfs\/install\.conf: offset 22: install\.conf: timeout: expected a whole number of seconds from 0 to 3600\n$/);
 
     writeFileSync(join(root, "etc/initoverlayfs/install.conf"), CONF);
     const none = cliEnv(["install", "--root", root, "--kver", "9.9.9-none"]);
