@@ -1,11 +1,11 @@
 /** The one reader of a mini initramfs's config: unpack the archive, find the file storage-init reads. */
-import { MiniConfigFile, miniConfigFile } from "../formats/storage-init-config/index.js";
+import { ConfigKeys, miniConfigFile } from "../formats/storage-init-config/index.js";
 import { FsTree } from "../fs/tree.js";
 import { readInitramfs } from "./read.js";
 
 export interface MiniInitramfs {
   tree: FsTree;
-  config: MiniConfigFile;
+  config: ConfigKeys;
 }
 
 /**

@@ -16,7 +16,7 @@ export type InitramfsKind =
 /** The mini initramfs's config keys, or undefined when the archive is not one of ours. */
 export async function miniConfigOf(bytes: Uint8Array, source: string): Promise<ConfigKeys | undefined> {
   try {
-    return (await readMiniInitramfs(bytes, source))?.config.keys;
+    return (await readMiniInitramfs(bytes, source))?.config;
   } catch (e) {
     // ours always parse; anything we cannot read is not ours (the build then reports why)
     if (e instanceof FormatError) return undefined;

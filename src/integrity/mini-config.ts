@@ -13,7 +13,7 @@ export interface MiniIntegrity {
 export async function readMiniIntegrity(path: string): Promise<MiniIntegrity> {
   const mini = await readMiniInitramfs(readFileSync(path), path);
   if (!mini) throw new FormatError("mini initramfs", undefined, `no ${CONFIG_PATH} naming an image (not an initoverlayfs mini initramfs?)`, path);
-  const config = parseIntegrity(mini.config.keys);
+  const config = parseIntegrity(mini.config);
   if (config.mode !== "dm-verity" || config.signature === undefined) return { config };
   return { config, signature: miniFile(mini.tree, path, config.signature, "verity_sig") };
 }

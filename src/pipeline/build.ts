@@ -174,7 +174,7 @@ export async function buildPair(o: BuildOptions): Promise<BuildResult> {
     compressor?.handOutAll();
     const kernel = resolveKernel(o, input);
     const mini = await planMini(o, input, kernel);
-    const written = await writePair(o, input, mini, compressor);
+    const written = await writePair(o, kernel.kver, input, mini, compressor);
     return {
       kver: kernel.kver,
       input: { path: input.path, bytes: input.bytes, segments: input.segments },
@@ -355,8 +355,7 @@ interface Written {
  * The image first (sealed under a staging name, then renamed), then the mini initramfs that
  * expects it: without the mini the image is useless, and a failure removes what was written.
  */
-async function writePair(o: BuildOptions, input: Input, mini: MiniPlan, compressor: TreeCompressor | undefined): Promise<Written> {
-  const kver = input.kver ?? inferKver(input.tree, input.path);
+async function writePair(o: BuildOptions, kver: string, input: Input, mini: MiniPlan, compressor: TreeCompressor | undefined): Promise<Written> {
   const imageOut = join(input.outDir, `initoverlayfs-${kver}.img`);
   const miniOut = join(input.outDir, `initramfs-${kver}.img`);
   for (const out of [imageOut, miniOut]) {

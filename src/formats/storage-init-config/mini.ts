@@ -3,26 +3,16 @@
  * archive). A tree without it, or whose config names no image, is not one of ours.
  */
 import { FormatError } from "../../errors.js";
-import { ByteString, bytesToByteString, FsTree, lookup } from "../../fs/tree.js";
+import { bytesToByteString, FsTree, lookup } from "../../fs/tree.js";
 import { CONFIG_PATH } from "./schema.js";
 import { ConfigKeys } from "./text.js";
 
-export interface MiniConfigFile {
-  /** the file's text, one char per byte */
-  text: ByteString;
-  keys: ConfigKeys;
-  /** "FILE:/etc/initoverlayfs.conf", for messages */
-  source: string;
-}
-
-/** The config file of a mini initramfs, or undefined when the tree is not one (no config or no `image`). */
-export function miniConfigFile(tree: FsTree, archive: string): MiniConfigFile | undefined {
+/** The config of a mini initramfs (its errors name "ARCHIVE:/etc/initoverlayfs.conf"), or undefined when the tree is not one (no config or no `image`). */
+export function miniConfigFile(tree: FsTree, archive: string): ConfigKeys | undefined {
   const node = lookup(tree, CONFIG_PATH);
   if (!node || node.kind !== "file") return undefined;
-  const source = `${archive}:${CONFIG_PATH}`;
-  const text = bytesToByteString(node.content.read());
-  const keys = ConfigKeys.parse(text, source);
-  return keys.has("image") ? { text, keys, source } : undefined;
+  const keys = ConfigKeys.parse(bytesToByteString(node.content.read()), `${archive}:${CONFIG_PATH}`);
+  return keys.has("image") ? keys : undefined;
 }
 
 /** A file the config names (verity_sig), read from the same tree. */

@@ -7,7 +7,7 @@ import { ByteString } from "../../fs/tree.js";
 import { ModuleSpec, StorageInitConfig } from "./config.js";
 import { parseIntegrity } from "./integrity.js";
 import { BOOT_FSTYPES, BUILD_DEFAULTS, DEFAULT_SHIMS, FAILURE_POLICIES, LIMITS, memberOf, MODULE_KEYS } from "./schema.js";
-import { ConfigKeys } from "./text.js";
+import { ConfigEntry, ConfigKeys } from "./text.js";
 import { absolutePathProblem, bootSpecProblem, parseCount } from "./values.js";
 
 export function parseConfig(text: ByteString, source = "config"): StorageInitConfig {
@@ -18,20 +18,20 @@ export function parseConfig(text: ByteString, source = "config"): StorageInitCon
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 export function configFromKeys(keys: ConfigKeys): StorageInitConfig {
-  const fail = (k: string, why: string): never => {
-    throw keys.error(k, why);
+  const fail = (k: string, why: string, entry?: ConfigEntry): never => {
+    throw keys.error(k, why, entry);
   };
-  const text = (k: string, v: string): string => {
+  const text = (k: string, v: string, entry?: ConfigEntry): string => {
     try {
       return utf8.decode(Buffer.from(v, "latin1"));
     } catch {
-      return fail(k, `not UTF-8 text: ${JSON.stringify(v)}`);
+      return fail(k, `not UTF-8 text: ${JSON.stringify(v)}`, entry);
     }
   };
   // module and shim paths are byte strings (names from the tree); image and init are text
-  const rawPath = (k: string, v: string): string => {
+  const rawPath = (k: string, v: string, entry?: ConfigEntry): string => {
     const p = absolutePathProblem(v);
-    return p === undefined ? v : fail(k, p);
+    return p === undefined ? v : fail(k, p, entry);
   };
   const path = (k: string, v: string): string => text(k, rawPath(k, v));
   const boot = text("boot", keys.get("boot") ?? fail("boot", "not set"));
@@ -44,18 +44,18 @@ export function configFromKeys(keys: ConfigKeys): StorageInitConfig {
   const modules: ModuleSpec[] = [];
   let shims: ByteString[] | undefined;
   for (const e of keys.entries) {
-    const at = (why: string): never => fail(e.key, why);
+    const at = (why: string): never => fail(e.key, why, e);
     if ((MODULE_KEYS as readonly string[]).includes(e.key)) {
       if (e.value === "") {
         modules.length = 0;
         continue;
       }
       if (modules.length >= LIMITS.modules) at(`more than ${LIMITS.modules} modules`);
-      const [p, ...rest] = e.value.split(/[ \t]+/);
-      const params = text(e.key, e.value.slice(p.length).trim());
-      if (rest.length && params.length > LIMITS.params) at(`module parameters longer than ${LIMITS.params} bytes`);
+      const p = e.value.split(/[ \t]+/)[0];
+      const params = text(e.key, e.value.slice(p.length).trim(), e);
+      if (params.length > LIMITS.params) at(`module parameters longer than ${LIMITS.params} bytes`);
       modules.push({
-        path: rawPath(e.key, p),
+        path: rawPath(e.key, p, e),
         ...(params ? { params } : {}),
         ...(e.key === "storage_module" ? { storageModule: true } : e.key === "optional_module" ? { optionalModule: true } : {}),
       });
@@ -66,7 +66,7 @@ export function configFromKeys(keys: ConfigKeys): StorageInitConfig {
         continue;
       }
       if (shims.length >= LIMITS.shims) at(`more than ${LIMITS.shims} entries`);
-      shims.push(rawPath(e.key, e.value));
+      shims.push(rawPath(e.key, e.value, e));
     }
   }
   const bootflagsText = keys.get("bootflags");

@@ -60,17 +60,9 @@ export class ConfigKeys {
     return this.last.get(key)?.value;
   }
 
-  entry(key: string): ConfigEntry | undefined {
-    return this.last.get(key);
-  }
-
-  all(key: string): ConfigEntry[] {
-    return this.entries.filter((e) => e.key === key);
-  }
-
-  /** A FormatError at the line of `key` (at the start when absent). */
-  error(key: string, why: string): FormatError {
-    return new FormatError("config", this.last.get(key)?.offset ?? 0, `${key}: ${why}`, this.source);
+  /** A FormatError at the line of `key` (at the start when absent), or of `entry` for a repeated key. */
+  error(key: string, why: string, entry: ConfigEntry | undefined = this.last.get(key)): FormatError {
+    return new FormatError("config", entry?.offset ?? 0, `${key}: ${why}`, this.source);
   }
 }
 

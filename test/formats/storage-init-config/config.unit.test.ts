@@ -152,3 +152,10 @@ test("fuzz finding: text fields read back as the text renderConfig wrote (UTF-8)
   const found = readFileSync(new URL("../../../../test/fuzz/regressions/config/init-not-utf8", import.meta.url), "latin1");
   assert.throws(() => parseConfig(found), (e) => e instanceof FormatError && e.offset === 20 && /init: not UTF-8 text/.test(e.message));
 });
+
+test("a bad module or shim line is reported at its own offset, not at the key's last line", () => {
+  const text = "boot = LABEL=b\nimage = /i.img\nmodule = rel/a.ko\nmodule = /b.ko\nshim = x\nshim = /y\n";
+  assert.throws(() => parseConfig(text, "x.conf"), (e: unknown) => e instanceof FormatError && e.offset === text.indexOf("module = rel") && /module: must be an absolute path/.test(e.message));
+  const shims = text.replace("module = rel/a.ko", "module = /a.ko");
+  assert.throws(() => parseConfig(shims, "x.conf"), (e: unknown) => e instanceof FormatError && e.offset === shims.indexOf("shim = x"));
+});
