@@ -31,6 +31,7 @@ const require = createRequire(import.meta.url);
 let Bunzip: BunzipConstructor | undefined;
 
 const OUTPUT_CHUNK = 1 << 20;
+const FIRST_CHUNK = 64 << 10;
 
 class TruncatedInput extends Error {}
 
@@ -54,8 +55,9 @@ export async function* decompressBzip2(input: Uint8Array, offset: number): Async
       return n;
     },
   };
-  // Output goes into 1 MiB chunks; views of the filled part are yielded and never written again.
-  let chunk = new Uint8Array(OUTPUT_CHUNK);
+  // Output goes into chunks that double up to 1 MiB (a tiny stream does not pay for 1 MiB); views
+  // of the filled part are yielded and never written again.
+  let chunk = new Uint8Array(FIRST_CHUNK);
   let filled = 0;
   let yielded = 0;
   const ready: Uint8Array[] = [];
@@ -63,7 +65,7 @@ export async function* decompressBzip2(input: Uint8Array, offset: number): Async
     writeByte(byte) {
       if (filled === chunk.length) {
         if (filled > yielded) ready.push(chunk.subarray(yielded, filled));
-        chunk = new Uint8Array(OUTPUT_CHUNK);
+        chunk = new Uint8Array(Math.min(OUTPUT_CHUNK, chunk.length * 2));
         filled = yielded = 0;
       }
       chunk[filled++] = byte;

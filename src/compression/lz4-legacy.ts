@@ -15,6 +15,13 @@ import { lz4CompressBound, lz4DecompressBlock } from "../formats/lz4/block.js";
 export const LZ4_LEGACY_MAGIC = 0x184c2102;
 const CHUNK_OUTPUT_MAX = 8 << 20;
 const CHUNK_INPUT_MAX = lz4CompressBound(CHUNK_OUTPUT_MAX);
+/**
+ * What a block of n bytes can decode to at most: a match-length extension byte adds 255 bytes out,
+ * every other byte far less (a 3-byte sequence head makes at most 19; literals are 1:1).
+ */
+function blockOutputBound(n: number): number {
+  return Math.min(CHUNK_OUTPUT_MAX, 255 * n + 64);
+}
 
 function le32(b: Uint8Array, at: number): number {
   return (b[at] | (b[at + 1] << 8) | (b[at + 2] << 16) | (b[at + 3] << 24)) >>> 0;
@@ -25,9 +32,9 @@ export async function* decompressLz4Legacy(input: Uint8Array, offset: number): A
     throw new FormatError("lz4", offset, "bad magic: not an lz4 legacy frame (the kernel reads only `lz4 -l` output)");
   }
   let pos = offset + 4;
-  // One scratch buffer; each chunk's output is copied out at its exact size so the consumer may
-  // keep it while the scratch is reused.
-  let scratch: Uint8Array | undefined;
+  // One scratch buffer, grown to what the chunks can decode to (not 8 MiB for a 40-byte stream);
+  // each chunk's output is copied out at its exact size so the consumer may keep it.
+  let scratch = new Uint8Array(0);
   for (;;) {
     if (input.length - pos < 4) break;
     const size = le32(input, pos);
@@ -42,7 +49,7 @@ export async function* decompressLz4Legacy(input: Uint8Array, offset: number): A
     if (size > input.length - pos - 4) {
       throw new FormatError("lz4", pos, `truncated: chunk of ${size} bytes, only ${input.length - pos - 4} left`);
     }
-    scratch ??= new Uint8Array(CHUNK_OUTPUT_MAX);
+    if (scratch.length < blockOutputBound(size)) scratch = new Uint8Array(blockOutputBound(size));
     const blockAt = pos + 4;
     const n = lz4DecompressBlock(input.subarray(blockAt, blockAt + size), scratch, blockAt);
     if (n > 0) yield scratch.slice(0, n);
