@@ -9,9 +9,10 @@
 import test, { after, before } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { buildPair, BuildResult } from "../../src/pipeline/build.js";
+import { cpioArchiveOf } from "../helpers/early.js";
 import { makeTempDir, removeDir } from "../helpers/tmp.js";
 import { boot, KVER, makeBootDisk, makeRootDisk, rootReport, STOCK_INITRD, tail } from "./vm.js";
 
@@ -33,8 +34,8 @@ let withEarly: string;
 let pair: BuildResult;
 let earlyBytes: Buffer;
 
-function sh(cmd: string, args: string[], o: { cwd?: string } = {}): Buffer {
-  const r = spawnSync(cmd, args, { cwd: o.cwd, maxBuffer: 1 << 26 });
+function sh(cmd: string, args: string[]): Buffer {
+  const r = spawnSync(cmd, args, { maxBuffer: 1 << 26 });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")}: ${r.stderr}`);
   return r.stdout;
 }
@@ -45,10 +46,7 @@ before(async () => {
   // the table, as a user makes an override (Documentation/admin-guide/acpi/initrd_table_override.rst)
   writeFileSync(join(work, "ssdt.asl"), ASL);
   sh("iasl", ["-p", join(work, "ssdt"), join(work, "ssdt.asl")]);
-  const tree = join(work, "early");
-  mkdirSync(join(tree, "kernel/firmware/acpi"), { recursive: true });
-  writeFileSync(join(tree, SSDT_PATH), readFileSync(join(work, "ssdt.aml")));
-  earlyBytes = sh("sh", ["-c", "find kernel | LC_ALL=C sort | cpio -H newc -o --quiet"], { cwd: tree });
+  earlyBytes = cpioArchiveOf(join(work, "early"), { [SSDT_PATH]: readFileSync(join(work, "ssdt.aml")) });
   withEarly = join(work, "initrd-with-early.img");
   writeFileSync(withEarly, Buffer.concat([earlyBytes, readFileSync(STOCK_INITRD)]));
   pair = await buildPair({ initramfs: withEarly, kver: KVER, boot: `UUID=${BOOT_UUID}`, outputDir: join(work, "out") });

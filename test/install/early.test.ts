@@ -7,36 +7,22 @@
 import test from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
-import { prng } from "../helpers/prng.js";
+import { microcodeArchive, UCODE_INTEL } from "../helpers/early.js";
 import { run } from "../helpers/run.js";
 import { makeTempDir, removeDir } from "../helpers/tmp.js";
 import { cliEnv, CONF, KVER, plainRoot, SLOT, testOriginals } from "./helpers.js";
 
 const orig = testOriginals([21, 22], 1_000_000);
-const UCODE = "kernel/x86/microcode/GenuineIntel.bin";
-
-/** An early microcode archive as initramfs-tools writes one: cpio -H newc of kernel/x86/microcode/. */
-function microcodeArchive(work: string, size: number): { archive: Buffer; ucode: Buffer } {
-  const dir = join(work, "early-src");
-  mkdirSync(join(dir, "kernel/x86/microcode"), { recursive: true });
-  const rnd = prng(7);
-  const ucode = Buffer.alloc(size);
-  for (let i = 0; i < size; i++) ucode[i] = (rnd() * 256) | 0;
-  writeFileSync(join(dir, UCODE), ucode);
-  const r = spawnSync("sh", ["-c", "find kernel | LC_ALL=C sort | cpio -H newc -o --quiet"], { cwd: dir, maxBuffer: 1 << 28 });
-  if (r.status !== 0) throw new Error(`cpio: ${r.stderr}`);
-  return { archive: r.stdout, ucode };
-}
 
 for (const compression of ["gzip", "none"] as const) {
   test(`install (mini ${compression}): the early microcode archive comes first in the mini, status reports it, a mini without it is rebuilt`, () => {
     const work = makeTempDir("iofs-install-early-");
     try {
       const { root, boot } = plainRoot(work, CONF.replace("mini_compression = none", `mini_compression = ${compression}`));
-      const { archive, ucode } = microcodeArchive(work, 123_457);
+      const { archive, ucode } = microcodeArchive(join(work, "early-src"), 123_457);
       const original = Buffer.concat([archive, orig.a]);
       writeFileSync(join(boot, SLOT), original);
 
@@ -44,7 +30,7 @@ for (const compression of ["gzip", "none"] as const) {
       assert.equal(r.code, 0, r.stderr);
       const [res] = JSON.parse(r.stdout);
       assert.equal(res.action, "installed");
-      assert.deepEqual(res.early.members.map((m: { path: string; size: number }) => [m.path, m.size]), [[UCODE, ucode.length]]);
+      assert.deepEqual(res.early.members.map((m: { path: string; size: number }) => [m.path, m.size]), [[UCODE_INTEL, ucode.length]]);
       assert.equal(res.early.archives, 1);
       const mini = readFileSync(join(boot, SLOT));
       assert.ok(mini.subarray(0, res.early.bytes).equals(archive.subarray(0, res.early.bytes)), "the mini starts with the early archive");
@@ -52,14 +38,14 @@ for (const compression of ["gzip", "none"] as const) {
 
       // GNU cpio reads the microcode from the first archive, and storage-init's config from the rest
       const member = (bytes: Buffer, name: string) => spawnSync("cpio", ["-i", "--quiet", "--to-stdout", name], { input: bytes, maxBuffer: 1 << 28 }).stdout;
-      assert.ok(member(mini.subarray(0, res.early.bytes), UCODE).equals(ucode));
+      assert.ok(member(mini.subarray(0, res.early.bytes), UCODE_INTEL).equals(ucode));
       const rest = mini.subarray(res.early.bytes);
       assert.match(member(compression === "gzip" ? gunzipSync(rest) : rest, "etc/initoverlayfs.conf").toString(), /^image = /m);
       if (compression === "gzip") {
         // initramfs-tools' own tool splits it the same way (it expects the main archive compressed)
         const split = join(work, "split");
         run("unmkinitramfs", [join(boot, SLOT), split]);
-        assert.ok(readFileSync(join(split, "early", UCODE)).equals(ucode), `unmkinitramfs: ${readdirSync(split)}`);
+        assert.ok(readFileSync(join(split, "early", UCODE_INTEL)).equals(ucode), `unmkinitramfs: ${readdirSync(split)}`);
         assert.match(readFileSync(join(split, "main/etc/initoverlayfs.conf"), "utf8"), /^image = /m);
       }
 
