@@ -5,7 +5,7 @@
  */
 import test from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BuildResult } from "../../src/pipeline/build.js";
 import { readErofs } from "../../src/formats/erofs/reader.js";
@@ -48,4 +48,20 @@ test("build: the early archive comes first, unchanged; the rest is the mini the 
 
     const text = cli(["build", "--initramfs", withEarly, "-o", join(dir, "c"), ...common]).stdout.toString();
     assert.match(text, new RegExp(`early archives carried first, uncompressed: 1 archive\\(s\\), ${ra.mini.early.bytes} B, 1 file\\(s\\)\n  kernel/x86/microcode/GenuineIntel\\.bin \\(300001 B\\)\n$`));
+  }));
+
+test("build: a broken early archive is one line naming the file and the offset, exit 3, nothing written", () =>
+  withTempDir((dir) => {
+    const { archive } = microcodeArchive(join(dir, "early-src"), 1000);
+    // the microcode's header: its file size field gets a non-hex digit
+    const at = archive.indexOf(UCODE_INTEL) - 110;
+    archive[at + 6 + 8 * 6 + 3] = 0x7a; // 'z'
+    const bad = join(dir, "bad.img");
+    writeFileSync(bad, Buffer.concat([archive, readFileSync(INITRD)]));
+    const out = join(dir, "out");
+    const r = cli(["build", "--initramfs", bad, "--boot", "UUID=0a1b2c3d-1111-2222-3333-444455556666", "--kver", KVER, "-o", out]);
+    assert.equal(r.code, 3, r.stderr);
+    assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+    assert.match(r.stderr, new RegExp(`${bad}.*\\b${at + 6 + 8 * 6 + 3}\\b.*hex digit`));
+    assert.ok(!existsSync(out) || readdirSync(out).length === 0, "nothing written");
   }));
