@@ -6,12 +6,17 @@
 import { existsSync, readFileSync } from "node:fs";
 import { ConfigKeys, IntegrityConfig, parseIntegrity } from "../formats/storage-init-config/index.js";
 import { FormatError, InitoverlayfsError } from "../errors.js";
+import { EarlyArchives, findEarlyArchives } from "../initramfs/early.js";
 import { readMiniInitramfs } from "../initramfs/mini-config.js";
 
 export type InitramfsKind =
   | { kind: "missing" }
   | { kind: "full"; bytes: number }
-  | { kind: "mini"; bytes: number; image: string; boot: string; integrity: IntegrityConfig | { error: string }; config: ConfigKeys };
+  | {
+    kind: "mini"; bytes: number; image: string; boot: string; integrity: IntegrityConfig | { error: string }; config: ConfigKeys;
+    /** the early archives it carries first (microcode, ACPI tables) */
+    early: EarlyArchives; earlyData: Uint8Array;
+  };
 
 /** The mini initramfs's config keys, or undefined when the archive is not one of ours. */
 export async function miniConfigOf(bytes: Uint8Array, source: string): Promise<ConfigKeys | undefined> {
@@ -36,7 +41,8 @@ export async function classifyInitramfs(path: string): Promise<InitramfsKind> {
     if (!(e instanceof FormatError)) throw e;
     integrity = { error: e.message };
   }
-  return { kind: "mini", bytes: bytes.length, image: config.get("image")!, boot: config.get("boot") ?? "", integrity, config };
+  const early = findEarlyArchives(bytes, path); // it parsed as a whole above
+  return { kind: "mini", bytes: bytes.length, image: config.get("image")!, boot: config.get("boot") ?? "", integrity, config, early, earlyData: bytes.subarray(0, early.bytes) };
 }
 
 /** The original a mini initramfs replaced must be there and be a full one. */

@@ -26,6 +26,7 @@ import { findKernelConfig } from "../pipeline/kernel.js";
 import { InitoverlayfsError, UsageError } from "../errors.js";
 import { modeFollowing, moreReadable } from "../io/file-mode.js";
 import { inRoot } from "../io/in-root.js";
+import { EarlyArchives, findEarlyArchives } from "../initramfs/early.js";
 import { findBootPartition } from "./boot-device.js";
 import { classifyInitramfs, requireFullOriginal } from "./classify.js";
 import { copyInto, duplicateInto, leftoverTemps, removeFiles, renameInto } from "./file-steps.js";
@@ -62,6 +63,8 @@ export interface InstallResult {
   imageBytes: number;
   miniBytes: number;
   originalBytes: number;
+  /** the original's early archives (microcode, ACPI tables), which the mini carries first */
+  early: EarlyArchives;
   removed: string[];
 }
 
@@ -200,9 +203,12 @@ async function installOne(root: string, kver: string, s: InstallSettings, o: Ins
   };
   const pathOnPartition = (gen: string) => `${part.prefix}/${imageName(kver, gen)}`;
   let gen = hashFor(0);
+  // a mini built before early archives were carried (or from another original) is not up to date
+  const early = findEarlyArchives(originalBytes, original);
+  const earlyCarried = current.kind === "mini" && Buffer.from(current.earlyData).equals(originalBytes.subarray(0, early.bytes));
   if (current.kind === "mini" && current.image === pathOnPartition(gen)) {
     const check = await imageMatches(join(layout.bootDir, imageName(kver, gen)), "error" in current.integrity ? { mode: "none" } : current.integrity);
-    if (check.ok && !o.force) {
+    if (check.ok && !o.force && earlyCarried) {
       tighten([join(layout.bootDir, imageName(kver, gen)), layout.slot], mode);
       const elsewhere = await referencedElsewhere(root, layout);
       const stale = imagesOf(layout.bootDir, kver).filter((p) => basename(p) !== imageName(kver, gen) && !elsewhere.has(p));
@@ -210,7 +216,7 @@ async function installOne(root: string, kver: string, s: InstallSettings, o: Ins
       o.log?.(`${kver}: up to date (${layout.slot} expects ${current.image})`);
       return {
         kver, layout: layout.kind, slot: layout.slot, original, action: "up-to-date", image: join(layout.bootDir, imageName(kver, gen)),
-        imagePath: current.image, imageBytes: check.bytes ?? 0, miniBytes: current.bytes, originalBytes: originalBytes.length, removed: [...removed, ...stale],
+        imagePath: current.image, imageBytes: check.bytes ?? 0, miniBytes: current.bytes, originalBytes: originalBytes.length, early, removed: [...removed, ...stale],
       };
     }
     gen = hashFor(1); // never rewrite the image the installed mini expects
@@ -240,7 +246,7 @@ async function installOne(root: string, kver: string, s: InstallSettings, o: Ins
     o.log?.(`${kver}: ${layout.slot} is now the mini initramfs (${r.mini.bytes} B); it mounts ${image} (${r.image.bytes} B); original kept as ${layout.full}`);
     return {
       kver, layout: layout.kind, slot: layout.slot, original: layout.full, action: "installed", image, imagePath: pathOnPartition(gen),
-      imageBytes: r.image.bytes, miniBytes: r.mini.bytes, originalBytes: originalBytes.length, removed: [...removed, ...stale],
+      imageBytes: r.image.bytes, miniBytes: r.mini.bytes, originalBytes: originalBytes.length, early: r.mini.early, removed: [...removed, ...stale],
     };
   } finally {
     removeStaging(staging, o.log);

@@ -1,6 +1,7 @@
 /** `initoverlayfs status`: per kernel, what is installed and whether the pair still belongs together. */
 import { existsSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { EarlyArchives } from "../initramfs/early.js";
 import { moreReadable } from "../io/file-mode.js";
 import { classifyInitramfs } from "./classify.js";
 import { findBootPartition } from "./boot-device.js";
@@ -19,6 +20,8 @@ export interface KernelStatus {
   image?: { path: string; pathOnPartition: string; bytes?: number; check: ImageCheck };
   integrity?: string;
   boot?: string;
+  /** installed: the early archives (microcode, ACPI tables) the mini carries first */
+  early?: EarlyArchives;
   /** our images of this kernel the mini does not refer to (left by an interrupted run) */
   unreferenced: string[];
   problems: string[];
@@ -46,6 +49,7 @@ export async function status(o: { root?: string; kver?: string; entryDir?: strin
     } else {
       s.state = "installed";
       s.boot = cur.boot;
+      s.early = cur.early;
       s.integrity = "error" in cur.integrity ? `invalid (${cur.integrity.error})` : cur.integrity.mode;
       // the image path in the config is relative to the boot partition: find it in /boot
       const prefix = findBootPartition(layout.bootDir).prefix;

@@ -11,6 +11,7 @@ import {
   MiniCompression, MINI_COMPRESSIONS, renderConfig,
 } from "../formats/storage-init-config/index.js";
 import { bytesContent, displayName, FileContent, FsTree, Timestamp, toByteString, TreeStats, treeStats } from "../fs/tree.js";
+import { EarlyArchives } from "../initramfs/early.js";
 import { InitramfsSegment } from "../initramfs/read.js";
 import { fsyncDir, writeFileAtomic } from "../io/atomic-file.js";
 import { readDirTree } from "../io/dir-reader.js";
@@ -103,7 +104,11 @@ export interface BuildResult {
   image: { path: string; bytes: number; uuid: string; stats: TreeStats; compressedFiles: number; seconds: number };
   /** what the mini initramfs checks the image against */
   integrity: IntegrityConfig;
-  mini: { path: string; bytes: number; cpioBytes: number; compression: MiniCompression; moduleBytes: number; storageInit: string; seconds: number };
+  mini: {
+    path: string; bytes: number; cpioBytes: number; compression: MiniCompression; moduleBytes: number; storageInit: string; seconds: number;
+    /** the original's early archives (microcode, ACPI tables), carried first and unchanged: the mini's first `early.bytes` bytes */
+    early: EarlyArchives;
+  };
   /** in load order */
   modules: BuiltModule[];
   builtin: string[];
@@ -180,7 +185,7 @@ export async function buildPair(o: BuildOptions): Promise<BuildResult> {
       input: { path: input.path, bytes: input.bytes, segments: input.segments },
       image: { ...written.image, stats: treeStats(input.tree) },
       integrity: written.integrity,
-      mini: { ...written.mini, moduleBytes: mini.modules.reduce((s, m) => s + m.bytes, 0), storageInit: mini.storageInitPath, seconds: mini.seconds + written.mini.seconds },
+      mini: { ...written.mini, early: input.early, moduleBytes: mini.modules.reduce((s, m) => s + m.bytes, 0), storageInit: mini.storageInitPath, seconds: mini.seconds + written.mini.seconds },
       modules: mini.modules,
       builtin: mini.selection.builtin,
       missing: mini.selection.missing,
@@ -211,6 +216,8 @@ interface Input {
   segments: InitramfsSegment[];
   warnings: string[];
   outDir: string;
+  early: EarlyArchives;
+  earlyData: Uint8Array;
 }
 
 /** Finds and loads the original initramfs, offering each file to the compressor as it appears. */
@@ -220,7 +227,7 @@ async function loadInput(o: BuildOptions, compressor: TreeCompressor | undefined
   const outDir = checkOutputDir(o.outputDir ?? "initoverlayfs-out", !!o.allowBoot);
   const loaded = await loadCompressing(path, { strict: o.strict, onProgress: o.onProgress, maxUnpackedBytes: o.maxUnpackedBytes }, compressor);
   return {
-    path, kver, tree: loaded.tree, bytes: loaded.inputBytes, segments: loaded.segments, outDir,
+    path, kver, tree: loaded.tree, bytes: loaded.inputBytes, segments: loaded.segments, outDir, early: loaded.early, earlyData: loaded.earlyData,
     warnings: loaded.warnings.map((w) => `${w.source}: offset ${w.offset}: ${w.message}`),
   };
 }
@@ -375,7 +382,7 @@ async function writePair(o: BuildOptions, kver: string, input: Input, mini: Mini
     imageBytes = statSync(staged).size;
     config = mini.configFor(sealed.integrity);
     const t = clock();
-    packed = await packMiniInitramfs({ storageInit: mini.storageInit, config, files: [...mini.files, ...sealed.files], mtime: timestamp }, compression);
+    packed = await packMiniInitramfs({ storageInit: mini.storageInit, config, files: [...mini.files, ...sealed.files], mtime: timestamp }, compression, input.earlyData);
     packSeconds = clock() - t;
     renameSync(staged, imageOut);
     fsyncDir(input.outDir);

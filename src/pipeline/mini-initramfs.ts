@@ -1,6 +1,7 @@
 /**
  * The mini initramfs: storage-init as /init, its config, the module files it loads, and the few
- * device nodes and mount points early boot needs; a compressed newc archive.
+ * device nodes and mount points early boot needs; a compressed newc archive, after the original's
+ * early archives (microcode, ACPI tables: initramfs/early.ts), carried first and unchanged.
  */
 import { gzipSync } from "node:zlib";
 import { compress as zstdCompress } from "@mongodb-js/zstd";
@@ -68,8 +69,15 @@ export async function compressArchive(cpio: Uint8Array, kind: MiniCompression): 
   }
 }
 
-/** The whole archive: tree → newc cpio → compressed. */
-export async function packMiniInitramfs(c: MiniInitramfsContent, kind: MiniCompression): Promise<{ bytes: Uint8Array; cpioBytes: number }> {
+/**
+ * The whole file: `early` (the original's leading uncompressed archives, byte for byte: the
+ * kernel's early loaders find them at the same offsets, from the file's first byte), then
+ * tree → newc cpio → compressed. `early` ends after a trailer, at a multiple of 4: an
+ * uncompressed mini archive that follows starts aligned, as the kernel requires.
+ */
+export async function packMiniInitramfs(c: MiniInitramfsContent, kind: MiniCompression, early: Uint8Array = new Uint8Array(0)): Promise<{ bytes: Uint8Array; cpioBytes: number }> {
+  if (early.length % 4) throw new RangeError(`early archives end at byte ${early.length}, not a multiple of 4`);
   const cpio = treeToCpio(miniInitramfsTree(c));
-  return { bytes: await compressArchive(cpio, kind), cpioBytes: cpio.length };
+  const packed = await compressArchive(cpio, kind);
+  return { bytes: early.length ? Buffer.concat([early, packed]) : packed, cpioBytes: cpio.length };
 }

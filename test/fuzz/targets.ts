@@ -19,6 +19,7 @@ import { renderConfig } from "../../src/formats/storage-init-config/render.js";
 import { LIMITS } from "../../src/formats/storage-init-config/schema.js";
 import { decodeVeritySuperblock } from "../../src/formats/verity/dm-verity.js";
 import { walk } from "../../src/fs/tree.js";
+import { EarlyArchives, findEarlyArchives } from "../../src/initramfs/early.js";
 import { readInitramfs } from "../../src/initramfs/read.js";
 import { parseSettings } from "../../src/install/settings.js";
 import { verifyDetached } from "../../src/integrity/signature.js";
@@ -128,9 +129,20 @@ export const TARGETS: readonly FuzzTarget[] = [
   {
     name: "initramfs",
     hints: { hot: [[0, 32]], dictionary: ["070701", "070702", "TRAILER!!!\0", "\0\0\0\0"] },
-    what: "readInitramfs(): the segment loop, compressed and uncompressed cpio, the unpacker (src/initramfs)",
+    what: "readInitramfs(): the segment loop, compressed and uncompressed cpio, the unpacker; findEarlyArchives() (src/initramfs)",
     async run(data) {
+      let early: EarlyArchives | undefined;
+      try {
+        early = findEarlyArchives(data, "fuzz");
+      } catch (e) {
+        expected(e);
+      }
       await readInitramfs(data, { source: "fuzz" });
+      // what build carries must be a whole number of archives inside the file, 4-byte aligned
+      if (!early) throw new Error("findEarlyArchives refused an initramfs readInitramfs accepts");
+      if (early.bytes > data.length || early.bytes % 4 || early.members.some((m) => m.offset >= early!.bytes)) {
+        throw new Error(`early archives out of bounds: ${early.bytes} B of ${data.length}`);
+      }
     },
   },
   {

@@ -6,7 +6,7 @@ import {
   BOOT_FSTYPES, BUILD_DEFAULTS, FAILURE_POLICIES, INTEGRITY_MODES, MINI_COMPRESSIONS,
 } from "../../formats/storage-init-config/schema.js";
 import type { IntegrityConfig } from "../../formats/storage-init-config/integrity.js";
-import { bytes } from "../format.js";
+import { bytes, describeEarly } from "../format.js";
 import { oneOf, optionalOneOf, parseSize, parseTimestamp, whole } from "../options.js";
 import { progress } from "../progress.js";
 import { addCompressionOptions, compressionFromOptions } from "../compression-options.js";
@@ -76,7 +76,8 @@ export function buildCommand(): Command {
       process.stdout.write(
         `${r.image.path}: EROFS image of ${r.input.path}: ${s.files} files (${r.image.compressedFiles} compressed), ${bytes(s.bytes)} of data → ${bytes(r.image.bytes)} in ${r.image.seconds.toFixed(2)} s\n` +
         `integrity: ${describeIntegrity(r.integrity)}\n` +
-        `${r.mini.path}: mini initramfs: storage-init + ${r.modules.length} modules (${bytes(r.mini.moduleBytes)}), ${r.mini.compression} → ${bytes(r.mini.bytes)}${pct} in ${r.mini.seconds.toFixed(2)} s\n`,
+        `${r.mini.path}: mini initramfs: storage-init + ${r.modules.length} modules (${bytes(r.mini.moduleBytes)}), ${r.mini.compression} → ${bytes(r.mini.bytes)}${pct} in ${r.mini.seconds.toFixed(2)} s\n` +
+        describeEarly(r.mini.early),
       );
     });
 }

@@ -4,7 +4,7 @@ import { UsageError } from "../../errors.js";
 import { BOOT_FSTYPES, FAILURE_POLICIES, INTEGRITY_MODES, MINI_COMPRESSIONS } from "../../formats/storage-init-config/schema.js";
 import { optionalOneOf, whole } from "../options.js";
 import { EXIT } from "../exit-codes.js";
-import { bytes } from "../format.js";
+import { bytes, describeEarly } from "../format.js";
 
 const list = (v: string, prev: string[] = []) => [...prev, ...v.split(",").map((s) => s.trim()).filter(Boolean)];
 const log = (line: string) => process.stderr.write(`initoverlayfs: ${line}\n`);
@@ -50,7 +50,7 @@ function installCommand(): Command {
       for (const k of r) {
         process.stdout.write(k.action === "up-to-date"
           ? `${k.kver}: up to date: ${k.slot} mounts ${k.image}\n`
-          : `${k.kver}: installed: ${k.slot} (mini, ${bytes(k.miniBytes)}) mounts ${k.image} (${bytes(k.imageBytes)}); original ${k.original} (${bytes(k.originalBytes)})\n`);
+          : `${k.kver}: installed: ${k.slot} (mini, ${bytes(k.miniBytes)}) mounts ${k.image} (${bytes(k.imageBytes)}); original ${k.original} (${bytes(k.originalBytes)})\n${describeEarly(k.early, "  ")}`);
       }
     });
 }
@@ -90,6 +90,7 @@ function statusCommand(): Command {
         if (k.image) {
           const c = k.image.check;
           lines.push(`  image ${k.image.path}${k.image.bytes !== undefined ? `: ${bytes(k.image.bytes)}` : ""}, boot ${k.boot}, integrity ${k.integrity}`);
+          if (k.early?.archives) lines.push(describeEarly(k.early, "  ").trimEnd());
           lines.push(`  image check: ${c.ok ? `ok (present, EROFS superblock valid, size consistent${c.digestChecked ? `, ${k.integrity} data verified` : ""})` : "FAILED"}`);
         }
         for (const u of k.unreferenced) lines.push(`  unreferenced image (left by an interrupted run; the next install removes it): ${u}`);
