@@ -20,6 +20,14 @@ export const LIMITS = {
   salt: 256, // CFG_SALT_MAX: dm-verity salt bytes
 } as const;
 
+/**
+ * The boot spec that names no partition: storage-init takes the one the boot loader was started
+ * from, in the EFI variable LoaderDevicePartUUID (efivar.h: BOOT_SPEC_ESP, LOADER_DEVICE_PART_UUID).
+ */
+export const BOOT_SPEC_ESP = "esp";
+/** efivarfs provides it; a module on Debian (CONFIG_EFIVAR_FS=m) */
+export const EFIVARFS_MODULE = "efivarfs";
+
 export const FAILURE_POLICIES = ["panic", "reboot", "shell"] as const;
 export type FailurePolicy = (typeof FAILURE_POLICIES)[number];
 
