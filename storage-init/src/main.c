@@ -256,7 +256,7 @@ static int storage_init(int argc, char **argv)
 	else
 		log_info("%zu module(s) loaded (%llu ms)", nmod.loaded, now_ms() - t0);
 	if (nmod.refused)
-		log_info("%zu optional module(s) refused by the kernel: the generic code stands in",
+		log_info("%zu optional module(s) refused by the kernel (a CPU or firmware feature missing)",
 			 nmod.refused);
 
 	/* boot device */

@@ -122,7 +122,8 @@ export function buildWants(o: WantsOptions): ModuleWant[] {
     wants.push(w);
   }
   for (const name of CORE_MODULES) wants.push({ name, why: "storage-init" });
-  if (o.efivars) wants.push({ name: EFIVARFS_MODULE, why: `boot = ${BOOT_SPEC_ESP}: LoaderDevicePartUUID` });
+  // optional: without EFI runtime services the kernel refuses it (ENODEV), and storage-init says why it cannot go on
+  if (o.efivars) wants.push({ name: EFIVARFS_MODULE, optionalModule: true, why: `boot = ${BOOT_SPEC_ESP}: LoaderDevicePartUUID` });
   wants.push(...integrityWants(o.integrity, o.kernelConfig));
   return wants;
 }
