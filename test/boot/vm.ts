@@ -144,6 +144,8 @@ export interface BootResult {
   timedOut: boolean;
   wallSeconds: number;
   exitCode: number | null;
+  /** BootOptions.marks that showed up, in wall seconds */
+  markSeconds: Record<string, number>;
 }
 
 /** UEFI firmware for x86-64 VMs (Debian's ovmf): the code, and the variable store each VM copies. */
@@ -162,6 +164,8 @@ export interface BootOptions {
   driveOptions?: string;
   /** QEMU's -cpu model; default qemu64 (no SSSE3/AVX: the kernel's generic code paths) */
   cpu?: string;
+  /** host wall seconds (from QEMU's start) at which the console first matched each of these */
+  marks?: Record<string, RegExp>;
   /** typed on the serial console once the console shows `when` */
   input?: { when: RegExp; send: string };
 }
@@ -181,8 +185,10 @@ export function boot(o: BootOptions): Promise<BootResult> {
     let out = "";
     let timedOut = false;
     let typed = false;
+    const markSeconds: Record<string, number> = {};
     q.stdout!.on("data", (d) => {
       out += d.toString("latin1");
+      for (const [k, re] of Object.entries(o.marks ?? {})) if (!(k in markSeconds) && re.test(out)) markSeconds[k] = (Date.now() - t0) / 1000;
       if (o.input && !typed && o.input.when.test(out)) {
         typed = true;
         // give the program a moment to reach its prompt
@@ -197,7 +203,7 @@ export function boot(o: BootOptions): Promise<BootResult> {
     q.on("error", reject);
     q.on("close", (code) => {
       clearTimeout(timer);
-      resolve({ console: out.replace(/\r/g, ""), timedOut, wallSeconds: (Date.now() - t0) / 1000, exitCode: code });
+      resolve({ console: out.replace(/\r/g, ""), timedOut, wallSeconds: (Date.now() - t0) / 1000, exitCode: code, markSeconds });
     });
   });
 }
