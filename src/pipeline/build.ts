@@ -35,7 +35,7 @@ export interface BuildOptions {
   initramfs?: string;
   /** default: the initramfs's only lib/modules/* when --initramfs is named, else `uname -r` */
   kver?: string;
-  /** the boot partition: UUID=..., LABEL=..., PARTUUID=..., PARTLABEL=... or /dev/... */
+  /** the boot partition: UUID=..., LABEL=..., PARTUUID=..., PARTLABEL=..., /dev/... or esp (BOOT_SPEC_ESP) */
   boot: string;
   /** default: the boot device's type if this machine sees it, else ext4 and vfat; auto: every type storage-init tries */
   bootFstype?: BootFstype;
