@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, realpathSync, renameSync, rmSync, statSync } fro
 import { basename, dirname, join, resolve, sep } from "node:path";
 import { UsageError } from "../errors.js";
 import {
-  absolutePathProblem, BootFstype, bootSpecProblem, BUILD_DEFAULTS, checked, defaultImagePath, FailurePolicy, FAILURE_POLICIES, IntegrityConfig,
+  absolutePathProblem, BOOT_SPEC_ESP, BootFstype, bootSpecProblem, BUILD_DEFAULTS, checked, defaultImagePath, FailurePolicy, FAILURE_POLICIES, IntegrityConfig,
   MiniCompression, MINI_COMPRESSIONS, renderConfig,
 } from "../formats/storage-init-config/index.js";
 import { bytesContent, displayName, FileContent, FsTree, Timestamp, toByteString, TreeStats, treeStats } from "../fs/tree.js";
@@ -36,7 +36,7 @@ export interface BuildOptions {
   initramfs?: string;
   /** default: the initramfs's only lib/modules/* when --initramfs is named, else `uname -r` */
   kver?: string;
-  /** the boot partition: UUID=..., LABEL=..., PARTUUID=..., PARTLABEL=... or /dev/... */
+  /** the boot partition: UUID=..., LABEL=..., PARTUUID=..., PARTLABEL=..., /dev/... or esp (BOOT_SPEC_ESP) */
   boot: string;
   /** default: the boot device's type if this machine sees it, else ext4 and vfat; auto: every type storage-init tries */
   bootFstype?: BootFstype;
@@ -168,9 +168,11 @@ function sealOptions(o: BuildOptions): SealOptions {
   return { mode: o.integrity ?? BUILD_DEFAULTS.integrity, hashAlgorithm: o.integrityHash, salt: o.veritySalt, signKey: o.signKey, signCert: o.signCert };
 }
 
-export async function buildPair(o: BuildOptions): Promise<BuildResult> {
+export async function buildPair(options: BuildOptions): Promise<BuildResult> {
   const t0 = clock();
-  checkBuildOptions(o);
+  checkBuildOptions(options);
+  // an EFI System Partition is FAT (UEFI specification, 13.3)
+  const o = options.boot === BOOT_SPEC_ESP && options.bootFstype === undefined ? { ...options, bootFstype: "vfat" as const } : options;
   const compression = o.compression === null ? undefined : o.compression ?? DEFAULT_BUILD_COMPRESSION;
   // the workers boot while the initramfs loads, then compress each file as it is unpacked
   return withCompressor(compression, async (compressor) => {
@@ -307,7 +309,7 @@ function selectMiniModules(o: BuildOptions, tree: FsTree, kernel: Kernel): Modul
   const fstype = o.bootFstype ?? (probed && Object.hasOwn(FSTYPE_MODULE, probed) ? (probed as BootFstype) : undefined);
   const seal = sealOptions(o);
   const wants = buildWants({
-    add: o.addModules, defaultStorage: o.defaultModules, fstype, kernelConfig: kernel.config,
+    add: o.addModules, defaultStorage: o.defaultModules, fstype, kernelConfig: kernel.config, efivars: o.boot === BOOT_SPEC_ESP,
     integrity: { mode: seal.mode, hashAlgorithm: seal.hashAlgorithm },
   });
   const sel = selectModules(tree, kernel.kver, { wants, extraSources: kernel.extraSources, kernelConfig: kernel.config, decompress: o.decompressModules });

@@ -1,4 +1,5 @@
 #include "config.h"
+#include "efivar.h"
 
 #include <stddef.h>
 #include <stdio.h>
@@ -20,13 +21,15 @@ static int check_boot(const char *v, char *err, size_t errlen)
 	static const char *const prefixes[] = { "UUID=", "LABEL=", "PARTUUID=", "PARTLABEL=", "/dev/" };
 	size_t i;
 
+	if (strcmp(v, BOOT_SPEC_ESP) == 0)
+		return 0;
 	for (i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++) {
 		size_t n = strlen(prefixes[i]);
 
 		if (strncmp(v, prefixes[i], n) == 0 && v[n] != '\0')
 			return 0;
 	}
-	snprintf(err, errlen, "expected UUID=..., LABEL=..., PARTUUID=..., PARTLABEL=... or /dev/...: \"%s\"", v);
+	snprintf(err, errlen, "expected UUID=..., LABEL=..., PARTUUID=..., PARTLABEL=..., /dev/... or esp: \"%s\"", v);
 	return -1;
 }
 

@@ -31,9 +31,9 @@ struct module_spec {
 	/* storage module: a driver that may be what makes the boot device
 	 * appear; loaded only while the boot device is still missing */
 	unsigned char storage_module;
-	/* optional module: it needs a CPU feature (an accelerated hash, say);
-	 * the kernel may refuse it: logged, not fatal, the generic code it
-	 * stands in for runs */
+	/* optional module: it needs a CPU or firmware feature (an accelerated
+	 * hash; efivarfs needs UEFI); the kernel may refuse it: logged, not
+	 * fatal (the generic hash runs; boot = esp says what it cannot read) */
 	unsigned char optional_module;
 };
 

@@ -4,6 +4,7 @@
 #include "blockdev.h"
 #include "cmdline.h"
 #include "config.h"
+#include "efivar.h"
 #include "failure.h"
 #include "image.h"
 #include "log.h"
@@ -168,12 +169,31 @@ static int tool_mode(int argc, char **argv)
 
 /* ---- the boot flow ---------------------------------------------------- */
 
+/* boot = esp: "PARTUUID=<what LoaderDevicePartUUID says>", read once */
+static char esp_spec[sizeof "PARTUUID=" + PARTUUID_LEN];
+
+/* The spec to look for: the configured one, or for esp the partition the
+ * boot loader was started from (NULL with the reason in err). */
+static const char *boot_spec(char *err, size_t errlen)
+{
+	if (strcmp(cfg.boot, BOOT_SPEC_ESP) != 0)
+		return cfg.boot;
+	if (esp_spec[0] == '\0' && efivar_boot_spec(esp_spec, sizeof esp_spec, err, errlen) < 0) {
+		esp_spec[0] = '\0';
+		return NULL;
+	}
+	return esp_spec;
+}
+
 static int boot_present(void *ctx)
 {
+	char err[CFG_ERR_MAX];
 	struct blockdev b;
+	const char *spec = boot_spec(err, sizeof err);
 
 	(void)ctx;
-	return bootdev_present(cfg.boot, &b);
+	/* the variable unreadable yet: load the storage drivers, the error comes after */
+	return spec && bootdev_present(spec, &b);
 }
 
 /* On a failure: the boot device writable again (a shell may need to fix
@@ -193,7 +213,7 @@ static int storage_init(int argc, char **argv)
 	char *init_argv[MAX_INIT_ARGS + 1];
 	const struct module_spec *bad_mod;
 	struct module_counts nmod;
-	const char *what, *fstype;
+	const char *what, *fstype, *spec;
 	struct blockdev bdev;
 	struct shim_report rep;
 	struct image_mounted img;
@@ -236,12 +256,17 @@ static int storage_init(int argc, char **argv)
 	else
 		log_info("%zu module(s) loaded (%llu ms)", nmod.loaded, now_ms() - t0);
 	if (nmod.refused)
-		log_info("%zu optional module(s) refused by the kernel: the generic code stands in",
+		log_info("%zu optional module(s) refused by the kernel (a CPU or firmware feature missing)",
 			 nmod.refused);
 
 	/* boot device */
-	if (bootdev_find(cfg.boot, cfg.timeout, &bdev, err, sizeof err) < 0)
+	spec = boot_spec(err, sizeof err);
+	if (!spec)
 		fail("find boot device", cfg.boot, err);
+	if (spec != cfg.boot)
+		log_info("boot = esp: the boot loader was started from %s (" LOADER_DEVICE_PART_UUID ")", spec);
+	if (bootdev_find(spec, cfg.timeout, &bdev, err, sizeof err) < 0)
+		fail("find boot device", spec, err);
 	if (mkdir_exist_ok(BOOT_MNT, 0755) < 0)
 		fail_errno("mount boot device", BOOT_MNT, errno);
 	/* nothing we do may write to it: not even a journal replay */

@@ -4,6 +4,7 @@
 #include "blkid.h"
 #include "cmdline.h"
 #include "config.h"
+#include "efivar.h"
 #include "extents.h"
 #include "fsverity.h"
 #include "gpt.h"
@@ -1169,6 +1170,60 @@ static void test_extents(void)
 	CHECK(extents_table(e, 0, 4096, "7:0", t, 4, err, sizeof err) == 1 && strcmp(t[0].type, "zero") == 0);
 }
 
+
+/* an efivarfs file: attributes, then the string in UTF-16LE (with its NUL if nul) */
+static size_t efivar_bytes(unsigned char *buf, const char *s, int nul)
+{
+	size_t i, n = strlen(s) + (nul ? 1 : 0);
+
+	buf[0] = 0x06; buf[1] = buf[2] = buf[3] = 0;  /* BOOTSERVICE_ACCESS | RUNTIME_ACCESS */
+	for (i = 0; i < n; i++) {
+		buf[4 + 2 * i] = (unsigned char)s[i];
+		buf[5 + 2 * i] = 0;
+	}
+	return 4 + 2 * n;
+}
+
+static void test_efivar(void)
+{
+	unsigned char b[128];
+	char out[PARTUUID_LEN + 1], e[160];
+	size_t n;
+
+	current = "efivar";
+	/* what systemd-stub writes: upper case, NUL-terminated */
+	n = efivar_bytes(b, "4A67B082-0A4C-41CF-B6C7-440B29BB8C4F", 1);
+	CHECK(efivar_parse_partuuid(b, n, out, e, sizeof e) == 0);
+	CHECK_STR(out, "4a67b082-0a4c-41cf-b6c7-440b29bb8c4f");
+	n = efivar_bytes(b, "0fc63daf-8483-4772-8e79-3d69d8477de4", 0);
+	CHECK(efivar_parse_partuuid(b, n, out, e, sizeof e) == 0);
+	CHECK_STR(out, "0fc63daf-8483-4772-8e79-3d69d8477de4");
+	/* too short, odd length, no data, a dash out of place, a non-ASCII unit, text after the NUL */
+	CHECK(efivar_parse_partuuid(b, 3, out, e, sizeof e) < 0);
+	CHECK(strstr(e, "3 bytes") != NULL);
+	CHECK(efivar_parse_partuuid(b, n - 1, out, e, sizeof e) < 0);
+	CHECK(efivar_parse_partuuid(b, 4, out, e, sizeof e) < 0);
+	n = efivar_bytes(b, "4A67B0820-A4C-41CF-B6C7-440B29BB8C4F", 1);
+	CHECK(efivar_parse_partuuid(b, n, out, e, sizeof e) < 0);
+	CHECK(strstr(e, "character 8") != NULL);
+	n = efivar_bytes(b, "4A67B082-0A4C-41CF-B6C7-440B29BB8C4F", 1);
+	b[5] = 0x01;  /* U+0134 */
+	CHECK(efivar_parse_partuuid(b, n, out, e, sizeof e) < 0);
+	CHECK(strstr(e, "U+0134") != NULL);
+	n = efivar_bytes(b, "4A67B082-0A4C-41CF-B6C7-440B29BB8C4F0", 0);
+	CHECK(efivar_parse_partuuid(b, n, out, e, sizeof e) < 0);
+	CHECK(strstr(e, "37-character") != NULL);
+	b[4 + 2 * 36] = 0;  /* the NUL, then one more unit */
+	n = efivar_bytes(b, "4A67B082-0A4C-41CF-B6C7-440B29BB8C4F", 1) + 2;
+	b[n - 2] = 'x'; b[n - 1] = 0;
+	CHECK(efivar_parse_partuuid(b, n, out, e, sizeof e) < 0);
+	/* the config takes esp as a boot spec, and nothing that only starts like it */
+	CHECK(parse("boot = esp\nintegrity = none\n") == 0);
+	CHECK_STR(c.boot, "esp");
+	CHECK(parse("boot = esp2\nintegrity = none\n") < 0);
+	CHECK(parse("boot = ESP\nintegrity = none\n") < 0);
+}
+
 int main(void)
 {
 	test_config_basic();
@@ -1200,6 +1255,7 @@ int main(void)
 	}
 	test_config_integrity();
 	test_extents();
+	test_efivar();
 	printf("unit: %u passed, %u failed\n", passed, failed);
 	return failed ? 1 : 0;
 }

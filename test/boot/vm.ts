@@ -106,15 +106,57 @@ export function makeBootDisk(
   return img;
 }
 
+/** GPT type of an EFI System Partition */
+export const ESP_TYPE = "C12A7328-F81F-11D2-BA4B-00A0C93EC93B";
+
+/**
+ * A GPT disk with one EFI System Partition (PARTUUID `partuuid`) holding `files` (path on the
+ * ESP, e.g. EFI/BOOT/BOOTX64.EFI → host file): the FAT filesystem is made and filled apart
+ * (mkfs.vfat, mmd, mcopy: no mount), then written into the partition at 1 MiB.
+ */
+export function makeEspDisk(work: string, files: Record<string, string>, partuuid: string, tag = ""): string {
+  const fat = join(work, `esp${tag}.fat`);
+  const disk = join(work, `esp${tag}.img`);
+  const total = Object.values(files).reduce((s, p) => s + statSync(p).size, 0);
+  const mib = Math.ceil(total / (1 << 20)) + 48;
+  sh("truncate", ["-s", `${mib}M`, fat]);
+  sh("mkfs.vfat", ["-n", "ESP", fat]);
+  const dirs = new Set<string>();
+  for (const name of Object.keys(files)) {
+    const parts = name.split("/").slice(0, -1);
+    for (let i = 1; i <= parts.length; i++) dirs.add(parts.slice(0, i).join("/"));
+  }
+  for (const d of [...dirs].sort()) sh("mmd", ["-i", fat, `::/${d}`]);
+  for (const [name, p] of Object.entries(files)) sh("mcopy", ["-i", fat, p, `::/${name}`]);
+  // 1 MiB before the partition (protective MBR, GPT), 1 MiB after (the backup GPT)
+  sh("truncate", ["-s", `${mib + 2}M`, disk]);
+  const r = spawnSync("sfdisk", ["--quiet", disk], {
+    encoding: "utf8",
+    input: `label: gpt\nstart=2048, size=${mib * 2048}, type=${ESP_TYPE}, uuid=${partuuid}, name="EFI System"\n`,
+  });
+  if (r.status !== 0) throw new Error(`sfdisk ${disk}: ${r.stderr}`);
+  sh("dd", [`if=${fat}`, `of=${disk}`, "bs=1M", "seek=1", "conv=notrunc,fsync", "status=none"]);
+  return disk;
+}
+
 export interface BootResult {
   console: string;
   timedOut: boolean;
   wallSeconds: number;
   exitCode: number | null;
+  /** BootOptions.marks that showed up, in wall seconds */
+  markSeconds: Record<string, number>;
 }
 
+/** UEFI firmware for x86-64 VMs (Debian's ovmf): the code, and the variable store each VM copies. */
+export const OVMF_CODE = "/usr/share/OVMF/OVMF_CODE_4M.fd";
+export const OVMF_VARS = "/usr/share/OVMF/OVMF_VARS_4M.fd";
+
 export interface BootOptions {
-  initrd: string;
+  /** the initramfs for -kernel (QEMU's loader, or the kernel's EFI stub under `uefi`); without it the firmware starts what the disks hold */
+  initrd?: string;
+  /** boot through UEFI firmware (OVMF) with this writable copy of its variable store */
+  uefi?: { vars: string };
   disks: string[];
   append?: string;
   timeoutSeconds?: number;
@@ -122,6 +164,8 @@ export interface BootOptions {
   driveOptions?: string;
   /** QEMU's -cpu model; default qemu64 (no SSSE3/AVX: the kernel's generic code paths) */
   cpu?: string;
+  /** host wall seconds (from QEMU's start) at which the console first matched each of these */
+  marks?: Record<string, RegExp>;
   /** typed on the serial console once the console shows `when` */
   input?: { when: RegExp; send: string };
 }
@@ -130,9 +174,10 @@ export interface BootOptions {
 export function boot(o: BootOptions): Promise<BootResult> {
   const args = [
     "-accel", "tcg", ...(o.cpu ? ["-cpu", o.cpu] : []), "-m", "1024", "-nographic", "-no-reboot", "-nodefaults", "-serial", "stdio",
-    "-kernel", VMLINUZ, "-initrd", o.initrd,
     ...o.disks.flatMap((d) => ["-drive", `file=${d},format=raw,if=virtio${o.driveOptions ?? ""}`]),
-    "-append", `console=ttyS0 root=/dev/vda rw panic=-1 ${o.append ?? ""}`.trim(),
+    ...(o.uefi ? ["-drive", `if=pflash,format=raw,unit=0,readonly=on,file=${OVMF_CODE}`, "-drive", `if=pflash,format=raw,unit=1,file=${o.uefi.vars}`] : []),
+    // with UEFI firmware too, QEMU hands the kernel to it and it starts the kernel's own EFI stub
+    ...(o.initrd !== undefined ? ["-kernel", VMLINUZ, "-initrd", o.initrd, "-append", `console=ttyS0 root=/dev/vda rw panic=-1 ${o.append ?? ""}`.trim()] : []),
   ];
   const t0 = Date.now();
   return new Promise((resolve, reject) => {
@@ -140,8 +185,10 @@ export function boot(o: BootOptions): Promise<BootResult> {
     let out = "";
     let timedOut = false;
     let typed = false;
+    const markSeconds: Record<string, number> = {};
     q.stdout!.on("data", (d) => {
       out += d.toString("latin1");
+      for (const [k, re] of Object.entries(o.marks ?? {})) if (!(k in markSeconds) && re.test(out)) markSeconds[k] = (Date.now() - t0) / 1000;
       if (o.input && !typed && o.input.when.test(out)) {
         typed = true;
         // give the program a moment to reach its prompt
@@ -156,7 +203,7 @@ export function boot(o: BootOptions): Promise<BootResult> {
     q.on("error", reject);
     q.on("close", (code) => {
       clearTimeout(timer);
-      resolve({ console: out.replace(/\r/g, ""), timedOut, wallSeconds: (Date.now() - t0) / 1000, exitCode: code });
+      resolve({ console: out.replace(/\r/g, ""), timedOut, wallSeconds: (Date.now() - t0) / 1000, exitCode: code, markSeconds });
     });
   });
 }

@@ -11,6 +11,7 @@ import { buildErofsImage } from "../../src/formats/erofs/writer/index.js";
 import { renderConfig } from "../../src/formats/storage-init-config/render.js";
 import { dmVerityParams, encodeVeritySuperblock } from "../../src/formats/verity/dm-verity.js";
 import { readDirTree } from "../../src/io/dir-reader.js";
+import { DEFAULT_STUB as UKI_STUB } from "../../src/pipeline/uki.js";
 import { signDetached } from "../../src/integrity/signature.js";
 import { compress, cpioOf } from "../helpers/fixtures.js";
 import { text } from "../helpers/compressible-tree.js";
@@ -19,7 +20,7 @@ import { makeTempDir, removeDir } from "../helpers/tmp.js";
 import { SIGNED_CONTENT } from "./targets.js";
 
 /** Bump when the seeds change, so old seed directories are made again. */
-const SEED_VERSION = "2";
+const SEED_VERSION = "3";
 
 function run(cmd: string, args: string[], opts: { cwd?: string; input?: Uint8Array } = {}): Buffer {
   const r = spawnSync(cmd, args, { cwd: opts.cwd, input: opts.input, maxBuffer: 1 << 28 });
@@ -191,6 +192,12 @@ function makeAll(work: string): Seed[] {
   const dmSb = encodeVeritySuperblock(dmVerityParams({ dataBlocks: DM.dataBlocks, salt: Buffer.from(DM.salt, "hex"), algorithm: "sha256" }));
   add("c-verity", "matching", Buffer.concat([dmSb, dmConfig]));
   add("c-verity", "sb-only", dmSb);
+  // c-efivar: what systemd-stub writes (attributes, upper-case GUID, NUL), and without the NUL
+  const efivar = (guid: string, nul: boolean) => Buffer.concat([Buffer.from([6, 0, 0, 0]), Buffer.from(guid + (nul ? "\0" : ""), "utf16le")]);
+  add("c-efivar", "systemd-stub", efivar("4A67B082-0A4C-41CF-B6C7-440B29BB8C4F", true));
+  add("c-efivar", "no-nul", efivar("0fc63daf-8483-4772-8e79-3d69d8477de4", false));
+  // pe: systemd-stub as Debian ships it, when it is there (systemd-boot-efi)
+  if (existsSync(UKI_STUB)) add("pe", "systemd-stub", readFileSync(UKI_STUB));
   return seeds;
 }
 

@@ -18,6 +18,7 @@ import { parseConfig } from "../../src/formats/storage-init-config/parse.js";
 import { renderConfig } from "../../src/formats/storage-init-config/render.js";
 import { LIMITS } from "../../src/formats/storage-init-config/schema.js";
 import { decodeVeritySuperblock } from "../../src/formats/verity/dm-verity.js";
+import { bzImageRelease, emitUki, planUki } from "../../src/formats/pe/uki.js";
 import { walk } from "../../src/fs/tree.js";
 import { EarlyArchives, findEarlyArchives } from "../../src/initramfs/early.js";
 import { readInitramfs } from "../../src/initramfs/read.js";
@@ -180,6 +181,20 @@ export const TARGETS: readonly FuzzTarget[] = [
     what: "decodeVeritySuperblock() (src/formats/verity/dm-verity.ts)",
     run(data) {
       decodeVeritySuperblock(data);
+    },
+  },
+  {
+    name: "pe",
+    hints: { hot: [[0, 64], [0x80, 0x80 + 24 + 240 + 40 * 10]], dictionary: ["MZ", "PE\0\0", "\x0b\x02", ".linux\0\0", ".sdmagic", "HdrS", "\x55\xaa"] },
+    what: "parsePe() of systemd-stub, planUki() and emitUki() with small sections, bzImageRelease() (src/formats/pe/)",
+    run(data) {
+      try {
+        bzImageRelease(data);
+      } catch (e) {
+        if (!(e instanceof InitoverlayfsError)) throw e;
+      }
+      const parts = { linux: data.subarray(0, 64), initrd: data.subarray(0, 32), cmdline: "root=/dev/vda", osrel: new Uint8Array(8), uname: "6.1.0" };
+      emitUki(data, planUki(data, parts), parts);
     },
   },
   {

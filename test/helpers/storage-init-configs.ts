@@ -1,5 +1,5 @@
 /** Configs of every shape the build writes, for the TypeScript and the C side of the config tests. */
-import { DmVerityConfig, IntegrityConfig, StorageInitConfig } from "../../src/formats/storage-init-config/index.js";
+import { BOOT_SPEC_ESP, DmVerityConfig, IntegrityConfig, StorageInitConfig } from "../../src/formats/storage-init-config/index.js";
 
 export const BASE: StorageInitConfig = {
   boot: "UUID=0a1b2c3d-1111-2222-3333-444455556666",
@@ -32,4 +32,6 @@ export const CONFIGS: StorageInitConfig[] = [
     ],
   },
   ...INTEGRITY.map((integrity) => ({ ...BASE, integrity })),
+  // the partition the boot loader names in LoaderDevicePartUUID
+  { ...BASE, boot: BOOT_SPEC_ESP, bootfstype: "vfat" },
 ];

@@ -210,6 +210,20 @@ test("default wants: storage drivers optional, a named boot fs required, vfat wi
   assert.deepEqual(vfatCompanions(parseKernelConfig('CONFIG_FAT_DEFAULT_CODEPAGE=850\nCONFIG_FAT_DEFAULT_IOCHARSET="iso8859-15"\n')), { required: ["nls_cp850", "nls_iso8859_15"], ifAvailable: [] });
 });
 
+test("boot = esp: efivarfs as an optional module, or nothing when it is built in", () => {
+  const base = ["kernel/fs/fat/fat.ko:", "kernel/fs/fat/vfat.ko: kernel/fs/fat/fat.ko", "kernel/fs/nls/nls_cp437.ko:", "kernel/drivers/block/loop.ko:", "kernel/fs/erofs/erofs.ko:", "kernel/fs/overlayfs/overlay.ko:"];
+  const wants = buildWants({ fstype: "vfat", defaultStorage: false, efivars: true });
+  const mod = selectModules(modTree([...base, "kernel/fs/efivarfs/efivarfs.ko:"].join("\n")), KVER, { wants });
+  const efi = mod.modules.find((m) => m.name === "efivarfs");
+  assert.ok(efi?.optionalModule, "efivarfs is optional: the kernel refuses it without UEFI");
+  const builtin = selectModules(modTree(base.join("\n"), { "modules.builtin": "kernel/fs/efivarfs/efivarfs.ko\n" }), KVER, { wants });
+  assert.deepEqual(builtin.builtin, ["efivarfs"]);
+  assert.ok(!builtin.modules.some((m) => m.name === "efivarfs"));
+  // missing altogether: the build stops (storage-init could never read the variable)
+  assert.throws(() => selectModules(modTree(base.join("\n")), KVER, { wants }), /module efivarfs not found/);
+  assert.ok(!buildWants({ fstype: "vfat" }).some((w) => w.name === "efivarfs"));
+});
+
 test("integrity wants: dm-verity required; accelerated hashes may fail, and so may what only they need", () => {
   const t = modTree([
     "kernel/drivers/md/dm-verity.ko: kernel/drivers/md/dm-bufio.ko kernel/drivers/md/dm-mod.ko", "kernel/drivers/md/dm-bufio.ko:", "kernel/drivers/md/dm-mod.ko:",

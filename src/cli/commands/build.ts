@@ -16,7 +16,7 @@ const list = (v: string, prev: string[] = []) => [...prev, ...v.split(",").map((
 export function buildCommand(): Command {
   return addCompressionOptions(new Command("build"), "lz4hc")
     .description("split an initramfs: an EROFS image of all of it and a mini initramfs (storage-init, its config, the modules it needs) that mounts the image")
-    .requiredOption("--boot <spec>", "the partition holding the image: UUID=..., LABEL=..., PARTUUID=..., PARTLABEL=... or /dev/...")
+    .requiredOption("--boot <spec>", "the partition holding the image: UUID=..., LABEL=..., PARTUUID=..., PARTLABEL=..., /dev/..., or esp (the partition the boot loader was started from, in the EFI variable LoaderDevicePartUUID; implies --boot-fstype vfat)")
     .option("--initramfs <file>", "the original initramfs (default: /boot/initrd.img-KVER or /boot/initramfs-KVER.img)")
     .option("--kver <version>", "kernel version (default: the initramfs's only lib/modules/* if --initramfs is named, else uname -r)")
     .option("-o, --output-dir <dir>", "where initoverlayfs-KVER.img and initramfs-KVER.img go", "initoverlayfs-out")

@@ -20,6 +20,14 @@ export const LIMITS = {
   salt: 256, // CFG_SALT_MAX: dm-verity salt bytes
 } as const;
 
+/**
+ * The boot spec that names no partition: storage-init takes the one the boot loader was started
+ * from, in the EFI variable LoaderDevicePartUUID (efivar.h: BOOT_SPEC_ESP, LOADER_DEVICE_PART_UUID).
+ */
+export const BOOT_SPEC_ESP = "esp";
+/** efivarfs provides it; a module on Debian (CONFIG_EFIVAR_FS=m) */
+export const EFIVARFS_MODULE = "efivarfs";
+
 export const FAILURE_POLICIES = ["panic", "reboot", "shell"] as const;
 export type FailurePolicy = (typeof FAILURE_POLICIES)[number];
 
@@ -40,8 +48,9 @@ export const VERITY_BLOCK_SIZE = 4096;
  * How a module is loaded, named by its config key:
  *   module          always, in order; a failure stops the boot
  *   storage_module  a storage driver: loaded only while the boot device is still missing
- *   optional_module needs a CPU feature (an accelerated hash): the kernel may refuse it, and the
- *                   generic code it stands in for runs
+ *   optional_module needs a CPU or firmware feature (an accelerated hash; efivarfs, UEFI): the
+ *                   kernel may refuse it, and the boot goes on (the generic hash runs; boot = esp
+ *                   then says the variable cannot be read)
  */
 export const MODULE_KEYS = ["module", "storage_module", "optional_module"] as const;
 export type ModuleKey = (typeof MODULE_KEYS)[number];

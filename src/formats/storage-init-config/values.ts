@@ -4,12 +4,13 @@
  * (FormatError at the entry's offset).
  */
 import { toByteString } from "../../fs/tree.js";
-import { LIMITS } from "./schema.js";
+import { BOOT_SPEC_ESP, LIMITS } from "./schema.js";
 
 /** boot: storage-init's check_boot, with a value the parser keeps intact. */
 export function bootSpecProblem(spec: string): string | undefined {
+  if (spec === BOOT_SPEC_ESP) return undefined;
   const m = /^(UUID|PARTUUID|LABEL|PARTLABEL)=(.*)$/s.exec(spec);
-  const expected = "(expected UUID=..., LABEL=..., PARTUUID=..., PARTLABEL=... or /dev/...)";
+  const expected = `(expected UUID=..., LABEL=..., PARTUUID=..., PARTLABEL=..., /dev/... or ${BOOT_SPEC_ESP})`;
   if (m) {
     if (m[2] === "") return `empty ${m[1]}: ${JSON.stringify(spec)} ${expected}`;
     if ((m[1] === "UUID" || m[1] === "PARTUUID") && !/^[0-9A-Fa-f]+(-[0-9A-Fa-f]+)*$/.test(m[2])) {

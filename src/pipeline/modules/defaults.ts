@@ -3,7 +3,7 @@
  * filesystem, and what storage-init itself mounts (loop, erofs, overlay).
  */
 import { UsageError } from "../../errors.js";
-import { BootFstype } from "../../formats/storage-init-config/schema.js";
+import { BOOT_SPEC_ESP, BootFstype, EFIVARFS_MODULE } from "../../formats/storage-init-config/schema.js";
 import { KernelConfig } from "../kernel.js";
 import { ModuleWant } from "./select.js";
 
@@ -61,6 +61,8 @@ export interface WantsOptions {
   /** the boot filesystem type; "auto": every type storage-init tries; undefined: DEFAULT_FSTYPES */
   fstype?: string;
   kernelConfig?: KernelConfig;
+  /** boot = esp: storage-init reads LoaderDevicePartUUID from efivarfs */
+  efivars?: boolean;
   /** the integrity mode, and the hash the kernel must compute for it */
   integrity?: { mode: string; hashAlgorithm?: string };
 }
@@ -120,6 +122,8 @@ export function buildWants(o: WantsOptions): ModuleWant[] {
     wants.push(w);
   }
   for (const name of CORE_MODULES) wants.push({ name, why: "storage-init" });
+  // optional: without EFI runtime services the kernel refuses it (ENODEV), and storage-init says why it cannot go on
+  if (o.efivars) wants.push({ name: EFIVARFS_MODULE, optionalModule: true, why: `boot = ${BOOT_SPEC_ESP}: LoaderDevicePartUUID` });
   wants.push(...integrityWants(o.integrity, o.kernelConfig));
   return wants;
 }

@@ -16,10 +16,10 @@ import { BASE, CONFIGS, DM, INTEGRITY } from "../../helpers/storage-init-configs
 const keysOf = (pairs: [string, string][]) => new ConfigKeys(pairs.map(([key, value]) => ({ key, value, offset: 0 })));
 
 test("boot specs: what storage-init accepts, with values the config parser keeps intact", () => {
-  for (const ok of ["UUID=0a1b2c3d-1111-2222-3333-444455556666", "UUID=ABCD-1234", "PARTUUID=0a1b2c3d-01", "LABEL=boot", "LABEL=my boot", "PARTLABEL=EFI system", "/dev/vda1", "/dev/disk/by-id/x"]) {
+  for (const ok of ["UUID=0a1b2c3d-1111-2222-3333-444455556666", "UUID=ABCD-1234", "PARTUUID=0a1b2c3d-01", "LABEL=boot", "LABEL=my boot", "PARTLABEL=EFI system", "/dev/vda1", "/dev/disk/by-id/x", "esp"]) {
     assert.equal(bootSpecProblem(ok), undefined, ok);
   }
-  for (const bad of ["", "UUID=", "UUID=xyz", "UUID=-ab", "PARTUUID=12 34", "LABEL=", "boot", "/dev/", "/dev/a b", 'LABEL=a"b', "LABEL=a\nb", "uuid=abcd", `LABEL=${"x".repeat(600)}`]) {
+  for (const bad of ["", "UUID=", "UUID=xyz", "UUID=-ab", "PARTUUID=12 34", "LABEL=", "boot", "esp ", "ESP", "esp2", "/dev/", "/dev/a b", 'LABEL=a"b', "LABEL=a\nb", "uuid=abcd", `LABEL=${"x".repeat(600)}`]) {
     assert.ok(bootSpecProblem(bad), JSON.stringify(bad));
   }
 });
