@@ -5,6 +5,7 @@
 #include "cmdline.h"
 #include "config.h"
 #include "failure.h"
+#include "handover.h"
 #include "image.h"
 #include "log.h"
 #include "modules.h"
@@ -35,6 +36,7 @@
 extern char **environ;
 
 static struct config cfg;
+static struct handover_report handover;
 static char file_buf[CFG_FILE_MAX + 1];
 static char cmdline_buf[CMDLINE_MAX + 1];
 
@@ -186,6 +188,19 @@ static void release_boot_device(void)
 		log_error("release " BLOCKDEV_NODE_DIR ": %s", strerror(errno));
 }
 
+static void log_handover(const struct handover_stats *s, unsigned long long ms)
+{
+	if (!s->files && !s->dirs && !s->symlinks && !s->nodes && !s->links && !s->skipped) {
+		log_info("appended files: none (the initial rootfs holds only the mini initramfs's own)");
+		return;
+	}
+	log_info("appended files handed over: %lu file(s) (%llu bytes), %lu directorie(s), %lu symlink(s), "
+		 "%lu other node(s), %lu extra hard link(s); %lu replaced the image's (%llu ms)",
+		 s->files, s->bytes, s->dirs, s->symlinks, s->nodes, s->links, s->replaced, ms);
+	if (s->skipped)
+		log_warn("%lu appended entr(ies) not handed over (see above)", s->skipped);
+}
+
 static int storage_init(int argc, char **argv)
 {
 	char err[CFG_ERR_MAX * 2], image_path[SI_PATH_MAX + 8];
@@ -205,7 +220,7 @@ static int storage_init(int argc, char **argv)
 		[MOVE_CHDIR] = "chroot " ROOT_MNT,
 	};
 	enum move_step step;
-	unsigned long long t0 = now_ms();
+	unsigned long long t0 = now_ms(), t1;
 	int i;
 
 	if (mount_api_filesystems(&what) < 0)
@@ -292,6 +307,10 @@ static int storage_init(int argc, char **argv)
 	if (mkdir_exist_ok(UPPER_DIR, 0755) < 0 || mkdir_exist_ok(WORK_SUB, 0755) < 0 ||
 	    mkdir_exist_ok(ROOT_MNT, 0755) < 0)
 		fail_errno("mount overlay", RW_MNT, errno);
+	/* a merged directory shows the upper one's owner, mode and times: the
+	 * root's must be the image's, as the original init would see them */
+	if (copy_dir_attrs(LOWER_MNT, UPPER_DIR) < 0)
+		fail_errno("mount overlay", UPPER_DIR, errno);
 	snprintf(ovl_opts, sizeof ovl_opts, "lowerdir=%s,upperdir=%s,workdir=%s", LOWER_MNT, UPPER_DIR,
 		 WORK_SUB);
 	if (do_mount("overlay", ROOT_MNT, "overlay", 0, ovl_opts) < 0)
@@ -304,6 +323,14 @@ static int storage_init(int argc, char **argv)
 	if (umount2(RW_MNT, MNT_DETACH) < 0)
 		fail_errno("detach overlay layers", RW_MNT, errno);
 	log_info("overlay mounted on " ROOT_MNT);
+
+	/* what the boot loader appended (credentials, extensions, more initrds)
+	 * into the new root as the kernel would have unpacked it there; before
+	 * the shims, which then apply to that tree as to the image */
+	t1 = now_ms();
+	if (handover_appended(ROOT_MNT, WORK_DIR, &handover) < 0)
+		fail("hand over appended files", handover.path, handover.reason);
+	log_handover(&handover.st, now_ms() - t1);
 
 	/* shims */
 	if (install_shims(&cfg, ROOT_MNT, &rep) < 0)
