@@ -8,6 +8,7 @@
 #include "handover.h"
 #include "image.h"
 #include "log.h"
+#include "manifest.h"
 #include "modules.h"
 #include "mounts.h"
 #include "shims.h"
@@ -135,6 +136,28 @@ static int mount_image_tool(const char *conf, const char *image, const char *mnt
 	return 0;
 }
 
+/* --check-manifest FILE: what the boot's hand-over step makes of a
+ * manifest; prints its paths, one a line, in the boot's order. */
+static int check_manifest(const char *path)
+{
+	static char text[MANIFEST_FILE_MAX + 1];
+	static struct manifest m;
+	char err[160];
+	size_t len, i;
+
+	if (read_file(path, text, sizeof text, &len) < 0) {
+		fprintf(stderr, "error: %s: %s\n", path, errno == EFBIG ? "larger than 64 KiB" : strerror(errno));
+		return 1;
+	}
+	if (manifest_parse(&m, text, len, err, sizeof err) < 0) {
+		fprintf(stderr, "error: %s: %s\n", path, err);
+		return 1;
+	}
+	for (i = 0; i < m.n; i++)
+		printf("%o %u %u %s\n", m.e[i].mode, m.e[i].uid, m.e[i].gid, m.e[i].path);
+	return 0;
+}
+
 /* Not PID 1: only offline helpers. */
 static int tool_mode(int argc, char **argv)
 {
@@ -156,12 +179,15 @@ static int tool_mode(int argc, char **argv)
 		print_config();
 		return 0;
 	}
+	if (argc == 3 && strcmp(argv[1], "--check-manifest") == 0)
+		return check_manifest(argv[2]);
 	if (argc == 5 && strcmp(argv[1], "--mount-image") == 0)
 		return mount_image_tool(argv[2], argv[3], argv[4]);
 	fprintf(stderr,
 		"storage-init %s: the initoverlayfs early init; it must run as PID 1 from the mini initramfs.\n"
 		"usage: storage-init --version\n"
 		"       storage-init --check-config FILE [KERNEL-CMDLINE]\n"
+		"       storage-init --check-manifest FILE\n"
 		"       storage-init --mount-image FILE IMAGE MOUNTPOINT   (the boot's image step)\n"
 		"As run-init or switch_root (by argv[0]) it switches root without a tmpfs check.\n",
 		SI_VERSION);

@@ -1,3 +1,4 @@
+#define _GNU_SOURCE
 #include "manifest.h"
 
 #include <stdio.h>

@@ -9,6 +9,9 @@ import { existsSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync, syml
 import { dirname, join } from "node:path";
 import { buildErofsImage } from "../../src/formats/erofs/writer/index.js";
 import { renderConfig } from "../../src/formats/storage-init-config/render.js";
+import { renderManifest } from "../../src/formats/storage-init-config/manifest.js";
+import { bytesContent } from "../../src/fs/tree.js";
+import { miniInitramfsTree } from "../../src/pipeline/mini-initramfs.js";
 import { dmVerityParams, encodeVeritySuperblock } from "../../src/formats/verity/dm-verity.js";
 import { readDirTree } from "../../src/io/dir-reader.js";
 import { signDetached } from "../../src/integrity/signature.js";
@@ -19,7 +22,7 @@ import { makeTempDir, removeDir } from "../helpers/tmp.js";
 import { SIGNED_CONTENT } from "./targets.js";
 
 /** Bump when the seeds change, so old seed directories are made again. */
-const SEED_VERSION = "2";
+const SEED_VERSION = "3";
 
 function run(cmd: string, args: string[], opts: { cwd?: string; input?: Uint8Array } = {}): Buffer {
   const r = spawnSync(cmd, args, { cwd: opts.cwd, input: opts.input, maxBuffer: 1 << 28 });
@@ -191,6 +194,12 @@ function makeAll(work: string): Seed[] {
   const dmSb = encodeVeritySuperblock(dmVerityParams({ dataBlocks: DM.dataBlocks, salt: Buffer.from(DM.salt, "hex"), algorithm: "sha256" }));
   add("c-verity", "matching", Buffer.concat([dmSb, dmConfig]));
   add("c-verity", "sb-only", dmSb);
+  // c-manifest: what the build writes for a mini with a few modules
+  const mini = miniInitramfsTree({
+    storageInit: bytesContent(Buffer.from("ELF")), config: renderConfig(CONFIGS[0]),
+    files: ["kernel/fs/erofs/erofs.ko", "kernel/fs/overlayfs/overlay.ko", "kernel/drivers/block/loop.ko"].map((p) => ({ path: `lib/modules/6.1.0-test/${p}`, content: bytesContent(Buffer.from("mod")) })),
+  });
+  add("c-manifest", "mini", Buffer.from(renderManifest(mini), "latin1"));
   return seeds;
 }
 
