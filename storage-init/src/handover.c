@@ -33,6 +33,7 @@ static size_t n_links;
 struct walk {
 	const struct manifest *m;
 	const char *skip;
+	int dst_root;                /* the new root: copies are linked to from there */
 	dev_t dev;
 	char path[MANIFEST_PATH_MAX];
 	size_t len;
@@ -51,10 +52,14 @@ struct level {
 	struct timespec image_mtime; /* an own directory's in the image */
 };
 
+/* Records the first failure (closing the directories after it may fail
+ * too); returns -1. */
 static int failed(struct walk *w, const char *op)
 {
 	int e = errno;
 
+	if (w->rep->reason[0])
+		return -1;
 	str_copy(w->rep->path, sizeof w->rep->path, w->len ? w->path : "/");
 	snprintf(w->rep->reason, sizeof w->rep->reason, "%s: %s", op, strerror(e));
 	errno = e;
@@ -223,7 +228,7 @@ static int copy_file(struct walk *w, struct level *l, const char *name, const st
 	{
 		for (i = 0; i < n_links; i++) {
 			if (links[i].ino == st->st_ino) {
-				if (linkat(AT_FDCWD, links[i].path, l->dst, name, 0) < 0)
+				if (linkat(w->dst_root, links[i].path + 1, l->dst, name, 0) < 0)
 					return failed(w, "link in the new root");
 				w->rep->st.links++;
 				log_debug("appended %s: a link to %s", w->path, links[i].path);
@@ -440,6 +445,7 @@ int handover_tree(int src, int dst, const struct manifest *m, const char *skip,
 	if (fstat(src, &root.st) < 0 || fstat(dst, &ds) < 0)
 		return failed(&w, "stat");
 	w.dev = root.st.st_dev;
+	w.dst_root = dst;
 	/* the roots: both "own", the new root's times kept */
 	root.is_own = 1;
 	root.existed = 1;
