@@ -486,14 +486,15 @@ int handover_appended(const char *newroot, const char *skip, struct handover_rep
 		return -1;
 	}
 	log_debug("%s: %zu paths of the mini initramfs", MANIFEST_PATH, m.n);
+	str_copy(rep->path, sizeof rep->path, "/");
 	src = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (src < 0 || pipe2(pipefd, O_CLOEXEC) < 0) {
-		snprintf(rep->reason, sizeof rep->reason, "open /: %s", strerror(errno));
+	if (src < 0) {
+		snprintf(rep->reason, sizeof rep->reason, "open: %s", strerror(errno));
 		return -1;
 	}
-	pid = fork();
-	if (pid < 0) {
-		snprintf(rep->reason, sizeof rep->reason, "fork: %s", strerror(errno));
+	if (pipe2(pipefd, O_CLOEXEC) < 0 || (pid = fork()) < 0) {
+		snprintf(rep->reason, sizeof rep->reason, "pipe/fork: %s", strerror(errno));
+		close(src);
 		return -1;
 	}
 	if (pid == 0) {
