@@ -9,7 +9,8 @@
  * The reference is the kernel's own unpacking: that initramfs with the same archives appended,
  * booted as it is. The pair (its mini initramfs with the archives appended) must show exactly
  * the same listing — so none of storage-init's own files either — and the appended entries must
- * carry the attributes the archives gave them.
+ * carry the attributes the archives gave them. A cut-short archive stops nothing but itself, in
+ * both boots alike.
  */
 import test, { after, before } from "node:test";
 import assert from "node:assert/strict";
@@ -236,6 +237,35 @@ test("what the boot loader appends reaches the original init as with the origina
   for (const m of pair.modules) assert.ok(![...got.keys()].some((p) => p.endsWith(m.path.replace(/^.*\//, ""))), `module ${m.path} leaked`);
   assert.equal(got.get("/init")?.split("|").pop(), md5(CHECK_INIT));
   assert.match(r.console, /initoverlayfs: appended files handed over: 11 file\(s\) \(70\d+ bytes\), 7 directorie\(s\), 1 symlink\(s\), 2 other node\(s\), 1 extra hard link\(s\); 4 replaced the image's/, tail(r.console));
+});
+
+test("a malformed appended archive stops nothing but itself: what the kernel unpacked is handed over, as with the original initramfs", async () => {
+  // an initrd cut short: gzip fails part-way, the kernel keeps what it had unpacked by then
+  const t = newTree();
+  put(t.root, "etc/first.conf", file("before the cut\n"));
+  put(t.root, "etc/partial.bin", file(randomBytes(200_000)));
+  put(t.root, "etc/zlast.conf", file("after the cut\n"));
+  const whole = gzipSync(treeToCpio(t));
+  const cut = whole.subarray(0, Math.floor(whole.length * 0.6));
+  const stub = stubArchive();
+  writeFileSync(join(work, "stock+cut.img"), concat([orig, stub, cut]));
+  writeFileSync(join(work, "mini+cut.img"), concat([mini, stub, cut]));
+  const refBoot = await boot({ initrd: join(work, "stock+cut.img"), disks: [bootDisk], timeoutSeconds: 180 });
+  const ref = listing(refBoot, "original initramfs + cut archive");
+  assert.match(refBoot.console, /Initramfs unpacking failed: /, "the kernel did not reject the cut archive: the test proves nothing");
+  assert.ok(ref.has("/.extra/credentials/secret.cred"), "the archive before the cut one is unpacked");
+  assert.ok(ref.has("/etc/first.conf") && !ref.has("/etc/zlast.conf"), "the cut archive is unpacked up to the cut");
+  const r = await boot({ initrd: join(work, "mini+cut.img"), disks: [bootDisk], timeoutSeconds: 240 });
+  assert.match(r.console, /Initramfs unpacking failed: /);
+  const got = listing(r, "pair + cut archive");
+  assert.deepEqual({ missing: [...ref.keys()].filter((p) => !got.has(p)), extra: [...got.keys()].filter((p) => !ref.has(p)) }, { missing: [], extra: [] });
+  // the file the cut went through was never finished: the kernel gave it no mtime of its own, so it
+  // has the moment of that boot's unpacking (its size is the header's, the tail zeros, in both)
+  const noMtime = (line: string | undefined) => line?.split("|").filter((_, i) => i !== 3).join("|");
+  for (const [p, want] of ref) {
+    if (p === "/etc/partial.bin") assert.equal(noMtime(got.get(p)), noMtime(want), `pair: ${p}`);
+    else assert.equal(got.get(p), want, `pair: ${p}`);
+  }
 });
 
 test("a few MiB appended: handed over, and what the copy costs", async (t) => {
