@@ -1,12 +1,13 @@
 /**
- * The mini initramfs: storage-init as /init, its config, the module files it loads, and the few
- * device nodes and mount points early boot needs; a compressed newc archive, after the original's
- * early archives (microcode, ACPI tables: initramfs/early.ts), carried first and unchanged.
+ * The mini initramfs: storage-init as /init, its config, the module files it loads, the few
+ * device nodes and mount points early boot needs, and the manifest of all of them (what storage-init
+ * keeps from the booted system); a compressed newc archive, after the original's early archives
+ * (microcode, ACPI tables: initramfs/early.ts), carried first and unchanged.
  */
 import { gzipSync } from "node:zlib";
 import { compress as zstdCompress } from "@mongodb-js/zstd";
 import { UsageError } from "../errors.js";
-import { CONFIG_PATH, MiniCompression } from "../formats/storage-init-config/index.js";
+import { CONFIG_PATH, MANIFEST_PATH, MiniCompression, renderManifest } from "../formats/storage-init-config/index.js";
 import { treeToCpio } from "../formats/cpio/writer.js";
 import {
   bytesContent, ByteString, displayName, FileContent, FsNode, FsTree, newDir, newTree, splitPath, Timestamp, toByteString,
@@ -57,6 +58,10 @@ export function miniInitramfsTree(c: MiniInitramfsContent): FsTree {
   put("init", { ...meta(0o755), kind: "file", content: c.storageInit });
   put(CONFIG_PATH, { ...meta(0o644), kind: "file", content: bytesContent(Buffer.from(c.config, "latin1")) });
   for (const f of c.files) put(f.path, { ...meta(0o644), kind: "file", content: f.content });
+  // last: it lists every entry, itself included (its content is set once all are in)
+  const manifest = { ...meta(0o644), kind: "file" as const, content: bytesContent(new Uint8Array()) };
+  put(MANIFEST_PATH, manifest);
+  manifest.content = bytesContent(Buffer.from(renderManifest(tree), "latin1"));
   return tree;
 }
 

@@ -194,6 +194,12 @@ mini() {
 		done
 		for line in "$@"; do echo "$line"; done
 	} >"$WORK/mini/etc/initoverlayfs.conf"
+	# every path of ours, "MODE UID GID PATH" (owners: cpio -R 0:0), itself included
+	touch "$WORK/mini/etc/initoverlayfs.manifest"
+	(cd "$WORK/mini" && find . -mindepth 1 | LC_ALL=C sort | while IFS= read -r p; do
+		printf '%o 0 0 %s\n' "0x$(stat -c %f "$p")" "${p#.}"
+	done) >"$WORK/mini.manifest"
+	mv "$WORK/mini.manifest" "$WORK/mini/etc/initoverlayfs.manifest"
 	(cd "$WORK/mini" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) | zstd -q -19 >"$WORK/$name.img"
 }
 

@@ -6,8 +6,10 @@
 #include "config.h"
 #include "efivar.h"
 #include "failure.h"
+#include "handover.h"
 #include "image.h"
 #include "log.h"
+#include "manifest.h"
 #include "modules.h"
 #include "mounts.h"
 #include "shims.h"
@@ -36,6 +38,7 @@
 extern char **environ;
 
 static struct config cfg;
+static struct handover_report handover;
 static char file_buf[CFG_FILE_MAX + 1];
 static char cmdline_buf[CMDLINE_MAX + 1];
 
@@ -134,6 +137,28 @@ static int mount_image_tool(const char *conf, const char *image, const char *mnt
 	return 0;
 }
 
+/* --check-manifest FILE: what the boot's hand-over step makes of a
+ * manifest; prints its paths, one a line, in the boot's order. */
+static int check_manifest(const char *path)
+{
+	static char text[MANIFEST_FILE_MAX + 1];
+	static struct manifest m;
+	char err[160];
+	size_t len, i;
+
+	if (read_file(path, text, sizeof text, &len) < 0) {
+		fprintf(stderr, "error: %s: %s\n", path, errno == EFBIG ? "larger than 64 KiB" : strerror(errno));
+		return 1;
+	}
+	if (manifest_parse(&m, text, len, err, sizeof err) < 0) {
+		fprintf(stderr, "error: %s: %s\n", path, err);
+		return 1;
+	}
+	for (i = 0; i < m.n; i++)
+		printf("%o %u %u %s\n", m.e[i].mode, m.e[i].uid, m.e[i].gid, m.e[i].path);
+	return 0;
+}
+
 /* Not PID 1: only offline helpers. */
 static int tool_mode(int argc, char **argv)
 {
@@ -155,12 +180,15 @@ static int tool_mode(int argc, char **argv)
 		print_config();
 		return 0;
 	}
+	if (argc == 3 && strcmp(argv[1], "--check-manifest") == 0)
+		return check_manifest(argv[2]);
 	if (argc == 5 && strcmp(argv[1], "--mount-image") == 0)
 		return mount_image_tool(argv[2], argv[3], argv[4]);
 	fprintf(stderr,
 		"storage-init %s: the initoverlayfs early init; it must run as PID 1 from the mini initramfs.\n"
 		"usage: storage-init --version\n"
 		"       storage-init --check-config FILE [KERNEL-CMDLINE]\n"
+		"       storage-init --check-manifest FILE\n"
 		"       storage-init --mount-image FILE IMAGE MOUNTPOINT   (the boot's image step)\n"
 		"As run-init or switch_root (by argv[0]) it switches root without a tmpfs check.\n",
 		SI_VERSION);
@@ -206,6 +234,19 @@ static void release_boot_device(void)
 		log_error("release " BLOCKDEV_NODE_DIR ": %s", strerror(errno));
 }
 
+static void log_handover(const struct handover_stats *s, unsigned long long ms)
+{
+	if (!s->files && !s->dirs && !s->symlinks && !s->nodes && !s->links && !s->skipped) {
+		log_info("appended files: none (the initial rootfs holds only the mini initramfs's own)");
+		return;
+	}
+	log_info("appended files handed over: %lu file(s) (%llu bytes), %lu directorie(s), %lu symlink(s), "
+		 "%lu other node(s), %lu extra hard link(s); %lu replaced the image's (%llu ms)",
+		 s->files, s->bytes, s->dirs, s->symlinks, s->nodes, s->links, s->replaced, ms);
+	if (s->skipped)
+		log_warn("%lu appended entr(ies) not handed over (see above)", s->skipped);
+}
+
 static int storage_init(int argc, char **argv)
 {
 	char err[CFG_ERR_MAX * 2], image_path[SI_PATH_MAX + 8];
@@ -225,7 +266,7 @@ static int storage_init(int argc, char **argv)
 		[MOVE_CHDIR] = "chroot " ROOT_MNT,
 	};
 	enum move_step step;
-	unsigned long long t0 = now_ms();
+	unsigned long long t0 = now_ms(), t1;
 	int i;
 
 	if (mount_api_filesystems(&what) < 0)
@@ -317,6 +358,10 @@ static int storage_init(int argc, char **argv)
 	if (mkdir_exist_ok(UPPER_DIR, 0755) < 0 || mkdir_exist_ok(WORK_SUB, 0755) < 0 ||
 	    mkdir_exist_ok(ROOT_MNT, 0755) < 0)
 		fail_errno("mount overlay", RW_MNT, errno);
+	/* a merged directory shows the upper one's owner, mode and times: the
+	 * root's must be the image's, as the original init would see them */
+	if (copy_dir_attrs(LOWER_MNT, UPPER_DIR) < 0)
+		fail_errno("mount overlay", UPPER_DIR, errno);
 	snprintf(ovl_opts, sizeof ovl_opts, "lowerdir=%s,upperdir=%s,workdir=%s", LOWER_MNT, UPPER_DIR,
 		 WORK_SUB);
 	if (do_mount("overlay", ROOT_MNT, "overlay", 0, ovl_opts) < 0)
@@ -329,6 +374,14 @@ static int storage_init(int argc, char **argv)
 	if (umount2(RW_MNT, MNT_DETACH) < 0)
 		fail_errno("detach overlay layers", RW_MNT, errno);
 	log_info("overlay mounted on " ROOT_MNT);
+
+	/* what the boot loader appended (credentials, extensions, more initrds)
+	 * into the new root as the kernel would have unpacked it there; before
+	 * the shims, which then apply to that tree as to the image */
+	t1 = now_ms();
+	if (handover_appended(ROOT_MNT, WORK_DIR, &handover) < 0)
+		fail("hand over appended files", handover.path, handover.reason);
+	log_handover(&handover.st, now_ms() - t1);
 
 	/* shims */
 	if (install_shims(&cfg, ROOT_MNT, &rep) < 0)

@@ -192,6 +192,20 @@ unsigned long delete_tree(int dirfd)
 	return delete_below(dirfd, st.st_dev, 0);
 }
 
+int copy_dir_attrs(const char *from, const char *to)
+{
+	struct timespec t[2];
+	struct stat st;
+
+	if (stat(from, &st) < 0)
+		return -1;
+	t[0] = st.st_atim;
+	t[1] = st.st_mtim;
+	if (chown(to, st.st_uid, st.st_gid) < 0 || chmod(to, st.st_mode & 07777) < 0)
+		return -1;
+	return utimensat(AT_FDCWD, to, t, 0);
+}
+
 int move_api_mounts(const char *newroot, char *what, size_t size)
 {
 	static const char *const dirs[] = { "/dev", "/proc", "/sys", "/run" };

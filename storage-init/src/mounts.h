@@ -31,6 +31,10 @@ const char *mount_no_replay_option(const char *type);
  * (does not cross into mounts). Best effort; returns entries removed. */
 unsigned long delete_tree(int dirfd);
 
+/* Give directory TO the owner, mode and times of FROM. Returns 0 or -1
+ * with errno. */
+int copy_dir_attrs(const char *from, const char *to);
+
 /* MS_MOVE /dev, /proc, /sys, /run to NEWROOT/..., creating the directories.
  * Returns 0 or -1 with errno and the failing path in what. */
 int move_api_mounts(const char *newroot, char *what, size_t size);

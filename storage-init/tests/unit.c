@@ -8,6 +8,7 @@
 #include "extents.h"
 #include "fsverity.h"
 #include "gpt.h"
+#include "manifest.h"
 #include "script.h"
 #include "sha2.h"
 #include "util.h"
@@ -1224,6 +1225,83 @@ static void test_efivar(void)
 	CHECK(parse("boot = ESP\nintegrity = none\n") < 0);
 }
 
+static struct manifest man;
+
+/* manifest_parse on a copy of TEXT (it works in place); err holds the message */
+static int manifest_of(const char *text)
+{
+	static char buf[MANIFEST_FILE_MAX + 1];
+	size_t len = strlen(text);
+
+	memcpy(buf, text, len + 1);
+	return manifest_parse(&man, buf, len, err, sizeof err);
+}
+
+static void test_manifest(void)
+{
+	static char big[MANIFEST_FILE_MAX + 1];
+	size_t i, off = 0;
+
+	current = "manifest";
+	CHECK(manifest_of("") == 0 && man.n == 0);
+	/* byte order: "a" < "a-b" < "a/x" (the parent before, not right before) */
+	CHECK(manifest_of("40755 0 0 /a\n40700 1 2 /a-b\n100644 0 0 /a/x\n20600 0 0 /c\n"
+			  "120777 0 0 /l\n40755 4294967295 7 /z\n") == 0);
+	CHECK(man.n == 6);
+	CHECK(manifest_find(&man, "/a") == &man.e[0]);
+	CHECK(manifest_find(&man, "/a/x") && manifest_find(&man, "/a/x")->mode == 0100644);
+	CHECK(manifest_find(&man, "/a-b") && manifest_find(&man, "/a-b")->uid == 1 &&
+	      manifest_find(&man, "/a-b")->gid == 2);
+	CHECK(manifest_find(&man, "/z") && manifest_find(&man, "/z")->uid == 4294967295u);
+	CHECK(manifest_find(&man, "/") == NULL);
+	CHECK(manifest_find(&man, "/a/") == NULL);
+	CHECK(manifest_find(&man, "/a/xy") == NULL);
+	CHECK(manifest_find(&man, "/b") == NULL);
+	CHECK(manifest_find(&man, "/a/x/y") == NULL);
+	/* each refusal names the line and its byte offset */
+	CHECK(manifest_of("40755 0 0 /a\n100644 0 0 /a/x") < 0);
+	CHECK_STR(err, "line 2 (byte 13): expected a line ending in a newline");
+	CHECK(manifest_of("40755 0 0 /a\n40755 0 0 /a\n") < 0);
+	CHECK_STR(err, "line 2 (byte 13): expected paths in ascending byte order, each once");
+	CHECK(manifest_of("40755 0 0 /b\n40755 0 0 /a\n") < 0);
+	CHECK_STR(err, "line 2 (byte 13): expected paths in ascending byte order, each once");
+	CHECK(manifest_of("100644 0 0 /a/x\n") < 0);
+	CHECK_STR(err, "line 1 (byte 0): expected the parent directory listed before its entries");
+	CHECK(manifest_of("100644 0 0 /a\n100644 0 0 /a/x\n") < 0);
+	CHECK_STR(err, "line 2 (byte 14): expected the parent directory listed before its entries");
+	CHECK(manifest_of("755 0 0 /a\n") < 0);
+	CHECK_STR(err, "line 1 (byte 0): expected an octal mode with a file type, then a space");
+	CHECK(manifest_of("40758 0 0 /a\n") < 0);
+	CHECK(manifest_of("400755 0 0 /a\n") < 0);
+	CHECK(manifest_of("40755 0 /a\n") < 0);
+	CHECK_STR(err, "line 1 (byte 0): expected a decimal uid and gid, each followed by a space");
+	CHECK(manifest_of("40755 0 4294967296 /a\n") < 0);
+	CHECK(manifest_of("40755  0 0 /a\n") < 0);
+	for (i = 0; i < 7; i++) {
+		static const char *const bad[] = { "a", "/", "/a/", "//a", "/a//b", "/./a", "/a/.." };
+		char line[64];
+
+		snprintf(line, sizeof line, "40755 0 0 %s\n", bad[i]);
+		CHECK(manifest_of(line) < 0);
+		CHECK_STR(err, "line 1 (byte 0): expected an absolute path without empty, \".\" or \"..\" components");
+	}
+	CHECK(manifest_of("40755 0 0 /.a\n40755 0 0 /.a/..b\n") == 0);
+	{
+		static char nul[] = "40755 0 0 /a\n40755 0 0 /b\0c\n";
+
+		CHECK(manifest_parse(&man, nul, sizeof nul - 1, err, sizeof err) < 0);
+		CHECK_STR(err, "line 2 (byte 13): expected no NUL byte");
+	}
+	/* 1024 lines fit, the 1025th does not (18-byte lines; parsing works in place) */
+	for (i = 0; i <= MANIFEST_MAX_ENTRIES; i++)
+		off += (size_t)sprintf(big + off, "100644 0 0 /f%04zu\n", i);
+	CHECK(manifest_parse(&man, big, off - 18, err, sizeof err) == 0 && man.n == MANIFEST_MAX_ENTRIES);
+	for (off = 0, i = 0; i <= MANIFEST_MAX_ENTRIES; i++)
+		off += (size_t)sprintf(big + off, "100644 0 0 /f%04zu\n", i);
+	CHECK(manifest_parse(&man, big, off, err, sizeof err) < 0);
+	CHECK_STR(err, "line 1025 (byte 18432): expected at most 1024 lines");
+}
+
 int main(void)
 {
 	test_config_basic();
@@ -1256,6 +1334,7 @@ int main(void)
 	test_config_integrity();
 	test_extents();
 	test_efivar();
+	test_manifest();
 	printf("unit: %u passed, %u failed\n", passed, failed);
 	return failed ? 1 : 0;
 }

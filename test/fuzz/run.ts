@@ -35,6 +35,7 @@ export const C_TARGETS: readonly { name: string; what: string }[] = [
   { name: "c-script", what: "the shim script rewrite (src/script.c)" },
   { name: "c-verity", what: "the dm-verity superblock check against a config (src/verity.c)" },
   { name: "c-efivar", what: "LoaderDevicePartUUID's efivarfs bytes for boot = esp (src/efivar.c)" },
+  { name: "c-manifest", what: "the mini initramfs's manifest and its lookups (src/manifest.c)" },
 ];
 
 export const ALL_TARGETS = [...TARGETS.map((t) => t.name), ...C_TARGETS.map((t) => t.name)];

@@ -9,6 +9,9 @@ import { existsSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync, syml
 import { dirname, join } from "node:path";
 import { buildErofsImage } from "../../src/formats/erofs/writer/index.js";
 import { renderConfig } from "../../src/formats/storage-init-config/render.js";
+import { renderManifest } from "../../src/formats/storage-init-config/manifest.js";
+import { bytesContent } from "../../src/fs/tree.js";
+import { miniInitramfsTree } from "../../src/pipeline/mini-initramfs.js";
 import { dmVerityParams, encodeVeritySuperblock } from "../../src/formats/verity/dm-verity.js";
 import { readDirTree } from "../../src/io/dir-reader.js";
 import { DEFAULT_STUB as UKI_STUB } from "../../src/pipeline/uki.js";
@@ -198,6 +201,12 @@ function makeAll(work: string): Seed[] {
   add("c-efivar", "no-nul", efivar("0fc63daf-8483-4772-8e79-3d69d8477de4", false));
   // pe: systemd-stub as Debian ships it, when it is there (systemd-boot-efi)
   if (existsSync(UKI_STUB)) add("pe", "systemd-stub", readFileSync(UKI_STUB));
+  // c-manifest: what the build writes for a mini with a few modules
+  const mini = miniInitramfsTree({
+    storageInit: bytesContent(Buffer.from("ELF")), config: renderConfig(CONFIGS[0]),
+    files: ["kernel/fs/erofs/erofs.ko", "kernel/fs/overlayfs/overlay.ko", "kernel/drivers/block/loop.ko"].map((p) => ({ path: `lib/modules/6.1.0-test/${p}`, content: bytesContent(Buffer.from("mod")) })),
+  });
+  add("c-manifest", "mini", Buffer.from(renderManifest(mini), "latin1"));
   return seeds;
 }
 

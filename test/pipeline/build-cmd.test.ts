@@ -113,6 +113,9 @@ test("build on the Debian initramfs: a valid small mini initramfs and an image f
     assert.equal(check.split("\n").filter((l) => /^(storage_|optional_)?module=/.test(l)).length, res.modules.length);
     assert.equal(check.split("\n").filter((l) => l.startsWith("optional_module=")).length, 1);
     assert.equal(check.split("\n").filter((l) => l.startsWith("storage_module=")).length, lazy.size);
+    // and its manifest: every archive member, each module among them (what the boot keeps back)
+    const manifest = run(bin, ["--check-manifest", join(x, "etc/initoverlayfs.manifest")]).stdout.trim().split("\n").map((l) => l.split(" ")[3]);
+    assert.deepEqual([...manifest].sort(), listed.filter((p) => p !== ".").map((p) => "/" + p).sort());
 
     // the image: fsck.erofs is clean, and it holds exactly the original initramfs
     const f = run("fsck.erofs", [image], { allowFail: true });

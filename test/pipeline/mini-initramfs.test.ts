@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { gunzipSync } from "node:zlib";
 import { bytesContent, lookup } from "../../src/fs/tree.js";
 import { readInitramfs } from "../../src/initramfs/read.js";
-import { CONFIG_PATH, MINI_COMPRESSIONS, renderConfig } from "../../src/formats/storage-init-config/index.js";
+import { CONFIG_PATH, MANIFEST_PATH, MINI_COMPRESSIONS, renderConfig } from "../../src/formats/storage-init-config/index.js";
 import { BASE } from "../helpers/storage-init-configs.js";
 import { miniInitramfsTree, packMiniInitramfs } from "../../src/pipeline/mini-initramfs.js";
 import { run } from "../helpers/run.js";
@@ -61,4 +61,32 @@ test("the archive is reproducible, and a path added twice is refused", async () 
   assert.ok(Buffer.from(a.bytes).equals(Buffer.from(b.bytes)));
   assert.throws(() => miniInitramfsTree({ ...CONTENT, files: [...CONTENT.files, CONTENT.files[0]] }), /added twice/);
   assert.throws(() => miniInitramfsTree({ ...CONTENT, files: [{ path: "init/x.ko", content: PLACEHOLDER }] }), /init is not a directory/);
+});
+
+test("the manifest lists every entry of the archive, itself included, as cpio -tv shows them, in byte order", async () => {
+  const { bytes } = await packMiniInitramfs({ ...CONTENT, files: [...CONTENT.files, { path: "lib/modules/9.9.9-test/a-b.ko", content: PLACEHOLDER }] }, "gzip");
+  const cpio = gunzipSync(bytes);
+  const names = run("cpio", ["-t", "--quiet"], { input: cpio }).stdout.trim().split("\n").filter((n) => n !== ".");
+  const { tree } = await readInitramfs(bytes);
+  const node = lookup(tree, MANIFEST_PATH);
+  assert.ok(node?.kind === "file");
+  const lines = Buffer.from(node.content.read()).toString("latin1").split("\n");
+  assert.equal(lines.pop(), "", "ends with a newline");
+  const paths = lines.map((l) => l.split(" ")[3]);
+  assert.deepEqual([...paths].sort(), names.map((n) => "/" + n).sort());
+  assert.deepEqual(paths, [...paths].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))));
+  // "/lib/modules/9.9.9-test/a-b.ko" sorts before the directory "/lib/modules/9.9.9-test/kernel"
+  assert.ok(paths.includes(MANIFEST_PATH) && paths.includes("/init") && paths.includes(CONFIG_PATH));
+  // mode (type bits, octal) and owner as cpio records them
+  const mode = (p: string) => lines.find((l) => l.endsWith(" " + p))!.split(" ").slice(0, 3).join(" ");
+  assert.equal(mode("/init"), "100755 0 0");
+  assert.equal(mode("/etc"), "40755 0 0");
+  assert.equal(mode("/dev/console"), "20600 0 0");
+  assert.equal(mode(MANIFEST_PATH), "100644 0 0");
+});
+
+test("a path the manifest cannot list is refused", () => {
+  assert.throws(() => miniInitramfsTree({ ...CONTENT, files: [{ path: "lib/a\nb.ko", content: PLACEHOLDER }] }), /a newline in a path cannot be listed/);
+  const many = Array.from({ length: 1100 }, (_, i) => ({ path: `lib/m/${i}.ko`, content: PLACEHOLDER }));
+  assert.throws(() => miniInitramfsTree({ ...CONTENT, files: many }), /entries, but storage-init's \/etc\/initoverlayfs.manifest lists at most 1024/);
 });

@@ -7,3 +7,4 @@ export * from "./integrity.js";
 export * from "./render.js";
 export * from "./parse.js";
 export * from "./mini.js";
+export * from "./manifest.js";

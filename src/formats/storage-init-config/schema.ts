@@ -7,7 +7,14 @@
 /** Where storage-init reads it, inside the mini initramfs (config.h: CFG_PATH). */
 export const CONFIG_PATH = "/etc/initoverlayfs.conf";
 
-/** storage-init/src/config.h */
+/**
+ * The mini initramfs's manifest: every path it holds, "MODE UID GID PATH" lines in byte order, so
+ * that storage-init hands over everything else in the initial rootfs (what the boot loader
+ * appended) and nothing of its own (storage-init/src/manifest.h: MANIFEST_PATH).
+ */
+export const MANIFEST_PATH = "/etc/initoverlayfs.manifest";
+
+/** storage-init/src/config.h, manifest.h */
 export const LIMITS = {
   modules: 128, // CFG_MAX_MODULES
   shims: 8, // CFG_MAX_SHIMS
@@ -18,6 +25,9 @@ export const LIMITS = {
   file: 64 * 1024, // CFG_FILE_MAX
   timeout: 3600,
   salt: 256, // CFG_SALT_MAX: dm-verity salt bytes
+  manifestFile: 64 * 1024, // MANIFEST_FILE_MAX
+  manifestEntries: 1024, // MANIFEST_MAX_ENTRIES
+  manifestPath: 4095, // MANIFEST_PATH_MAX - 1
 } as const;
 
 /**

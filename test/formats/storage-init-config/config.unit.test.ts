@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import { FormatError, UsageError } from "../../../src/errors.js";
 import {
   bootSpecProblem, ConfigKeys, DEFAULT_SHIMS, IntegrityConfig, LIMITS, parseConfig, parseConfigText, parseIntegrity, renderConfig, renderIntegrity,
-  StorageInitConfig, VERITY_BLOCK_SIZE, CONFIG_PATH,
+  StorageInitConfig, VERITY_BLOCK_SIZE, CONFIG_PATH, MANIFEST_PATH,
 } from "../../../src/formats/storage-init-config/index.js";
 import { BASE, CONFIGS, DM, INTEGRITY } from "../../helpers/storage-init-configs.js";
 
@@ -65,6 +65,12 @@ test("the limits are storage-init's own (config.h), and renderConfig enforces th
     },
   );
   assert.equal(/#define CFG_PATH "([^"]+)"/.exec(header)?.[1], CONFIG_PATH);
+  const manifest = readFileSync(new URL("../../../../storage-init/src/manifest.h", import.meta.url), "utf8");
+  assert.equal(/#define MANIFEST_PATH "([^"]+)"/.exec(manifest)?.[1], MANIFEST_PATH);
+  assert.deepEqual(
+    { file: LIMITS.manifestFile, entries: LIMITS.manifestEntries, path: LIMITS.manifestPath },
+    { file: define(manifest, "MANIFEST_FILE_MAX"), entries: define(manifest, "MANIFEST_MAX_ENTRIES"), path: define(manifest, "MANIFEST_PATH_MAX") - 1 },
+  );
   const max = LIMITS.modules;
   const many = Array.from({ length: max + 1 }, (_, i) => ({ path: `/lib/modules/k/m${i}.ko` }));
   assert.throws(() => renderConfig({ ...BASE, modules: many }), new RegExp(`${max + 1} modules selected but storage-init loads at most ${max}`));
