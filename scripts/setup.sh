@@ -21,12 +21,14 @@ apt-get update -qq
 # link the system liblz4 and libzstd).
 # clang and libclang-rt-dev (libFuzzer, ASan, UBSan) build storage-init's fuzz targets
 # (storage-init/fuzz, `make -C storage-init fuzz`), which npm test's fuzzing smoke pass runs.
+# systemd-container (systemd-dissect) reads our DDI images in the DDI tests (systemd brings
+# systemd-repart, which makes the reference DDI they are compared with byte for byte).
 apt-get install -y -qq \
   erofs-utils cpio zstd xz-utils lz4 liblz4-dev libzstd-dev build-essential python3 gzip bzip2 lzop \
   linux-image-amd64 attr file time \
   musl-tools qemu-system-x86 busybox-static dosfstools mtools e2fsprogs \
   xfsprogs btrfs-progs fdisk kmod dracut-core fusefat initramfs-tools systemd \
-  fsverity cryptsetup-bin openssl clang libclang-rt-dev >/dev/null
+  fsverity cryptsetup-bin openssl clang libclang-rt-dev systemd-container >/dev/null
 
 npm ci --no-audit --no-fund
 npm run build

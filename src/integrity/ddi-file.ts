@@ -6,12 +6,16 @@
  */
 import { closeSync, fstatSync, fsyncSync, ftruncateSync, openSync, readSync, writeSync } from "node:fs";
 import { createHash } from "node:crypto";
-import { UsageError } from "../errors.js";
-import { DdiArch, encodeVeritySignature, planDdi } from "../formats/ddi/index.js";
-import { encodeGpt, GptTable } from "../formats/gpt/index.js";
+import { FormatError, UsageError } from "../errors.js";
+import {
+  DdiArch, DdiPartitions, ddiPartitionGuids, decodeVeritySignature, encodeVeritySignature, findDdiPartitions, planDdi, VeritySignature, VERITY_SIGNATURE_MAX,
+} from "../formats/ddi/index.js";
+import { decodeGpt, encodeGpt, GPT_PRIMARY_READ, GptPartition, GptTable, SECTOR } from "../formats/gpt/index.js";
 import { HashName, toHex } from "../formats/verity/algorithms.js";
-import { DmVerityParams, dmVerityGeometry, dmVerityParams, encodeVeritySuperblock } from "../formats/verity/dm-verity.js";
-import { fdSource, ByteSource } from "./byte-source.js";
+import {
+  decodeVeritySuperblock, DmVerityParams, dmVerityGeometry, dmVerityParams, encodeVeritySuperblock, VERITY_SUPERBLOCK,
+} from "../formats/verity/dm-verity.js";
+import { fdSource, ByteSource, readRange } from "./byte-source.js";
 import { computeDmVerityTree } from "./dm-verity-file.js";
 import { LeafHashingOptions } from "./leaf-hashing.js";
 import { loadCertificate, signRootHash } from "./signature.js";
@@ -92,4 +96,90 @@ export async function writeDdi(erofsPath: string, outPath: string, o: WriteDdiOp
     closeSync(fd);
     closeSync(inFd);
   }
+}
+
+export interface DdiInfo {
+  table: GptTable;
+  parts: DdiPartitions;
+  /** from the verity superblock at the hash partition's start */
+  params: DmVerityParams;
+  signature?: VeritySignature;
+}
+
+/** Reads and checks a DDI's structure (GPT, partitions, verity superblock, signature JSON); hashes nothing. */
+export function readDdi(path: string): DdiInfo {
+  const fd = openSync(path, "r");
+  try {
+    const size = fstatSync(fd).size;
+    const src = fdSource(fd, path, size);
+    const table = decodeGpt(readRange(src, 0, GPT_PRIMARY_READ), size, (lba, n) => readRange(src, lba * SECTOR, n * SECTOR), path);
+    const parts = findDdiPartitions(table, path);
+    const sb = readRange(src, parts.verity.offset, VERITY_SUPERBLOCK.size);
+    const params = { ...decodeVeritySuperblock(sb, parts.verity.offset, path), hashOffset: 0 };
+    const g = dmVerityGeometry(params);
+    if (g.hashEnd > parts.verity.size) throw new FormatError("DDI", parts.verity.offset, `the hash tree (${g.hashEnd} bytes) does not fit its ${parts.verity.size}-byte partition`, path);
+    if (params.dataBlocks * params.dataBlockSize > parts.root.size) {
+      throw new FormatError("DDI", parts.verity.offset + 72, `the superblock covers ${params.dataBlocks * params.dataBlockSize} bytes, more than the ${parts.root.size}-byte root partition`, path);
+    }
+    const signature = parts.signature
+      ? decodeVeritySignature(readRange(src, parts.signature.offset, Math.min(parts.signature.size, VERITY_SIGNATURE_MAX + 1)), parts.signature.offset, path)
+      : undefined;
+    return { table, parts, params, signature };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export interface DdiVerifyOptions extends LeafHashingOptions {
+  /** the pinned root hash (hex) */
+  rootHash?: string;
+  /** PEM or DER: the signature partition must be by it */
+  certificate?: string | Uint8Array;
+}
+
+export interface DdiVerifyResult {
+  ok: boolean;
+  reason?: string;
+  rootHash: string;
+  signature: "verified" | "not checked" | "absent" | "failed";
+}
+
+/**
+ * Checks a DDI the way storage-init and systemd accept it: every hash block recomputed from the
+ * root partition, the root hash against the pin, the partition GUIDs and the signature JSON's
+ * root hash against the computed one, the signature against the certificate.
+ */
+export async function verifyDdi(path: string, o: DdiVerifyOptions = {}): Promise<DdiVerifyResult> {
+  const info = readDdi(path);
+  const { parts, params } = info;
+  const fd = openSync(path, "r");
+  let problem: string | undefined;
+  let root: Uint8Array;
+  try {
+    const whole = fdSource(fd, path, fstatSync(fd).size);
+    const within = (p: GptPartition): ByteSource => ({ name: path, size: p.size, readAt: (into, pos) => whole.readAt(into.subarray(0, Math.max(0, Math.min(into.length, p.size - pos))), p.offset + pos) });
+    const hash = within(parts.verity);
+    root = await computeDmVerityTree(within(parts.root), params, (off, block) => {
+      if (problem) return;
+      if (Buffer.compare(readRange(hash, off, block.length), block) !== 0) problem = `hash block at offset ${parts.verity.offset + off} does not match the root partition's data`;
+    }, o);
+  } finally {
+    closeSync(fd);
+  }
+  const rootHash = toHex(root);
+  const sig = info.signature;
+  const result = (reason: string | undefined, signature: DdiVerifyResult["signature"]): DdiVerifyResult => ({ ok: !reason, reason: reason && `${path}: ${reason}`, rootHash, signature });
+  const guids = ddiPartitionGuids(root);
+  if (problem) return result(problem, "not checked");
+  if (o.rootHash !== undefined && o.rootHash.toLowerCase() !== rootHash) return result(`root hash ${rootHash} does not match the pinned ${o.rootHash.toLowerCase()}`, "not checked");
+  if (parts.root.guid !== guids.root || parts.verity.guid !== guids.verity) return result(`partition GUIDs ${parts.root.guid}, ${parts.verity.guid} are not the root hash's halves`, "not checked");
+  if (sig && sig.rootHash !== rootHash) return result(`the signature partition names root hash ${sig.rootHash}, the data gives ${rootHash}`, "failed");
+  if (!sig) return result(o.certificate !== undefined ? "no signature partition to check against the certificate" : undefined, "absent");
+  if (o.certificate === undefined) return result(undefined, "not checked");
+  const cert = loadCertificate(o.certificate);
+  const fp = createHash("sha256").update(cert.raw).digest("hex");
+  if (fp !== sig.certificateFingerprint) return result(`signed by certificate ${sig.certificateFingerprint}, expected ${fp}`, "failed");
+  const { verifyDetached } = await import("./signature.js");
+  const check = verifyDetached(sig.signature, new TextEncoder().encode(rootHash), o.certificate, `${path}: signature partition`);
+  return check.ok ? result(undefined, "verified") : result(`signature partition: ${check.reason}`, "failed");
 }
