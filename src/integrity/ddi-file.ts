@@ -110,24 +110,27 @@ export interface DdiInfo {
 export function readDdi(path: string): DdiInfo {
   const fd = openSync(path, "r");
   try {
-    const size = fstatSync(fd).size;
-    const src = fdSource(fd, path, size);
-    const table = decodeGpt(readRange(src, 0, GPT_PRIMARY_READ), size, (lba, n) => readRange(src, lba * SECTOR, n * SECTOR), path);
-    const parts = findDdiPartitions(table, path);
-    const sb = readRange(src, parts.verity.offset, VERITY_SUPERBLOCK.size);
-    const params = { ...decodeVeritySuperblock(sb, parts.verity.offset, path), hashOffset: 0 };
-    const g = dmVerityGeometry(params);
-    if (g.hashEnd > parts.verity.size) throw new FormatError("DDI", parts.verity.offset, `the hash tree (${g.hashEnd} bytes) does not fit its ${parts.verity.size}-byte partition`, path);
-    if (params.dataBlocks * params.dataBlockSize > parts.root.size) {
-      throw new FormatError("DDI", parts.verity.offset + 72, `the superblock covers ${params.dataBlocks * params.dataBlockSize} bytes, more than the ${parts.root.size}-byte root partition`, path);
-    }
-    const signature = parts.signature
-      ? decodeVeritySignature(readRange(src, parts.signature.offset, Math.min(parts.signature.size, VERITY_SIGNATURE_MAX + 1)), parts.signature.offset, path)
-      : undefined;
-    return { table, parts, params, signature };
+    return readDdiSource(fdSource(fd, path, fstatSync(fd).size));
   } finally {
     closeSync(fd);
   }
+}
+
+export function readDdiSource(src: ByteSource): DdiInfo {
+  const path = src.name;
+  const table = decodeGpt(readRange(src, 0, GPT_PRIMARY_READ), src.size, (lba, n) => readRange(src, lba * SECTOR, n * SECTOR), path);
+  const parts = findDdiPartitions(table, path);
+  const sb = readRange(src, parts.verity.offset, VERITY_SUPERBLOCK.size);
+  const params = { ...decodeVeritySuperblock(sb, parts.verity.offset, path), hashOffset: 0 };
+  const g = dmVerityGeometry(params);
+  if (g.hashEnd > parts.verity.size) throw new FormatError("DDI", parts.verity.offset, `the hash tree (${g.hashEnd} bytes) does not fit its ${parts.verity.size}-byte partition`, path);
+  if (params.dataBlocks * params.dataBlockSize > parts.root.size) {
+    throw new FormatError("DDI", parts.verity.offset + 72, `the superblock covers ${params.dataBlocks * params.dataBlockSize} bytes, more than the ${parts.root.size}-byte root partition`, path);
+  }
+  const signature = parts.signature
+    ? decodeVeritySignature(readRange(src, parts.signature.offset, Math.min(parts.signature.size, VERITY_SIGNATURE_MAX + 1)), parts.signature.offset, path)
+    : undefined;
+  return { table, parts, params, signature };
 }
 
 export interface DdiVerifyOptions extends LeafHashingOptions {
@@ -142,33 +145,38 @@ export interface DdiVerifyResult {
   reason?: string;
   rootHash: string;
   signature: "verified" | "not checked" | "absent" | "failed";
+  info: DdiInfo;
 }
 
 /**
  * Checks a DDI the way storage-init and systemd accept it: every hash block recomputed from the
  * root partition, the root hash against the pin, the partition GUIDs and the signature JSON's
- * root hash against the computed one, the signature against the certificate.
+ * root hash against the computed one, the signature against the certificate. A malformed
+ * structure (GPT, superblock, JSON) is a FormatError.
  */
 export async function verifyDdi(path: string, o: DdiVerifyOptions = {}): Promise<DdiVerifyResult> {
-  const info = readDdi(path);
-  const { parts, params } = info;
   const fd = openSync(path, "r");
-  let problem: string | undefined;
-  let root: Uint8Array;
   try {
-    const whole = fdSource(fd, path, fstatSync(fd).size);
-    const within = (p: GptPartition): ByteSource => ({ name: path, size: p.size, readAt: (into, pos) => whole.readAt(into.subarray(0, Math.max(0, Math.min(into.length, p.size - pos))), p.offset + pos) });
-    const hash = within(parts.verity);
-    root = await computeDmVerityTree(within(parts.root), params, (off, block) => {
-      if (problem) return;
-      if (Buffer.compare(readRange(hash, off, block.length), block) !== 0) problem = `hash block at offset ${parts.verity.offset + off} does not match the root partition's data`;
-    }, o);
+    return await verifyDdiSource(fdSource(fd, path, fstatSync(fd).size), o);
   } finally {
     closeSync(fd);
   }
+}
+
+export async function verifyDdiSource(whole: ByteSource, o: DdiVerifyOptions = {}): Promise<DdiVerifyResult> {
+  const path = whole.name;
+  const info = readDdiSource(whole);
+  const { parts, params } = info;
+  let problem: string | undefined;
+  const within = (p: GptPartition): ByteSource => ({ name: path, size: p.size, readAt: (into, pos) => whole.readAt(into.subarray(0, Math.max(0, Math.min(into.length, p.size - pos))), p.offset + pos) });
+  const hash = within(parts.verity);
+  const root = await computeDmVerityTree(within(parts.root), params, (off, block) => {
+    if (problem) return;
+    if (Buffer.compare(readRange(hash, off, block.length), block) !== 0) problem = `hash block at offset ${parts.verity.offset + off} does not match the root partition's data`;
+  }, o);
   const rootHash = toHex(root);
   const sig = info.signature;
-  const result = (reason: string | undefined, signature: DdiVerifyResult["signature"]): DdiVerifyResult => ({ ok: !reason, reason: reason && `${path}: ${reason}`, rootHash, signature });
+  const result = (reason: string | undefined, signature: DdiVerifyResult["signature"]): DdiVerifyResult => ({ ok: !reason, reason: reason && `${path}: ${reason}`, rootHash, signature, info });
   const guids = ddiPartitionGuids(root);
   if (problem) return result(problem, "not checked");
   if (o.rootHash !== undefined && o.rootHash.toLowerCase() !== rootHash) return result(`root hash ${rootHash} does not match the pinned ${o.rootHash.toLowerCase()}`, "not checked");
