@@ -191,3 +191,24 @@ export async function verifyDdiSource(whole: ByteSource, o: DdiVerifyOptions = {
   const check = verifyDetached(sig.signature, new TextEncoder().encode(rootHash), o.certificate, `${path}: signature partition`);
   return check.ok ? result(undefined, "verified") : result(`signature partition: ${check.reason}`, "failed");
 }
+
+/** What `inspect` shows of a DDI: its partitions, verity parameters and signature. */
+export function describeDdi(d: DdiInfo) {
+  const role = (p: GptPartition) => (p === d.parts.root ? "root" : p === d.parts.verity ? "root-verity" : p === d.parts.signature ? "root-verity-sig" : "other");
+  return {
+    arch: d.parts.arch,
+    diskGuid: d.table.diskGuid,
+    bytes: d.table.sectors * SECTOR,
+    partitions: d.table.partitions.map((p) => ({
+      number: p.number, role: role(p), name: p.name, type: p.type, guid: p.guid, offset: p.offset, size: p.size,
+      readOnly: (p.attributes & (1n << 60n)) !== 0n, growfs: (p.attributes & (1n << 59n)) !== 0n,
+    })),
+    verity: {
+      algorithm: d.params.algorithm, hashType: d.params.hashType, dataBlockSize: d.params.dataBlockSize, hashBlockSize: d.params.hashBlockSize,
+      dataBlocks: d.params.dataBlocks, salt: toHex(d.params.salt),
+    },
+    /** the root hash the partition GUIDs carry (their halves); the signature's, when signed */
+    rootHashFromGuids: (d.parts.root.guid + d.parts.verity.guid).replace(/-/g, ""),
+    signature: d.signature ? { rootHash: d.signature.rootHash, certificateFingerprint: d.signature.certificateFingerprint, bytes: d.signature.signature.length } : null,
+  };
+}

@@ -280,3 +280,9 @@ function decodeName(b: Uint8Array, at: number, fail: (off: number, why: string) 
     return fail(at, "partition name is not valid UTF-16");
   }
 }
+
+/** A protective MBR and a GPT header signature at LBA 1: the file is a GPT disk image. */
+export function isGptDisk(head: Uint8Array): boolean {
+  return head.length >= 2 * SECTOR && head[510] === 0x55 && head[511] === 0xaa && head[450] === MBR_TYPE_GPT
+    && Buffer.compare(head.subarray(SECTOR, SECTOR + 8), GPT_SIGNATURE) === 0;
+}
