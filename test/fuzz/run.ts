@@ -34,6 +34,7 @@ export const C_TARGETS: readonly { name: string; what: string }[] = [
   { name: "c-gpt", what: "GPT header and entries, MBR disk signature, as blockdev.c reads them (src/gpt.c)" },
   { name: "c-script", what: "the shim script rewrite (src/script.c)" },
   { name: "c-verity", what: "the dm-verity superblock check against a config (src/verity.c)" },
+  { name: "c-ddi", what: "a DDI's GPT as storage-init reads it at boot: partitions by type, bounds, the signature JSON's root hash (src/ddi.c)" },
 ];
 
 export const ALL_TARGETS = [...TARGETS.map((t) => t.name), ...C_TARGETS.map((t) => t.name)];

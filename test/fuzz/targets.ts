@@ -18,6 +18,10 @@ import { parseConfig } from "../../src/formats/storage-init-config/parse.js";
 import { renderConfig } from "../../src/formats/storage-init-config/render.js";
 import { LIMITS } from "../../src/formats/storage-init-config/schema.js";
 import { decodeVeritySuperblock } from "../../src/formats/verity/dm-verity.js";
+import { decodeVeritySignature } from "../../src/formats/ddi/verity-signature.js";
+import { fixGptCrcs } from "../../src/formats/gpt/gpt.js";
+import { bytesSource } from "../../src/integrity/byte-source.js";
+import { readDdiSource } from "../../src/integrity/ddi-file.js";
 import { walk } from "../../src/fs/tree.js";
 import { readInitramfs } from "../../src/initramfs/read.js";
 import { parseSettings } from "../../src/install/settings.js";
@@ -168,6 +172,23 @@ export const TARGETS: readonly FuzzTarget[] = [
     what: "decodeVeritySuperblock() (src/formats/verity/dm-verity.ts)",
     run(data) {
       decodeVeritySuperblock(data);
+    },
+  },
+  {
+    name: "ddi",
+    hints: { hot: [[446, 66], [512, 92], [1024, 384]], dictionary: ["EFI PART", "verity\0\0"]  },
+    what: "readDdiSource(): GPT (both headers, entry CRCs, bounds), DDI partitions, verity superblock, signature JSON (src/formats/gpt, src/formats/ddi)",
+    fixup: fixGptCrcs,
+    run(data) {
+      readDdiSource(bytesSource(data, "fuzz"));
+    },
+  },
+  {
+    name: "verity-signature",
+    hints: { text: true, dictionary: ['"rootHash"', '"signature"', '"certificateFingerprint"', ":", "\0"] },
+    what: "decodeVeritySignature(): the root-verity-sig partition's JSON (src/formats/ddi/verity-signature.ts)",
+    run(data) {
+      decodeVeritySignature(data);
     },
   },
   {

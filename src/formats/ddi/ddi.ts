@@ -38,6 +38,8 @@ export interface DdiPlanOptions {
   signatureSize?: number;
   /** default: derived from the root hash (same image, same bytes) */
   diskGuid?: string;
+  /** default GPT_FIRST_LBA (1 MiB, as repart) */
+  firstLba?: number;
 }
 
 /** A v4-shaped GUID derived from the root hash, for the GUIDs the spec leaves free. */
@@ -61,7 +63,7 @@ export function planDdi(o: DdiPlanOptions): GptTable {
   const part = (role: DdiRole, guid: string, size: number) => ({ type: types[role], guid, name: LABEL[role].replace("%A", o.arch), size: up(size), attributes: DDI_ATTRIBUTES });
   const partitions = [part("root", guids.root, o.dataSize), part("verity", guids.verity, o.hashSize)];
   if (o.signatureSize !== undefined) partitions.push(part("signature", derivedGuid(o.rootHash, "verity-sig"), o.signatureSize));
-  return planGpt({ diskGuid: o.diskGuid ?? derivedGuid(o.rootHash, "disk"), partitions, align: DDI_ALIGN });
+  return planGpt({ diskGuid: o.diskGuid ?? derivedGuid(o.rootHash, "disk"), partitions, align: DDI_ALIGN, firstLba: o.firstLba });
 }
 
 export interface DdiPartitions {

@@ -286,3 +286,22 @@ export function isGptDisk(head: Uint8Array): boolean {
   return head.length >= 2 * SECTOR && head[510] === 0x55 && head[511] === 0xaa && head[450] === MBR_TYPE_GPT
     && Buffer.compare(head.subarray(SECTOR, SECTOR + 8), GPT_SIGNATURE) === 0;
 }
+
+/**
+ * Recomputes the primary and backup headers' CRC32s (entry array and header) in place, for
+ * fuzzing and damage tests that change a field and want the reader to get past the checksums.
+ * Bytes that do not look like a GPT are left alone.
+ */
+export function fixGptCrcs(disk: Uint8Array): void {
+  const fix = (at: number) => {
+    if (at < 0 || at + SECTOR > disk.length || Buffer.compare(disk.subarray(at, at + 8), GPT_SIGNATURE) !== 0) return;
+    const h = GPT_HEADER.decode(disk, at);
+    const n = h.entryCount * h.entrySize;
+    const arrayAt = Number(h.entriesLba) * SECTOR;
+    if (n <= GPT_MAX_ARRAY_BYTES && h.entriesLba < BigInt(disk.length) && arrayAt + n <= disk.length) GPT_HEADER.encode(disk, at, { entriesCrc: crc32(disk.subarray(arrayAt, arrayAt + n)) >>> 0 });
+    GPT_HEADER.encode(disk, at, { headerCrc: 0 });
+    GPT_HEADER.encode(disk, at, { headerCrc: crc32(disk.subarray(at, at + GPT_HEADER.size)) >>> 0 });
+  };
+  fix(SECTOR);
+  if (disk.length % SECTOR === 0) fix(disk.length - SECTOR);
+}
