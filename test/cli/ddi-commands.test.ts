@@ -58,3 +58,13 @@ test("inspect shows a DDI's partitions and signer as sfdisk and openssl see them
   assert.match(rb.stderr, new RegExp(`${bad.replace(/[.]/g, "\\.")}: offset 528: GPT: header CRC32 mismatch`));
   assert.equal(rb.stdout.length, 0);
 }));
+
+test("build --image-format: ddi needs dm-verity; an unknown format is refused before anything is read", () => {
+  const base = ["build", "--boot", "UUID=5a1e0b7e-0000-4000-8000-b00770000009", "--initramfs", "/nonexistent/initrd.img", "--kver", "9.9.9"];
+  const copy = cli([...base, "--image-format", "ddi", "--integrity", "copy"]);
+  assert.equal(copy.code, 2, copy.stderr);
+  assert.match(copy.stderr, /--image-format ddi: needs --integrity dm-verity/);
+  const bogus = cli([...base, "--image-format", "gpt"]);
+  assert.equal(bogus.code, 2, bogus.stderr);
+  assert.match(bogus.stderr, /--image-format: expected plain, ddi/);
+});

@@ -84,6 +84,8 @@ test("image_format = ddi: install writes a DDI, status checks its partitions and
     const [s] = JSON.parse(st.stdout);
     assert.equal(s.image.check.ok, true);
     assert.equal(s.image.check.digestChecked, true);
+    assert.equal(s.imageFormat, "ddi");
+    assert.match(cliEnv(["status", "--root", root]).stdout, /integrity dm-verity, a DDI\n {2}image check: ok \(present, GPT and DDI partitions valid, layout as pinned, dm-verity data verified\)/);
     const bytes = readFileSync(image);
     bytes[table.partitions[0].start * 512 + 5_000_000] ^= 1;
     writeFileSync(image, bytes);

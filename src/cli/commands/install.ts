@@ -90,8 +90,9 @@ function statusCommand(): Command {
         if (k.original) lines.push(`  original kept as ${k.original.path}: ${bytes(k.original.bytes)}`);
         if (k.image) {
           const c = k.image.check;
-          lines.push(`  image ${k.image.path}${k.image.bytes !== undefined ? `: ${bytes(k.image.bytes)}` : ""}, boot ${k.boot}, integrity ${k.integrity}`);
-          lines.push(`  image check: ${c.ok ? `ok (present, EROFS superblock valid, size consistent${c.digestChecked ? `, ${k.integrity} data verified` : ""})` : "FAILED"}`);
+          lines.push(`  image ${k.image.path}${k.image.bytes !== undefined ? `: ${bytes(k.image.bytes)}` : ""}, boot ${k.boot}, integrity ${k.integrity}${k.imageFormat === "ddi" ? ", a DDI" : ""}`);
+          const valid = k.imageFormat === "ddi" ? "GPT and DDI partitions valid, layout as pinned" : "EROFS superblock valid, size consistent";
+          lines.push(`  image check: ${c.ok ? `ok (present, ${valid}${c.digestChecked ? `, ${k.integrity} data verified` : ""})` : "FAILED"}`);
         }
         for (const u of k.unreferenced) lines.push(`  unreferenced image (left by an interrupted run; the next install removes it): ${u}`);
         for (const p of k.problems) lines.push(`  problem: ${p}`);
