@@ -52,6 +52,8 @@ export function checkSealOptions(o: SealOptions): void {
   if (o.signKey !== undefined && o.mode !== "dm-verity") throw new UsageError("--sign-key: the kernel checks root hash signatures only for --integrity dm-verity");
   if (o.imageFormat !== undefined && !IMAGE_FORMATS.includes(o.imageFormat)) throw new UsageError(`--image-format: expected ${IMAGE_FORMATS.join(", ")}, got ${JSON.stringify(o.imageFormat)}`);
   if (o.imageFormat === "ddi" && o.mode !== "dm-verity") throw new UsageError("--image-format ddi: needs --integrity dm-verity (a DDI carries its hash partition)");
+  // the partition GUIDs are the root hash's first and last 128 bits: SHA-1's 160 would overlap
+  if (o.imageFormat === "ddi" && o.hashAlgorithm === "sha1") throw new UsageError("--image-format ddi: needs --integrity-hash sha256 or sha512 (the partition GUIDs are the root hash's halves)");
 }
 
 export interface Sealed {

@@ -64,6 +64,9 @@ test("build --image-format: ddi needs dm-verity; an unknown format is refused be
   const copy = cli([...base, "--image-format", "ddi", "--integrity", "copy"]);
   assert.equal(copy.code, 2, copy.stderr);
   assert.match(copy.stderr, /--image-format ddi: needs --integrity dm-verity/);
+  const sha1 = cli([...base, "--image-format", "ddi", "--integrity-hash", "sha1"]);
+  assert.equal(sha1.code, 2, sha1.stderr);
+  assert.match(sha1.stderr, /--image-format ddi: needs --integrity-hash sha256 or sha512/);
   const bogus = cli([...base, "--image-format", "gpt"]);
   assert.equal(bogus.code, 2, bogus.stderr);
   assert.match(bogus.stderr, /--image-format: expected plain, ddi/);

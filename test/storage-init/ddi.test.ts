@@ -77,4 +77,11 @@ test("storage-init finds the partitions of our DDIs and refuses what does not ma
   const u = await writeDdi(erofs, unsigned, { salt: randomBytes(32, 12), uuid: randomBytes(16, 13) });
   const uc = conf("u.conf", { ...dmVerityConfigOf({ ...u.params, hashOffset: u.table.partitions[1].offset }, u.rootHash), imageFormat: "ddi" });
   assert.match(run(bin, [uc, unsigned]).stdout, /sig=0$/m);
+  // sha512: the GUIDs are the first and last 128 bits of a 512-bit root hash
+  const s512 = join(dir, "sha512.raw");
+  const w5 = await writeDdi(erofs, s512, { salt: randomBytes(32, 12), uuid: randomBytes(16, 13), algorithm: "sha512" });
+  const c5 = conf("s512.conf", { ...dmVerityConfigOf({ ...w5.params, hashOffset: w5.table.partitions[1].offset }, w5.rootHash), imageFormat: "ddi" });
+  assert.equal(w5.rootHash.length, 64);
+  assert.match(run(bin, [c5, s512]).stdout, /sig=0$/m);
+  refused("sha512 root hash pinned for another DDI", c5, unsigned, /partition GUIDs are not the pinned root hash's halves|root-verity partition at offset/);
 }));
