@@ -37,6 +37,16 @@ export async function imageMatches(image: string, integrity: IntegrityConfig): P
   const problems: string[] = [];
   if (!existsSync(image)) return { ok: false, digestChecked: false, problems: [`${image}: missing`] };
   const bytes = statSync(image).size;
+  if (integrity.mode === "dm-verity" && integrity.imageFormat === "ddi") {
+    // a DDI: no EROFS superblock at offset 0; verifyImage checks its GPT, partitions and hashes
+    try {
+      const r = await verifyImage(image, integrity);
+      return { ok: r.ok, bytes, digestChecked: r.ok, problems: r.ok ? [] : [r.reason ?? `${image}: does not match`] };
+    } catch (e) {
+      if (!(e instanceof FormatError)) throw e;
+      return { ok: false, bytes, digestChecked: false, problems: [e.message] };
+    }
+  }
   // of the soft checks only the checksum matters here: the size is checked below, against the integrity layout
   const soft = (offset: number, detail: string, check: SuperblockCheck) => {
     if (check === "checksum") problems.push(`${image}: offset ${offset}: ${detail}`);

@@ -190,7 +190,7 @@ async function installOne(root: string, kver: string, s: InstallSettings, o: Ins
     initramfs: original, kver, boot, bootFstype, failure: s.failure, timeout: s.timeout, init: s.init,
     miniCompression: s.miniCompression, addModules: s.addModules, defaultModules: s.defaultModules,
     integrity: s.integrity, integrityHash: s.integrityHash, signKey: s.signKey, signCert: s.signCert, cmdline: s.cmdline,
-    storageInit, ...rootKernelFiles(root, kver),
+    imageFormat: s.imageFormat, storageInit, ...rootKernelFiles(root, kver),
   };
 
   // the generation: which original, options and storage-init the image belongs to

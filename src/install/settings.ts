@@ -9,12 +9,13 @@
  *   integrity = dm-verity|fs-verity|copy|none (default dm-verity, as build)
  *   integrity_hash = sha256|...  sign_key = /path.pem  sign_cert = /path.pem (dm-verity root hash)
  *   cmdline = yes|no            no: storage-init ignores initoverlayfs.* on the kernel command line
+ *   image_format = plain|ddi    ddi: the image as a Discoverable Disk Image (dm-verity only)
  */
 import { existsSync, readFileSync } from "node:fs";
 import { FormatError } from "../errors.js";
 import { inRoot } from "../io/in-root.js";
 import {
-  absolutePathProblem, BOOT_FSTYPES, BootFstype, bootSpecProblem, FAILURE_POLICIES, FailurePolicy, INTEGRITY_MODES, IntegrityMode, LIMITS, memberOf, MINI_COMPRESSIONS, MiniCompression, parseConfigText, parseCount,
+  absolutePathProblem, BOOT_FSTYPES, BootFstype, bootSpecProblem, FAILURE_POLICIES, FailurePolicy, IMAGE_FORMATS, ImageFormat, INTEGRITY_MODES, IntegrityMode, LIMITS, memberOf, MINI_COMPRESSIONS, MiniCompression, parseConfigText, parseCount,
 } from "../formats/storage-init-config/index.js";
 
 export interface InstallSettings {
@@ -31,6 +32,7 @@ export interface InstallSettings {
   integrityHash?: string;
   signKey?: string;
   signCert?: string;
+  imageFormat?: ImageFormat;
 }
 
 export const SETTINGS_FILE = "etc/initoverlayfs/install.conf";
@@ -64,7 +66,8 @@ export function parseSettings(text: string, path = "install.conf"): InstallSetti
       case "integrity_hash": s.integrityHash = v; break;
       case "sign_key": s.signKey = v; break;
       case "sign_cert": s.signCert = v; break;
-      default: bad("unknown key (expected boot, boot_fstype, failure, timeout, init, mini_compression, add_modules, default_modules, integrity, integrity_hash, sign_key, sign_cert, cmdline)");
+      case "image_format": s.imageFormat = oneOf(IMAGE_FORMATS); break;
+      default: bad("unknown key (expected boot, boot_fstype, failure, timeout, init, mini_compression, add_modules, default_modules, integrity, integrity_hash, sign_key, sign_cert, cmdline, image_format)");
     }
   }
   return s;

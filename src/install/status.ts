@@ -19,6 +19,8 @@ export interface KernelStatus {
   original?: { path: string; bytes: number };
   image?: { path: string; pathOnPartition: string; bytes?: number; check: ImageCheck };
   integrity?: string;
+  /** how the image is laid out (config image_format): plain, or ddi (a Discoverable Disk Image) */
+  imageFormat?: "plain" | "ddi";
   boot?: string;
   /** installed: the early archives (microcode, ACPI tables) the mini carries first */
   early?: EarlyArchives;
@@ -51,6 +53,7 @@ export async function status(o: { root?: string; kver?: string; entryDir?: strin
       s.boot = cur.boot;
       s.early = cur.early;
       s.integrity = "error" in cur.integrity ? `invalid (${cur.integrity.error})` : cur.integrity.mode;
+      if (!("error" in cur.integrity)) s.imageFormat = cur.integrity.mode === "dm-verity" && cur.integrity.imageFormat === "ddi" ? "ddi" : "plain";
       // the image path in the config is relative to the boot partition: find it in /boot
       const prefix = findBootPartition(layout.bootDir).prefix;
       const rel = cur.image.startsWith(prefix + "/") ? cur.image.slice(prefix.length) : cur.image;

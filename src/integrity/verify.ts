@@ -46,7 +46,10 @@ async function verifySource(src: ByteSource, config: IntegrityConfig, opts: Veri
   if (mode === "none") return { ok: true, mode };
   let result: VerifyResult;
   let signed: Uint8Array;
-  if (mode === "dm-verity") {
+  if (mode === "dm-verity" && config.imageFormat === "ddi") {
+    result = await verifyDdiImage(src, config, opts);
+    signed = new TextEncoder().encode(config.rootHash);
+  } else if (mode === "dm-verity") {
     result = await verifyDmVerity(src, config, opts);
     signed = new TextEncoder().encode(config.rootHash);
   } else {
@@ -108,6 +111,20 @@ async function verifyDmVerity(src: ByteSource, c: DmVerityConfig, opts: LeafHash
   if (problem) return fail(problem, computed);
   if (computed !== c.rootHash) return fail(`root hash ${computed} does not match the expected ${c.rootHash}`, computed);
   return { ok: true, mode, computed };
+}
+
+/** A DDI: its structure, its hash partition and root hash, and the layout the config pins (what storage-init checks). */
+async function verifyDdiImage(src: ByteSource, c: DmVerityConfig, opts: LeafHashingOptions): Promise<VerifyResult> {
+  const mode = "dm-verity";
+  const { verifyDdiSource } = await import("./ddi-file.js");
+  const r = await verifyDdiSource(src, { ...opts, rootHash: c.rootHash });
+  const fail = (reason: string): VerifyResult => ({ ok: false, mode, reason: `${src.name}: ${reason}`, computed: r.rootHash });
+  if (!r.ok) return { ok: false, mode, reason: r.reason, computed: r.rootHash };
+  const { parts, params } = r.info;
+  if (parts.verity.offset !== c.hashOffset) return fail(`root-verity partition at offset ${parts.verity.offset}, the config pins ${c.hashOffset}`);
+  const want = paramsOf(c, params.uuid);
+  if (Buffer.compare(encodeVeritySuperblock({ ...want, hashOffset: 0 }), encodeVeritySuperblock(params)) !== 0) return fail(`the verity superblock at offset ${parts.verity.offset} differs from the config`);
+  return { ok: true, mode, computed: r.rootHash };
 }
 
 function firstDifference(a: Uint8Array, b: Uint8Array): number {

@@ -78,6 +78,8 @@ export interface BuildOptions {
   /** dm-verity: sign the root hash (PEM files); the kernel checks it against its trusted keys */
   signKey?: string;
   signCert?: string;
+  /** plain (default) or ddi: the image as a Discoverable Disk Image (dm-verity only) */
+  imageFormat?: SealOptions["imageFormat"];
   /** EROFS compression; default LZ4HC level 9 with 4 KiB pclusters; null: uncompressed */
   compression?: CompressionSettings | null;
   onProgress?: (done: number, total: number) => void;
@@ -165,7 +167,10 @@ export function checkBuildOptions(o: BuildOptions): void {
 }
 
 function sealOptions(o: BuildOptions): SealOptions {
-  return { mode: o.integrity ?? BUILD_DEFAULTS.integrity, hashAlgorithm: o.integrityHash, salt: o.veritySalt, signKey: o.signKey, signCert: o.signCert };
+  return {
+    mode: o.integrity ?? BUILD_DEFAULTS.integrity, hashAlgorithm: o.integrityHash, salt: o.veritySalt, signKey: o.signKey, signCert: o.signCert,
+    imageFormat: o.imageFormat,
+  };
 }
 
 export async function buildPair(options: BuildOptions): Promise<BuildResult> {

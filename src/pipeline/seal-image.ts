@@ -1,19 +1,23 @@
 /**
  * Sealing the image for the integrity mode the mini initramfs will enforce: dm-verity appends
- * its hash area to the image file (veritysetup's --hash-offset layout) and yields the root hash;
+ * its hash area to the image file (veritysetup's --hash-offset layout) or, with image format ddi,
+ * makes it a Discoverable Disk Image (root, root-verity, root-verity-sig partitions) and yields
+ * the root hash;
  * fs-verity and copy record the image file's fs-verity digest. Runs on the staged image before it
  * gets its final name, so a sealed image appears complete or not at all.
  */
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { chmodSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
 import { UsageError } from "../errors.js";
 import { bytesContent, FileContent } from "../fs/tree.js";
+import { writeDdi } from "../integrity/ddi-file.js";
 import { appendVerityHashTree } from "../integrity/dm-verity-file.js";
 import { fsverityDigestOfFile } from "../integrity/fsverity-file.js";
 import { signRootHash } from "../integrity/signature.js";
 import { toHex } from "../formats/verity/algorithms.js";
 import {
-  dmVerityConfigOf, FSVERITY_ALGORITHMS, FsverityAlgorithm, IntegrityConfig, IntegrityMode, INTEGRITY_MODES, VERITY_HASH_ALGORITHMS, VerityHashAlgorithm,
+  dmVerityConfigOf, FSVERITY_ALGORITHMS, FsverityAlgorithm, ImageFormat, IMAGE_FORMATS, IntegrityConfig, IntegrityMode, INTEGRITY_MODES, VERITY_HASH_ALGORITHMS,
+  VerityHashAlgorithm,
 } from "../formats/storage-init-config/index.js";
 
 export interface SealOptions {
@@ -25,6 +29,8 @@ export interface SealOptions {
   /** dm-verity: PEM key and certificate files to sign the root hash with */
   signKey?: string;
   signCert?: string;
+  /** plain (default): the hash area appended; ddi: a Discoverable Disk Image (dm-verity only) */
+  imageFormat?: ImageFormat;
 }
 
 /** Where the root hash signature lives in the mini initramfs. */
@@ -44,6 +50,10 @@ export function checkSealOptions(o: SealOptions): void {
   }
   if ((o.signKey === undefined) !== (o.signCert === undefined)) throw new UsageError("--sign-key and --sign-cert go together");
   if (o.signKey !== undefined && o.mode !== "dm-verity") throw new UsageError("--sign-key: the kernel checks root hash signatures only for --integrity dm-verity");
+  if (o.imageFormat !== undefined && !IMAGE_FORMATS.includes(o.imageFormat)) throw new UsageError(`--image-format: expected ${IMAGE_FORMATS.join(", ")}, got ${JSON.stringify(o.imageFormat)}`);
+  if (o.imageFormat === "ddi" && o.mode !== "dm-verity") throw new UsageError("--image-format ddi: needs --integrity dm-verity (a DDI carries its hash partition)");
+  // the partition GUIDs are the root hash's first and last 128 bits: SHA-1's 160 would overlap
+  if (o.imageFormat === "ddi" && o.hashAlgorithm === "sha1") throw new UsageError("--image-format ddi: needs --integrity-hash sha256 or sha512 (the partition GUIDs are the root hash's halves)");
 }
 
 export interface Sealed {
@@ -68,13 +78,28 @@ export async function sealImage(path: string, imageUuid: Uint8Array, o: SealOpti
   // read the key material before changing the image
   const key = o.signKey !== undefined ? readFileSync(o.signKey, "utf8") : undefined;
   const cert = o.signCert !== undefined ? readFileSync(o.signCert) : undefined;
-  const r = await appendVerityHashTree(path, {
+  const verity = {
     algorithm: (o.hashAlgorithm ?? "sha256") as VerityHashAlgorithm,
     salt: o.salt !== undefined ? Buffer.from(o.salt, "hex") : derived(imageUuid, "dm-verity salt", 32),
     uuid: derived(imageUuid, "dm-verity uuid", 16),
-  });
+  };
   const files: Sealed["files"] = [];
-  let integrity = dmVerityConfigOf(r.params, r.rootHash);
+  let integrity;
+  if (o.imageFormat === "ddi") {
+    // the DDI replaces the EROFS file under the same staging name
+    const ddi = `${path}.ddi`;
+    try {
+      const r = await writeDdi(path, ddi, { ...verity, sign: key !== undefined && cert !== undefined ? { key, cert } : undefined });
+      chmodSync(ddi, statSync(path).mode & 0o7777);
+      renameSync(ddi, path);
+      integrity = { ...dmVerityConfigOf({ ...r.params, hashOffset: r.table.partitions[1].offset }, r.rootHash), imageFormat: "ddi" as const };
+    } finally {
+      rmSync(ddi, { force: true });
+    }
+  } else {
+    const r = await appendVerityHashTree(path, verity);
+    integrity = dmVerityConfigOf(r.params, r.rootHash);
+  }
   if (key !== undefined && cert !== undefined) {
     files.push({ path: ROOT_HASH_SIGNATURE_PATH, content: bytesContent(signRootHash(integrity.rootHash, key, cert)) });
     integrity = { ...integrity, signature: "/" + ROOT_HASH_SIGNATURE_PATH };

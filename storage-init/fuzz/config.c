@@ -27,7 +27,7 @@ static void fuzz_one(const uint8_t *data, size_t size)
 		return;
 	}
 	if (c.integrity == INTEGRITY_DM_VERITY) {
-		if (verity_table(&c, "7:0", 1, table, sizeof table) == 0)
+		if (verity_table(&c, "7:0", "7:0", 1, table, sizeof table) == 0)
 			fuzz_touch(table, sizeof table);
 		(void)verity_sectors(&c);
 	}

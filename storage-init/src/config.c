@@ -151,6 +151,7 @@ enum kind {
 	K_MODULE,   /* repeatable; max = 1: storage_module, 2: optional_module (field and key alike) */
 	K_PATHS,    /* repeatable absolute paths: struct path_list at off */
 	K_INTEGRITY,
+	K_IMAGE_FORMAT,
 };
 
 struct key_def {
@@ -202,9 +203,11 @@ static const struct key_def keys[] = {
 	SECURE_UINT("verity_data_blocks", verity_data_blocks, (CFG_UNSET - 1) / VERITY_BLOCK),
 	SECURE_UINT("verity_hash_offset", verity_hash_offset, VERITY_OFFSET_MAX),
 	SECURE_STR("verity_sig", verity_sig, check_absolute),
+	{ "image_format", K_IMAGE_FORMAT, 0, 0, 0, NULL, 1 },
 };
 
 const char *const integrity_names[4] = { "none", "dm-verity", "fs-verity", "copy" };
+const char *const image_format_names[2] = { "plain", "ddi" };
 
 #define N_KEYS (sizeof keys / sizeof keys[0])
 
@@ -376,6 +379,15 @@ int config_set(struct config *c, const char *key, const char *value,
 				return CFG_OK;
 			}
 		snprintf(err, errlen, "%s: expected none, dm-verity, fs-verity or copy: \"%s\"", key, value);
+		return CFG_BAD;
+	case K_IMAGE_FORMAT:
+		for (i = 0; i < sizeof image_format_names / sizeof image_format_names[0]; i++)
+			if (strcmp(value, image_format_names[i]) == 0) {
+				c->image_format = (enum image_format)i;
+				c->image_format_given = 1;
+				return CFG_OK;
+			}
+		snprintf(err, errlen, "%s: expected plain or ddi: \"%s\"", key, value);
 		return CFG_BAD;
 	case K_MODULE:
 		if (origin == CFG_FROM_CMDLINE && !c->modules_from_cmdline) {
@@ -549,13 +561,17 @@ static int finish_integrity(struct config *c, char *err, size_t errlen)
 		if (c->digest[0] || c->verity_roothash[0] || c->verity_salt[0] ||
 		    c->verity_hashalg[0] || c->verity_sig[0] ||
 		    c->verity_format != CFG_UNSET || c->verity_data_blocks != CFG_UNSET ||
-		    c->verity_hash_offset != CFG_UNSET) {
+		    c->verity_hash_offset != CFG_UNSET || c->image_format_given) {
 			snprintf(err, errlen, "integrity keys are set but integrity is none or missing");
 			return -1;
 		}
 		return 0;
 	case INTEGRITY_FS_VERITY:
 	case INTEGRITY_COPY:
+		if (c->image_format == IMAGE_DDI) {
+			snprintf(err, errlen, "image_format: ddi needs integrity = dm-verity");
+			return -1;
+		}
 		REQUIRE(c->digest[0], "digest");
 		if (parse_digest(c->digest, &c->digest_alg, c->digest_bin, &c->digest_len) < 0) {
 			snprintf(err, errlen, "digest: invalid");  /* checked when set already */

@@ -16,6 +16,9 @@
 
 enum failure_policy { FAILURE_PANIC = 0, FAILURE_REBOOT, FAILURE_SHELL };
 enum integrity_mode { INTEGRITY_NONE = 0, INTEGRITY_DM_VERITY, INTEGRITY_FS_VERITY, INTEGRITY_COPY };
+/* plain: EROFS from offset 0, hash area appended; ddi: a Discoverable Disk
+ * Image (GPT: root, root-verity, optional root-verity-sig partitions) */
+enum image_format { IMAGE_PLAIN = 0, IMAGE_DDI };
 #define CFG_UNSET ((unsigned long)-1)   /* number keys not given */
 #define CFG_DIGEST_MAX 64               /* SHA-512 */
 #define CFG_SALT_MAX 256                /* dm-verity salt bytes */
@@ -74,6 +77,8 @@ struct config {
 	unsigned long verity_data_blocks;
 	unsigned long verity_hash_offset;         /* bytes; superblock there */
 	char verity_sig[SI_PATH_MAX];             /* PKCS#7 signature file, or "" */
+	enum image_format image_format;           /* ddi: verity_hash_offset is the root-verity partition */
+	unsigned char image_format_given;
 	/* derived by config_finish */
 	unsigned digest_alg;                      /* 1 SHA-256, 2 SHA-512 (fs-verity's numbers) */
 	size_t digest_len;
@@ -81,6 +86,7 @@ struct config {
 };
 
 extern const char *const integrity_names[4];
+extern const char *const image_format_names[2];
 
 /* Called for non-fatal diagnostics (unknown keys). */
 typedef void (*cfg_warn_fn)(void *ctx, const char *msg);

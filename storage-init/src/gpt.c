@@ -46,6 +46,8 @@ int gpt_parse_header(const unsigned char *lba1, size_t bs, struct gpt_header *h)
 	memset(tmp + 16, 0, 4);
 	if (crc32_ieee(tmp, hsize) != want)
 		return -1;
+	h->first_usable = le64(lba1 + 40);
+	h->last_usable = le64(lba1 + 48);
 	h->entries_lba = le64(lba1 + 72);
 	h->n_entries = le32(lba1 + 80);
 	h->entry_size = le32(lba1 + 84);

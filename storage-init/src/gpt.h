@@ -8,6 +8,7 @@
 #define GPT_ENTRIES_MAX_BYTES (128 * 1024)
 
 struct gpt_header {
+	unsigned long long first_usable, last_usable;
 	unsigned long long entries_lba;
 	unsigned long n_entries;
 	unsigned long entry_size;

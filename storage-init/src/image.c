@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "image.h"
 #include "blockdev.h"
+#include "ddi.h"
 #include "dm.h"
 #include "extents.h"
 #include "failure.h"
@@ -184,6 +185,24 @@ static void check_verity_superblock(const struct config *c, int img_fd, const ch
 	}
 }
 
+/* image_format = ddi: the root and root-verity partitions found by type in
+ * the file's GPT, checked against the config (and the signature partition
+ * against the pinned root hash) before anything is attached. */
+static void locate_ddi(const struct config *c, int img_fd, const char *path, long long size,
+		       struct image_mounted *out)
+{
+	struct ddi_layout l;
+	char err[240];
+
+	if (ddi_locate(img_fd, (uint64_t)size, c, &l, err, sizeof err) < 0)
+		fail("read DDI", path, err);
+	out->root_offset = l.root.offset;
+	log_info("image %s: DDI, root partition at %llu (%llu bytes), root-verity at %llu, %s",
+		 path, (unsigned long long)l.root.offset, (unsigned long long)l.root.size,
+		 (unsigned long long)l.verity.offset,
+		 l.has_sig ? "signature partition names the pinned root hash" : "no signature partition");
+}
+
 /* "MAJ:MIN" of a block device node. */
 static int devnum(const char *node, char *out, size_t size)
 {
@@ -221,13 +240,28 @@ static void setup_verity(const struct config *c, struct image_mounted *out)
 {
 	static char table[VERITY_TABLE_MAX];
 	struct dm_target t;
-	char dev[32], under[SI_PATH_MAX];
+	char dev[24], data[24], under[SI_PATH_MAX]; /* "MAJ:MIN": at most 21 characters */
 
 	if (c->verity_sig[0])
 		add_signature_key(c->verity_sig);
 	if (devnum(out->dev, dev, sizeof dev) < 0)
 		fail_errno("set up dm-verity", out->dev, errno);
-	if (verity_table(c, dev, c->verity_sig[0] != '\0', table, sizeof table) < 0)
+	str_copy(data, sizeof data, dev);
+	if (c->image_format == IMAGE_DDI) {
+		/* dm-verity has no data offset: the root partition gets its own linear device */
+		struct image_mounted root;
+
+		memset(&t, 0, sizeof t);
+		t.length = verity_sectors(c);
+		t.type = "linear";
+		snprintf(t.params, sizeof t.params, "%s %llu", dev, out->root_offset / 512);
+		dm_device("set up dm-verity", DM_ROOT_NAME, &t, 1, &root);
+		if (devnum(root.dev, data, sizeof data) < 0)
+			fail_errno("set up dm-verity", root.dev, errno);
+		log_info("image: root partition is %s (linear %s from sector %llu)", root.dev, dev,
+			 out->root_offset / 512);
+	}
+	if (verity_table(c, data, dev, c->verity_sig[0] != '\0', table, sizeof table) < 0)
 		fail("set up dm-verity", out->dev, "table too long");
 	memset(&t, 0, sizeof t);
 	t.length = verity_sectors(c);
@@ -377,6 +411,8 @@ static void dm_release(const struct config *c, const struct image_mounted *m, in
 {
 	if (c->integrity == INTEGRITY_DM_VERITY && dm_remove(DM_VERITY_NAME, deferred) < 0 && deferred)
 		fail_errno("set up dm-verity", "deferred remove of " DM_VERITY_NAME, errno);
+	if (c->image_format == IMAGE_DDI && dm_remove(DM_ROOT_NAME, deferred) < 0 && deferred)
+		fail_errno("set up dm-verity", "deferred remove of " DM_ROOT_NAME, errno);
 	if (m->unpinned && dm_remove(DM_IMAGE_NAME, deferred) < 0 && deferred)
 		fail_errno("map image", "deferred remove of " DM_IMAGE_NAME, errno);
 }
@@ -409,6 +445,8 @@ void image_mount(const struct config *c, const char *path, const char *bootdev, 
 		close(img_fd); /* nothing on the boot filesystem stays open */
 		img_fd = -1;
 	} else {
+		if (c->image_format == IMAGE_DDI)
+			locate_ddi(c, img_fd, path, out->size, out);
 		if (c->integrity == INTEGRITY_DM_VERITY)
 			check_verity_superblock(c, img_fd, path, out->size);
 		if (bootdev) {

@@ -8,12 +8,14 @@
 
 #define DM_VERITY_NAME "initoverlayfs-verity"
 #define DM_IMAGE_NAME "initoverlayfs-image"
+#define DM_ROOT_NAME "initoverlayfs-root"  /* image_format = ddi: the root partition */
 
 struct image_mounted {
 	char dev[SI_PATH_MAX];     /* the block device EROFS is mounted from */
 	char loopdev[SI_PATH_MAX];
 	long long size;            /* image file bytes */
 	int unpinned;              /* nothing holds the boot filesystem: unmount it */
+	unsigned long long root_offset; /* image_format = ddi: the root partition's byte offset */
 };
 
 /* Any failure prints one "FAILED at <step>" line and applies the failure

@@ -94,7 +94,8 @@ unsigned long long verity_sectors(const struct config *c)
 	return (unsigned long long)c->verity_data_blocks * (VERITY_BLOCK / 512);
 }
 
-int verity_table(const struct config *c, const char *dev, int with_sig, char *out, size_t size)
+int verity_table(const struct config *c, const char *data, const char *hash, int with_sig, char *out,
+		 size_t size)
 {
 	const char *opt = NULL;
 	int nopts, n;
@@ -105,7 +106,7 @@ int verity_table(const struct config *c, const char *dev, int with_sig, char *ou
 		opt = "restart_on_corruption";
 	nopts = (opt ? 1 : 0) + (with_sig ? 2 : 0);
 	/* the hash tree follows the superblock's block */
-	n = snprintf(out, size, "%lu %s %s %d %d %lu %lu %s %s %s", c->verity_format, dev, dev,
+	n = snprintf(out, size, "%lu %s %s %d %d %lu %lu %s %s %s", c->verity_format, data, hash,
 		     VERITY_BLOCK, VERITY_BLOCK, c->verity_data_blocks,
 		     c->verity_hash_offset / VERITY_BLOCK + 1, c->verity_hashalg, c->verity_roothash,
 		     c->verity_salt);

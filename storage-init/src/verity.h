@@ -20,12 +20,13 @@
 int verity_check_superblock(const unsigned char *sb, const struct config *c, char *err,
 			    size_t errlen);
 
-/* Target parameters for "verity" with the image as data and hash device
- * (dev = "MAJ:MIN"). The on-corruption option follows the failure policy:
+/* Target parameters for "verity" over data device DATA and hash device HASH
+ * ("MAJ:MIN"; the same device for a plain image). The on-corruption option follows the failure policy:
  * panic -> panic_on_corruption, reboot -> restart_on_corruption, shell ->
  * none (reads fail with EIO). With a signature, root_hash_sig_key_desc.
  * Returns 0, or -1 when it does not fit. */
-int verity_table(const struct config *c, const char *dev, int with_sig, char *out, size_t size);
+int verity_table(const struct config *c, const char *data, const char *hash, int with_sig, char *out,
+		 size_t size);
 
 /* Read the root hash signature file into buf (room for VERITY_SIG_MAX + 1
  * bytes): 1 to VERITY_SIG_MAX bytes, what add_key accepts for a "user" key.

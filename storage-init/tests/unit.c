@@ -1082,19 +1082,19 @@ static void test_config_integrity(void)
 	CHECK(verity_check_superblock(sb, &c, err, sizeof err) < 0);
 
 	CHECK(verity_sectors(&c) == 16384);
-	CHECK(verity_table(&c, "7:3", 0, table, sizeof table) == 0);
+	CHECK(verity_table(&c, "7:3", "7:3", 0, table, sizeof table) == 0);
 	CHECK_STR(table, "1 7:3 7:3 4096 4096 2048 2049 sha256 " ROOT64 " " SALT64 " 1 panic_on_corruption");
 	c.failure = FAILURE_REBOOT;
-	CHECK(verity_table(&c, "7:3", 1, table, sizeof table) == 0);
+	CHECK(verity_table(&c, "7:3", "7:3", 1, table, sizeof table) == 0);
 	CHECK_STR(table, "1 7:3 7:3 4096 4096 2048 2049 sha256 " ROOT64 " " SALT64
 			 " 3 restart_on_corruption root_hash_sig_key_desc initoverlayfs:roothash");
 	c.failure = FAILURE_SHELL;
 	str_copy(c.verity_salt, sizeof c.verity_salt, "-");
-	CHECK(verity_table(&c, "7:3", 0, table, sizeof table) == 0);
+	CHECK(verity_table(&c, "7:3", "7:3", 0, table, sizeof table) == 0);
 	CHECK_STR(table, "1 7:3 7:3 4096 4096 2048 2049 sha256 " ROOT64 " -");
-	CHECK(verity_table(&c, "7:3", 1, table, sizeof table) == 0);
+	CHECK(verity_table(&c, "7:3", "7:3", 1, table, sizeof table) == 0);
 	CHECK_STR(table, "1 7:3 7:3 4096 4096 2048 2049 sha256 " ROOT64 " - 2 root_hash_sig_key_desc initoverlayfs:roothash");
-	CHECK(verity_table(&c, "7:3", 0, table, 20) < 0);
+	CHECK(verity_table(&c, "7:3", "7:3", 0, table, 20) < 0);
 	make_sb(sb, "sha256", 1, 2048, salt, 0);
 	CHECK(verity_check_superblock(sb, &c, err, sizeof err) == 0);
 }

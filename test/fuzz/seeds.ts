@@ -12,7 +12,10 @@ import { renderConfig } from "../../src/formats/storage-init-config/render.js";
 import { renderManifest } from "../../src/formats/storage-init-config/manifest.js";
 import { bytesContent } from "../../src/fs/tree.js";
 import { miniInitramfsTree } from "../../src/pipeline/mini-initramfs.js";
-import { dmVerityParams, encodeVeritySuperblock } from "../../src/formats/verity/dm-verity.js";
+import { dmVerityHashArea, dmVerityParams, encodeVeritySuperblock } from "../../src/formats/verity/dm-verity.js";
+import { encodeVeritySignature, planDdi } from "../../src/formats/ddi/index.js";
+import { encodeGpt } from "../../src/formats/gpt/index.js";
+import { toHex } from "../../src/formats/verity/algorithms.js";
 import { readDirTree } from "../../src/io/dir-reader.js";
 import { DEFAULT_STUB as UKI_STUB } from "../../src/pipeline/uki.js";
 import { signDetached } from "../../src/integrity/signature.js";
@@ -207,7 +210,32 @@ function makeAll(work: string): Seed[] {
     files: ["kernel/fs/erofs/erofs.ko", "kernel/fs/overlayfs/overlay.ko", "kernel/drivers/block/loop.ko"].map((p) => ({ path: `lib/modules/6.1.0-test/${p}`, content: bytesContent(Buffer.from("mod")) })),
   });
   add("c-manifest", "mini", Buffer.from(renderManifest(mini), "latin1"));
+  // DDIs (GPT from LBA 40 to keep them small) around a small EROFS image, unsigned and signed
+  const erofs = seeds.find((x) => x.target === "erofs")!.bytes;
+  for (const signed of [false, true]) {
+    const { disk: d, signature } = ddiOf(erofs, signed ? signDetached(SIGNED_CONTENT, rsaKey, rsaCert) : undefined);
+    add("ddi", signed ? "signed" : "unsigned", d);
+    add("c-ddi", signed ? "signed" : "unsigned", d);
+    if (signature) add("verity-signature", "signed", signature);
+  }
   return seeds;
+}
+
+/** A DDI in memory: root = `erofs` (whole 4 KiB blocks), its hash partition, and a signature partition when given one. */
+function ddiOf(erofs: Uint8Array, signature?: Uint8Array): { disk: Uint8Array; signature?: Uint8Array } {
+  const data = new Uint8Array(Math.ceil(erofs.length / 4096) * 4096);
+  data.set(erofs);
+  const { rootHash, area } = dmVerityHashArea(data, { salt: Buffer.alloc(32, 3), hashOffset: 0 });
+  const sig = signature && encodeVeritySignature({ rootHash: toHex(rootHash), certificateFingerprint: "ab".repeat(32), signature });
+  const t = planDdi({ arch: "x86-64", rootHash, dataSize: data.length, hashSize: area.length, signatureSize: sig?.length, firstLba: 40 });
+  const g = encodeGpt(t);
+  const d = new Uint8Array(t.sectors * 512);
+  d.set(g.primary, 0);
+  d.set(data, t.partitions[0].offset);
+  d.set(area, t.partitions[1].offset);
+  if (sig) d.set(sig, t.partitions[2].offset);
+  d.set(g.backup, g.backupOffset);
+  return { disk: d, signature: sig };
 }
 
 /** Makes the seeds under `dir` (dir/TARGET/NAME, dir/certs) unless they are there already. Returns dir. */

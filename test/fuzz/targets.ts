@@ -19,6 +19,10 @@ import { renderConfig } from "../../src/formats/storage-init-config/render.js";
 import { LIMITS } from "../../src/formats/storage-init-config/schema.js";
 import { decodeVeritySuperblock } from "../../src/formats/verity/dm-verity.js";
 import { bzImageRelease, emitUki, planUki } from "../../src/formats/pe/uki.js";
+import { decodeVeritySignature } from "../../src/formats/ddi/verity-signature.js";
+import { fixGptCrcs } from "../../src/formats/gpt/gpt.js";
+import { bytesSource } from "../../src/integrity/byte-source.js";
+import { readDdiSource } from "../../src/integrity/ddi-file.js";
 import { walk } from "../../src/fs/tree.js";
 import { EarlyArchives, findEarlyArchives } from "../../src/initramfs/early.js";
 import { readInitramfs } from "../../src/initramfs/read.js";
@@ -195,6 +199,23 @@ export const TARGETS: readonly FuzzTarget[] = [
       }
       const parts = { linux: data.subarray(0, 64), initrd: data.subarray(0, 32), cmdline: "root=/dev/vda", osrel: new Uint8Array(8), uname: "6.1.0" };
       emitUki(data, planUki(data, parts), parts);
+    },
+  },
+  {
+    name: "ddi",
+    hints: { hot: [[446, 66], [512, 92], [1024, 384]], dictionary: ["EFI PART", "verity\0\0"]  },
+    what: "readDdiSource(): GPT (both headers, entry CRCs, bounds), DDI partitions, verity superblock, signature JSON (src/formats/gpt, src/formats/ddi)",
+    fixup: fixGptCrcs,
+    run(data) {
+      readDdiSource(bytesSource(data, "fuzz"));
+    },
+  },
+  {
+    name: "verity-signature",
+    hints: { text: true, dictionary: ['"rootHash"', '"signature"', '"certificateFingerprint"', ":", "\0"] },
+    what: "decodeVeritySignature(): the root-verity-sig partition's JSON (src/formats/ddi/verity-signature.ts)",
+    run(data) {
+      decodeVeritySignature(data);
     },
   },
   {

@@ -19,6 +19,7 @@ export const INTEGRITY: IntegrityConfig[] = [
   { mode: "none" },
   DM,
   { ...DM, salt: "", signature: undefined } as IntegrityConfig,
+  { ...DM, imageFormat: "ddi", hashOffset: 2304 * 4096 },
   { mode: "copy", algorithm: "sha256", digest: "48df0c462329cd879661bd05b39aa81b05cc16afd27a7196a559da83531d39d9" },
   { mode: "fs-verity", algorithm: "sha512", digest: "ab".repeat(64) },
 ];

@@ -61,6 +61,43 @@ test("Debian's initramfs: install puts the pair in place, status checks it, unin
   }
 });
 
+test("image_format = ddi: install writes a DDI, status checks its partitions and hashes and finds a flipped data byte", async () => {
+  const work = makeTempDir("iofs-install-ddi-");
+  let modules: string | undefined;
+  try {
+    const { root, boot } = plainRoot(work, `boot = ${SPEC}\nimage_format = ddi\n`);
+    modules = join(root, "lib/modules", KVER);
+    mkdirSync(modules, { recursive: true });
+    run("mount", ["--bind", "-o", "ro", `/lib/modules/${KVER}`, modules]);
+    writeFileSync(join(boot, SLOT), readFileSync(`/boot/initrd.img-${KVER}`));
+    writeFileSync(join(boot, `config-${KVER}`), readFileSync(`/boot/config-${KVER}`));
+    const r = cliEnv(["install", "--root", root, "--kver", KVER]);
+    assert.equal(r.code, 0, r.stderr);
+    const cfg = miniConfig(join(boot, SLOT))!;
+    assert.equal(cfg.get("image_format"), "ddi");
+    const image = join(boot, readdirSync(boot).find((n) => n.startsWith("initoverlayfs-"))!);
+    const table = JSON.parse(run("sfdisk", ["--json", image]).stdout).partitiontable;
+    assert.equal(table.partitions[0].type, "4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709");
+    assert.equal(Number(cfg.get("verity_hash_offset")), table.partitions[1].start * 512);
+    const st = cliEnv(["status", "--root", root, "--json"]);
+    assert.equal(st.code, 0, st.stdout + st.stderr);
+    const [s] = JSON.parse(st.stdout);
+    assert.equal(s.image.check.ok, true);
+    assert.equal(s.image.check.digestChecked, true);
+    assert.equal(s.imageFormat, "ddi");
+    assert.match(cliEnv(["status", "--root", root]).stdout, /integrity dm-verity, a DDI\n {2}image check: ok \(present, GPT and DDI partitions valid, layout as pinned, dm-verity data verified\)/);
+    const bytes = readFileSync(image);
+    bytes[table.partitions[0].start * 512 + 5_000_000] ^= 1;
+    writeFileSync(image, bytes);
+    const st2 = cliEnv(["status", "--root", root]);
+    assert.equal(st2.code, 1, st2.stdout);
+    assert.match(st2.stdout, /hash block at offset \d+ does not match the root partition's data/, st2.stdout);
+  } finally {
+    if (modules && run("umount", [modules], { allowFail: true }).code !== 0) run("umount", ["-l", modules], { allowFail: true });
+    removeDir(work);
+  }
+});
+
 test("status finds a damaged image and an image left over; exit 1", () => {
   const work = makeTempDir("iofs-install-");
   try {

@@ -84,6 +84,9 @@ test("--check-config: a missing or bad integrity key is an error; the kernel com
       ["integrity = dm-verity\nverity_roothash = " + ROOT + "\nverity_salt = -\nverity_hashalg = sha256\nverity_format = 1\nverity_data_blocks = 8\nverity_hash_offset = 4096\n", /overlaps the 8 data blocks/],
       ["integrity = sometimes\n", /integrity: expected none, dm-verity, fs-verity or copy/],
       ["verity_format = 2\n", /verity_format: expected a whole number from 0 to 1/],
+      ["image_format = ddi\n", /integrity keys are set but integrity is none/],
+      ["integrity = copy\ndigest = sha256:" + DIGEST + "\nimage_format = ddi\n", /image_format: ddi needs integrity = dm-verity/],
+      ["image_format = gpt\n", /image_format: expected plain or ddi/],
     ];
     for (const [text, why] of bad) {
       const conf = join(dir, "bad.conf");

@@ -3,7 +3,7 @@ import type { BuildResult } from "../../pipeline/build.js";
 import { UsageError } from "../../errors.js";
 import { DEFAULT_MAX_UNPACKED } from "../../initramfs/limits.js";
 import {
-  BOOT_FSTYPES, BUILD_DEFAULTS, FAILURE_POLICIES, INTEGRITY_MODES, MINI_COMPRESSIONS,
+  BOOT_FSTYPES, BUILD_DEFAULTS, FAILURE_POLICIES, IMAGE_FORMATS, INTEGRITY_MODES, MINI_COMPRESSIONS,
 } from "../../formats/storage-init-config/schema.js";
 import type { IntegrityConfig } from "../../formats/storage-init-config/integrity.js";
 import { bytes, describeEarly } from "../format.js";
@@ -42,6 +42,7 @@ export function buildCommand(): Command {
     .option("--verity-salt <hex>", "dm-verity salt (empty for none; default: derived from the image, so builds are reproducible)")
     .option("--sign-key <pem>", "dm-verity: sign the root hash with this RSA key (the kernel checks it against its trusted keys)")
     .option("--sign-cert <pem>", "the certificate of --sign-key")
+    .option("--image-format <format>", "plain (EROFS with the dm-verity hash area appended) or ddi (a Discoverable Disk Image: GPT with root, root-verity and, with --sign-key, root-verity-sig partitions; systemd-dissect reads it)", BUILD_DEFAULTS.imageFormat)
     .option("--strict", "reject cpio entries the kernel would drop instead of warning")
     .option("--max-unpacked <size>", `refuse an initramfs that unpacks to more than this (default ${DEFAULT_MAX_UNPACKED / 2 ** 30}G): a small compressed bomb must not exhaust memory`)
     .option("--json", "print the result as JSON")
@@ -61,6 +62,7 @@ export function buildCommand(): Command {
           decompressModules: !!o.decompressModules, init: o.init, imagePath: o.imagePath, timeout,
           failure: oneOf("--failure", o.failure, FAILURE_POLICIES), cmdline: oneOf("--cmdline", o.cmdline, ["yes", "no"]) === "yes", timestamp: o.timestamp !== undefined ? parseTimestamp(o.timestamp) : undefined,
           integrity: oneOf("--integrity", o.integrity, INTEGRITY_MODES), integrityHash: o.integrityHash, veritySalt: o.veritySalt, signKey: o.signKey, signCert: o.signCert,
+          imageFormat: oneOf("--image-format", o.imageFormat, IMAGE_FORMATS),
           strict: !!o.strict, maxUnpackedBytes: o.maxUnpacked !== undefined ? parseSize("--max-unpacked", o.maxUnpacked) : undefined, compression, onProgress: (d, t) => p.update(d, t),
         });
       } finally {
@@ -84,6 +86,9 @@ export function buildCommand(): Command {
 
 function describeIntegrity(c: IntegrityConfig): string {
   if (c.mode === "none") return "none (the mini initramfs mounts whatever image it finds)";
-  if (c.mode === "dm-verity") return `dm-verity, ${c.hashAlgorithm} root hash ${c.rootHash}${c.signature ? " (signed)" : ""}, hash area at byte ${c.hashOffset}`;
+  if (c.mode === "dm-verity") {
+    const where = c.imageFormat === "ddi" ? `DDI, root-verity partition at byte ${c.hashOffset}` : `hash area at byte ${c.hashOffset}`;
+    return `dm-verity, ${c.hashAlgorithm} root hash ${c.rootHash}${c.signature ? " (signed)" : ""}, ${where}`;
+  }
   return `${c.mode}, fs-verity digest ${c.algorithm}:${c.digest}`;
 }

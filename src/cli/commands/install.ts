@@ -1,7 +1,7 @@
 /** install, uninstall, status and install-hooks: the pair on a real system's /boot. */
 import { Command } from "commander";
 import { UsageError } from "../../errors.js";
-import { BOOT_FSTYPES, FAILURE_POLICIES, INTEGRITY_MODES, MINI_COMPRESSIONS } from "../../formats/storage-init-config/schema.js";
+import { BOOT_FSTYPES, FAILURE_POLICIES, IMAGE_FORMATS, INTEGRITY_MODES, MINI_COMPRESSIONS } from "../../formats/storage-init-config/schema.js";
 import { optionalOneOf, whole } from "../options.js";
 import { EXIT } from "../exit-codes.js";
 import { bytes, describeEarly } from "../format.js";
@@ -34,6 +34,7 @@ function installCommand(): Command {
     .option("--integrity-hash <alg>", "dm-verity tree or fs-verity digest hash")
     .option("--sign-key <pem>", "dm-verity: sign the root hash with this RSA key")
     .option("--sign-cert <pem>", "the certificate of --sign-key")
+    .option("--image-format <format>", "plain (default) or ddi: the image as a Discoverable Disk Image (see build --help)")
     .option("--storage-init <file>", "the storage-init binary (default: this package's)")
     .option("--force", "rebuild even when the installed pair is up to date")
     .option("--json", "print the result as JSON")
@@ -44,7 +45,7 @@ function installCommand(): Command {
         cmdline: o.cmdline === undefined ? undefined : optionalOneOf("--cmdline", o.cmdline, ["yes", "no"]) === "yes",
         timeout: o.timeout !== undefined ? whole("--timeout", o.timeout) : undefined, addModules: o.addModules, miniCompression: optionalOneOf("--mini-compression", o.miniCompression, MINI_COMPRESSIONS),
         integrity: optionalOneOf("--integrity", o.integrity, INTEGRITY_MODES), integrityHash: o.integrityHash, signKey: o.signKey, signCert: o.signCert,
-        storageInit: o.storageInit, force: !!o.force, lockTimeout: lockTimeout(), log,
+        imageFormat: optionalOneOf("--image-format", o.imageFormat, IMAGE_FORMATS), storageInit: o.storageInit, force: !!o.force, lockTimeout: lockTimeout(), log,
       });
       if (o.json) return void process.stdout.write(JSON.stringify(r, null, 2) + "\n");
       for (const k of r) {
@@ -89,9 +90,10 @@ function statusCommand(): Command {
         if (k.original) lines.push(`  original kept as ${k.original.path}: ${bytes(k.original.bytes)}`);
         if (k.image) {
           const c = k.image.check;
-          lines.push(`  image ${k.image.path}${k.image.bytes !== undefined ? `: ${bytes(k.image.bytes)}` : ""}, boot ${k.boot}, integrity ${k.integrity}`);
+          lines.push(`  image ${k.image.path}${k.image.bytes !== undefined ? `: ${bytes(k.image.bytes)}` : ""}, boot ${k.boot}, integrity ${k.integrity}${k.imageFormat === "ddi" ? ", a DDI" : ""}`);
           if (k.early?.archives) lines.push(describeEarly(k.early, "  ").trimEnd());
-          lines.push(`  image check: ${c.ok ? `ok (present, EROFS superblock valid, size consistent${c.digestChecked ? `, ${k.integrity} data verified` : ""})` : "FAILED"}`);
+          const valid = k.imageFormat === "ddi" ? "GPT and DDI partitions valid, layout as pinned" : "EROFS superblock valid, size consistent";
+          lines.push(`  image check: ${c.ok ? `ok (present, ${valid}${c.digestChecked ? `, ${k.integrity} data verified` : ""})` : "FAILED"}`);
         }
         for (const u of k.unreferenced) lines.push(`  unreferenced image (left by an interrupted run; the next install removes it): ${u}`);
         for (const p of k.problems) lines.push(`  problem: ${p}`);

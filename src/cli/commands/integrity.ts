@@ -102,17 +102,25 @@ export function integrityCommands(): Command[] {
     .description("check an image against an fs-verity digest, a dm-verity root hash, a signature, or the integrity keys of a mini initramfs; exit 1 on mismatch")
     .argument("<image>")
     .option("--digest <alg:hex>", "expected fs-verity digest of the whole file")
-    .option("--roothash <hex>", "expected dm-verity root hash (the hash area follows the data in the same file)")
+    .option("--roothash <hex>", "expected dm-verity root hash (the hash area follows the data in the same file; a DDI needs nothing else)")
     .option("--salt <hex>", "dm-verity salt, or - for none (with --roothash)")
     .option("--hash-alg <alg>", "dm-verity: sha256, sha512, sha1; fs-verity (--signature alone): sha256, sha512", "sha256")
     .option("--format <n>", "dm-verity hash type: 1 or 0", "1")
     .option("--data-blocks <n>", "dm-verity: 4096-byte data blocks (default: hash offset / 4096)")
     .option("--hash-offset <bytes>", "dm-verity: where the superblock is (default: data blocks * 4096)")
     .option("--signature <file>", "detached PKCS#7 signature (DER) of the digest or root hash")
-    .option("--cert <file>", "certificate to check the signature with")
+    .option("--cert <file>", "certificate to check the signature with (a DDI: its signature partition)")
     .option("--mini <file>", "read the expected values from this mini initramfs's /etc/initoverlayfs.conf")
     .option("--json", "machine-readable output")
     .action(async (image: string, o) => {
+      if (o.mini === undefined && o.signature === undefined && o.digest === undefined && await isDdi(image)) {
+        // a DDI carries its own layout: pin its root hash, its signer, or both
+        if (o.roothash === undefined && o.cert === undefined) throw new UsageError("verify: a DDI needs --roothash, --cert or --mini");
+        const { verifyDdi } = await import("../../integrity/ddi-file.js");
+        const r = await verifyDdi(image, { rootHash: o.roothash, certificate: o.cert !== undefined ? await readCert(o.cert) : undefined });
+        report(o.json, image, { ok: r.ok, mode: "dm-verity", computed: r.rootHash, reason: r.reason, signature: r.signature === "absent" ? undefined : r.signature });
+        return;
+      }
       const modes = [o.digest !== undefined, o.roothash !== undefined, o.mini !== undefined].filter(Boolean).length;
       if (modes > 1) throw new UsageError("verify: --digest, --roothash and --mini exclude each other");
       if (modes === 0 && o.signature === undefined) throw new UsageError("verify: give --digest, --roothash, --mini or --signature");
@@ -156,6 +164,18 @@ export function integrityCommands(): Command[] {
     });
 
   return [digest, verity, sign, verify];
+}
+
+async function isDdi(image: string): Promise<boolean> {
+  const { isGptDisk } = await import("../../formats/gpt/gpt.js");
+  const { closeSync, openSync, readSync } = await import("node:fs");
+  const fd = openSync(image, "r");
+  try {
+    const head = new Uint8Array(1024);
+    return isGptDisk(head.subarray(0, readSync(fd, head, 0, head.length, 0)));
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function report(json: boolean, image: string, r: VerifyResult): void {

@@ -28,15 +28,35 @@ function permString(perm: number): string {
 
 export function readerCommands(): Command[] {
   const inspect = new Command("inspect")
-    .description("show an EROFS image's superblock, features and counts")
+    .description("show an EROFS image's superblock, features and counts; for a DDI also its partitions, verity parameters and signature")
     .argument("<image>")
     .option("--json", "machine-readable output")
     .action(async (image: string, o) => {
       const { inspectErofs } = await import("../../formats/erofs/inspect.js");
-      const info = withSource(image, () => inspectErofs(load(image)));
+      const { isGptDisk } = await import("../../formats/gpt/gpt.js");
+      let bytes = load(image);
+      let ddi;
+      if (isGptDisk(bytes)) {
+        const { describeDdi, readDdi } = await import("../../integrity/ddi-file.js");
+        const d = readDdi(image);
+        ddi = describeDdi(d);
+        bytes = bytes.subarray(d.parts.root.offset, d.parts.root.offset + d.parts.root.size);
+      }
+      const info = withSource(image, () => inspectErofs(bytes));
       if (o.json) {
-        process.stdout.write(JSON.stringify(info, null, 2) + "\n");
+        process.stdout.write(JSON.stringify(ddi ? { ddi, ...info } : info, null, 2) + "\n");
         return;
+      }
+      if (ddi) {
+        process.stdout.write(`${"DDI".padEnd(18)} ${ddi.arch}, ${ddi.bytes} bytes, disk GUID ${ddi.diskGuid}\n`);
+        for (const p of ddi.partitions) {
+          process.stdout.write(`${`  partition ${p.number}`.padEnd(18)} ${p.role} "${p.name}" at ${p.offset}, ${p.size} bytes, GUID ${p.guid}${p.readOnly ? ", read-only" : ""}${p.growfs ? ", growfs" : ""}\n`);
+        }
+        const v = ddi.verity;
+        process.stdout.write(`${"  verity".padEnd(18)} ${v.algorithm} format ${v.hashType}, ${v.dataBlocks} blocks of ${v.dataBlockSize}, salt ${v.salt || "-"}\n`);
+        process.stdout.write(`${"  root hash".padEnd(18)} ${ddi.rootHashFromGuids} (partition GUIDs)\n`);
+        if (ddi.signature) process.stdout.write(`${"  signature".padEnd(18)} root hash ${ddi.signature.rootHash}, signer ${ddi.signature.certificateFingerprint} (not verified: use verify --cert)\n`);
+        process.stdout.write(`${"root partition:".padEnd(18)}\n`);
       }
       const lines: [string, unknown][] = [
         ["image bytes", info.imageBytes],

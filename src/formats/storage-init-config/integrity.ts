@@ -12,6 +12,10 @@
  *   verity_data_blocks = N                         4096-byte data blocks covered (the EROFS image)
  *   verity_hash_offset = BYTES                     the verity superblock's offset in the same
  *                                                  file; the hash tree follows one block later
+ *   image_format       = plain | ddi               ddi: the image is a Discoverable Disk Image;
+ *                                                  the data are its root partition, the superblock
+ *                                                  (at verity_hash_offset) starts its root-verity
+ *                                                  partition (dm-verity only; default plain)
  *   verity_sig         = /PATH                     optional PKCS#7 signature of the root hash hex
  *                                                  string, inside the mini initramfs
  */
@@ -20,7 +24,7 @@ import { toHex } from "../verity/algorithms.js";
 import { DmVerityParams } from "../verity/dm-verity.js";
 import { ConfigEntry, ConfigKeys } from "./text.js";
 import {
-  FSVERITY_ALGORITHMS, FsverityAlgorithm, INTEGRITY_MODES, LIMITS, memberOf, VERITY_BLOCK_SIZE, VERITY_HASH_ALGORITHMS, VerityHashAlgorithm,
+  FSVERITY_ALGORITHMS, FsverityAlgorithm, IMAGE_FORMATS, INTEGRITY_MODES, LIMITS, memberOf, VERITY_BLOCK_SIZE, VERITY_HASH_ALGORITHMS, VerityHashAlgorithm,
 } from "./schema.js";
 import { absolutePathProblem, parseCount } from "./values.js";
 
@@ -35,6 +39,8 @@ export interface DmVerityConfig {
   hashOffset: number;
   /** absolute path inside the mini initramfs */
   signature?: string;
+  /** "ddi": the data are the DDI's root partition, hashOffset its root-verity partition (absent: plain) */
+  imageFormat?: "ddi";
 }
 export interface DigestConfig {
   mode: "fs-verity" | "copy";
@@ -59,6 +65,7 @@ export function dmVerityConfigOf(params: DmVerityParams, rootHash: Uint8Array): 
 /** The keys storage-init reads only from the file. */
 export const INTEGRITY_KEYS = [
   "integrity", "digest", "verity_roothash", "verity_salt", "verity_hashalg", "verity_format", "verity_data_blocks", "verity_hash_offset", "verity_sig",
+  "image_format",
 ] as const;
 
 const HEX_DIGITS: Record<VerityHashAlgorithm, number> = { sha256: 64, sha512: 128, sha1: 40 };
@@ -79,6 +86,7 @@ export function integrityEntries(c: IntegrityConfig): ConfigEntry[] {
       ["verity_hash_offset", String(c.hashOffset)],
     );
     if (c.signature !== undefined) e.push(["verity_sig", c.signature]);
+    if (c.imageFormat !== undefined) e.push(["image_format", c.imageFormat]);
   }
   return e.map(([key, value]) => ({ key, value, offset: 0 }));
 }
@@ -106,14 +114,17 @@ export function parseIntegrity(keys: ConfigKeys): IntegrityConfig {
     if (stray) fail(stray, "set without an integrity mode (integrity is none or missing)");
     return { mode };
   }
+  const format = keys.get("image_format") ?? "plain";
+  if (!memberOf(IMAGE_FORMATS, format)) fail("image_format", `expected ${IMAGE_FORMATS.join(", ")}, got ${JSON.stringify(format)}`);
+  if (format === "ddi" && mode !== "dm-verity") fail("image_format", "ddi needs integrity = dm-verity");
   if (mode === "fs-verity" || mode === "copy") {
     const m = /^([a-z0-9]+):(.*)$/.exec(get("digest"));
     const algorithm = (m && memberOf(FSVERITY_ALGORITHMS, m[1])) ?? fail("digest", "expected sha256:HEX or sha512:HEX");
     return { mode, algorithm, digest: hex("digest", m![2], DIGEST_DIGITS[algorithm]) };
   }
   const hashAlgorithm = memberOf(VERITY_HASH_ALGORITHMS, get("verity_hashalg")) ?? fail("verity_hashalg", `expected ${VERITY_HASH_ALGORITHMS.join(", ")}`);
-  const format = get("verity_format");
-  if (format !== "0" && format !== "1") fail("verity_format", "expected 0 or 1");
+  const hashType = get("verity_format");
+  if (hashType !== "0" && hashType !== "1") fail("verity_format", "expected 0 or 1");
   const saltText = get("verity_salt");
   const salt = saltText === "-" ? "" : hex("verity_salt", saltText);
   if (salt.length > 2 * LIMITS.salt) fail("verity_salt", `longer than ${LIMITS.salt} bytes`);
@@ -132,9 +143,10 @@ export function parseIntegrity(keys: ConfigKeys): IntegrityConfig {
     rootHash: hex("verity_roothash", get("verity_roothash"), HEX_DIGITS[hashAlgorithm]),
     salt,
     hashAlgorithm,
-    hashType: format === "1" ? 1 : 0,
+    hashType: hashType === "1" ? 1 : 0,
     dataBlocks,
     hashOffset,
     ...(signature !== undefined ? { signature } : {}),
+    ...(format === "ddi" ? { imageFormat: "ddi" as const } : {}),
   };
 }

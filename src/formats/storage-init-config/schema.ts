@@ -51,6 +51,13 @@ export const VERITY_HASH_ALGORITHMS = ["sha256", "sha512", "sha1"] as const;
 export type VerityHashAlgorithm = (typeof VERITY_HASH_ALGORITHMS)[number];
 export const FSVERITY_ALGORITHMS = ["sha256", "sha512"] as const;
 export type FsverityAlgorithm = (typeof FSVERITY_ALGORITHMS)[number];
+/**
+ * How the image file is laid out (config.c: image_formats): plain = the EROFS filesystem from
+ * offset 0 with the dm-verity hash area appended; ddi = a Discoverable Disk Image (GPT with root,
+ * root-verity and optionally root-verity-sig partitions; dm-verity only).
+ */
+export const IMAGE_FORMATS = ["plain", "ddi"] as const;
+export type ImageFormat = (typeof IMAGE_FORMATS)[number];
 /** dm-verity data and hash block size storage-init sets up (config.h: VERITY_BLOCK) */
 export const VERITY_BLOCK_SIZE = 4096;
 
@@ -79,8 +86,9 @@ export const BUILD_DEFAULTS = {
   failure: "panic",
   integrity: "dm-verity",
   miniCompression: "gzip",
+  imageFormat: "plain",
 } as const satisfies {
-  init: string; timeout: number; failure: FailurePolicy; integrity: IntegrityMode; miniCompression: MiniCompression;
+  init: string; timeout: number; failure: FailurePolicy; integrity: IntegrityMode; miniCompression: MiniCompression; imageFormat: ImageFormat;
 };
 
 /** The image's path on the boot partition when none is named. */

@@ -129,6 +129,9 @@ test("bad integrity values are FormatErrors at the offending line; given as opti
   assert.throws(() => renderIntegrity({ ...DM, rootHash: "abc" }), UsageError);
   assert.throws(() => parseIntegrity(keysOf([["integrity", "copy"]])), /digest: missing/);
   assert.throws(() => parseIntegrity(keysOf([["integrity", "copy"], ["digest", "md5:00"]])), /sha256:HEX/);
+  assert.throws(() => parseIntegrity(keysOf([["integrity", "dm-verity"], ["image_format", "gpt"]])), /image_format: expected plain, ddi/);
+  assert.throws(() => parseIntegrity(keysOf([["integrity", "copy"], ["digest", "sha256:" + "00".repeat(32)], ["image_format", "ddi"]])), /image_format: ddi needs integrity = dm-verity/);
+  assert.throws(() => parseIntegrity(keysOf([["image_format", "ddi"]])), /image_format: set without an integrity mode/);
 });
 
 test("integrity keys without an integrity key are refused: a misspelled mode must not boot unverified", () => {

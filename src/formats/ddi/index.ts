@@ -1,0 +1,2 @@
+export * from "./ddi.js";
+export * from "./verity-signature.js";

@@ -1,0 +1,2 @@
+export * from "./gpt.js";
+export * from "./guid.js";

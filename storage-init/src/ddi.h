@@ -1,0 +1,46 @@
+/* Discoverable Disk Images (integrity = dm-verity, image_format = ddi):
+ * the root and root-verity partitions (and the optional root-verity-sig
+ * partition) found by type in the image file's GPT, checked against the
+ * pinned configuration before anything is attached. */
+#ifndef SI_DDI_H
+#define SI_DDI_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "config.h"
+
+#define DDI_SIG_MAX (64 * 1024)   /* signature JSON read at most (one certificate is a few KiB) */
+
+struct ddi_part {
+	uint64_t offset, size;        /* bytes */
+	unsigned char guid[16];       /* unique GUID, on-disk byte order */
+};
+
+struct ddi_layout {
+	struct ddi_part root, verity, sig;
+	int has_sig;
+};
+
+/* From the entry array (CRC-checked against the header parsed from lba1),
+ * the one root, root-verity and (optional) root-verity-sig partition of
+ * this architecture, inside the usable LBAs of a file of `size` bytes.
+ * Returns 0, or -1 with a reason in err. */
+int ddi_find(const unsigned char *lba1, const unsigned char *entries, size_t len, uint64_t size,
+	     struct ddi_layout *out, char *err, size_t errlen);
+
+/* The layout against the config: the root-verity partition starts at
+ * verity_hash_offset, the root partition holds verity_data_blocks blocks,
+ * both start 4096-aligned, and their GUIDs are the root hash's halves (as
+ * systemd-repart sets them). Returns 0, or -1 with a reason. */
+int ddi_check(const struct ddi_layout *l, const struct config *c, char *err, size_t errlen);
+
+/* The signature partition's JSON names the pinned root hash: its one
+ * "rootHash" string equals c->verity_roothash. Returns 0, or -1. */
+int ddi_check_signature(const char *buf, size_t len, const char *roothash, char *err, size_t errlen);
+
+/* Reads the GPT and the signature partition from fd (a file of `size`
+ * bytes) and runs the checks above. Returns 0, or -1 with a reason. */
+int ddi_locate(int fd, uint64_t size, const struct config *c, struct ddi_layout *out, char *err,
+	       size_t errlen);
+
+#endif

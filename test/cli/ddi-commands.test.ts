@@ -1,0 +1,73 @@
+/** inspect and verify on DDIs: partitions, root hash, signer; a pinned root hash or certificate, exit 1 on mismatch. */
+import assert from "node:assert/strict";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+import { toHex } from "../../src/formats/verity/algorithms.js";
+import { writeDdi } from "../../src/integrity/ddi-file.js";
+import { cli } from "../helpers/cli.js";
+import { mkfsErofs } from "../helpers/erofs.js";
+import { makeTestKey } from "../helpers/keys.js";
+import { randomBytes } from "../helpers/prng.js";
+import { run } from "../helpers/run.js";
+import { withTempDir } from "../helpers/tmp.js";
+
+test("inspect shows a DDI's partitions and signer as sfdisk and openssl see them; verify pins the root hash or the signer", () => withTempDir(async (dir) => {
+  const src = join(dir, "src");
+  mkdirSync(src);
+  writeFileSync(join(src, "a"), randomBytes(100_000, 21));
+  const erofs = join(dir, "root.erofs");
+  mkfsErofs(erofs, src, ["-T0"]);
+  const key = makeTestKey(dir);
+  const other = makeTestKey(dir, "other");
+  const img = join(dir, "ddi.raw");
+  const w = await writeDdi(erofs, img, { salt: randomBytes(32, 22), uuid: randomBytes(16, 23), sign: { key: key.key, cert: readFileSync(key.certFile) } });
+  const hex = toHex(w.rootHash);
+  const r = cli(["inspect", "--json", img]);
+  assert.equal(r.code, 0, r.stderr);
+  const j = JSON.parse(r.stdout.toString());
+  const sf = JSON.parse(run("sfdisk", ["--json", img]).stdout).partitiontable;
+  assert.equal(j.ddi.diskGuid, sf.id.toLowerCase());
+  assert.deepEqual(j.ddi.partitions.map((p: Record<string, unknown>) => [p.role, (p.offset as number) / 512, (p.size as number) / 512, p.guid]),
+    sf.partitions.map((p: Record<string, string>, i: number) => [["root", "root-verity", "root-verity-sig"][i], p.start, p.size, p.uuid.toLowerCase()]));
+  assert.equal(j.ddi.rootHashFromGuids, hex);
+  assert.equal(j.ddi.signature.rootHash, hex);
+  const fp = run("openssl", ["x509", "-in", key.certFile, "-noout", "-fingerprint", "-sha256"]).stdout.split("=")[1].trim().replace(/:/g, "").toLowerCase();
+  assert.equal(j.ddi.signature.certificateFingerprint, fp);
+  assert.equal(j.blocks, readFileSync(erofs).length / 4096, "the EROFS part is the root partition's");
+  assert.match(cli(["inspect", img]).stdout.toString(), /partition 3 +root-verity-sig "root-x86-64-verity-sig"/);
+
+  const ok = (args: string[]) => cli(["verify", ...args, img]);
+  assert.equal(ok(["--roothash", hex]).code, 0);
+  const v = ok(["--roothash", hex, "--cert", key.certFile]);
+  assert.equal(v.code, 0, v.stdout.toString());
+  assert.match(v.stdout.toString(), /OK \(dm-verity [0-9a-f]{64}, signature verified\)/);
+  const wrong = ok(["--roothash", "00".repeat(32)]);
+  assert.equal(wrong.code, 1);
+  assert.match(wrong.stdout.toString(), /does not match the pinned 0{64}/);
+  const wrongSigner = ok(["--cert", other.certFile]);
+  assert.equal(wrongSigner.code, 1);
+  assert.match(wrongSigner.stdout.toString(), /signed by certificate [0-9a-f]{64}, expected [0-9a-f]{64}/);
+  // damaged GPT: one line naming the file, offset and what was expected
+  const b = readFileSync(img);
+  b[512 + 40] ^= 1;
+  const bad = join(dir, "bad.raw");
+  writeFileSync(bad, b);
+  const rb = cli(["verify", "--roothash", hex, bad]);
+  assert.notEqual(rb.code, 0);
+  assert.match(rb.stderr, new RegExp(`${bad.replace(/[.]/g, "\\.")}: offset 528: GPT: header CRC32 mismatch`));
+  assert.equal(rb.stdout.length, 0);
+}));
+
+test("build --image-format: ddi needs dm-verity; an unknown format is refused before anything is read", () => {
+  const base = ["build", "--boot", "UUID=5a1e0b7e-0000-4000-8000-b00770000009", "--initramfs", "/nonexistent/initrd.img", "--kver", "9.9.9"];
+  const copy = cli([...base, "--image-format", "ddi", "--integrity", "copy"]);
+  assert.equal(copy.code, 2, copy.stderr);
+  assert.match(copy.stderr, /--image-format ddi: needs --integrity dm-verity/);
+  const sha1 = cli([...base, "--image-format", "ddi", "--integrity-hash", "sha1"]);
+  assert.equal(sha1.code, 2, sha1.stderr);
+  assert.match(sha1.stderr, /--image-format ddi: needs --integrity-hash sha256 or sha512/);
+  const bogus = cli([...base, "--image-format", "gpt"]);
+  assert.equal(bogus.code, 2, bogus.stderr);
+  assert.match(bogus.stderr, /--image-format: expected plain, ddi/);
+});
