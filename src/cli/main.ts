@@ -10,6 +10,7 @@ import { buildCommand } from "./commands/build.js";
 import { readerCommands } from "./commands/reader.js";
 import { integrityCommands } from "./commands/integrity.js";
 import { installCommands } from "./commands/install.js";
+import { bootReportCommand } from "./commands/boot-report.js";
 
 export function buildProgram(): Command {
   const program = new Command("initoverlayfs")
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   for (const c of readerCommands()) program.addCommand(c);
   for (const c of integrityCommands()) program.addCommand(c);
   for (const c of installCommands()) program.addCommand(c);
+  program.addCommand(bootReportCommand());
   for (const c of program.commands) c.exitOverride().showHelpAfterError();
   return program;
 }
