@@ -1,10 +1,11 @@
 /** boot-report as a user runs it: text and --json, exit codes, one-line errors, and this machine's own log. */
 import test from "node:test";
 import assert from "node:assert/strict";
-import { closeSync, constants, openSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { chmodSync, closeSync, constants, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { cli } from "../helpers/cli.js";
+import { CLI, cli } from "../helpers/cli.js";
 import { withTempDir } from "../helpers/tmp.js";
 
 const fixture = (name: string) => fileURLToPath(new URL(`../../../test/formats/boot-log/fixtures/${name}`, import.meta.url));
@@ -81,3 +82,24 @@ test("boot-report on this machine's own kernel log (/dev/kmsg)", (t) => {
   assert.equal(rep.initoverlayfs, false);
   assert.ok(rep.notes.some((n: string) => n.startsWith("no initoverlayfs stage")));
 });
+
+test("boot-report falls back to dmesg when /dev/kmsg cannot be opened", (t) =>
+  withTempDir((dir) => {
+    if (process.getuid?.() !== 0) return t.skip("needs root to run the command as an unprivileged user");
+    // an unprivileged user cannot open /dev/kmsg under kernel.dmesg_restrict=1; a stand-in dmesg prints the pair's log
+    if (readFileSync("/proc/sys/kernel/dmesg_restrict", "utf8").trim() !== "1") return t.skip("kernel.dmesg_restrict is 0: /dev/kmsg is readable by anyone");
+    const bin = join(dir, "bin");
+    mkdirSync(bin);
+    writeFileSync(join(bin, "dmesg"), `#!/bin/sh\nexec cat '${fixture("pair-console.txt")}'\n`, { mode: 0o755 });
+    chmodSync(dir, 0o755);
+    const run = (path: string) => spawnSync(process.execPath, [CLI, "boot-report", "--json"], { uid: 65534, gid: 65534, env: { PATH: path }, encoding: "utf8" });
+    const r = run(`${bin}:/usr/bin:/bin`);
+    assert.equal(r.status, 0, r.stderr);
+    const rep = JSON.parse(r.stdout);
+    assert.equal(rep.source, "dmesg");
+    assert.equal(rep.storageInit.outcome, "handed-over");
+    // neither works: one line naming both, exit 4
+    const none = run("/nonexistent");
+    assert.equal(none.status, 4);
+    assert.match(none.stderr, /^initoverlayfs: cannot read the kernel log: \/dev\/kmsg: EPERM[^\n]*; dmesg: [^\n]*\(kernel\.dmesg_restrict: run as root, or use --from FILE\)\n$/);
+  }));

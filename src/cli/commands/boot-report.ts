@@ -39,7 +39,7 @@ function readKmsg(): string {
 function readDmesg(): string {
   const r = spawnSync("dmesg", [], { encoding: "utf8", maxBuffer: 1 << 26 });
   if (r.error) throw r.error;
-  if (r.status !== 0) throw new InitoverlayfsError(`dmesg: exit ${r.status}: ${r.stderr.trim().split("\n")[0]}`);
+  if (r.status !== 0) throw new InitoverlayfsError(`exit ${r.status}: ${r.stderr.trim().split("\n")[0].replace(/^dmesg: /, "")}`);
   return r.stdout;
 }
 
@@ -51,24 +51,32 @@ function liveKernelLog(): { text: string; source: string } {
     try {
       return { text: readDmesg(), source: "dmesg" };
     } catch (e2) {
-      throw new InitoverlayfsError(`cannot read the kernel log: /dev/kmsg: ${(e as Error).message}; dmesg: ${(e2 as Error).message}`);
+      const hint = (e as NodeJS.ErrnoException).code === "EPERM" ? " (kernel.dmesg_restrict: run as root, or use --from FILE)" : "";
+      throw new InitoverlayfsError(`cannot read the kernel log: /dev/kmsg: ${(e as Error).message}; dmesg: ${(e2 as Error).message}${hint}`);
     }
   }
 }
 
-/** systemd-analyze's summary when systemd runs this system, else null (with why, for --json users). */
-function liveSystemdAnalyze(): SystemdAnalyzeTimes | null {
+/**
+ * systemd-analyze's summary when systemd runs this system (null when it does not, or the tool is
+ * missing); when it cannot answer (no bus, say) the report goes on without it, with a note.
+ */
+function liveSystemdAnalyze(): { times: SystemdAnalyzeTimes | null; note?: string } {
   let pid1 = "";
   try {
     pid1 = readFileSync("/proc/1/comm", "utf8").trim();
   } catch {
-    return null;
+    return { times: null };
   }
-  if (pid1 !== "systemd") return null;
+  if (pid1 !== "systemd") return { times: null };
   const r = spawnSync("systemd-analyze", ["time"], { encoding: "utf8", timeout: 30_000 });
-  if (r.error) return null; // not installed
-  // not finished yet: it says so on stderr and exits non-zero
-  return parseSystemdAnalyze(`${r.stdout}\n${r.stderr}`, "systemd-analyze time");
+  if (r.error) return { times: null, note: `systemd-analyze: ${r.error.message}` };
+  try {
+    // before the boot is done it says so on stderr and exits non-zero
+    return { times: parseSystemdAnalyze(`${r.stdout}\n${r.stderr}`, "systemd-analyze time") };
+  } catch {
+    return { times: null, note: `systemd-analyze time: exit ${r.status}: ${(r.stderr || r.stdout).trim().split("\n")[0]}` };
+  }
 }
 
 function withSource<T>(source: string, fn: () => T): T {
@@ -89,9 +97,10 @@ export function bootReportCommand(): Command {
       const log = o.from ? { text: readFileSync(o.from, "utf8"), source: o.from as string } : liveKernelLog();
       const lines = withSource(log.source, () => parseKernelLog(log.text));
       const analyze = o.systemdAnalyze
-        ? withSource(o.systemdAnalyze, () => parseSystemdAnalyze(readFileSync(o.systemdAnalyze, "utf8")))
-        : o.from ? null : liveSystemdAnalyze();
-      const report = buildBootReport(lines, analyze);
+        ? { times: withSource(o.systemdAnalyze, () => parseSystemdAnalyze(readFileSync(o.systemdAnalyze, "utf8"))) }
+        : o.from ? { times: null } : liveSystemdAnalyze();
+      const report = buildBootReport(lines, analyze.times);
+      if (analyze.note) report.notes.push(analyze.note);
       process.stdout.write(o.json ? JSON.stringify({ source: log.source, ...report }, null, 2) + "\n" : renderBootReport(report));
       if (report.storageInit?.outcome === "failed") process.exitCode = EXIT.PROBLEMS;
     });

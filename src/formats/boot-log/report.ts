@@ -143,6 +143,7 @@ export function buildBootReport(lines: KernelLogLine[], systemdAnalyze: SystemdA
   }
 
   const phases: BootReport["phases"] = { kernel: null, storageInit: null, originalInit: null };
+  if (start && !run) notes.push("the kernel's \"Run ... as init process\" line is not in the log: the kernel's phase ends at storage-init's first line");
   if (kernelEnd) phases.kernel = { from: 0, to: sec(kernelEnd.line.usec), seconds: sec(kernelEnd.line.usec), until: kernelEnd.line.message };
   else notes.push("the kernel's \"Run ... as init process\" line is not in the log (the ring buffer may have wrapped): the kernel's phase is unknown");
   if (storageInit) {
