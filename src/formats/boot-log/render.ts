@@ -31,7 +31,7 @@ export function renderBootReport(r: BootReport): string {
     if (!p) continue;
     const title = name === "kernel" && r.firstProgram ? `${PHASE_TITLE.kernel} (${r.firstProgram.path})` : PHASE_TITLE[name];
     out.push(row(title, p.seconds, p.from, p.to));
-    if (name === "kernel" && r.initramfsUnpack) out.push(row("  of which unpacking the initramfs", r.initramfsUnpack.seconds, r.initramfsUnpack.from, r.initramfsUnpack.to));
+    if (name === "kernel" && r.initramfsUnpack) out.push(row("  within it: unpacking the initramfs", r.initramfsUnpack.seconds, r.initramfsUnpack.from, r.initramfsUnpack.to));
     if (name === "storageInit" && r.storageInit) {
       for (const st of r.storageInit.steps) out.push(`    +${s3(st.seconds)}  ${s3(st.at).padStart(8)}  ${st.message}`);
       const si = r.storageInit;

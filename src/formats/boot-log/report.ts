@@ -130,12 +130,17 @@ export function buildBootReport(lines: KernelLogLine[], systemdAnalyze: SystemdA
     const exec = find(KERNEL_LINES.rootInitExec, from);
     if (exec) candidates.push({ line: exec.line, marker: "root-init-exec" });
     // systemd in the initrd says "Running in initrd." before it starts again in the real root
-    const starts: number[] = [];
-    for (let s = find(SYSTEMD_LINES.systemMode, from); s; s = find(SYSTEMD_LINES.systemMode, s.i + 1)) starts.push(s.i);
-    const rootSystemd = starts.find((s, k) => {
-      const initrd = find(SYSTEMD_LINES.inInitrd, s + 1);
-      return !initrd || (k + 1 < starts.length && initrd.i > starts[k + 1]);
-    });
+    let rootSystemd: number | undefined;
+    for (let i = from, current = -1; i <= lines.length && rootSystemd === undefined; i++) {
+      const msg = i < lines.length ? lines[i].message : undefined;
+      if (msg === undefined || SYSTEMD_LINES.systemMode.test(msg)) {
+        // the previous start said nothing of an initrd before this one (or the end): the real root's
+        if (current >= 0) rootSystemd = current;
+        current = i;
+      } else if (current >= 0 && SYSTEMD_LINES.inInitrd.test(msg)) {
+        current = -1;
+      }
+    }
     if (rootSystemd !== undefined) candidates.push({ line: lines[rootSystemd], marker: "systemd" });
     candidates.sort((a, b) => a.line.usec - b.line.usec);
     if (candidates.length) realRoot = { at: sec(candidates[0].line.usec), marker: candidates[0].marker, message: candidates[0].line.message };
