@@ -14,6 +14,7 @@ import { readInitramfs } from "../../src/initramfs/read.js";
 import { treeToCpio } from "../../src/formats/cpio/writer.js";
 import { bytesContent, FsNode, lookup, newDir, newTree } from "../../src/fs/tree.js";
 import { makeTempDir, removeDir } from "../helpers/tmp.js";
+import { buildBootReport, parseKernelLog } from "../../src/formats/boot-log/index.js";
 import { boot, KVER, makeBootDisk, makeRootDisk, rootReport, STOCK_INITRD, tail } from "./vm.js";
 
 const BOOT_UUID = "5a1e0b7e-0000-4000-8000-b00770000001";
@@ -46,6 +47,10 @@ function expectReachedCleanly(r: Awaited<ReturnType<typeof boot>>, what: string)
 test("baseline: Debian's own initramfs boots to the test root", async () => {
   const r = await boot({ initrd: STOCK_INITRD, disks: [root] });
   expectReachedCleanly(r, "stock");
+  // boot-report on this console: no initoverlayfs stage, the original init until the real root
+  const rep = buildBootReport(parseKernelLog(r.console, "stock console"));
+  assert.equal(rep.initoverlayfs, false);
+  assert.ok(rep.phases.kernel && rep.phases.originalInit && !rep.phases.storageInit, JSON.stringify(rep.phases));
 });
 
 test("the pair boots to the test root with /boot on ext4; nothing stays pinned", async () => {
@@ -59,6 +64,14 @@ test("the pair boots to the test root with /boot on ext4; nothing stays pinned",
   assert.doesNotMatch(r.console, /usbcore: registered new/, "the USB stack was loaded for nothing");
   assert.deepEqual(rep.loopsBacked, [], `a loop device still holds the image\n${tail(r.console)}`);
   assert.equal(rep.bootMounted, false);
+  // boot-report on this console: every phase, storage-init handed over, our shim marks the real root
+  const br = buildBootReport(parseKernelLog(r.console, "pair console"));
+  assert.equal(br.storageInit?.outcome, "handed-over", JSON.stringify(br.notes));
+  assert.ok(br.storageInit!.steps.length >= 10, JSON.stringify(br.storageInit!.steps));
+  assert.equal(br.realRoot?.marker, "switch-shim");
+  const { kernel, storageInit, originalInit } = br.phases;
+  assert.ok(kernel && storageInit && originalInit);
+  assert.ok(Math.abs(kernel.seconds + storageInit.seconds + originalInit.seconds - br.realRoot!.at) < 1e-6);
 });
 
 test("the pair boots with /boot on vfat (boot device overridden on the kernel command line)", async () => {

@@ -156,6 +156,10 @@ function makeAll(work: string): Seed[] {
     'integrity = dm-verity\nintegrity_hash = sha512\nsign_key = /etc/k.pem\nsign_cert = "/etc/c.pem"\n',
   ];
   installConfs.forEach((t, i) => add("install-conf", `conf-${i}`, Buffer.from(t)));
+  // boot logs: the boot-report fixtures (QEMU consoles, /dev/kmsg records), one with systemd-analyze's line
+  const bootLogs = new URL("../../../test/formats/boot-log/fixtures/", import.meta.url);
+  for (const f of ["pair-console.txt", "stock-console.txt", "failed-console.txt", "host-kmsg.txt"]) add("boot-log", f.replace(".txt", ""), readFileSync(new URL(f, bootLogs)));
+  add("boot-log", "systemd-analyze", Buffer.from("[    2.609574] Run /init as init process\nStartup finished in 1.2s (firmware) + 3.4s (kernel) + 2.1s (initrd) + 1min 5.6s (userspace) = 1min 12.3s \n"));
 
   // storage-init (C): config, command line, probes, partition tables, scripts, verity superblock
   configs.forEach((c, i) => add("c-config", `build-${i}`, c));

@@ -27,6 +27,7 @@ import { walk } from "../../src/fs/tree.js";
 import { EarlyArchives, findEarlyArchives } from "../../src/initramfs/early.js";
 import { readInitramfs } from "../../src/initramfs/read.js";
 import { parseSettings } from "../../src/install/settings.js";
+import { buildBootReport, parseKernelLog, parseSystemdAnalyze, renderBootReport } from "../../src/formats/boot-log/index.js";
 import { verifyDetached } from "../../src/integrity/signature.js";
 import { fixSuperblockChecksum } from "../helpers/erofs.js";
 import type { MutationHints } from "./mutate.js";
@@ -103,6 +104,14 @@ const CONFIG_TOKENS = [
 const INSTALL_TOKENS = [
   "\n", " = ", "=", "\"", "#", "boot", "boot_fstype", "failure", "timeout", "init", "mini_compression", "add_modules",
   "default_modules", "integrity", "integrity_hash", "sign_key", "sign_cert", "yes", "no", ",", "UUID=", "/", "zstd", "gzip",
+];
+
+const BOOT_LOG_TOKENS = [
+  "\n", "[", "] ", "    ", ".", ",", ";", "-;", "initoverlayfs: ", "storage-init 0.1.0 starting", "starting /init from the image (12 ms)",
+  "FAILED at load modules: x: y", "run-init: switched to /root (pivot_root, old root detached)", "Run /init as init process",
+  "Trying to unpack rootfs image as initramfs...", "Freeing initrd memory: 12K", "VFS: Mounted root (ext4 filesystem)",
+  "Not activating Mandatory Access Control as /sbin/tomoyo-init does not exist.", "systemd[1]: systemd 252 running in system mode (+PAM)",
+  "systemd[1]: Running in initrd.", "Startup finished in ", " (kernel) + ", " (initrd) + ", " (userspace) = ", "1min 2.5s", "876ms",
 ];
 
 export const TARGETS: readonly FuzzTarget[] = [
@@ -249,6 +258,25 @@ export const TARGETS: readonly FuzzTarget[] = [
     run(data) {
       const s = parseSettings(Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString("latin1"), "fuzz");
       if (s.timeout !== undefined && !(Number.isSafeInteger(s.timeout) && s.timeout <= LIMITS.timeout)) throw new Error(`timeout ${s.timeout} accepted`);
+    },
+  },
+  {
+    name: "boot-log",
+    hints: { text: true, dictionary: BOOT_LOG_TOKENS },
+    what: "parseKernelLog(), parseSystemdAnalyze(), buildBootReport(): a kernel log and systemd-analyze's summary as boot-report reads them; every phase it reports runs forward (src/formats/boot-log)",
+    run(data) {
+      const text = Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString("utf8");
+      let analyze = null;
+      try {
+        analyze = parseSystemdAnalyze(text, "fuzz");
+      } catch (e) {
+        expected(e);
+      }
+      const report = buildBootReport(parseKernelLog(text, "fuzz"), analyze);
+      for (const [name, p] of Object.entries(report.phases)) {
+        if (p && !(Number.isFinite(p.seconds) && p.seconds >= 0 && p.to >= p.from)) throw new Error(`phase ${name} runs backwards: ${JSON.stringify(p)}`);
+      }
+      renderBootReport(report);
     },
   },
 ];
