@@ -15,7 +15,7 @@ import { ErofsImage } from "../../src/formats/erofs/reader.js";
 import { toByteString } from "../../src/fs/tree.js";
 import { makeTestKey } from "../helpers/keys.js";
 import { makeTempDir, removeDir } from "../helpers/tmp.js";
-import { boot, BootResult, enableVerity, KVER, makeBootDisk, makeRootDisk, rootReport, STOCK_INITRD, tail } from "./vm.js";
+import { assertReachedRoot, boot, BootResult, enableVerity, KVER, makeBootDisk, makeRootDisk, rootReport, STOCK_INITRD, tail } from "./vm.js";
 
 const BOOT_UUID = "5a1e0b7e-0000-4000-8000-b00770000002";
 const VFAT_ID = "B007-1E57";
@@ -66,11 +66,7 @@ function tampered(mode: IntegrityMode): { sb: string; data: string } {
 }
 
 function reached(r: BootResult, what: string) {
-  const rep = rootReport(r.console);
-  assert.ok(!r.timedOut, `${what}: timed out\n${tail(r.console)}`);
-  assert.ok(rep.reached && rep.done, `${what}: did not reach the test root\n${tail(r.console)}`);
-  assert.deepEqual(rep.loopsBacked, [], `${what}: a loop device still holds the image\n${tail(r.console)}`);
-  assert.deepEqual(rep.dmPresent, [], `${what}: a device-mapper device is left\n${tail(r.console)}`);
+  const rep = assertReachedRoot(r, what);
   assert.equal(rep.bootMounted, false);
   return rep;
 }

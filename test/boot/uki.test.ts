@@ -14,7 +14,7 @@ import { join } from "node:path";
 import { buildPair, BuildResult } from "../../src/pipeline/build.js";
 import { writeUki, UkiResult } from "../../src/pipeline/uki.js";
 import { makeTempDir, removeDir } from "../helpers/tmp.js";
-import { boot, BootResult, KVER, makeEspDisk, makeRootDisk, OVMF_VARS, rootReport, tail, VMLINUZ } from "./vm.js";
+import { assertReachedRoot, boot, KVER, makeEspDisk, makeRootDisk, OVMF_VARS, rootReport, tail, VMLINUZ } from "./vm.js";
 import { STOCK_INITRD } from "./vm.js";
 
 const ESP_PARTUUID = "e5b0e5b0-0000-4000-8000-000000000e5b";
@@ -45,19 +45,10 @@ function espWith(image: string, tag: string): string {
   return makeEspDisk(work, { [UKI_PATH]: uki.path, [IMAGE]: image }, ESP_PARTUUID, tag);
 }
 
-function reached(r: BootResult, what: string) {
-  const rep = rootReport(r.console);
-  assert.ok(!r.timedOut, `${what}: timed out\n${tail(r.console)}`);
-  assert.ok(rep.reached && rep.done, `${what}: did not reach the test root\n${tail(r.console)}`);
-  assert.deepEqual(rep.loopsBacked, [], `${what}: a loop device still holds the image\n${tail(r.console)}`);
-  assert.deepEqual(rep.dmPresent, [], `${what}: a device-mapper device is left\n${tail(r.console)}`);
-  return rep;
-}
-
 test("UEFI: OVMF starts the UKI from the ESP, storage-init finds the ESP by LoaderDevicePartUUID and boots to the root", async () => {
   const esp = espWith(pair.image.path, "-good");
   const r = await boot({ uefi: { vars: vars("good") }, disks: [root, esp], timeoutSeconds: 300 });
-  reached(r, "UKI chain");
+  assertReachedRoot(r, "UKI chain");
   assert.match(r.console, new RegExp(`initoverlayfs: boot = esp: the boot loader was started from PARTUUID=${ESP_PARTUUID}`, "i"), tail(r.console));
   assert.match(r.console, new RegExp(`initoverlayfs: boot device PARTUUID=${ESP_PARTUUID} is /dev/vdb1 \\(vfat\\)`, "i"), tail(r.console));
   assert.match(r.console, /initoverlayfs: .*mounted on/);

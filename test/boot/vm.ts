@@ -2,6 +2,7 @@
  * Booting real kernels in QEMU (TCG: /dev/kvm does not work on these machines) with disks the
  * tests make: a root disk whose init reports what the tests check, and a boot disk.
  */
+import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { copyFileSync, chmodSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -227,6 +228,19 @@ export function rootReport(consoleText: string) {
 }
 
 /** The console's last lines, for failure messages. */
+/**
+ * The boot reached the test root and left nothing of ours behind: no loop device holding the
+ * image, no device-mapper device. Returns the root's report for further checks.
+ */
+export function assertReachedRoot(r: BootResult, what: string): ReturnType<typeof rootReport> {
+  const rep = rootReport(r.console);
+  assert.ok(!r.timedOut, `${what}: timed out\n${tail(r.console)}`);
+  assert.ok(rep.reached && rep.done, `${what}: did not reach the test root\n${tail(r.console)}`);
+  assert.deepEqual(rep.loopsBacked, [], `${what}: a loop device still holds the image\n${tail(r.console)}`);
+  assert.deepEqual(rep.dmPresent, [], `${what}: a device-mapper device is left\n${tail(r.console)}`);
+  return rep;
+}
+
 export function tail(text: string, n = 60): string {
   return text.split("\n").slice(-n).join("\n");
 }

@@ -3,38 +3,16 @@ import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { decodeGpt, encodeGpt, GPT_ATTR, GPT_PRIMARY_READ, GptTable, planGpt, SECTOR } from "../../../src/formats/gpt/index.js";
+import { GPT_ATTR, SECTOR } from "../../../src/formats/gpt/index.js";
 import { run } from "../../helpers/run.js";
 import { withTempDir } from "../../helpers/tmp.js";
+import { decodeDisk, gptDisk, sampleGpt, TYPE_A, TYPE_B } from "../../helpers/gpt.js";
 
-const TYPE_A = "0fc63daf-8483-4772-8e79-3d69d8477de4";
-const TYPE_B = "2c7357ed-ebd2-46d9-aec1-23d437ec2bf5";
-
-function sample(): GptTable {
-  return planGpt({
-    diskGuid: "03a85771-c293-4315-9699-c5764f9cf209",
-    partitions: [
-      { type: TYPE_A, guid: "f4cf7bfd-7333-5519-a18c-503217f69b30", name: "root-x86-64", size: 3002368, attributes: GPT_ATTR.readOnly },
-      { type: TYPE_B, guid: "52aa917f-353f-6410-1f89-d0d127423b8e", name: "verity é", size: 512, attributes: 0n },
-      { type: TYPE_A, guid: "11111111-2222-3333-4444-555555555555", name: "x".repeat(36), size: 8192, attributes: GPT_ATTR.readOnly | GPT_ATTR.growfs },
-    ],
-  });
-}
-
-function disk(t: GptTable): Uint8Array {
-  const g = encodeGpt(t);
-  const d = new Uint8Array(t.sectors * SECTOR);
-  d.set(g.primary, 0);
-  d.set(g.backup, g.backupOffset);
-  return d;
-}
-
-const decode = (d: Uint8Array) => decodeGpt(d.subarray(0, GPT_PRIMARY_READ), d.length, (lba, n) => d.slice(lba * SECTOR, (lba + n) * SECTOR), "t.img");
 
 test("sfdisk reads what we write as planned", () => withTempDir((dir) => {
-  const t = sample();
+  const t = sampleGpt();
   const f = join(dir, "t.img");
-  writeFileSync(f, disk(t));
+  writeFileSync(f, gptDisk(t));
   const j = JSON.parse(run("sfdisk", ["--json", f]).stdout).partitiontable;
   assert.equal(j.label, "gpt");
   assert.equal(j.id, t.diskGuid.toUpperCase());
@@ -47,7 +25,7 @@ test("sfdisk reads what we write as planned", () => withTempDir((dir) => {
   ]);
   // sfdisk --verify checks both headers, both arrays and their CRCs
   assert.match(run("sfdisk", ["--verify", f]).stdout, /No errors detected/);
-  assert.deepEqual(decode(readFileSync(f)), t);
+  assert.deepEqual(decodeDisk(readFileSync(f)), t);
 }));
 
 test("we read what sfdisk writes as sfdisk reports it", () => withTempDir((dir) => {
@@ -55,7 +33,7 @@ test("we read what sfdisk writes as sfdisk reports it", () => withTempDir((dir) 
   writeFileSync(f, new Uint8Array(8 << 20));
   run("sfdisk", ["-q", f], { input: `label: gpt\nlabel-id: 9E2C7A4B-1B53-4D6B-9C65-2B3A7F1E0D11\nsize=2M,type=${TYPE_A},name=one\nsize=1M,type=${TYPE_B},name=two,attrs="GUID:60"\n` });
   const j = JSON.parse(run("sfdisk", ["--json", f]).stdout).partitiontable;
-  const t = decode(readFileSync(f));
+  const t = decodeDisk(readFileSync(f));
   assert.equal(t.diskGuid, j.id.toLowerCase());
   assert.equal(t.firstUsable, j.firstlba);
   assert.equal(t.lastUsable, j.lastlba);
