@@ -34,7 +34,8 @@ struct tlv {
 #define CTX3 0xa3
 #define CTX0_PRIM 0x80 /* [0] IMPLICIT OCTET STRING: subjectKeyIdentifier */
 
-static int fail(const struct der *d, size_t off, const char *fmt, ...)
+__attribute__((format(printf, 3, 4)))
+static int der_fail(const struct der *d, size_t off, const char *fmt, ...)
 {
 	char why[160];
 	va_list ap;
@@ -53,29 +54,29 @@ static int der_get(const struct der *d, size_t *pos, size_t end, unsigned char t
 	size_t p = *pos, len, n, i;
 
 	if (p >= end || end - p < 2)
-		return fail(d, p, "expected %s, got the end of the data", what);
+		return der_fail(d, p, "expected %s, got the end of the data", what);
 	t->off = p;
 	t->tag = d->b[p];
 	if ((t->tag & 0x1f) == 0x1f)
-		return fail(d, p, "%s: multi-byte tags are not used here", what);
+		return der_fail(d, p, "%s: multi-byte tags are not used here", what);
 	if (tag && t->tag != tag)
-		return fail(d, p, "expected %s (tag 0x%02x), got tag 0x%02x", what, tag, t->tag);
+		return der_fail(d, p, "expected %s (tag 0x%02x), got tag 0x%02x", what, tag, t->tag);
 	len = d->b[p + 1];
 	p += 2;
 	if (len & 0x80) {
 		n = len & 0x7f;
 		if (n == 0 || n > 3)
-			return fail(d, t->off + 1, "%s: %s length", what, n ? "over-long" : "indefinite (BER, not DER)");
+			return der_fail(d, t->off + 1, "%s: %s length", what, n ? "over-long" : "indefinite (BER, not DER)");
 		if (end - p < n)
-			return fail(d, t->off + 1, "%s: truncated length", what);
+			return der_fail(d, t->off + 1, "%s: truncated length", what);
 		for (len = 0, i = 0; i < n; i++)
 			len = (len << 8) | d->b[p + i];
 		if (len < 0x80 || len >> (8 * (n - 1)) == 0)
-			return fail(d, t->off + 1, "%s: length not in its shortest form (not DER)", what);
+			return der_fail(d, t->off + 1, "%s: length not in its shortest form (not DER)", what);
 		p += n;
 	}
 	if (len > end - p)
-		return fail(d, t->off, "%s: %zu bytes of value, only %zu left", what, len, end - p);
+		return der_fail(d, t->off, "%s: %zu bytes of value, only %zu left", what, len, end - p);
 	t->start = p;
 	t->end = p + len;
 	*pos = t->end;
@@ -84,13 +85,13 @@ static int der_get(const struct der *d, size_t *pos, size_t end, unsigned char t
 
 static int der_done(const struct der *d, size_t pos, size_t end, const char *what)
 {
-	return pos == end ? 0 : fail(d, pos, "%zu unexpected bytes after %s", end - pos, what);
+	return pos == end ? 0 : der_fail(d, pos, "%zu unexpected bytes after %s", end - pos, what);
 }
 
 static int der_small_int(const struct der *d, const struct tlv *t, const char *what, int *v)
 {
 	if (t->end - t->start != 1 || d->b[t->start] > 0x7f)
-		return fail(d, t->off, "%s: expected a small INTEGER", what);
+		return der_fail(d, t->off, "%s: expected a small INTEGER", what);
 	*v = d->b[t->start];
 	return 0;
 }
@@ -148,7 +149,7 @@ static int der_alg(const struct der *d, size_t *pos, size_t end, const char *wha
 		if (der_get(d, &p, seq.end, NUL, "NULL parameters", &par) < 0)
 			return -1;
 		if (par.end != par.start)
-			return fail(d, par.off, "%s: non-empty NULL", what);
+			return der_fail(d, par.off, "%s: non-empty NULL", what);
 	}
 	return der_done(d, p, seq.end, what);
 }
@@ -250,14 +251,14 @@ static int check_attrs(const struct der *d, const struct tlv *attrs, const unsig
 		r = vals.start;
 		if (OID_IS(d, &type, oid_content_type)) {
 			if (have_type++ || der_get(d, &r, vals.end, OID, "contentType", &v) < 0)
-				return have_type > 1 ? fail(d, a.off, "contentType given twice") : -1;
+				return have_type > 1 ? der_fail(d, a.off, "contentType given twice") : -1;
 			if (!OID_IS(d, &v, oid_data))
-				return fail(d, v.off, "contentType: expected id-data");
+				return der_fail(d, v.off, "contentType: expected id-data");
 		} else if (OID_IS(d, &type, oid_message_digest)) {
 			if (have_md++ || der_get(d, &r, vals.end, OCTETS, "messageDigest", &v) < 0)
-				return have_md > 1 ? fail(d, a.off, "messageDigest given twice") : -1;
+				return have_md > 1 ? der_fail(d, a.off, "messageDigest given twice") : -1;
 			if (v.end - v.start != md_len || memcmp(d->b + v.start, md, md_len) != 0)
-				return fail(d, v.off, "messageDigest does not match the content's digest");
+				return der_fail(d, v.off, "messageDigest does not match the content's digest");
 		} else {
 			continue; /* signingTime, smimeCapabilities...: covered by the signature */
 		}
@@ -265,7 +266,7 @@ static int check_attrs(const struct der *d, const struct tlv *attrs, const unsig
 			return -1;
 	}
 	if (!have_type || !have_md)
-		return fail(d, attrs->off, "signed attributes without %s", have_md ? "contentType" : "messageDigest");
+		return der_fail(d, attrs->off, "signed attributes without %s", have_md ? "contentType" : "messageDigest");
 	return 0;
 }
 
@@ -286,7 +287,7 @@ int pkcs7_verify_detached(const unsigned char *sig, size_t sig_len, const unsign
 
 	/* the pinned certificate: PEM is decoded to DER first */
 	if (cert_len > PKCS7_CERT_MAX)
-		return fail(&c, 0, "%zu bytes, more than %d", cert_len, PKCS7_CERT_MAX);
+		return der_fail(&c, 0, "%zu bytes, more than %d", cert_len, PKCS7_CERT_MAX);
 	if (cert_len >= 11 && memcmp(cert, "-----BEGIN ", 11) == 0) {
 		static const char begin[] = "-----BEGIN CERTIFICATE-----", end[] = "-----END CERTIFICATE-----";
 		const char *text = (const char *)cert, *b, *e;
@@ -295,11 +296,11 @@ int pkcs7_verify_detached(const unsigned char *sig, size_t sig_len, const unsign
 		b = memmem(text, cert_len, begin, sizeof begin - 1);
 		e = memmem(text, cert_len, end, sizeof end - 1);
 		if (b != text || !e)
-			return fail(&c, 0, "PEM: expected one CERTIFICATE block");
+			return der_fail(&c, 0, "PEM: expected one CERTIFICATE block");
 		b += sizeof begin - 1;
 		n = e < b ? -1 : base64_decode(b, (size_t)(e - b), pem, sizeof pem, 1);
 		if (n < 0)
-			return fail(&c, (size_t)(b - text), "PEM: not base64");
+			return der_fail(&c, (size_t)(b - text), "PEM: not base64");
 		c.b = pem;
 		cert = pem;
 		cert_len = (size_t)n;
@@ -317,7 +318,7 @@ int pkcs7_verify_detached(const unsigned char *sig, size_t sig_len, const unsign
 
 	/* ContentInfo ::= SEQUENCE { signedData OID, [0] EXPLICIT SignedData } */
 	if (sig_len > PKCS7_SIG_MAX)
-		return fail(&s, 0, "%zu bytes, more than %d", sig_len, PKCS7_SIG_MAX);
+		return der_fail(&s, 0, "%zu bytes, more than %d", sig_len, PKCS7_SIG_MAX);
 	p = 0;
 	if (der_get(&s, &p, sig_len, SEQ, "ContentInfo", &ci) < 0 || der_done(&s, p, sig_len, "the ContentInfo") < 0)
 		return -1;
@@ -325,7 +326,7 @@ int pkcs7_verify_detached(const unsigned char *sig, size_t sig_len, const unsign
 	if (der_get(&s, &p, ci.end, OID, "contentType", &t) < 0)
 		return -1;
 	if (!OID_IS(&s, &t, oid_signed_data))
-		return fail(&s, t.off, "expected contentType signedData");
+		return der_fail(&s, t.off, "expected contentType signedData");
 	if (der_get(&s, &p, ci.end, CTX0, "[0] content", &t) < 0 || der_done(&s, p, ci.end, "the content") < 0)
 		return -1;
 	q = t.start;
@@ -339,7 +340,7 @@ int pkcs7_verify_detached(const unsigned char *sig, size_t sig_len, const unsign
 	    der_small_int(&s, &t, "SignedData version", &version) < 0)
 		return -1;
 	if (version != 1 && version != 3)
-		return fail(&s, t.off, "SignedData version %d (expected 1 or 3)", version);
+		return der_fail(&s, t.off, "SignedData version %d (expected 1 or 3)", version);
 	if (der_get(&s, &p, sd.end, SET, "digestAlgorithms", &algs) < 0)
 		return -1;
 	if (der_get(&s, &p, sd.end, SEQ, "encapContentInfo", &t) < 0)
@@ -351,9 +352,9 @@ int pkcs7_verify_detached(const unsigned char *sig, size_t sig_len, const unsign
 		if (der_get(&s, &q, t.end, OID, "eContentType", &type) < 0)
 			return -1;
 		if (!OID_IS(&s, &type, oid_data))
-			return fail(&s, type.off, "expected eContentType id-data");
+			return der_fail(&s, type.off, "expected eContentType id-data");
 		if (q != t.end)
-			return fail(&s, q, "expected a detached signature (the message carries content)");
+			return der_fail(&s, q, "expected a detached signature (the message carries content)");
 	}
 	if (p < sd.end && s.b[p] == CTX0 && der_get(&s, &p, sd.end, CTX0, "certificates", &t) < 0)
 		return -1; /* embedded certificates are ignored: the pinned one decides */
@@ -365,7 +366,7 @@ int pkcs7_verify_detached(const unsigned char *sig, size_t sig_len, const unsign
 	if (der_get(&s, &q, si_set.end, SEQ, "SignerInfo", &si) < 0)
 		return -1;
 	if (q != si_set.end)
-		return fail(&s, q, "expected exactly one SignerInfo");
+		return der_fail(&s, q, "expected exactly one SignerInfo");
 
 	/* SignerInfo ::= SEQUENCE { version, sid, digestAlgorithm, [0] signedAttrs OPTIONAL,
 	 *   signatureAlgorithm, signature OCTET STRING, [1] unsignedAttrs OPTIONAL } */
@@ -377,7 +378,7 @@ int pkcs7_verify_detached(const unsigned char *sig, size_t sig_len, const unsign
 		return -1;
 	use_ski = sid.tag == CTX0_PRIM;
 	if ((si_version == 1 && sid.tag != SEQ) || (si_version == 3 && !use_ski) || (si_version != 1 && si_version != 3))
-		return fail(&s, t.off, "SignerInfo version %d with signer identifier tag 0x%02x (expected 1 with issuerAndSerialNumber or 3 with subjectKeyIdentifier)",
+		return der_fail(&s, t.off, "SignerInfo version %d with signer identifier tag 0x%02x (expected 1 with issuerAndSerialNumber or 3 with subjectKeyIdentifier)",
 			    si_version, sid.tag);
 	if (der_alg(&s, &p, si.end, "digestAlgorithm", &dalg) < 0)
 		return -1;
@@ -385,7 +386,7 @@ int pkcs7_verify_detached(const unsigned char *sig, size_t sig_len, const unsign
 		if (oid_is(&s, &dalg, hashes[i].oid, sizeof hashes[i].oid))
 			h = &hashes[i];
 	if (!h)
-		return fail(&s, dalg.off, "unsupported digest algorithm (expected sha256, sha384 or sha512)");
+		return der_fail(&s, dalg.off, "unsupported digest algorithm (expected sha256, sha384 or sha512)");
 	/* the signer's digest is one of digestAlgorithms */
 	for (q = algs.start; q < algs.end;) {
 		struct tlv o;
@@ -395,7 +396,7 @@ int pkcs7_verify_detached(const unsigned char *sig, size_t sig_len, const unsign
 		listed |= oid_is(&s, &o, h->oid, sizeof h->oid);
 	}
 	if (!listed)
-		return fail(&s, algs.off, "the signer's %s is not listed in digestAlgorithms", h->name);
+		return der_fail(&s, algs.off, "the signer's %s is not listed in digestAlgorithms", h->name);
 	attrs.tag = 0;
 	if (p < si.end && s.b[p] == CTX0 && der_get(&s, &p, si.end, CTX0, "signedAttrs", &attrs) < 0)
 		return -1;
@@ -403,14 +404,14 @@ int pkcs7_verify_detached(const unsigned char *sig, size_t sig_len, const unsign
 	    der_get(&s, &p, si.end, OCTETS, "signature", &sval) < 0)
 		return -1;
 	if (p < si.end)
-		return fail(&s, p, "unsigned attributes or trailing fields are not supported");
+		return der_fail(&s, p, "unsigned attributes or trailing fields are not supported");
 
 	/* the signer is the pinned certificate */
 	if (use_ski) {
 		if (!id.ski_len)
-			return fail(&s, sid.off, "the signer is named by subjectKeyIdentifier, the certificate has none");
+			return der_fail(&s, sid.off, "the signer is named by subjectKeyIdentifier, the certificate has none");
 		if (sid.end - sid.start != id.ski_len || memcmp(sig + sid.start, cert + id.ski_off, id.ski_len))
-			return fail(&s, sid.off, "the signer (subjectKeyIdentifier) is not the pinned certificate");
+			return der_fail(&s, sid.off, "the signer (subjectKeyIdentifier) is not the pinned certificate");
 	} else {
 		struct tlv issuer, serial;
 
@@ -421,7 +422,7 @@ int pkcs7_verify_detached(const unsigned char *sig, size_t sig_len, const unsign
 			return -1;
 		if (issuer.end - issuer.off != id.issuer_len || memcmp(sig + issuer.off, cert + id.issuer_off, id.issuer_len) ||
 		    serial.end - serial.start != id.serial_len || memcmp(sig + serial.start, cert + id.serial_off, id.serial_len))
-			return fail(&s, sid.off, "the signer (issuer and serial number) is not the pinned certificate");
+			return der_fail(&s, sid.off, "the signer (issuer and serial number) is not the pinned certificate");
 	}
 
 	/* what the signature covers: the content, or the signed attributes as a SET */
@@ -439,7 +440,7 @@ int pkcs7_verify_detached(const unsigned char *sig, size_t sig_len, const unsign
 	switch (pk->key_type) {
 	case BR_KEYTYPE_RSA:
 		if (!OID_IS(&s, &salg, oid_rsa) && !oid_is(&s, &salg, h->rsa_oid, sizeof h->rsa_oid))
-			return fail(&s, salg.off, "signature algorithm does not fit an RSA key with %s", h->name);
+			return der_fail(&s, salg.off, "signature algorithm does not fit an RSA key with %s", h->name);
 		ok = br_rsa_i31_pkcs1_vrfy(sig + sval.start, sval.end - sval.start, h->br_oid, h->len,
 					   &pk->key.rsa, rec) == 1 && memcmp(rec, tbs_md, h->len) == 0;
 		break;
@@ -447,7 +448,7 @@ int pkcs7_verify_detached(const unsigned char *sig, size_t sig_len, const unsign
 		const br_ec_impl *ec = pk->key.ec.curve == BR_EC_secp256r1 ? &br_ec_p256_m31 : &br_ec_prime_i31;
 
 		if (!OID_IS(&s, &salg, oid_ec_key) && !oid_is(&s, &salg, h->ecdsa_oid, sizeof h->ecdsa_oid))
-			return fail(&s, salg.off, "signature algorithm does not fit an EC key with %s", h->name);
+			return der_fail(&s, salg.off, "signature algorithm does not fit an EC key with %s", h->name);
 		if (!(ec->supported_curves >> pk->key.ec.curve & 1)) {
 			snprintf(err, errlen, "certificate: EC curve %d is not supported (P-256, P-384, P-521 are)",
 				 pk->key.ec.curve);
