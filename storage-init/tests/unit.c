@@ -1002,6 +1002,16 @@ static void test_config_integrity(void)
 	CHECK(c.verity_data_blocks == 2048 && c.verity_hash_offset == 8388608);
 	CHECK(finish(DMV "verity_sig = /etc/initoverlayfs/roothash.p7s\n") == 0);
 	CHECK_STR(c.verity_sig, "/etc/initoverlayfs/roothash.p7s");
+	/* verity_cert: a DDI's signer, nothing else has a signature partition */
+	CHECK(finish(DMV "image_format = ddi\nverity_cert = /etc/initoverlayfs/verity-cert.der\n") == 0);
+	CHECK_STR(c.verity_cert, "/etc/initoverlayfs/verity-cert.der");
+	CHECK(finish(DMV "verity_cert = /etc/initoverlayfs/verity-cert.der\n") < 0);
+	CHECK_STR(err, "verity_cert: needs image_format = ddi");
+	CHECK(finish("boot = LABEL=b\nimage = /i.img\nintegrity = copy\ndigest = sha256:" ROOT64 "\nverity_cert = /c.der\n") < 0);
+	CHECK_STR(err, "verity_cert: a certificate needs integrity = dm-verity");
+	CHECK(finish("boot = LABEL=b\nimage = /i.img\nverity_cert = /c.der\n") < 0);
+	CHECK_STR(err, "integrity keys are set but integrity is none or missing");
+	CHECK(parse("verity_cert = c.der\n") < 0);
 
 	/* required keys */
 	CHECK(finish("boot = LABEL=b\nimage = /i.img\nintegrity = copy\n") < 0);
