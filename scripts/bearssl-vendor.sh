@@ -18,7 +18,7 @@ src/int/i31_fmont.c src/int/i31_iszero.c src/int/i31_modpow.c src/int/i31_modpow
 src/int/i31_muladd.c src/int/i31_ninv31.c src/int/i31_rshift.c src/int/i31_sub.c src/int/i31_tmont.c
 src/int/i32_div32.c
 src/rsa/rsa_i31_pkcs1_vrfy.c src/rsa/rsa_i31_pub.c src/rsa/rsa_pkcs1_sig_unpad.c
-src/ec/ec_p256_m31.c src/ec/ec_prime_i31.c src/ec/ec_secp256r1.c src/ec/ec_secp384r1.c src/ec/ec_secp521r1.c
+src/ec/ec_prime_i31.c src/ec/ec_secp256r1.c src/ec/ec_secp384r1.c src/ec/ec_secp521r1.c
 src/ec/ecdsa_atr.c src/ec/ecdsa_i31_bits.c src/ec/ecdsa_i31_vrfy_asn1.c src/ec/ecdsa_i31_vrfy_raw.c
 src/x509/x509_decoder.c
 LICENSE.txt"

@@ -445,7 +445,9 @@ int pkcs7_verify_detached(const unsigned char *sig, size_t sig_len, const unsign
 					   &pk->key.rsa, rec) == 1 && memcmp(rec, tbs_md, h->len) == 0;
 		break;
 	case BR_KEYTYPE_EC: {
-		const br_ec_impl *ec = pk->key.ec.curve == BR_EC_secp256r1 ? &br_ec_p256_m31 : &br_ec_prime_i31;
+		/* the generic prime-curve code for P-256 too: one verification per boot, and the
+		 * P-256 specific code (ec_p256_m31) would add 8 KiB */
+		const br_ec_impl *ec = &br_ec_prime_i31;
 
 		if (!OID_IS(&s, &salg, oid_ec_key) && !oid_is(&s, &salg, h->ecdsa_oid, sizeof h->ecdsa_oid))
 			return der_fail(&s, salg.off, "signature algorithm does not fit an EC key with %s", h->name);
