@@ -26,12 +26,14 @@ apt-get update -qq
 # on; ovmf is the UEFI firmware the UKI boot tests start it with (test/boot/uki.test.ts).
 # systemd-container (systemd-dissect) reads our DDI images in the DDI tests (systemd brings
 # systemd-repart, which makes the reference DDI they are compared with byte for byte).
+# libbearssl-dev: BearSSL's headers for storage-init's signature check (src/pkcs7.c); its sources
+# are built from storage-init/bearssl/ (scripts/bearssl-vendor.sh: Debian's .a needs glibc).
 apt-get install -y -qq \
   erofs-utils cpio zstd xz-utils lz4 liblz4-dev libzstd-dev build-essential python3 gzip bzip2 lzop \
   linux-image-amd64 attr file time \
   musl-tools qemu-system-x86 busybox-static dosfstools mtools e2fsprogs \
   xfsprogs btrfs-progs fdisk kmod dracut-core fusefat initramfs-tools systemd \
-  fsverity cryptsetup-bin openssl clang libclang-rt-dev acpica-tools systemd-boot-efi ovmf systemd-container >/dev/null
+  fsverity cryptsetup-bin openssl clang libclang-rt-dev acpica-tools systemd-boot-efi ovmf systemd-container libbearssl-dev >/dev/null
 
 npm ci --no-audit --no-fund
 npm run build

@@ -13,7 +13,7 @@ import { bytesContent, FileContent } from "../fs/tree.js";
 import { writeDdi } from "../integrity/ddi-file.js";
 import { appendVerityHashTree } from "../integrity/dm-verity-file.js";
 import { fsverityDigestOfFile } from "../integrity/fsverity-file.js";
-import { signRootHash } from "../integrity/signature.js";
+import { loadCertificate, signRootHash } from "../integrity/signature.js";
 import { toHex } from "../formats/verity/algorithms.js";
 import {
   dmVerityConfigOf, FSVERITY_ALGORITHMS, FsverityAlgorithm, ImageFormat, IMAGE_FORMATS, IntegrityConfig, IntegrityMode, INTEGRITY_MODES, VERITY_HASH_ALGORITHMS,
@@ -35,6 +35,8 @@ export interface SealOptions {
 
 /** Where the root hash signature lives in the mini initramfs. */
 export const ROOT_HASH_SIGNATURE_PATH = "etc/initoverlayfs/roothash.p7s";
+/** a signed DDI's signer certificate (DER), pinned in the mini initramfs as verity_cert */
+export const VERITY_CERT_PATH = "etc/initoverlayfs/verity-cert.der";
 
 export function checkSealOptions(o: SealOptions): void {
   if (!INTEGRITY_MODES.includes(o.mode)) throw new UsageError(`--integrity: expected ${INTEGRITY_MODES.join(", ")}, got ${JSON.stringify(o.mode)}`);
@@ -103,6 +105,13 @@ export async function sealImage(path: string, imageUuid: Uint8Array, o: SealOpti
   if (key !== undefined && cert !== undefined) {
     files.push({ path: ROOT_HASH_SIGNATURE_PATH, content: bytesContent(signRootHash(integrity.rootHash, key, cert)) });
     integrity = { ...integrity, signature: "/" + ROOT_HASH_SIGNATURE_PATH };
+    // A DDI carries its signature in a partition dm-verity does not cover: pinning the signer
+    // makes storage-init check it (pkcs7.c) before the root hash is used, so a stripped or
+    // replaced signature partition stops the boot with one line instead of going unnoticed.
+    if (o.imageFormat === "ddi") {
+      files.push({ path: VERITY_CERT_PATH, content: bytesContent(new Uint8Array(loadCertificate(cert, o.signCert).raw)) });
+      integrity = { ...integrity, certificate: "/" + VERITY_CERT_PATH };
+    }
   }
   return { integrity, files };
 }

@@ -203,6 +203,7 @@ static const struct key_def keys[] = {
 	SECURE_UINT("verity_data_blocks", verity_data_blocks, (CFG_UNSET - 1) / VERITY_BLOCK),
 	SECURE_UINT("verity_hash_offset", verity_hash_offset, VERITY_OFFSET_MAX),
 	SECURE_STR("verity_sig", verity_sig, check_absolute),
+	SECURE_STR("verity_cert", verity_cert, check_absolute),
 	{ "image_format", K_IMAGE_FORMAT, 0, 0, 0, NULL, 1 },
 };
 
@@ -559,7 +560,7 @@ static int finish_integrity(struct config *c, char *err, size_t errlen)
 	case INTEGRITY_NONE:
 		/* a misspelled or missing "integrity =" must not boot unverified */
 		if (c->digest[0] || c->verity_roothash[0] || c->verity_salt[0] ||
-		    c->verity_hashalg[0] || c->verity_sig[0] ||
+		    c->verity_hashalg[0] || c->verity_sig[0] || c->verity_cert[0] ||
 		    c->verity_format != CFG_UNSET || c->verity_data_blocks != CFG_UNSET ||
 		    c->verity_hash_offset != CFG_UNSET || c->image_format_given) {
 			snprintf(err, errlen, "integrity keys are set but integrity is none or missing");
@@ -568,8 +569,9 @@ static int finish_integrity(struct config *c, char *err, size_t errlen)
 		return 0;
 	case INTEGRITY_FS_VERITY:
 	case INTEGRITY_COPY:
-		if (c->image_format == IMAGE_DDI) {
-			snprintf(err, errlen, "image_format: ddi needs integrity = dm-verity");
+		if (c->image_format == IMAGE_DDI || c->verity_cert[0]) {
+			snprintf(err, errlen, "%s: %s needs integrity = dm-verity",
+				 c->verity_cert[0] ? "verity_cert" : "image_format", c->verity_cert[0] ? "a certificate" : "ddi");
 			return -1;
 		}
 		REQUIRE(c->digest[0], "digest");
@@ -604,6 +606,11 @@ static int finish_integrity(struct config *c, char *err, size_t errlen)
 		if (c->verity_hash_offset / VERITY_BLOCK < c->verity_data_blocks) {
 			snprintf(err, errlen, "verity_hash_offset: %lu overlaps the %lu data blocks",
 				 c->verity_hash_offset, c->verity_data_blocks);
+			return -1;
+		}
+		/* the certificate checks a DDI's signature partition; a plain image has none */
+		if (c->verity_cert[0] && c->image_format != IMAGE_DDI) {
+			snprintf(err, errlen, "verity_cert: needs image_format = ddi");
 			return -1;
 		}
 		return 0;

@@ -77,6 +77,7 @@ struct config {
 	unsigned long verity_data_blocks;
 	unsigned long verity_hash_offset;         /* bytes; superblock there */
 	char verity_sig[SI_PATH_MAX];             /* PKCS#7 signature file, or "" */
+	char verity_cert[SI_PATH_MAX];            /* ddi: pinned signer certificate (DER/PEM), or "" */
 	enum image_format image_format;           /* ddi: verity_hash_offset is the root-verity partition */
 	unsigned char image_format_given;
 	/* derived by config_finish */

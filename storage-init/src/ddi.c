@@ -2,6 +2,7 @@
 #include "ddi.h"
 #include "blkid.h"
 #include "gpt.h"
+#include "pkcs7.h"
 #include "util.h"
 
 #include <errno.h>
@@ -139,7 +140,79 @@ int ddi_check(const struct ddi_layout *l, const struct config *c, char *err, siz
 	return 0;
 }
 
-int ddi_check_signature(const char *buf, size_t len, const char *roothash, char *err, size_t errlen)
+/* The string value of "key" (given once) in the JSON text [buf, end): *v, *n. */
+static int json_string(const char *buf, const char *end, const char *key, const char **v, size_t *n,
+		       char *err, size_t errlen)
+{
+	size_t klen = strlen(key);
+	const char *p, *at = NULL, *q;
+
+	for (p = buf; (p = memmem(p, (size_t)(end - p), key, klen)); p += klen) {
+		if (at) {
+			snprintf(err, errlen, "signature JSON: %s given twice", key);
+			return -1;
+		}
+		at = p;
+	}
+	if (!at) {
+		snprintf(err, errlen, "signature JSON: no %s", key);
+		return -1;
+	}
+	for (q = at + klen; q < end && *q == ' '; q++)
+		;
+	if (q == end || *q++ != ':') {
+		snprintf(err, errlen, "signature JSON offset %zu: expected ':' after %s", (size_t)(q - buf), key);
+		return -1;
+	}
+	for (; q < end && *q == ' '; q++)
+		;
+	if (q == end || *q++ != '"') {
+		snprintf(err, errlen, "signature JSON offset %zu: %s: expected a string", (size_t)(q - buf), key);
+		return -1;
+	}
+	*v = q;
+	for (; q < end && *q != '"'; q++)
+		if (*q == '\\') {
+			snprintf(err, errlen, "signature JSON offset %zu: %s: escapes are not expected", (size_t)(q - buf), key);
+			return -1;
+		}
+	if (q == end) {
+		snprintf(err, errlen, "signature JSON: %s: unterminated string", key);
+		return -1;
+	}
+	*n = (size_t)(q - *v);
+	return 0;
+}
+
+/* The "signature" value: base64 DER PKCS#7 over the root hash's hex string,
+ * checked against the pinned certificate. */
+static int check_signer(const char *buf, const char *end, const char *roothash, const unsigned char *cert,
+			size_t cert_len, char *err, size_t errlen)
+{
+	static unsigned char der[PKCS7_SIG_MAX];
+	char why[200];
+	const char *v;
+	size_t n;
+	long len;
+
+	if (json_string(buf, end, "\"signature\"", &v, &n, err, errlen) < 0)
+		return -1;
+	len = base64_decode(v, n, der, sizeof der, 0);
+	if (len < 0) {
+		snprintf(err, errlen, "signature JSON offset %zu: \"signature\": not canonical base64 of at most %d bytes",
+			 (size_t)(v - buf), PKCS7_SIG_MAX);
+		return -1;
+	}
+	if (pkcs7_verify_detached(der, (size_t)len, (const unsigned char *)roothash, strlen(roothash), cert, cert_len,
+				  why, sizeof why) < 0) {
+		snprintf(err, errlen, "signature partition: %s", why);
+		return -1;
+	}
+	return 0;
+}
+
+int ddi_check_signature(const char *buf, size_t len, const char *roothash, const unsigned char *cert,
+			size_t cert_len, char *err, size_t errlen)
 {
 	static const char key[] = "\"rootHash\"";
 	const char *end = memchr(buf, '\0', len), *p, *at = NULL, *v;
@@ -181,11 +254,11 @@ int ddi_check_signature(const char *buf, size_t len, const char *roothash, char 
 			 roothash);
 		return -1;
 	}
-	return 0;
+	return cert_len ? check_signer(buf, end, roothash, cert, cert_len, err, errlen) : 0;
 }
 
-int ddi_locate(int fd, uint64_t size, const struct config *c, struct ddi_layout *out, char *err,
-	       size_t errlen)
+int ddi_locate(int fd, uint64_t size, const struct config *c, const unsigned char *cert, size_t cert_len,
+	       struct ddi_layout *out, char *err, size_t errlen)
 {
 	static unsigned char head[2 * SECTOR];
 	static unsigned char entries[GPT_ENTRIES_MAX_BYTES];
@@ -213,13 +286,17 @@ int ddi_locate(int fd, uint64_t size, const struct config *c, struct ddi_layout 
 	if (ddi_find(head + SECTOR, entries, want, size, out, err, errlen) < 0 ||
 	    ddi_check(out, c, err, errlen) < 0)
 		return -1;
-	if (!out->has_sig)
-		return 0;
+	if (!out->has_sig) {
+		if (!cert_len)
+			return 0;
+		snprintf(err, errlen, "verity_cert pins a signer, but the image has no root-verity-sig partition");
+		return -1;
+	}
 	want = out->sig.size < sizeof sig ? (size_t)out->sig.size : sizeof sig;
 	if (pread_full(fd, sig, want, (off_t)out->sig.offset) != (ssize_t)want) {
 		snprintf(err, errlen, "offset %llu: signature partition: %s",
 			 (unsigned long long)out->sig.offset, strerror(errno ? errno : EIO));
 		return -1;
 	}
-	return ddi_check_signature(sig, want, c->verity_roothash, err, errlen);
+	return ddi_check_signature(sig, want, c->verity_roothash, cert, cert_len, err, errlen);
 }

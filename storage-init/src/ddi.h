@@ -35,12 +35,18 @@ int ddi_find(const unsigned char *lba1, const unsigned char *entries, size_t len
 int ddi_check(const struct ddi_layout *l, const struct config *c, char *err, size_t errlen);
 
 /* The signature partition's JSON names the pinned root hash: its one
- * "rootHash" string equals c->verity_roothash. Returns 0, or -1. */
-int ddi_check_signature(const char *buf, size_t len, const char *roothash, char *err, size_t errlen);
+ * "rootHash" string equals c->verity_roothash. With a pinned certificate
+ * (cert, cert_len > 0) its one "signature" (base64 DER PKCS#7) must also
+ * verify, over the root hash's hex string, against it (pkcs7.c).
+ * Returns 0, or -1. */
+int ddi_check_signature(const char *buf, size_t len, const char *roothash, const unsigned char *cert,
+			size_t cert_len, char *err, size_t errlen);
 
 /* Reads the GPT and the signature partition from fd (a file of `size`
- * bytes) and runs the checks above. Returns 0, or -1 with a reason. */
-int ddi_locate(int fd, uint64_t size, const struct config *c, struct ddi_layout *out, char *err,
-	       size_t errlen);
+ * bytes) and runs the checks above; with a pinned certificate the
+ * signature partition must be there and verify. Returns 0, or -1 with a
+ * reason. */
+int ddi_locate(int fd, uint64_t size, const struct config *c, const unsigned char *cert, size_t cert_len,
+	       struct ddi_layout *out, char *err, size_t errlen);
 
 #endif

@@ -10,6 +10,7 @@
 #include "log.h"
 #include "loop.h"
 #include "mounts.h"
+#include "pkcs7.h"
 #include "util.h"
 #include "verity.h"
 
@@ -191,15 +192,23 @@ static void check_verity_superblock(const struct config *c, int img_fd, const ch
 static void locate_ddi(const struct config *c, int img_fd, const char *path, long long size,
 		       struct image_mounted *out)
 {
+	static char cert[PKCS7_CERT_MAX + 1];
 	struct ddi_layout l;
+	size_t cert_len = 0;
 	char err[240];
 
-	if (ddi_locate(img_fd, (uint64_t)size, c, &l, err, sizeof err) < 0)
+	/* verity_cert: the signer pinned in the mini initramfs (fails closed when unreadable) */
+	if (c->verity_cert[0] && read_file(c->verity_cert, cert, sizeof cert, &cert_len) < 0)
+		fail_errno("read the pinned certificate", c->verity_cert, errno);
+	if (c->verity_cert[0] && cert_len == 0)
+		fail("read the pinned certificate", c->verity_cert, "empty file");
+	if (ddi_locate(img_fd, (uint64_t)size, c, (const unsigned char *)cert, cert_len, &l, err, sizeof err) < 0)
 		fail("read DDI", path, err);
 	out->root_offset = l.root.offset;
 	log_info("image %s: DDI, root partition at %llu (%llu bytes), root-verity at %llu, %s",
 		 path, (unsigned long long)l.root.offset, (unsigned long long)l.root.size,
 		 (unsigned long long)l.verity.offset,
+		 cert_len ? "signature partition names the pinned root hash and verifies against the pinned certificate" :
 		 l.has_sig ? "signature partition names the pinned root hash" : "no signature partition");
 }
 

@@ -110,6 +110,8 @@ static void print_config(void)
 		       cfg.verity_data_blocks, cfg.verity_hash_offset);
 		if (cfg.verity_sig[0])
 			printf("verity_sig=%s\n", cfg.verity_sig);
+		if (cfg.verity_cert[0])
+			printf("verity_cert=%s\n", cfg.verity_cert);
 		if (cfg.image_format_given)
 			printf("image_format=%s\n", image_format_names[cfg.image_format]);
 	}

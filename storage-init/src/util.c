@@ -117,6 +117,61 @@ void hex_encode(char *out, const unsigned char *in, size_t n)
 	out[2 * n] = '\0';
 }
 
+static int b64_value(char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	return c == '+' ? 62 : c == '/' ? 63 : -1;
+}
+
+long base64_decode(const char *in, size_t n, unsigned char *out, size_t size, int skip_space)
+{
+	unsigned long acc = 0;
+	size_t i, o = 0, chars = 0, pad = 0;
+	int v;
+
+	for (i = 0; i < n; i++) {
+		char c = in[i];
+
+		if (skip_space && (c == ' ' || c == '\n' || c == '\r' || c == '\t'))
+			continue;
+		if (c == '=') {
+			pad++;
+			chars++;
+			continue;
+		}
+		if (pad || (v = b64_value(c)) < 0)
+			return -1; /* data after padding, or not base64 */
+		acc = (acc << 6) | (unsigned long)v;
+		if (++chars % 4 == 0) {
+			if (o + 3 > size)
+				return -1;
+			out[o++] = (unsigned char)(acc >> 16);
+			out[o++] = (unsigned char)(acc >> 8);
+			out[o++] = (unsigned char)acc;
+			acc = 0;
+		}
+	}
+	if (chars % 4 || pad > 2)
+		return -1;
+	if (pad) {
+		/* the last quantum: 4 - pad characters, unused bits must be zero (canonical) */
+		acc <<= 6 * pad;
+		if ((pad == 1 && (acc & 0xff)) || (pad == 2 && (acc & 0xffff)))
+			return -1;
+		if (o + 3 - pad > size)
+			return -1;
+		out[o++] = (unsigned char)(acc >> 16);
+		if (pad == 1)
+			out[o++] = (unsigned char)(acc >> 8);
+	}
+	return (long)o;
+}
+
 const char *path_base(const char *path)
 {
 	const char *slash = strrchr(path, '/');

@@ -23,6 +23,10 @@ int parse_ulong(const char *s, unsigned long max, unsigned long *out);
 long hex_decode(const char *hex, unsigned char *out, size_t size);
 /* n bytes to 2n lower-case hex digits and a NUL. */
 void hex_encode(char *out, const unsigned char *in, size_t n);
+/* Base64 (RFC 4648, '=' padded) of n chars to bytes; with skip_space, ASCII
+ * whitespace between characters is ignored (PEM). Returns the byte count, or
+ * -1 when it is not canonical base64 or longer than size bytes. */
+long base64_decode(const char *in, size_t n, unsigned char *out, size_t size, int skip_space);
 /* Basename of a path (pointer into the argument). */
 const char *path_base(const char *path);
 

@@ -9,6 +9,7 @@
 #include "fsverity.h"
 #include "gpt.h"
 #include "manifest.h"
+#include "pkcs7.h"
 #include "script.h"
 #include "sha2.h"
 #include "util.h"
@@ -1001,6 +1002,16 @@ static void test_config_integrity(void)
 	CHECK(c.verity_data_blocks == 2048 && c.verity_hash_offset == 8388608);
 	CHECK(finish(DMV "verity_sig = /etc/initoverlayfs/roothash.p7s\n") == 0);
 	CHECK_STR(c.verity_sig, "/etc/initoverlayfs/roothash.p7s");
+	/* verity_cert: a DDI's signer, nothing else has a signature partition */
+	CHECK(finish(DMV "image_format = ddi\nverity_cert = /etc/initoverlayfs/verity-cert.der\n") == 0);
+	CHECK_STR(c.verity_cert, "/etc/initoverlayfs/verity-cert.der");
+	CHECK(finish(DMV "verity_cert = /etc/initoverlayfs/verity-cert.der\n") < 0);
+	CHECK_STR(err, "verity_cert: needs image_format = ddi");
+	CHECK(finish("boot = LABEL=b\nimage = /i.img\nintegrity = copy\ndigest = sha256:" ROOT64 "\nverity_cert = /c.der\n") < 0);
+	CHECK_STR(err, "verity_cert: a certificate needs integrity = dm-verity");
+	CHECK(finish("boot = LABEL=b\nimage = /i.img\nverity_cert = /c.der\n") < 0);
+	CHECK_STR(err, "integrity keys are set but integrity is none or missing");
+	CHECK(parse("verity_cert = c.der\n") < 0);
 
 	/* required keys */
 	CHECK(finish("boot = LABEL=b\nimage = /i.img\nintegrity = copy\n") < 0);
@@ -1302,6 +1313,49 @@ static void test_manifest(void)
 	CHECK_STR(err, "line 1025 (byte 18432): expected at most 1024 lines");
 }
 
+static void test_base64(void)
+{
+	unsigned char out[8];
+
+	current = "base64";
+	CHECK(base64_decode("", 0, out, sizeof out, 0) == 0);
+	CHECK(base64_decode("YWJj", 4, out, sizeof out, 0) == 3 && memcmp(out, "abc", 3) == 0);
+	CHECK(base64_decode("YWI=", 4, out, sizeof out, 0) == 2 && memcmp(out, "ab", 2) == 0);
+	CHECK(base64_decode("YQ==", 4, out, sizeof out, 0) == 1 && out[0] == 'a');
+	CHECK(base64_decode("YR==", 4, out, sizeof out, 0) == -1);   /* non-zero unused bits */
+	CHECK(base64_decode("YWJ", 3, out, sizeof out, 0) == -1);    /* not a multiple of 4 */
+	CHECK(base64_decode("YQ==YQ==", 8, out, sizeof out, 0) == -1); /* data after padding */
+	CHECK(base64_decode("Y===", 4, out, sizeof out, 0) == -1);
+	CHECK(base64_decode("YW\nJj", 5, out, sizeof out, 0) == -1);
+	CHECK(base64_decode("YW\nJj", 5, out, sizeof out, 1) == 3);
+	CHECK(base64_decode("YWJjYWJjYWJj", 12, out, sizeof out, 0) == -1); /* 9 bytes > 8 */
+}
+
+/* The DER reader's refusals, on the certificate (checked first), each naming the offset. */
+static void test_pkcs7_der(void)
+{
+	static const unsigned char indef[] = { 0x30, 0x80, 0x00, 0x00 };
+	static const unsigned char longer[] = { 0x30, 0x81, 0x02, 0x05, 0x00 };
+	static const unsigned char over[] = { 0x30, 0x05, 0x05, 0x00 };
+	static const unsigned char trail[] = { 0x30, 0x00, 0x00 };
+	static const unsigned char sig[] = { 0x30, 0x00 };
+	char e[256];
+
+	current = "pkcs7 DER";
+	CHECK(pkcs7_verify_detached(sig, 2, (const unsigned char *)"x", 1, indef, sizeof indef, e, sizeof e) == -1);
+	CHECK_STR(e, "certificate offset 1: Certificate: indefinite (BER, not DER) length");
+	CHECK(pkcs7_verify_detached(sig, 2, (const unsigned char *)"x", 1, longer, sizeof longer, e, sizeof e) == -1);
+	CHECK_STR(e, "certificate offset 1: Certificate: length not in its shortest form (not DER)");
+	CHECK(pkcs7_verify_detached(sig, 2, (const unsigned char *)"x", 1, over, sizeof over, e, sizeof e) == -1);
+	CHECK_STR(e, "certificate offset 0: Certificate: 5 bytes of value, only 2 left");
+	CHECK(pkcs7_verify_detached(sig, 2, (const unsigned char *)"x", 1, trail, sizeof trail, e, sizeof e) == -1);
+	CHECK_STR(e, "certificate offset 2: 1 unexpected bytes after the Certificate");
+	CHECK(pkcs7_verify_detached(sig, 2, (const unsigned char *)"x", 1, sig, sizeof sig, e, sizeof e) == -1);
+	CHECK_STR(e, "certificate offset 2: expected TBSCertificate, got the end of the data");
+	CHECK(pkcs7_verify_detached(sig, 2, (const unsigned char *)"x", 1, sig, PKCS7_CERT_MAX + 1, e, sizeof e) == -1);
+	CHECK_STR(e, "certificate offset 0: 16385 bytes, more than 16384");
+}
+
 int main(void)
 {
 	test_config_basic();
@@ -1322,6 +1376,8 @@ int main(void)
 	test_script_rewrite();
 	test_script_command_positions();
 	test_util();
+	test_base64();
+	test_pkcs7_der();
 	/* the portable code, then the CPU's SHA instructions when it has them */
 	sha2_accel(0);
 	test_sha2();

@@ -59,6 +59,14 @@ before(async () => {
   s.write(json.replace(rh, (rh[0] === "0" ? "1" : "0") + rh.slice(1)), sig.offset, "latin1");
   const badJson = join(work, "bad-json.img");
   writeFileSync(badJson, s);
+  // the signed DDI with one flipped byte in its PKCS#7 signature (the JSON stays well-formed)
+  const p7 = Buffer.from(readFileSync(signed.image.path));
+  const b64 = /"signature":"([^"]+)"/.exec(json)![1];
+  const der = Buffer.from(b64, "base64");
+  der[der.length - 1] ^= 1;
+  p7.write(json.replace(b64, der.toString("base64")), sig.offset, "latin1");
+  const badP7 = join(work, "bad-p7.img");
+  writeFileSync(badP7, p7);
   disk = makeBootDisk(work, "ext4", {
     [IMAGE]: plain.image.path,
     "bad-data.img": flip("bad-data.img", rootPart.offset + inInit),
@@ -66,6 +74,8 @@ before(async () => {
     "bad-hash.img": flip("bad-hash.img", verityPart.offset + 4096 + 5),
     "bad-gpt.img": flip("bad-gpt.img", 512 + 40),
     "bad-json.img": badJson,
+    "signed.img": signed.image.path,
+    "bad-p7.img": badP7,
   }, { uuid: BOOT_UUID, tag: "-ddi" });
 });
 
@@ -101,4 +111,16 @@ test("DDI: a damaged GPT and a signature JSON naming another root hash are refus
   const rs = await boot({ initrd: signed.mini.path, disks: [root, disk], timeoutSeconds: 150, append: "initoverlayfs.image=/bad-json.img" });
   refused(rs, "signature JSON", /initoverlayfs: FAILED at read DDI[^\n]*bad-json\.img[^\n]*names another root hash/);
   assert.doesNotMatch(rs.console, /initoverlayfs-verity/, "nothing was attached");
+});
+
+test("DDI signed: storage-init checks the signature partition against the certificate the build pinned, before the kernel sees the root hash", async () => {
+  assert.equal(signed.integrity.mode === "dm-verity" && signed.integrity.certificate, "/etc/initoverlayfs/verity-cert.der");
+  // the good signature passes storage-init; the kernel then refuses the test key (not in its keyrings)
+  const r = await boot({ initrd: signed.mini.path, disks: [root, disk], timeoutSeconds: 150, append: "initoverlayfs.image=/signed.img" });
+  assert.match(r.console, /initoverlayfs: image \S+signed\.img: DDI, [^\n]*verifies against the pinned certificate/, tail(r.console));
+  refused(r, "untrusted key", /verity: Root hash verification failed/);
+  // a flipped signature byte: refused by storage-init, nothing attached
+  const rb = await boot({ initrd: signed.mini.path, disks: [root, disk], timeoutSeconds: 150, append: "initoverlayfs.image=/bad-p7.img" });
+  refused(rb, "flipped signature byte", /initoverlayfs: FAILED at read DDI[^\n]*bad-p7\.img[^\n]*signature partition: signature: does not verify against the pinned certificate \(sha256\)/);
+  assert.doesNotMatch(rb.console, /initoverlayfs-verity/, "nothing was attached");
 });

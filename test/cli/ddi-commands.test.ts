@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
+import { dmVerityConfigOf, renderIntegrity } from "../../src/formats/storage-init-config/index.js";
 import { toHex } from "../../src/formats/verity/algorithms.js";
 import { writeDdi } from "../../src/integrity/ddi-file.js";
 import { cli } from "../helpers/cli.js";
@@ -71,3 +72,35 @@ test("build --image-format: ddi needs dm-verity; an unknown format is refused be
   assert.equal(bogus.code, 2, bogus.stderr);
   assert.match(bogus.stderr, /--image-format: expected plain, ddi/);
 });
+
+test("verify --mini on a DDI checks its signature partition against the mini's verity_cert, as storage-init does", () => withTempDir(async (dir) => {
+  const src = join(dir, "src");
+  mkdirSync(src);
+  writeFileSync(join(src, "a"), randomBytes(50_000, 31));
+  const erofs = join(dir, "root.erofs");
+  mkfsErofs(erofs, src, ["-T0"]);
+  const key = makeTestKey(dir);
+  const other = makeTestKey(dir, "other");
+  const ddi = async (name: string, k: typeof key) => {
+    const img = join(dir, name);
+    const w = await writeDdi(erofs, img, { salt: randomBytes(32, 32), uuid: randomBytes(16, 33), sign: { key: k.key, cert: readFileSync(k.certFile) } });
+    return { img, w };
+  };
+  const good = await ddi("good.raw", key);
+  const wrong = await ddi("wrong.raw", other); // same data, salt and root hash; another signer
+  const der = join(dir, "cert.der");
+  run("openssl", ["x509", "-in", key.certFile, "-outform", "DER", "-out", der]);
+  const root = join(dir, "mini");
+  mkdirSync(join(root, "etc/initoverlayfs"), { recursive: true });
+  writeFileSync(join(root, "etc/initoverlayfs/verity-cert.der"), readFileSync(der));
+  const integrity = { ...dmVerityConfigOf({ ...good.w.params, hashOffset: good.w.table.partitions[1].offset }, good.w.rootHash), imageFormat: "ddi" as const, certificate: "/etc/initoverlayfs/verity-cert.der" };
+  writeFileSync(join(root, "etc/initoverlayfs.conf"), ["boot = UUID=1234", "image = /initoverlayfs.img", ...renderIntegrity(integrity)].join("\n") + "\n");
+  const mini = join(dir, "mini.img");
+  run("sh", ["-c", 'find . | LC_ALL=C sort | cpio -o -H newc --quiet | gzip -9 > "$0"', mini], { cwd: root });
+  const r = cli(["verify", good.img, "--mini", mini]);
+  assert.equal(r.code, 0, r.stdout.toString() + r.stderr);
+  assert.match(r.stdout.toString(), /OK/);
+  const bad = cli(["verify", wrong.img, "--mini", mini]);
+  assert.equal(bad.code, 1, bad.stdout.toString() + bad.stderr);
+  assert.match(bad.stdout.toString() + bad.stderr, /signed by certificate [0-9a-f]{64}, expected [0-9a-f]{64}/);
+}));

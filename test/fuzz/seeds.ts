@@ -26,7 +26,7 @@ import { makeTempDir, removeDir } from "../helpers/tmp.js";
 import { SIGNED_CONTENT } from "./targets.js";
 
 /** Bump when the seeds change, so old seed directories are made again. */
-const SEED_VERSION = "3";
+const SEED_VERSION = "4";
 
 function run(cmd: string, args: string[], opts: { cwd?: string; input?: Uint8Array } = {}): Buffer {
   const r = spawnSync(cmd, args, { cwd: opts.cwd, input: opts.input, maxBuffer: 1 << 28 });
@@ -146,6 +146,19 @@ function makeAll(work: string): Seed[] {
     "smime", "-sign", "-nocerts", "-noattr", "-binary", "-outform", "DER", "-md", "sha256",
     "-in", content, "-inkey", join(certs, "ec.key.pem"), "-signer", join(certs, "ec.cert.pem"),
   ]));
+  // c-pkcs7: u16 certificate length, the DER certificate, the signature (the forms openssl and `sign` write)
+  for (const kind of ["rsa", "ec"] as const) {
+    const der = run("openssl", ["x509", "-in", join(certs, `${kind}.cert.pem`), "-outform", "DER"]);
+    const len = Buffer.from([der.length >> 8, der.length & 0xff]);
+    const sign = (args: string[]) => run("openssl", [
+      "cms", "-sign", "-nocerts", "-binary", "-outform", "DER", "-in", content,
+      "-inkey", join(certs, `${kind}.key.pem`), "-signer", join(certs, `${kind}.cert.pem`), ...args,
+    ]);
+    add("c-pkcs7", `${kind}-noattr`, Buffer.concat([len, der, sign(["-noattr"])]));
+    add("c-pkcs7", `${kind}-attrs-sha512`, Buffer.concat([len, der, sign(["-md", "sha512"])]));
+    add("c-pkcs7", `${kind}-keyid`, Buffer.concat([len, der, sign(["-keyid"])]));
+    if (kind === "rsa") add("c-pkcs7", "rsa-forge", Buffer.concat([len, der, signDetached(SIGNED_CONTENT, readFileSync(join(certs, "rsa.key.pem"), "utf8"), readFileSync(join(certs, "rsa.cert.pem"), "utf8"))]));
+  }
 
   // configs: every shape the build writes
   const configs = CONFIGS.map((c) => Buffer.from(renderConfig(c), "latin1"));

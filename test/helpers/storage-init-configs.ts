@@ -20,6 +20,7 @@ export const INTEGRITY: IntegrityConfig[] = [
   DM,
   { ...DM, salt: "", signature: undefined } as IntegrityConfig,
   { ...DM, imageFormat: "ddi", hashOffset: 2304 * 4096 },
+  { ...DM, imageFormat: "ddi", hashOffset: 2304 * 4096, signature: undefined, certificate: "/etc/initoverlayfs/verity-cert.der" } as IntegrityConfig,
   { mode: "copy", algorithm: "sha256", digest: "48df0c462329cd879661bd05b39aa81b05cc16afd27a7196a559da83531d39d9" },
   { mode: "fs-verity", algorithm: "sha512", digest: "ab".repeat(64) },
 ];

@@ -85,3 +85,66 @@ test("storage-init finds the partitions of our DDIs and refuses what does not ma
   assert.match(run(bin, [c5, s512]).stdout, /sig=0$/m);
   refused("sha512 root hash pinned for another DDI", c5, unsigned, /partition GUIDs are not the pinned root hash's halves|root-verity partition at offset/);
 }));
+
+test("with verity_cert, storage-init verifies a DDI's signature partition against the pinned certificate before using it", () => withTempDir(async (dir) => {
+  const bin = helper();
+  const src = join(dir, "src");
+  mkdirSync(src);
+  writeFileSync(join(src, "blob"), randomBytes(100_000, 21));
+  const erofs = join(dir, "root.erofs");
+  mkfsErofs(erofs, src, ["-T0"]);
+  const key = makeTestKey(dir);
+  const stranger = makeTestKey(dir, "stranger");
+  const der = join(dir, "signer.der");
+  run("openssl", ["x509", "-in", key.certFile, "-outform", "DER", "-out", der]);
+  const img = join(dir, "ddi.raw");
+  const w = await writeDdi(erofs, img, { salt: randomBytes(32, 22), uuid: randomBytes(16, 23), sign: { key: key.key, cert: readFileSync(key.certFile) } });
+  const [, verity, sig] = w.table.partitions;
+  const base = { ...dmVerityConfigOf({ ...w.params, hashOffset: verity.offset }, w.rootHash), imageFormat: "ddi" as const };
+  const conf = (name: string, certificate: string, c = base) => {
+    const f = join(dir, name);
+    writeFileSync(f, renderConfig({ ...BASE, integrity: { ...c, certificate } }), "latin1");
+    return f;
+  };
+  const refused = (name: string, config: string, image: string, why: RegExp) => {
+    const r = run(bin, [config, image], { allowFail: true });
+    assert.equal(r.code, 1, `${name}: ${r.stdout}${r.stderr}`);
+    assert.match(r.stderr, why, name);
+    assert.equal(r.stderr.trim().split("\n").length, 1, `${name}: one line`);
+  };
+  // the signer, pinned as DER (what the build writes) or PEM
+  assert.match(run(bin, [conf("der.conf", der), img]).stdout, /sig=1$/m);
+  assert.match(run(bin, [conf("pem.conf", key.certFile), img]).stdout, /sig=1$/m);
+  refused("another signer pinned", conf("stranger.conf", stranger.certFile), img, /signature partition: signature offset \d+: the signer \(issuer and serial number\) is not the pinned certificate/);
+  const bytes = readFileSync(img);
+  const json = bytes.subarray(sig.offset, sig.offset + sig.size).toString("latin1");
+  const b64 = /"signature":"([^"]+)"/.exec(json)![1];
+  const withSignature = (name: string, p7: Buffer) => {
+    const b = Buffer.from(bytes);
+    const text = json.replace(b64, p7.toString("base64")).replace(/\0+$/, "");
+    assert.ok(text.length < sig.size);
+    b.fill(0, sig.offset, sig.offset + sig.size);
+    b.write(text, sig.offset, "latin1");
+    const f = join(dir, name);
+    writeFileSync(f, b);
+    return f;
+  };
+  const p7 = Buffer.from(b64, "base64");
+  const flipped = Buffer.from(p7);
+  flipped[flipped.length - 1] ^= 1;
+  refused("flipped signature byte", conf("c1.conf", der), withSignature("flip.raw", flipped), /^.*signature partition: signature: does not verify against the pinned certificate \(sha256\)$/m);
+  // the JSON names the right root hash, the signature is the signer's but over another root hash
+  const otherHash = (w.rootHash[0] === 0 ? "1" : "0") + Buffer.from(w.rootHash).toString("hex").slice(1);
+  const content = join(dir, "other-roothash");
+  writeFileSync(content, otherHash);
+  const replayed = join(dir, "replayed.p7s");
+  run("openssl", ["smime", "-sign", "-binary", "-noattr", "-nocerts", "-outform", "DER", "-in", content, "-signer", key.certFile, "-inkey", key.keyFile, "-out", replayed]);
+  const rp = readFileSync(replayed);
+  refused("another root hash's signature", conf("c2.conf", der), withSignature("replay.raw", rp), /signature: does not verify against the pinned certificate/);
+  refused("signature not base64", conf("c3.conf", der), withSignature("b64.raw", Buffer.alloc(0)), /signature partition: signature offset 0: expected ContentInfo, got the end of the data$/m);
+  // an unsigned DDI while a signer is pinned: fail closed
+  const unsigned = join(dir, "unsigned.raw");
+  const u = await writeDdi(erofs, unsigned, { salt: randomBytes(32, 22), uuid: randomBytes(16, 23) });
+  const uc = conf("u.conf", der, { ...dmVerityConfigOf({ ...u.params, hashOffset: u.table.partitions[1].offset }, u.rootHash), imageFormat: "ddi" as const });
+  refused("unsigned DDI", uc, unsigned, /verity_cert pins a signer, but the image has no root-verity-sig partition/);
+}));

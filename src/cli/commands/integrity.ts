@@ -110,7 +110,7 @@ export function integrityCommands(): Command[] {
     .option("--hash-offset <bytes>", "dm-verity: where the superblock is (default: data blocks * 4096)")
     .option("--signature <file>", "detached PKCS#7 signature (DER) of the digest or root hash")
     .option("--cert <file>", "certificate to check the signature with (a DDI: its signature partition)")
-    .option("--mini <file>", "read the expected values from this mini initramfs's /etc/initoverlayfs.conf")
+    .option("--mini <file>", "read the expected values from this mini initramfs's /etc/initoverlayfs.conf (and its verity_sig, verity_cert)")
     .option("--json", "machine-readable output")
     .action(async (image: string, o) => {
       if (o.mini === undefined && o.signature === undefined && o.digest === undefined && await isDdi(image)) {
@@ -125,7 +125,7 @@ export function integrityCommands(): Command[] {
       if (modes > 1) throw new UsageError("verify: --digest, --roothash and --mini exclude each other");
       if (modes === 0 && o.signature === undefined) throw new UsageError("verify: give --digest, --roothash, --mini or --signature");
       if (o.signature !== undefined && o.cert === undefined) throw new UsageError("verify: --signature needs --cert");
-      const certificate = o.cert !== undefined ? await readCert(o.cert) : undefined;
+      let certificate = o.cert !== undefined ? await readCert(o.cert) : undefined;
       let signature: Uint8Array | undefined = o.signature !== undefined ? readFileSync(o.signature) : undefined;
       let signatureName: string | undefined = o.signature;
       let config: IntegrityConfig;
@@ -137,6 +137,8 @@ export function integrityCommands(): Command[] {
           signature = m.signature;
           signatureName = `${o.mini}:${(m.config as { signature: string }).signature}`;
         }
+        // a DDI's signer pinned in the mini (verity_cert): checked as storage-init checks it
+        certificate ??= m.certificate;
       } else if (o.roothash !== undefined) {
         if (o.salt === undefined) throw new UsageError("verify: --roothash needs --salt (hex, or - for none)");
         let dataBlocks = o.dataBlocks !== undefined ? whole("--data-blocks", o.dataBlocks) : undefined;

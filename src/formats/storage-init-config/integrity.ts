@@ -18,6 +18,11 @@
  *                                                  partition (dm-verity only; default plain)
  *   verity_sig         = /PATH                     optional PKCS#7 signature of the root hash hex
  *                                                  string, inside the mini initramfs
+ *   verity_cert        = /PATH                     ddi only: the signer's X.509 certificate (DER
+ *                                                  or PEM) inside the mini initramfs; the DDI's
+ *                                                  root-verity-sig partition must be there and its
+ *                                                  signature verify against it (storage-init's
+ *                                                  pkcs7.c, BearSSL) before the root hash is used
  */
 import { UsageError } from "../../errors.js";
 import { toHex } from "../verity/algorithms.js";
@@ -41,6 +46,8 @@ export interface DmVerityConfig {
   signature?: string;
   /** "ddi": the data are the DDI's root partition, hashOffset its root-verity partition (absent: plain) */
   imageFormat?: "ddi";
+  /** ddi only: absolute path inside the mini initramfs of the pinned signer certificate */
+  certificate?: string;
 }
 export interface DigestConfig {
   mode: "fs-verity" | "copy";
@@ -65,7 +72,7 @@ export function dmVerityConfigOf(params: DmVerityParams, rootHash: Uint8Array): 
 /** The keys storage-init reads only from the file. */
 export const INTEGRITY_KEYS = [
   "integrity", "digest", "verity_roothash", "verity_salt", "verity_hashalg", "verity_format", "verity_data_blocks", "verity_hash_offset", "verity_sig",
-  "image_format",
+  "image_format", "verity_cert",
 ] as const;
 
 const HEX_DIGITS: Record<VerityHashAlgorithm, number> = { sha256: 64, sha512: 128, sha1: 40 };
@@ -87,6 +94,7 @@ export function integrityEntries(c: IntegrityConfig): ConfigEntry[] {
     );
     if (c.signature !== undefined) e.push(["verity_sig", c.signature]);
     if (c.imageFormat !== undefined) e.push(["image_format", c.imageFormat]);
+    if (c.certificate !== undefined) e.push(["verity_cert", c.certificate]);
   }
   return e.map(([key, value]) => ({ key, value, offset: 0 }));
 }
@@ -117,6 +125,7 @@ export function parseIntegrity(keys: ConfigKeys): IntegrityConfig {
   const format = keys.get("image_format") ?? "plain";
   if (!memberOf(IMAGE_FORMATS, format)) fail("image_format", `expected ${IMAGE_FORMATS.join(", ")}, got ${JSON.stringify(format)}`);
   if (format === "ddi" && mode !== "dm-verity") fail("image_format", "ddi needs integrity = dm-verity");
+  if (keys.has("verity_cert") && mode !== "dm-verity") fail("verity_cert", "a certificate needs integrity = dm-verity");
   if (mode === "fs-verity" || mode === "copy") {
     const m = /^([a-z0-9]+):(.*)$/.exec(get("digest"));
     const algorithm = (m && memberOf(FSVERITY_ALGORITHMS, m[1])) ?? fail("digest", "expected sha256:HEX or sha512:HEX");
@@ -138,6 +147,13 @@ export function parseIntegrity(keys: ConfigKeys): IntegrityConfig {
     const p = absolutePathProblem(signature);
     if (p) fail("verity_sig", p);
   }
+  const certificate = keys.get("verity_cert");
+  if (certificate !== undefined) {
+    const p = absolutePathProblem(certificate);
+    if (p) fail("verity_cert", p);
+    // the certificate checks a DDI's signature partition; a plain image has none
+    if (format !== "ddi") fail("verity_cert", "needs image_format = ddi");
+  }
   return {
     mode: "dm-verity",
     rootHash: hex("verity_roothash", get("verity_roothash"), HEX_DIGITS[hashAlgorithm]),
@@ -148,5 +164,6 @@ export function parseIntegrity(keys: ConfigKeys): IntegrityConfig {
     hashOffset,
     ...(signature !== undefined ? { signature } : {}),
     ...(format === "ddi" ? { imageFormat: "ddi" as const } : {}),
+    ...(certificate !== undefined ? { certificate } : {}),
   };
 }

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { FormatError, UsageError } from "../../../src/errors.js";
 import {
-  bootSpecProblem, ConfigKeys, DEFAULT_SHIMS, IntegrityConfig, LIMITS, parseConfig, parseConfigText, parseIntegrity, renderConfig, renderIntegrity,
+  bootSpecProblem, ConfigKeys, DEFAULT_SHIMS, DmVerityConfig, IntegrityConfig, integrityEntries, LIMITS, parseConfig, parseConfigText, parseIntegrity, renderConfig, renderIntegrity,
   StorageInitConfig, VERITY_BLOCK_SIZE, CONFIG_PATH, MANIFEST_PATH,
 } from "../../../src/formats/storage-init-config/index.js";
 import { BASE, CONFIGS, DM, INTEGRITY } from "../../helpers/storage-init-configs.js";
@@ -132,6 +132,12 @@ test("bad integrity values are FormatErrors at the offending line; given as opti
   assert.throws(() => parseIntegrity(keysOf([["integrity", "dm-verity"], ["image_format", "gpt"]])), /image_format: expected plain, ddi/);
   assert.throws(() => parseIntegrity(keysOf([["integrity", "copy"], ["digest", "sha256:" + "00".repeat(32)], ["image_format", "ddi"]])), /image_format: ddi needs integrity = dm-verity/);
   assert.throws(() => parseIntegrity(keysOf([["image_format", "ddi"]])), /image_format: set without an integrity mode/);
+  const dmKeys = integrityEntries(DM).filter((e) => e.key !== "verity_sig").map((e) => [e.key, e.value] as [string, string]);
+  assert.equal((parseIntegrity(keysOf([...dmKeys, ["image_format", "ddi"], ["verity_cert", "/etc/c.der"]])) as DmVerityConfig).certificate, "/etc/c.der");
+  assert.throws(() => parseIntegrity(keysOf([...dmKeys, ["verity_cert", "/etc/c.der"]])), /verity_cert: needs image_format = ddi/);
+  assert.throws(() => parseIntegrity(keysOf([...dmKeys, ["image_format", "ddi"], ["verity_cert", "c.der"]])), /verity_cert: /);
+  assert.throws(() => parseIntegrity(keysOf([["integrity", "copy"], ["digest", "sha256:" + "00".repeat(32)], ["verity_cert", "/c.der"]])), /verity_cert: a certificate needs integrity = dm-verity/);
+  assert.throws(() => parseIntegrity(keysOf([["verity_cert", "/c.der"]])), /verity_cert: set without an integrity mode/);
 });
 
 test("integrity keys without an integrity key are refused: a misspelled mode must not boot unverified", () => {
