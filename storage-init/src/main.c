@@ -113,6 +113,8 @@ static void print_config(void)
 		if (cfg.image_format_given)
 			printf("image_format=%s\n", image_format_names[cfg.image_format]);
 	}
+	for (i = 0; i < cfg.n_sysext; i++)
+		printf("sysext_roothash=%s\n", cfg.sysext_roothash[i]);
 }
 
 /* --mount-image CONFIG IMAGE MOUNTPOINT: the boot's image step (integrity
