@@ -350,6 +350,7 @@ static void scan(const struct config *c, const char *dir, const char *mnt_dir, c
 void sysext_apply(const struct config *c, const char *image_path, const char *image_root,
 		  const char *mnt_dir, char *lower, size_t lowersize, struct sysext_report *rep)
 {
+	static const char *const release_files[] = { "/etc/initrd-release", "/etc/os-release", "/usr/lib/os-release" };
 	char dir[SI_PATH_MAX + 64], osid[ID_MAX] = "", *slash;
 	unsigned long long t0 = now_ms();
 	size_t i, o = 0;
@@ -361,11 +362,13 @@ void sysext_apply(const struct config *c, const char *image_path, const char *im
 		log_warn("extensions: mkdir %s: %s; none stacked", mnt_dir, strerror(errno));
 		return;
 	}
-	snprintf(dir, sizeof dir, "%s/etc/os-release", image_root);
-	if (read_file(dir, text, sizeof text, NULL) < 0) {
-		snprintf(dir, sizeof dir, "%s/usr/lib/os-release", image_root);
-		if (read_file(dir, text, sizeof text, NULL) < 0)
-			text[0] = '\0';
+	/* as systemd-sysext in an initrd: initrd-release first */
+	text[0] = '\0';
+	for (i = 0; i < sizeof release_files / sizeof release_files[0]; i++) {
+		snprintf(dir, sizeof dir, "%s%s", image_root, release_files[i]);
+		if (read_file(dir, text, sizeof text, NULL) == 0)
+			break;
+		text[0] = '\0';
 	}
 	if (text[0] && sysext_parse_release(text, osid, sizeof osid, &initrd) < 0)
 		osid[0] = '\0';
