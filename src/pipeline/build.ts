@@ -279,6 +279,8 @@ interface MiniPlan {
   selection: ModuleSelection;
   /** module files: path inside the archive without the leading slash */
   files: { path: string; content: FileContent }[];
+  /** the extension signer's certificate, if any (same form) */
+  sysextFiles: { path: string; content: FileContent }[];
   modules: BuiltModule[];
   shims: string[];
   /** renders the config once the image's integrity setting is known */
@@ -296,7 +298,6 @@ async function planMini(o: BuildOptions, input: Input, kernel: Kernel): Promise<
   const t = clock();
   const { files, modules } = await moduleFiles(o, kernel.kver, selection);
   const sysext = await sysextPins(o);
-  files.push(...sysext.files);
   const configFor = (integrity?: IntegrityConfig) => renderConfig({
     integrity,
     comment: `written by initoverlayfs build for kernel ${kernel.kver}`,
@@ -313,7 +314,7 @@ async function planMini(o: BuildOptions, input: Input, kernel: Kernel): Promise<
     ...(sysext.rootHashes.length ? { sysextRootHashes: sysext.rootHashes } : {}),
   });
   configFor(); // refuses a config storage-init would refuse before anything is written
-  return { storageInit, storageInitPath, selection, files, modules, shims, configFor, seconds: clock() - t };
+  return { storageInit, storageInitPath, selection, files, sysextFiles: sysext.files, modules, shims, configFor, seconds: clock() - t };
 }
 
 /**
@@ -422,7 +423,7 @@ async function writePair(o: BuildOptions, kver: string, input: Input, mini: Mini
     imageBytes = statSync(staged).size;
     config = mini.configFor(sealed.integrity);
     const t = clock();
-    packed = await packMiniInitramfs({ storageInit: mini.storageInit, config, files: [...mini.files, ...sealed.files], mtime: timestamp }, compression, input.earlyData);
+    packed = await packMiniInitramfs({ storageInit: mini.storageInit, config, files: [...mini.files, ...mini.sysextFiles, ...sealed.files], mtime: timestamp }, compression, input.earlyData);
     packSeconds = clock() - t;
     renameSync(staged, imageOut);
     fsyncDir(input.outDir);

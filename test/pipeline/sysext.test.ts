@@ -7,7 +7,12 @@ import assert from "node:assert/strict";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
+import { SYSEXT_CERT_PATH } from "../../src/formats/storage-init-config/index.js";
+import { readDdi } from "../../src/integrity/ddi-file.js";
 import { cli } from "../helpers/cli.js";
+import { KVER } from "../helpers/kernel.js";
+import { makeTestKey } from "../helpers/keys.js";
+import { storageInitBinary } from "../helpers/storage-init.js";
 import { isRoot, run } from "../helpers/run.js";
 import { withTempDir } from "../helpers/tmp.js";
 
@@ -60,3 +65,33 @@ test("systemd-sysext merges a sysext image on a test root (--root): its /usr too
     assert.equal(readFileSync(join(root, "etc/os-release"), "utf8"), 'ID=debian\nVERSION_ID="12"\n');
   });
 });
+
+test("build --sysext pins each extension's recomputed root hash in the config storage-init reads; --sysext-cert stores the DER; a damaged extension or another integrity mode is refused before anything is written", () => withTempDir((dir) => {
+  const { out, result } = makeExtension(dir, ["--scope", "initrd"]);
+  const key = makeTestKey(dir);
+  const initrd = `/boot/initrd.img-${KVER}`;
+  const common = ["build", "--initramfs", initrd, "--kver", KVER, "--boot", "LABEL=boot", "--boot-fstype", "ext4", "--no-default-modules"];
+  const r = cli([...common, "-o", join(dir, "o"), "--sysext", out, "--sysext-cert", key.certFile, "--json"]);
+  assert.equal(r.code, 0, r.stderr);
+  const mini = join(dir, "o", `initramfs-${KVER}.img`);
+  const x = join(dir, "x");
+  mkdirSync(x);
+  run("sh", ["-c", `cd '${x}' && gunzip -c '${mini}' | cpio -id --quiet`]);
+  const conf = readFileSync(join(x, "etc/initoverlayfs.conf"), "latin1");
+  assert.match(conf, new RegExp(`^sysext_roothash = ${result.rootHash}$`, "m"));
+  assert.match(run(storageInitBinary(), ["--check-config", join(x, "etc/initoverlayfs.conf")]).stdout, new RegExp(`^sysext_roothash=${result.rootHash}$`, "m"));
+  run("openssl", ["x509", "-in", key.certFile, "-outform", "DER", "-out", join(dir, "cert.der")]);
+  assert.deepEqual(readFileSync(join(x, SYSEXT_CERT_PATH.slice(1))), readFileSync(join(dir, "cert.der")));
+
+  const bad = Buffer.from(readFileSync(out));
+  bad[readDdi(out).parts.root.offset + 100] ^= 1;
+  writeFileSync(join(dir, "bad.raw"), bad);
+  const refused = cli([...common, "-o", join(dir, "o2"), "--sysext", join(dir, "bad.raw")]);
+  assert.equal(refused.code, 2, refused.stderr);
+  // one data block: the recomputed root hash is no longer the one its partition GUIDs carry
+  assert.match(refused.stderr, /^initoverlayfs: --sysext \S+bad\.raw: partition GUIDs \S+, \S+ are not the root hash's halves\n$/);
+  const mode = cli([...common, "-o", join(dir, "o3"), "--integrity", "copy", "--sysext", out]);
+  assert.equal(mode.code, 2);
+  assert.match(mode.stderr, /--sysext, --sysext-cert: need --integrity dm-verity/);
+  assert.ok(!existsSync(join(dir, "o2", `initramfs-${KVER}.img`)) && !existsSync(join(dir, "o3", `initramfs-${KVER}.img`)));
+}));
