@@ -37,8 +37,4 @@ void sysext_apply(const struct config *c, const char *image_path, const char *im
  * extensions' mounts under mnt_dir. */
 void sysext_release(const char *mnt_dir, size_t n);
 
-/* From extension-release text: ID and whether SYSEXT_SCOPE includes initrd
- * (absent: "system portable", so no). Pure. Returns 0, or -1 with no ID. */
-int sysext_parse_release(const char *text, char *id, size_t idsize, int *initrd);
-
 #endif

@@ -9,6 +9,7 @@
 #include "fsverity.h"
 #include "gpt.h"
 #include "manifest.h"
+#include "release.h"
 #include "script.h"
 #include "sha2.h"
 #include "util.h"
@@ -1302,6 +1303,37 @@ static void test_manifest(void)
 	CHECK_STR(err, "line 1025 (byte 18432): expected at most 1024 lines");
 }
 
+static void test_release(void)
+{
+	char id[16], v[8];
+	int initrd = -1;
+
+	CHECK(sysext_parse_release("ID=debian\nSYSEXT_SCOPE=initrd system\n", id, sizeof id, &initrd) == 0);
+	CHECK_STR(id, "debian");
+	CHECK(initrd == 1);
+	/* absent scope: "system portable" */
+	CHECK(sysext_parse_release("  ID=\"_any\"\r\n", id, sizeof id, &initrd) == 0);
+	CHECK_STR(id, "_any");
+	CHECK(initrd == 0);
+	CHECK(sysext_parse_release("ID=a\nSYSEXT_SCOPE='system portable'\nID=b", id, sizeof id, &initrd) == 0);
+	CHECK_STR(id, "b");
+	CHECK(initrd == 0);
+	CHECK(sysext_parse_release("SYSEXT_SCOPE=initrd\nIDX=a\n", id, sizeof id, &initrd) < 0);
+	CHECK(sysext_parse_release("ID=\n", id, sizeof id, &initrd) < 0);
+	CHECK(sysext_parse_release("ID=much-too-long-for-the-buffer\n", id, sizeof id, &initrd) < 0);
+	CHECK(release_value("A=1\nB = 2\n", "B", v, sizeof v) < 0);
+
+	/* sysext_roothash: sha256 hex, lower-cased, repeated, emptied by an empty value */
+	config_defaults(&c);
+	CHECK(config_set(&c, "sysext_roothash", "AB00000000000000000000000000000000000000000000000000000000000001", CFG_FROM_FILE, err, sizeof err) == CFG_OK);
+	CHECK(c.n_sysext == 1);
+	CHECK_STR(c.sysext_roothash[0], "ab00000000000000000000000000000000000000000000000000000000000001");
+	CHECK(config_set(&c, "sysext_roothash", "ab", CFG_FROM_FILE, err, sizeof err) == CFG_BAD);
+	CHECK(config_set(&c, "sysext_roothash", "ab00000000000000000000000000000000000000000000000000000000000001", CFG_FROM_CMDLINE, err, sizeof err) == CFG_BAD);
+	CHECK(config_set(&c, "sysext_roothash", "", CFG_FROM_FILE, err, sizeof err) == CFG_OK);
+	CHECK(c.n_sysext == 0);
+}
+
 int main(void)
 {
 	test_config_basic();
@@ -1335,6 +1367,7 @@ int main(void)
 	test_extents();
 	test_efivar();
 	test_manifest();
+	test_release();
 	printf("unit: %u passed, %u failed\n", passed, failed);
 	return failed ? 1 : 0;
 }
