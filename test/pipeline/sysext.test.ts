@@ -41,6 +41,11 @@ test("systemd-dissect reads a sysext image: root and root-verity partitions, the
     assert.equal(j.useInitRDExtension, true);
     assert.equal(j.useBootableUefi, false);
     assert.deepEqual(j.extensionRelease, ["ID=debian", "VERSION_ID=12", "SYSEXT_SCOPE=initrd system", "ARCHITECTURE=x86-64"]);
+    // inspect says the same
+    const ins = JSON.parse(cli(["inspect", "--json", out]).stdout.toString()).ddi;
+    assert.equal(ins.rootHashFromGuids, result.rootHash);
+    assert.deepEqual(ins.extension, { name: "hello", id: "debian", versionId: "12", scope: ["initrd", "system"], architecture: "x86-64", effectiveScope: ["initrd", "system"] });
+    assert.match(cli(["inspect", out]).stdout.toString(), /^ {2}extension +hello: ID=debian, VERSION_ID=12, scope initrd system, ARCHITECTURE=x86-64$/m);
   });
 });
 
