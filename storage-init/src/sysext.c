@@ -63,14 +63,15 @@ static int read_superblock(int fd, const struct ddi_layout *l, const char *rooth
 	if (memcmp(sb, "verity\0\0", 8) != 0 || rd32(sb + 8) != 1 || rd32(sb + 12) > 1 ||
 	    memcmp(sb + 32, "sha256", 7) != 0 || rd32(sb + 64) != VERITY_BLOCK ||
 	    rd32(sb + 68) != VERITY_BLOCK || salt > CFG_SALT_MAX || blocks == 0 ||
-	    blocks > l->root.size / VERITY_BLOCK) {
-		snprintf(why, WHY_MAX, "offset %llu: expected a version 1 sha256 verity superblock with %d-byte blocks covering the root partition",
+	    blocks > l->root.size / VERITY_BLOCK || l->verity.offset < l->root.offset + l->root.size) {
+		snprintf(why, WHY_MAX, "offset %llu: expected a version 1 sha256 verity superblock with %d-byte blocks covering the root partition, after it",
 			 (unsigned long long)l->verity.offset, VERITY_BLOCK);
 		return -1;
 	}
 	vc.verity_format = rd32(sb + 12);
 	vc.verity_data_blocks = (unsigned long)blocks;
-	vc.verity_hash_offset = (unsigned long)l->verity.offset;
+	/* on the loop device, which starts at the root partition */
+	vc.verity_hash_offset = (unsigned long)(l->verity.offset - l->root.offset);
 	vc.failure = FAILURE_SHELL; /* no *_on_corruption: a bad block is EIO, and the extension skipped */
 	str_copy(vc.verity_hashalg, sizeof vc.verity_hashalg, "sha256");
 	str_copy(vc.verity_roothash, sizeof vc.verity_roothash, roothash);
@@ -141,8 +142,8 @@ static int use_one(const struct config *c, const char *path, const char *name, s
 		   const char *mnt, const char *osid, char *why)
 {
 	static char table[VERITY_TABLE_MAX];
-	char roothash[65], err[160], loopdev[SI_PATH_MAX], node[SI_PATH_MAX], dev[24], data[24];
-	char linear_name[32], verity_name[32], rel[3 * SI_PATH_MAX], id[ID_MAX], dmname[32];
+	char roothash[65], err[160], loopdev[SI_PATH_MAX], node[SI_PATH_MAX], dev[24];
+	char verity_name[32], rel[3 * SI_PATH_MAX], id[ID_MAX], dmname[32];
 	struct dm_target t;
 	struct ddi_layout l;
 	struct stat st;
@@ -172,29 +173,20 @@ static int use_one(const struct config *c, const char *path, const char *name, s
 	}
 	if (read_superblock(fd, &l, roothash, why) < 0)
 		goto out;
-	snprintf(linear_name, sizeof linear_name, "initoverlayfs-x%zu", idx);
-	snprintf(verity_name, sizeof verity_name, "initoverlayfs-x%zu-v", idx);
-	loop_fd = loop_attach(fd, path, loopdev, sizeof loopdev, &what);
+	snprintf(verity_name, sizeof verity_name, "initoverlayfs-x%zu", idx);
+	/* from the root partition on: dm-verity's data start at its device's
+	 * sector 0, and the hash partition follows in the same device */
+	loop_fd = loop_attach_at(fd, path, l.root.offset, loopdev, sizeof loopdev, &what);
 	if (loop_fd < 0 || devnum(loopdev, dev, sizeof dev) < 0) {
 		snprintf(why, WHY_MAX, "%.64s: %s", loop_fd < 0 ? what : loopdev, strerror(errno));
 		goto out;
 	}
-	/* dm-verity has no data offset: the root partition as its own device */
-	memset(&t, 0, sizeof t);
-	t.length = (uint64_t)vc.verity_data_blocks * (VERITY_BLOCK / 512);
-	t.type = "linear";
-	snprintf(t.params, sizeof t.params, "%s %llu", dev, (unsigned long long)(l.root.offset / 512));
-	if (dm_create_readonly(linear_name, &t, 1, &maj, &min, &what) < 0) {
-		snprintf(why, WHY_MAX, "%s: %s", what, strerror(errno));
-		goto out;
-	}
-	stage = 1;
-	snprintf(dmname, sizeof dmname, "dm-%u", min);
-	snprintf(data, sizeof data, "%u:%u", maj, min);
-	if (verity_table(&vc, data, dev, 0, table, sizeof table) < 0) {
+	if (verity_table(&vc, dev, dev, 0, table, sizeof table) < 0) {
 		snprintf(why, WHY_MAX, "verity table too long");
 		goto out;
 	}
+	memset(&t, 0, sizeof t);
+	t.length = (uint64_t)vc.verity_data_blocks * (VERITY_BLOCK / 512);
 	t.type = "verity";
 	t.long_params = table;
 	if (dm_create_readonly(verity_name, &t, 1, &maj, &min, &what) < 0) {
@@ -242,8 +234,6 @@ out:
 	/* when the mount goes (or now, unused) */
 	if (stage >= 2 && dm_remove(verity_name, rc == 0) < 0)
 		log_warn("remove %s: %s", verity_name, strerror(errno));
-	if (stage >= 1 && dm_remove(linear_name, rc == 0) < 0)
-		log_warn("remove %s: %s", linear_name, strerror(errno));
 	if (loop_fd >= 0)
 		close(loop_fd); /* autoclear: the loop device goes with the dm device over it */
 	if (fd >= 0)
