@@ -55,6 +55,8 @@ before(async () => {
     [WRAPPER.slice(1)]: "#!/bin/sh\n/usr/bin/ext-hello\ncat /usr/share/ext-stub/only /usr/share/ext-both/mark\nexec /init \"$@\"\n",
   });
   const stub = await ext("stubbed", { "usr/share/ext-stub/only": "STUB-LAYER seen\n", "usr/share/ext-both/mark": "TOP-LAYER stubbed\n" });
+  // in the image's own directory (IMAGE.extra.d): stacked last, on top
+  const perKernel = await ext("perkernel", { "usr/share/ext-both/mark": "TOP-LAYER perkernel\n" });
   const keys = join(work, "keys");
   mkdirSync(keys);
   const key = makeTestKey(keys);
@@ -70,7 +72,7 @@ before(async () => {
   writeFileSync(tampered, t);
   pair = await buildPair({
     initramfs: STOCK_INITRD, kver: KVER, boot: `UUID=${BOOT_UUID}`, outputDir: join(work, "out"), integrity: "dm-verity",
-    sysext: [good.path, stub.path, tamperedSrc.path, system.path, wrongId.path],
+    sysext: [good.path, stub.path, tamperedSrc.path, system.path, wrongId.path, perKernel.path],
   });
   const shared = join(work, "shared");
   mkdirSync(shared);
@@ -78,6 +80,7 @@ before(async () => {
   for (const [n, p] of Object.entries({ "tools.raw": good.path, "signed.raw": signedOnly.path, "tampered.raw": tampered, "unpinned.raw": unpinned.path, "systemonly.raw": system.path, "wrongid.raw": wrongId.path })) {
     files[`${SHARED}/${n}`] = p;
   }
+  files[`${IMAGE}.extra.d/perkernel.raw`] = perKernel.path;
   disk = makeBootDiskWithDirs(files);
   // what systemd-stub appends: /.extra/sysext/NAME.raw in a cpio after the mini initramfs
   const meta = (perm: number) => ({ perm, uid: 0, gid: 0, mtime: { sec: 0, nsec: 0 }, xattrs: new Map() });
@@ -107,7 +110,7 @@ test("sysext: the pinned extension's tool runs before the original init, which b
   const c = r.console;
   const rep = rootReport(c);
   assert.ok(!r.timedOut && rep.reached && rep.done, `did not reach the test root\n${tail(c, 120)}`);
-  assert.match(c, /^EXT-TOOL-RAN opt-data-from-extension\nSTUB-LAYER seen\nTOP-LAYER tools$/m, tail(c, 120));
+  assert.match(c, /^EXT-TOOL-RAN opt-data-from-extension\nSTUB-LAYER seen\nTOP-LAYER perkernel$/m, tail(c, 120));
   assert.match(c, /initoverlayfs: extension \/.extra\/sysext\/stubbed\.raw: stacked on \/initoverlayfs\/x\/0 /);
   assert.match(c, new RegExp(`initoverlayfs: extension /boot/${SHARED}/tools\\.raw: stacked on /initoverlayfs/x/1 `));
   const skipped = (name: string, why: RegExp) => {
@@ -120,8 +123,9 @@ test("sysext: the pinned extension's tool runs before the original init, which b
   skipped("systemonly", /SYSEXT_SCOPE does not include initrd/);
   skipped("wrongid", /ID=fedora, the image's os-release says ID=\(none\)/);
   skipped("signed", /root hash [0-9a-f]{16}\.\.\. not pinned; signed, but no signature support in this storage-init/);
-  assert.match(c, /initoverlayfs: extensions: 2 stacked, 5 skipped/);
-  assert.match(c, /overlay mounted on \/initoverlayfs\/root \(2 extension layer\(s\) over the image\)/);
+  assert.match(c, new RegExp(`initoverlayfs: extension /boot/${IMAGE.replace(/\./g, "\\.")}\\.extra\\.d/perkernel\\.raw: stacked on /initoverlayfs/x/2 `));
+  assert.match(c, /initoverlayfs: extensions: 3 stacked, 5 skipped/);
+  assert.match(c, /overlay mounted on \/initoverlayfs\/root \(3 extension layer\(s\) over the image\)/);
   for (const never of ["TAMPERED", "UNPINNED", "SYSTEM", "WRONGID", "SIGNED"]) assert.doesNotMatch(c, new RegExp(`^${never}$`, "m"));
   assert.deepEqual(rep.dmPresent, [], `a device-mapper device is left\n${tail(c, 80)}`);
   assert.deepEqual(rep.loopsBacked, [], `a loop device is left\n${tail(c, 80)}`);
