@@ -115,13 +115,21 @@ static int check_top(const char *mnt, char *why)
 		snprintf(why, WHY_MAX, "opendir: %s", strerror(errno));
 		return -1;
 	}
-	while ((e = readdir(d)))
-		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") && strcmp(e->d_name, "usr") &&
-		    strcmp(e->d_name, "opt")) {
+	while ((e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		if (strcmp(e->d_name, "usr") && strcmp(e->d_name, "opt")) {
 			snprintf(why, WHY_MAX, "holds /%.64s: only /usr and /opt are stacked", e->d_name);
 			rc = -1;
 			break;
 		}
+		/* a symlink there would replace the image's whole /usr */
+		if (e->d_type != DT_DIR) {
+			snprintf(why, WHY_MAX, "/%.8s is not a directory", e->d_name);
+			rc = -1;
+			break;
+		}
+	}
 	closedir(d);
 	return rc;
 }
