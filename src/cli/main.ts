@@ -12,6 +12,7 @@ import { integrityCommands } from "./commands/integrity.js";
 import { installCommands } from "./commands/install.js";
 import { ukiCommand } from "./commands/uki.js";
 import { bootReportCommand } from "./commands/boot-report.js";
+import { sysextCommand } from "./commands/sysext.js";
 
 export function buildProgram(): Command {
   const program = new Command("initoverlayfs")
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   for (const c of integrityCommands()) program.addCommand(c);
   for (const c of installCommands()) program.addCommand(c);
   program.addCommand(ukiCommand());
+  program.addCommand(sysextCommand());
   program.addCommand(bootReportCommand());
   for (const c of program.commands) c.exitOverride().showHelpAfterError();
   return program;

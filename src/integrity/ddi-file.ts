@@ -8,7 +8,7 @@ import { closeSync, fstatSync, fsyncSync, ftruncateSync, openSync, readSync, wri
 import { createHash } from "node:crypto";
 import { FormatError, UsageError } from "../errors.js";
 import {
-  DdiArch, DdiPartitions, ddiPartitionGuids, decodeVeritySignature, encodeVeritySignature, findDdiPartitions, planDdi, VeritySignature, VERITY_SIGNATURE_MAX,
+  DdiArch, DdiKind, DdiPartitions, ddiRoleName, ddiPartitionGuids, decodeVeritySignature, encodeVeritySignature, findDdiPartitions, planDdi, VeritySignature, VERITY_SIGNATURE_MAX,
 } from "../formats/ddi/index.js";
 import { decodeGpt, encodeGpt, GPT_PRIMARY_READ, GptPartition, GptTable, SECTOR } from "../formats/gpt/index.js";
 import { HashName, toHex } from "../formats/verity/algorithms.js";
@@ -22,6 +22,8 @@ import { loadCertificate, signRootHash } from "./signature.js";
 
 export interface WriteDdiOptions extends LeafHashingOptions {
   arch?: DdiArch;
+  /** root (default): an image; usr: a system extension */
+  kind?: DdiKind;
   algorithm?: HashName;
   hashType?: 0 | 1;
   salt: Uint8Array;
@@ -81,7 +83,7 @@ export async function writeDdi(erofsPath: string, outPath: string, o: WriteDdiOp
     const signature = key && cert && fingerprint
       ? encodeVeritySignature({ rootHash: toHex(rootHash), certificateFingerprint: fingerprint, signature: signRootHash(toHex(rootHash), key, cert) })
       : undefined;
-    const table = planDdi({ arch: o.arch ?? "x86-64", rootHash, dataSize, hashSize: area.length, signatureSize: signature?.length, diskGuid: o.diskGuid });
+    const table = planDdi({ arch: o.arch ?? "x86-64", kind: o.kind, rootHash, dataSize, hashSize: area.length, signatureSize: signature?.length, diskGuid: o.diskGuid });
     if (table.partitions[0].offset !== rootOffset) throw new Error("DDI plan: the root partition moved");
     const gpt = encodeGpt(table);
     write(area, table.partitions[1].offset);
@@ -194,9 +196,11 @@ export async function verifyDdiSource(whole: ByteSource, o: DdiVerifyOptions = {
 
 /** What `inspect` shows of a DDI: its partitions, verity parameters and signature. */
 export function describeDdi(d: DdiInfo) {
-  const role = (p: GptPartition) => (p === d.parts.root ? "root" : p === d.parts.verity ? "root-verity" : p === d.parts.signature ? "root-verity-sig" : "other");
+  const k = d.parts.kind;
+  const role = (p: GptPartition) => (p === d.parts.root ? ddiRoleName(k, "root") : p === d.parts.verity ? ddiRoleName(k, "verity") : p === d.parts.signature ? ddiRoleName(k, "signature") : "other");
   return {
     arch: d.parts.arch,
+    kind: k,
     diskGuid: d.table.diskGuid,
     bytes: d.table.sectors * SECTOR,
     partitions: d.table.partitions.map((p) => ({

@@ -3,18 +3,20 @@
  * and the mini initramfs that mounts that image at boot. Everything is computed before anything is
  * written, so a bad selection or option leaves no half-made output.
  */
-import { existsSync, mkdirSync, realpathSync, renameSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync } from "node:fs";
 import { basename, dirname, join, resolve, sep } from "node:path";
 import { UsageError } from "../errors.js";
 import {
   absolutePathProblem, BOOT_SPEC_ESP, BootFstype, bootSpecProblem, BUILD_DEFAULTS, checked, defaultImagePath, FailurePolicy, FAILURE_POLICIES, IntegrityConfig,
-  MiniCompression, MINI_COMPRESSIONS, renderConfig,
+  MiniCompression, MINI_COMPRESSIONS, renderConfig, SYSEXT_CERT_PATH, VERITY_BLOCK_SIZE,
 } from "../formats/storage-init-config/index.js";
 import { bytesContent, displayName, FileContent, FsTree, Timestamp, toByteString, TreeStats, treeStats } from "../fs/tree.js";
 import { EarlyArchives } from "../initramfs/early.js";
 import { InitramfsSegment } from "../initramfs/read.js";
 import { fsyncDir, writeFileAtomic } from "../io/atomic-file.js";
 import { readDirTree } from "../io/dir-reader.js";
+import { verifyDdi } from "../integrity/ddi-file.js";
+import { loadCertificate } from "../integrity/signature.js";
 import { outputModeFor } from "../io/file-mode.js";
 import { defaultStorageInitPath, readStorageInit } from "../io/package-files.js";
 import { formatUuid, loadCompressing, timestampFromEnv, writeImage } from "./convert.js";
@@ -80,6 +82,10 @@ export interface BuildOptions {
   signCert?: string;
   /** plain (default) or ddi: the image as a Discoverable Disk Image (dm-verity only) */
   imageFormat?: SealOptions["imageFormat"];
+  /** system extension images (`sysext`) whose root hashes the mini pins (dm-verity only) */
+  sysext?: string[];
+  /** a certificate (PEM or DER) whose signed extensions storage-init may stack, stored as DER at SYSEXT_CERT_PATH */
+  sysextCert?: string;
   /** EROFS compression; default LZ4HC level 9 with 4 KiB pclusters; null: uncompressed */
   compression?: CompressionSettings | null;
   onProgress?: (done: number, total: number) => void;
@@ -273,6 +279,8 @@ interface MiniPlan {
   selection: ModuleSelection;
   /** module files: path inside the archive without the leading slash */
   files: { path: string; content: FileContent }[];
+  /** the extension signer's certificate, if any (same form) */
+  sysextFiles: { path: string; content: FileContent }[];
   modules: BuiltModule[];
   shims: string[];
   /** renders the config once the image's integrity setting is known */
@@ -289,6 +297,7 @@ async function planMini(o: BuildOptions, input: Input, kernel: Kernel): Promise<
   checkInit(input, o.init ?? BUILD_DEFAULTS.init);
   const t = clock();
   const { files, modules } = await moduleFiles(o, kernel.kver, selection);
+  const sysext = await sysextPins(o);
   const configFor = (integrity?: IntegrityConfig) => renderConfig({
     integrity,
     comment: `written by initoverlayfs build for kernel ${kernel.kver}`,
@@ -302,9 +311,34 @@ async function planMini(o: BuildOptions, input: Input, kernel: Kernel): Promise<
     cmdline: o.cmdline,
     modules: files.map((f, i) => ({ path: "/" + f.path, storageModule: modules[i].storageModule, optionalModule: modules[i].optionalModule })),
     shims,
+    ...(sysext.rootHashes.length ? { sysextRootHashes: sysext.rootHashes } : {}),
   });
   configFor(); // refuses a config storage-init would refuse before anything is written
-  return { storageInit, storageInitPath, selection, files, modules, shims, configFor, seconds: clock() - t };
+  return { storageInit, storageInitPath, selection, files, sysextFiles: sysext.files, modules, shims, configFor, seconds: clock() - t };
+}
+
+/**
+ * The extensions' root hashes, each recomputed from its data (a DDI that does not verify is
+ * refused), and the signer certificate as a mini initramfs file.
+ */
+async function sysextPins(o: BuildOptions): Promise<{ rootHashes: string[]; files: MiniPlan["files"] }> {
+  const given = o.sysext ?? [];
+  if ((given.length || o.sysextCert !== undefined) && (o.integrity ?? BUILD_DEFAULTS.integrity) !== "dm-verity") {
+    throw new UsageError("--sysext, --sysext-cert: need --integrity dm-verity (storage-init checks extensions with dm-verity)");
+  }
+  const rootHashes: string[] = [];
+  for (const f of given) {
+    const r = await verifyDdi(f);
+    if (!r.ok) throw new UsageError(`--sysext ${r.reason}`);
+    if (r.info.params.algorithm !== "sha256" || r.info.params.dataBlockSize !== VERITY_BLOCK_SIZE || r.info.params.hashBlockSize !== VERITY_BLOCK_SIZE) {
+      throw new UsageError(`--sysext ${f}: storage-init takes sha256 dm-verity with ${VERITY_BLOCK_SIZE}-byte blocks, this is ${r.info.params.algorithm} with ${r.info.params.dataBlockSize}/${r.info.params.hashBlockSize}`);
+    }
+    if (r.info.parts.kind !== "root") throw new UsageError(`--sysext ${f}: a ${r.info.parts.kind} partition; storage-init stacks extensions with a root partition (as \`initoverlayfs sysext\` writes them)`);
+    if (!rootHashes.includes(r.rootHash)) rootHashes.push(r.rootHash);
+  }
+  const files: MiniPlan["files"] = [];
+  if (o.sysextCert !== undefined) files.push({ path: SYSEXT_CERT_PATH.slice(1), content: bytesContent(loadCertificate(readFileSync(o.sysextCert)).raw) });
+  return { rootHashes, files };
 }
 
 /** The modules for the boot filesystem, storage drivers, storage-init's mounts and the integrity mode. */
@@ -389,7 +423,7 @@ async function writePair(o: BuildOptions, kver: string, input: Input, mini: Mini
     imageBytes = statSync(staged).size;
     config = mini.configFor(sealed.integrity);
     const t = clock();
-    packed = await packMiniInitramfs({ storageInit: mini.storageInit, config, files: [...mini.files, ...sealed.files], mtime: timestamp }, compression, input.earlyData);
+    packed = await packMiniInitramfs({ storageInit: mini.storageInit, config, files: [...mini.files, ...mini.sysextFiles, ...sealed.files], mtime: timestamp }, compression, input.earlyData);
     packSeconds = clock() - t;
     renameSync(staged, imageOut);
     fsyncDir(input.outDir);

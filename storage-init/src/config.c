@@ -152,6 +152,7 @@ enum kind {
 	K_PATHS,    /* repeatable absolute paths: struct path_list at off */
 	K_INTEGRITY,
 	K_IMAGE_FORMAT,
+	K_SYSEXT,   /* repeatable sha256 root hash; an empty value empties the list */
 };
 
 struct key_def {
@@ -205,6 +206,7 @@ static const struct key_def keys[] = {
 	SECURE_STR("verity_sig", verity_sig, check_absolute),
 	SECURE_STR("verity_cert", verity_cert, check_absolute),
 	{ "image_format", K_IMAGE_FORMAT, 0, 0, 0, NULL, 1 },
+	{ "sysext_roothash", K_SYSEXT, 0, 0, 0, NULL, 1 },
 };
 
 const char *const integrity_names[4] = { "none", "dm-verity", "fs-verity", "copy" };
@@ -402,6 +404,26 @@ int config_set(struct config *c, const char *key, const char *value,
 		if (set_module(c, value, k->max, err, errlen) < 0)
 			goto prefixed;
 		return CFG_OK;
+	case K_SYSEXT: {
+		unsigned char bin[SYSEXT_ROOTHASH_HEX / 2];
+
+		if (value[0] == '\0') {
+			c->n_sysext = 0;
+			return CFG_OK;
+		}
+		if (strlen(value) != SYSEXT_ROOTHASH_HEX || hex_decode(value, bin, sizeof bin) != (long)sizeof bin) {
+			snprintf(err, errlen, "%s: expected a sha256 root hash (%d hex digits): \"%.80s\"", key,
+				 SYSEXT_ROOTHASH_HEX, value);
+			return CFG_BAD;
+		}
+		if (c->n_sysext >= CFG_MAX_SYSEXTS) {
+			snprintf(err, errlen, "%s: too many entries (at most %d)", key, CFG_MAX_SYSEXTS);
+			return CFG_BAD;
+		}
+		/* lower case: compared with what the partition GUIDs say */
+		hex_encode(c->sysext_roothash[c->n_sysext++], bin, sizeof bin);
+		return CFG_OK;
+	}
 	case K_PATHS: {
 		struct path_list *l = (struct path_list *)(void *)((char *)c + k->off);
 

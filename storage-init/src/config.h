@@ -13,6 +13,8 @@
 #define CFG_MAX_MODULES 128
 #define CFG_MAX_SHIMS   8          /* entries of a path list (shim, shim_script) */
 #define CFG_ERR_MAX    256
+#define CFG_MAX_SYSEXTS 128        /* sysext_roothash entries (extensions stacked at most) */
+#define SYSEXT_ROOTHASH_HEX 64     /* a sha256 dm-verity root hash */
 
 enum failure_policy { FAILURE_PANIC = 0, FAILURE_REBOOT, FAILURE_SHELL };
 enum integrity_mode { INTEGRITY_NONE = 0, INTEGRITY_DM_VERITY, INTEGRITY_FS_VERITY, INTEGRITY_COPY };
@@ -80,6 +82,10 @@ struct config {
 	char verity_cert[SI_PATH_MAX];            /* ddi: pinned signer certificate (DER/PEM), or "" */
 	enum image_format image_format;           /* ddi: verity_hash_offset is the root-verity partition */
 	unsigned char image_format_given;
+	/* system extensions: the root hashes of those that may be stacked
+	 * (config file only; see sysext.h) */
+	size_t n_sysext;
+	char sysext_roothash[CFG_MAX_SYSEXTS][SYSEXT_ROOTHASH_HEX + 1];
 	/* derived by config_finish */
 	unsigned digest_alg;                      /* 1 SHA-256, 2 SHA-512 (fs-verity's numbers) */
 	size_t digest_len;

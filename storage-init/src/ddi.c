@@ -257,12 +257,10 @@ int ddi_check_signature(const char *buf, size_t len, const char *roothash, const
 	return cert_len ? check_signer(buf, end, roothash, cert, cert_len, err, errlen) : 0;
 }
 
-int ddi_locate(int fd, uint64_t size, const struct config *c, const unsigned char *cert, size_t cert_len,
-	       struct ddi_layout *out, char *err, size_t errlen)
+int ddi_read(int fd, uint64_t size, struct ddi_layout *out, char *err, size_t errlen)
 {
 	static unsigned char head[2 * SECTOR];
 	static unsigned char entries[GPT_ENTRIES_MAX_BYTES];
-	static char sig[DDI_SIG_MAX];
 	unsigned long long n_bytes;
 	size_t want;
 
@@ -283,8 +281,31 @@ int ddi_locate(int fd, uint64_t size, const struct config *c, const unsigned cha
 		snprintf(err, errlen, "offset 1024: GPT entry array: %s", strerror(errno ? errno : EIO));
 		return -1;
 	}
-	if (ddi_find(head + SECTOR, entries, want, size, out, err, errlen) < 0 ||
-	    ddi_check(out, c, err, errlen) < 0)
+	return ddi_find(head + SECTOR, entries, want, size, out, err, errlen);
+}
+
+void ddi_roothash_of_guids(const struct ddi_layout *l, char out[65])
+{
+	char text[37];
+	size_t i, o = 0;
+	int k;
+
+	for (k = 0; k < 2; k++) {
+		guid_format(k ? l->verity.guid : l->root.guid, text);
+		for (i = 0; text[i]; i++)
+			if (text[i] != '-')
+				out[o++] = text[i];
+	}
+	out[o] = '\0';
+}
+
+int ddi_locate(int fd, uint64_t size, const struct config *c, const unsigned char *cert, size_t cert_len,
+	       struct ddi_layout *out, char *err, size_t errlen)
+{
+	static char sig[DDI_SIG_MAX];
+	size_t want;
+
+	if (ddi_read(fd, size, out, err, errlen) < 0 || ddi_check(out, c, err, errlen) < 0)
 		return -1;
 	if (!out->has_sig) {
 		if (!cert_len)

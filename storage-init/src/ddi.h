@@ -42,6 +42,13 @@ int ddi_check(const struct ddi_layout *l, const struct config *c, char *err, siz
 int ddi_check_signature(const char *buf, size_t len, const char *roothash, const unsigned char *cert,
 			size_t cert_len, char *err, size_t errlen);
 
+/* Reads the GPT from fd (a file of `size` bytes): ddi_find on it. */
+int ddi_read(int fd, uint64_t size, struct ddi_layout *out, char *err, size_t errlen);
+
+/* The 64 hex digits the root and root-verity partition GUIDs carry (the
+ * root hash's first and last 128 bits, as systemd-repart sets them). */
+void ddi_roothash_of_guids(const struct ddi_layout *l, char out[65]);
+
 /* Reads the GPT and the signature partition from fd (a file of `size`
  * bytes) and runs the checks above; with a pinned certificate the
  * signature partition must be there and verify. Returns 0, or -1 with a

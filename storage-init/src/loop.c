@@ -35,12 +35,13 @@ static int open_loop(int nr, char *devpath, size_t size)
 }
 
 /* LOOP_CONFIGURE (5.8+). Returns 0, or -1 with errno. */
-static int configure(int loopfd, int image_fd, const char *image_name, int dio)
+static int configure(int loopfd, int image_fd, const char *image_name, uint64_t offset, int dio)
 {
 	struct si_loop_config cfg;
 
 	memset(&cfg, 0, sizeof cfg);
 	cfg.fd = (uint32_t)image_fd;
+	cfg.info.lo_offset = offset;
 	cfg.info.lo_flags = SI_LO_FLAGS_READ_ONLY | SI_LO_FLAGS_AUTOCLEAR |
 			    (dio ? SI_LO_FLAGS_DIRECT_IO : 0);
 	str_copy((char *)cfg.info.lo_file_name, SI_LO_NAME_SIZE, image_name);
@@ -48,7 +49,7 @@ static int configure(int loopfd, int image_fd, const char *image_name, int dio)
 }
 
 /* Older kernels: LOOP_SET_FD + LOOP_SET_STATUS64 (+ LOOP_SET_DIRECT_IO). */
-static int set_fd_status(int loopfd, int image_fd, const char *image_name)
+static int set_fd_status(int loopfd, int image_fd, const char *image_name, uint64_t offset)
 {
 	struct si_loop_info64 info;
 	int saved;
@@ -57,6 +58,7 @@ static int set_fd_status(int loopfd, int image_fd, const char *image_name)
 		return -1;
 	memset(&info, 0, sizeof info);
 	info.lo_flags = SI_LO_FLAGS_AUTOCLEAR;  /* read-only comes from O_RDONLY */
+	info.lo_offset = offset;
 	str_copy((char *)info.lo_file_name, SI_LO_NAME_SIZE, image_name);
 	if (xioctl(loopfd, SI_LOOP_SET_STATUS64, (unsigned long)&info) < 0) {
 		saved = errno;
@@ -71,6 +73,12 @@ static int set_fd_status(int loopfd, int image_fd, const char *image_name)
 
 int loop_attach(int image_fd, const char *image_name, char *devpath, size_t size,
 		const char **what)
+{
+	return loop_attach_at(image_fd, image_name, 0, devpath, size, what);
+}
+
+int loop_attach_at(int image_fd, const char *image_name, uint64_t offset, char *devpath,
+		   size_t size, const char **what)
 {
 	int ctl, tries, saved;
 
@@ -93,16 +101,16 @@ int loop_attach(int image_fd, const char *image_name, char *devpath, size_t size
 			*what = devpath;
 			goto fail;
 		}
-		rc = configure(loopfd, image_fd, image_name, 1);
+		rc = configure(loopfd, image_fd, image_name, offset, 1);
 		if (rc < 0 && errno == EINVAL) {
 			log_debug("loop: LOOP_CONFIGURE with direct I/O: EINVAL, retrying without");
 			how = "LOOP_CONFIGURE without direct I/O";
-			rc = configure(loopfd, image_fd, image_name, 0);
+			rc = configure(loopfd, image_fd, image_name, offset, 0);
 		}
 		if (rc < 0 && (errno == ENOTTY || errno == EINVAL)) {
 			log_debug("loop: LOOP_CONFIGURE unsupported, using LOOP_SET_FD");
 			how = "LOOP_SET_FD";
-			rc = set_fd_status(loopfd, image_fd, image_name);
+			rc = set_fd_status(loopfd, image_fd, image_name, offset);
 		}
 		if (rc == 0) {
 			close(ctl);

@@ -14,6 +14,7 @@
 #include "mounts.h"
 #include "shims.h"
 #include "switchroot.h"
+#include "sysext.h"
 #include "util.h"
 
 #include <errno.h>
@@ -33,6 +34,7 @@
 #define UPPER_DIR RW_MNT "/upper"
 #define WORK_SUB  RW_MNT "/work"
 #define ROOT_MNT  WORK_DIR "/root"
+#define SYSEXT_MNT WORK_DIR "/x"   /* x/N: extension N (short: the overlay options hold them all) */
 #define MAX_INIT_ARGS 256
 
 extern char **environ;
@@ -115,6 +117,8 @@ static void print_config(void)
 		if (cfg.image_format_given)
 			printf("image_format=%s\n", image_format_names[cfg.image_format]);
 	}
+	for (i = 0; i < cfg.n_sysext; i++)
+		printf("sysext_roothash=%s\n", cfg.sysext_roothash[i]);
 }
 
 /* --mount-image CONFIG IMAGE MOUNTPOINT: the boot's image step (integrity
@@ -254,7 +258,9 @@ static void log_handover(const struct handover_stats *s, unsigned long long ms)
 static int storage_init(int argc, char **argv)
 {
 	char err[CFG_ERR_MAX * 2], image_path[SI_PATH_MAX + 8];
-	char ovl_opts[3 * SI_PATH_MAX];
+	/* a page: the most mount(2) takes; CFG_MAX_SYSEXTS layers fit */
+	static char ovl_opts[4096], lower[4096 - 3 * SI_PATH_MAX];
+	struct sysext_report sx;
 	char *init_argv[MAX_INIT_ARGS + 1];
 	const struct module_spec *bad_mod;
 	struct module_counts nmod;
@@ -331,6 +337,9 @@ static int storage_init(int argc, char **argv)
 		fail_errno("mount image", LOWER_MNT, errno);
 	image_mount(&cfg, image_path, bdev.node, LOWER_MNT, &img);
 	failure_set_image_root(LOWER_MNT);
+	/* extensions: read from the initial rootfs and /boot, verified, mounted
+	 * before the hand-over (which moves /.extra into the new root) */
+	sysext_apply(&cfg, image_path, LOWER_MNT, SYSEXT_MNT, lower, sizeof lower, &sx);
 	/* Nothing of ours holds the boot filesystem (its blocks are read from the
 	 * partition, or a sealed memfd): unmount it for real, so the system can
 	 * mount and fsck it read-write. Otherwise the loop device holds the image
@@ -366,7 +375,7 @@ static int storage_init(int argc, char **argv)
 	 * root's must be the image's, as the original init would see them */
 	if (copy_dir_attrs(LOWER_MNT, UPPER_DIR) < 0)
 		fail_errno("mount overlay", UPPER_DIR, errno);
-	snprintf(ovl_opts, sizeof ovl_opts, "lowerdir=%s,upperdir=%s,workdir=%s", LOWER_MNT, UPPER_DIR,
+	snprintf(ovl_opts, sizeof ovl_opts, "lowerdir=%s,upperdir=%s,workdir=%s", lower, UPPER_DIR,
 		 WORK_SUB);
 	if (do_mount("overlay", ROOT_MNT, "overlay", 0, ovl_opts) < 0)
 		fail_errno("mount overlay", ROOT_MNT, errno);
@@ -375,9 +384,13 @@ static int storage_init(int argc, char **argv)
 	/* a layer left mounted here would pin the loop device and /boot after the switch */
 	if (umount2(LOWER_MNT, MNT_DETACH) < 0)
 		fail_errno("detach overlay layers", LOWER_MNT, errno);
+	sysext_release(SYSEXT_MNT, sx.stacked);
 	if (umount2(RW_MNT, MNT_DETACH) < 0)
 		fail_errno("detach overlay layers", RW_MNT, errno);
-	log_info("overlay mounted on " ROOT_MNT);
+	if (sx.stacked)
+		log_info("overlay mounted on " ROOT_MNT " (%zu extension layer(s) over the image)", sx.stacked);
+	else
+		log_info("overlay mounted on " ROOT_MNT);
 
 	/* what the boot loader appended (credentials, extensions, more initrds)
 	 * into the new root as the kernel would have unpacked it there; before

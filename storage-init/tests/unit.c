@@ -10,6 +10,7 @@
 #include "gpt.h"
 #include "manifest.h"
 #include "pkcs7.h"
+#include "release.h"
 #include "script.h"
 #include "sha2.h"
 #include "util.h"
@@ -1356,6 +1357,37 @@ static void test_pkcs7_der(void)
 	CHECK_STR(e, "certificate offset 0: 16385 bytes, more than 16384");
 }
 
+static void test_release(void)
+{
+	char id[16], v[8];
+	int initrd = -1;
+
+	CHECK(sysext_parse_release("ID=debian\nSYSEXT_SCOPE=initrd system\n", id, sizeof id, &initrd) == 0);
+	CHECK_STR(id, "debian");
+	CHECK(initrd == 1);
+	/* absent scope: "system portable" */
+	CHECK(sysext_parse_release("  ID=\"_any\"\r\n", id, sizeof id, &initrd) == 0);
+	CHECK_STR(id, "_any");
+	CHECK(initrd == 0);
+	CHECK(sysext_parse_release("ID=a\nSYSEXT_SCOPE='system portable'\nID=b", id, sizeof id, &initrd) == 0);
+	CHECK_STR(id, "b");
+	CHECK(initrd == 0);
+	CHECK(sysext_parse_release("SYSEXT_SCOPE=initrd\nIDX=a\n", id, sizeof id, &initrd) < 0);
+	CHECK(sysext_parse_release("ID=\n", id, sizeof id, &initrd) < 0);
+	CHECK(sysext_parse_release("ID=much-too-long-for-the-buffer\n", id, sizeof id, &initrd) < 0);
+	CHECK(release_value("A=1\nB = 2\n", "B", v, sizeof v) < 0);
+
+	/* sysext_roothash: sha256 hex, lower-cased, repeated, emptied by an empty value */
+	config_defaults(&c);
+	CHECK(config_set(&c, "sysext_roothash", "AB00000000000000000000000000000000000000000000000000000000000001", CFG_FROM_FILE, err, sizeof err) == CFG_OK);
+	CHECK(c.n_sysext == 1);
+	CHECK_STR(c.sysext_roothash[0], "ab00000000000000000000000000000000000000000000000000000000000001");
+	CHECK(config_set(&c, "sysext_roothash", "ab", CFG_FROM_FILE, err, sizeof err) == CFG_BAD);
+	CHECK(config_set(&c, "sysext_roothash", "ab00000000000000000000000000000000000000000000000000000000000001", CFG_FROM_CMDLINE, err, sizeof err) == CFG_BAD);
+	CHECK(config_set(&c, "sysext_roothash", "", CFG_FROM_FILE, err, sizeof err) == CFG_OK);
+	CHECK(c.n_sysext == 0);
+}
+
 int main(void)
 {
 	test_config_basic();
@@ -1391,6 +1423,7 @@ int main(void)
 	test_extents();
 	test_efivar();
 	test_manifest();
+	test_release();
 	printf("unit: %u passed, %u failed\n", passed, failed);
 	return failed ? 1 : 0;
 }

@@ -34,6 +34,8 @@ export const CONFIGS: StorageInitConfig[] = [
     ],
   },
   ...INTEGRITY.map((integrity) => ({ ...BASE, integrity })),
+  // extensions pinned by root hash (and none: an empty list writes no line)
+  { ...BASE, integrity: DM, sysextRootHashes: ["ab".repeat(32), "0123456789abcdef".repeat(4)] },
   // the partition the boot loader names in LoaderDevicePartUUID
   { ...BASE, boot: BOOT_SPEC_ESP, bootfstype: "vfat" },
 ];

@@ -35,12 +35,15 @@ export function readerCommands(): Command[] {
       const { inspectErofs } = await import("../../formats/erofs/inspect.js");
       const { isGptDisk } = await import("../../formats/gpt/gpt.js");
       let bytes = load(image);
-      let ddi;
+      let ddi: (ReturnType<typeof import("../../integrity/ddi-file.js").describeDdi> & { extension?: import("../../formats/sysext/index.js").ExtensionInfo }) | undefined;
       if (isGptDisk(bytes)) {
         const { describeDdi, readDdi } = await import("../../integrity/ddi-file.js");
         const d = readDdi(image);
         ddi = describeDdi(d);
         bytes = bytes.subarray(d.parts.root.offset, d.parts.root.offset + d.parts.root.size);
+        const { extensionInfoOf } = await import("../../formats/sysext/index.js");
+        const extension = withSource(image, () => extensionInfoOf(bytes, image));
+        if (extension) ddi = { ...ddi, extension };
       }
       const info = withSource(image, () => inspectErofs(bytes));
       if (o.json) {
@@ -56,6 +59,11 @@ export function readerCommands(): Command[] {
         process.stdout.write(`${"  verity".padEnd(18)} ${v.algorithm} format ${v.hashType}, ${v.dataBlocks} blocks of ${v.dataBlockSize}, salt ${v.salt || "-"}\n`);
         process.stdout.write(`${"  root hash".padEnd(18)} ${ddi.rootHashFromGuids} (partition GUIDs)\n`);
         if (ddi.signature) process.stdout.write(`${"  signature".padEnd(18)} root hash ${ddi.signature.rootHash}, signer ${ddi.signature.certificateFingerprint} (not verified: use verify --cert)\n`);
+        if (ddi.extension) {
+          const x = ddi.extension;
+          const level = x.versionId !== undefined ? `, VERSION_ID=${x.versionId}` : x.sysextLevel !== undefined ? `, SYSEXT_LEVEL=${x.sysextLevel}` : "";
+          process.stdout.write(`${"  extension".padEnd(18)} ${x.name}: ID=${x.id}${level}, scope ${x.effectiveScope.join(" ")}${x.scope ? "" : " (default)"}${x.architecture ? `, ARCHITECTURE=${x.architecture}` : ""}\n`);
+        }
         process.stdout.write(`${"root partition:".padEnd(18)}\n`);
       }
       const lines: [string, unknown][] = [

@@ -12,7 +12,11 @@ import { FormatError, UsageError } from "../../errors.js";
 import { GPT_ATTR, GptPartition, GptTable, planGpt } from "../gpt/gpt.js";
 import { formatUuid } from "../uuid.js";
 
-/** root, root-verity and root-verity-sig type GUIDs per architecture (Discoverable Partitions) */
+/**
+ * root, root-verity and root-verity-sig type GUIDs per architecture (Discoverable Partitions);
+ * DDI_USR_PARTITION_TYPES: the usr, usr-verity and usr-verity-sig ones a system extension uses
+ * (systemd-id128 show: usr-x86-64, usr-x86-64-verity, usr-x86-64-verity-sig).
+ */
 export const DDI_PARTITION_TYPES = {
   "x86-64": {
     root: "4f68bce3-e8cd-4db1-96e7-fbcaf984b709",
@@ -20,17 +24,34 @@ export const DDI_PARTITION_TYPES = {
     signature: "41092b05-9fc8-4523-994f-2def0408b176",
   },
 } as const;
+export const DDI_USR_PARTITION_TYPES = {
+  "x86-64": {
+    root: "8484680c-9521-48c6-9c11-b0720656f69e",
+    verity: "77ff5f63-e7b6-4633-acf4-1565b864c0e6",
+    signature: "e7bb33fb-06cf-4e81-8273-e543b413e2e2",
+  },
+} as const satisfies Record<keyof typeof DDI_PARTITION_TYPES, Record<"root" | "verity" | "signature", string>>;
 export type DdiArch = keyof typeof DDI_PARTITION_TYPES;
 export const DDI_ARCHES = Object.keys(DDI_PARTITION_TYPES) as DdiArch[];
 export type DdiRole = keyof (typeof DDI_PARTITION_TYPES)[DdiArch];
+/** which file system the data partition holds: the root (an image) or /usr (a system extension) */
+export type DdiKind = "root" | "usr";
+export const DDI_KINDS: readonly DdiKind[] = ["root", "usr"];
+const TYPES: Record<DdiKind, Record<DdiArch, Record<DdiRole, string>>> = { root: DDI_PARTITION_TYPES, usr: DDI_USR_PARTITION_TYPES };
 /** repart's default labels: the partition type's name */
-const LABEL: Record<DdiRole, string> = { root: "root-%A", verity: "root-%A-verity", signature: "root-%A-verity-sig" };
+const LABEL: Record<DdiRole, string> = { root: "%K-%A", verity: "%K-%A-verity", signature: "%K-%A-verity-sig" };
+/** a partition's role as the spec names it: root, usr-verity, ... */
+export function ddiRoleName(kind: DdiKind, role: DdiRole): string {
+  return role === "root" ? kind : `${kind}-${role === "verity" ? "verity" : "verity-sig"}`;
+}
 /** every partition of a DDI is a multiple of this and starts at a multiple of it */
 export const DDI_ALIGN = 4096;
 export const DDI_ATTRIBUTES = GPT_ATTR.readOnly;
 
 export interface DdiPlanOptions {
   arch: DdiArch;
+  /** default root */
+  kind?: DdiKind;
   rootHash: Uint8Array;
   /** bytes of each partition; rounded up to DDI_ALIGN */
   dataSize: number;
@@ -56,11 +77,12 @@ export function ddiPartitionGuids(rootHash: Uint8Array): { root: string; verity:
 }
 
 export function planDdi(o: DdiPlanOptions): GptTable {
-  const types = DDI_PARTITION_TYPES[o.arch];
+  const kind = o.kind ?? "root";
+  const types = TYPES[kind][o.arch];
   if (!types) throw new UsageError(`DDI: unsupported architecture ${JSON.stringify(o.arch)} (${DDI_ARCHES.join(", ")})`);
   const guids = ddiPartitionGuids(o.rootHash);
   const up = (n: number) => Math.ceil(n / DDI_ALIGN) * DDI_ALIGN;
-  const part = (role: DdiRole, guid: string, size: number) => ({ type: types[role], guid, name: LABEL[role].replace("%A", o.arch), size: up(size), attributes: DDI_ATTRIBUTES });
+  const part = (role: DdiRole, guid: string, size: number) => ({ type: types[role], guid, name: LABEL[role].replace("%K", kind).replace("%A", o.arch), size: up(size), attributes: DDI_ATTRIBUTES });
   const partitions = [part("root", guids.root, o.dataSize), part("verity", guids.verity, o.hashSize)];
   if (o.signatureSize !== undefined) partitions.push(part("signature", derivedGuid(o.rootHash, "verity-sig"), o.signatureSize));
   return planGpt({ diskGuid: o.diskGuid ?? derivedGuid(o.rootHash, "disk"), partitions, align: DDI_ALIGN, firstLba: o.firstLba });
@@ -68,26 +90,33 @@ export function planDdi(o: DdiPlanOptions): GptTable {
 
 export interface DdiPartitions {
   arch: DdiArch;
+  kind: DdiKind;
   root: GptPartition;
   verity: GptPartition;
   signature?: GptPartition;
 }
 
-/** The root, verity and signature partitions of a table: exactly one root and one verity partition of one architecture. */
+/**
+ * The data, verity and signature partitions of a table: exactly one root (or usr) and one verity
+ * partition of one architecture; root first (an image), else usr (a system extension).
+ */
 export function findDdiPartitions(t: GptTable, source = "disk image"): DdiPartitions {
   const fail = (why: string): never => {
     throw new FormatError("DDI", undefined, why, source);
   };
-  for (const arch of DDI_ARCHES) {
-    const of = (role: DdiRole) => t.partitions.filter((p) => p.type === DDI_PARTITION_TYPES[arch][role]);
-    const [root, verity, signature] = (["root", "verity", "signature"] as const).map(of);
-    if (!root.length && !verity.length) continue;
-    if (root.length !== 1 || verity.length !== 1) fail(`expected one ${arch} root and one root-verity partition, found ${root.length} and ${verity.length}`);
-    if (signature.length > 1) fail(`expected at most one ${arch} root-verity-sig partition, found ${signature.length}`);
-    for (const p of [root[0], verity[0], ...signature]) {
-      if (p.offset % DDI_ALIGN !== 0 || p.size % DDI_ALIGN !== 0) fail(`partition ${p.number} (${p.name}) is not ${DDI_ALIGN}-byte aligned`);
+  for (const kind of DDI_KINDS) {
+    for (const arch of DDI_ARCHES) {
+      const of = (role: DdiRole) => t.partitions.filter((p) => p.type === TYPES[kind][arch][role]);
+      const [root, verity, signature] = (["root", "verity", "signature"] as const).map(of);
+      if (!root.length && !verity.length) continue;
+      const name = (role: DdiRole) => ddiRoleName(kind, role);
+      if (root.length !== 1 || verity.length !== 1) fail(`expected one ${arch} ${name("root")} and one ${name("verity")} partition, found ${root.length} and ${verity.length}`);
+      if (signature.length > 1) fail(`expected at most one ${arch} ${name("signature")} partition, found ${signature.length}`);
+      for (const p of [root[0], verity[0], ...signature]) {
+        if (p.offset % DDI_ALIGN !== 0 || p.size % DDI_ALIGN !== 0) fail(`partition ${p.number} (${p.name}) is not ${DDI_ALIGN}-byte aligned`);
+      }
+      return { arch, kind, root: root[0], verity: verity[0], signature: signature[0] };
     }
-    return { arch, root: root[0], verity: verity[0], signature: signature[0] };
   }
-  return fail(`no root partition of a known architecture (${DDI_ARCHES.join(", ")})`);
+  return fail(`no root or usr partition of a known architecture (${DDI_ARCHES.join(", ")})`);
 }

@@ -29,6 +29,8 @@ export interface StorageInitConfig {
   integrity?: IntegrityConfig;
   /** false: storage-init ignores initoverlayfs.* on the kernel command line (`cmdline = no`) */
   cmdline?: boolean;
+  /** system extensions storage-init may stack: their dm-verity root hashes (sha256, lower-case hex; `sysext_roothash`) */
+  sysextRootHashes?: string[];
   /** a comment line at the top */
   comment?: string;
 }

@@ -8,7 +8,7 @@ import { ModuleSpec, StorageInitConfig } from "./config.js";
 import { parseIntegrity } from "./integrity.js";
 import { BOOT_FSTYPES, BUILD_DEFAULTS, DEFAULT_SHIMS, FAILURE_POLICIES, LIMITS, memberOf, MODULE_KEYS } from "./schema.js";
 import { ConfigEntry, ConfigKeys } from "./text.js";
-import { absolutePathProblem, bootSpecProblem, parseCount } from "./values.js";
+import { absolutePathProblem, bootSpecProblem, parseCount, SYSEXT_ROOTHASH_KEY, sysextRootHashProblem } from "./values.js";
 
 export function parseConfig(text: ByteString, source = "config"): StorageInitConfig {
   return configFromKeys(ConfigKeys.parse(text, source));
@@ -42,6 +42,7 @@ export function configFromKeys(keys: ConfigKeys): StorageInitConfig {
   const failureText = keys.get("failure");
 
   const modules: ModuleSpec[] = [];
+  const sysextRootHashes: string[] = [];
   let shims: ByteString[] | undefined;
   for (const e of keys.entries) {
     const at = (why: string): never => fail(e.key, why, e);
@@ -59,6 +60,15 @@ export function configFromKeys(keys: ConfigKeys): StorageInitConfig {
         ...(params ? { params } : {}),
         ...(e.key === "storage_module" ? { storageModule: true } : e.key === "optional_module" ? { optionalModule: true } : {}),
       });
+    } else if (e.key === SYSEXT_ROOTHASH_KEY) {
+      if (e.value === "") {
+        sysextRootHashes.length = 0;
+        continue;
+      }
+      const p = sysextRootHashProblem(e.value);
+      if (p) at(p);
+      if (sysextRootHashes.length >= LIMITS.sysexts) at(`more than ${LIMITS.sysexts} entries`);
+      sysextRootHashes.push(e.value.toLowerCase());
     } else if (e.key === "shim") {
       shims ??= [];
       if (e.value === "") {
@@ -85,5 +95,6 @@ export function configFromKeys(keys: ConfigKeys): StorageInitConfig {
     modules,
     shims: shims ?? [...DEFAULT_SHIMS],
     integrity: parseIntegrity(keys),
+    ...(sysextRootHashes.length ? { sysextRootHashes } : {}),
   };
 }

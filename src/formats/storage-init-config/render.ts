@@ -9,7 +9,7 @@ import { moduleKey, StorageInitConfig } from "./config.js";
 import { IntegrityConfig, integrityEntries, parseIntegrity } from "./integrity.js";
 import { BOOT_FSTYPES, FAILURE_POLICIES, LIMITS } from "./schema.js";
 import { ConfigKeys, quoteValue } from "./text.js";
-import { absolutePathProblem, bootSpecProblem, valueProblem } from "./values.js";
+import { absolutePathProblem, bootSpecProblem, SYSEXT_ROOTHASH_KEY, sysextRootHashProblem, valueProblem } from "./values.js";
 
 /** `what: problem` as a UsageError when there is a problem; the value otherwise. */
 export function checked<T>(what: string, v: T, problem: string | undefined): T {
@@ -39,6 +39,9 @@ export function renderConfig(c: StorageInitConfig): ByteString {
   lines.push(`failure = ${c.failure}`);
   if (c.cmdline === false) lines.push("cmdline = no");
   if (c.integrity) lines.push(...renderIntegrity(c.integrity));
+  const pins = c.sysextRootHashes ?? [];
+  if (pins.length > L.sysexts) throw new UsageError(`--sysext: ${pins.length} extensions pinned, storage-init takes at most ${L.sysexts}`);
+  for (const h of pins) lines.push(`${SYSEXT_ROOTHASH_KEY} = ${checked("--sysext", h, sysextRootHashProblem(h)).toLowerCase()}`);
   for (const m of c.modules) {
     if (!m.path.startsWith("/") || m.path.length > L.path || /\s/.test(m.path)) throw new UsageError(`module path unusable by storage-init: ${JSON.stringify(displayName(m.path))}`);
     if (m.params !== undefined && (b(m.params).length > L.params || /[\n\r\0"]/.test(m.params))) throw new UsageError(`module parameters unusable by storage-init: ${JSON.stringify(m.params)}`);

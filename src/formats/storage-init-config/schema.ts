@@ -14,6 +14,23 @@ export const CONFIG_PATH = "/etc/initoverlayfs.conf";
  */
 export const MANIFEST_PATH = "/etc/initoverlayfs.manifest";
 
+/**
+ * System extensions storage-init stacks on the image (storage-init/src/sysext.h): the pinned
+ * root hashes (key sysext_roothash, sha256, one a line), the signer certificate's path in the
+ * mini initramfs (DER; `build --sysext-cert`), and where it looks for NAME.raw files: what
+ * systemd-stub passes in the initial rootfs, then on the boot partition a directory next to the
+ * image shared by every kernel's image and one for this image only. Later ones stack higher.
+ */
+export const SYSEXT_CERT_PATH = "/etc/initoverlayfs/sysext-cert.der";
+export const SYSEXT_DIRS = {
+  /** systemd-stub's .extra/sysext/ (the initial rootfs) */
+  stub: "/.extra/sysext",
+  /** on the boot partition: IMAGE_DIR/initoverlayfs-extensions/ (every kernel) */
+  shared: "initoverlayfs-extensions",
+  /** on the boot partition: IMAGE.extra.d/ (this image's kernel only) */
+  perImageSuffix: ".extra.d",
+} as const;
+
 /** storage-init/src/config.h, manifest.h */
 export const LIMITS = {
   modules: 128, // CFG_MAX_MODULES
@@ -28,6 +45,7 @@ export const LIMITS = {
   manifestFile: 64 * 1024, // MANIFEST_FILE_MAX
   manifestEntries: 1024, // MANIFEST_MAX_ENTRIES
   manifestPath: 4095, // MANIFEST_PATH_MAX - 1
+  sysexts: 128, // CFG_MAX_SYSEXTS: pinned extension root hashes, and extensions stacked
 } as const;
 
 /**

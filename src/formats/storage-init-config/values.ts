@@ -34,6 +34,14 @@ export function valueProblem(v: string, max: number = LIMITS.value): string | un
   return undefined;
 }
 
+/** the repeated key pinning an extension's root hash (config.c: keys[]) */
+export const SYSEXT_ROOTHASH_KEY = "sysext_roothash";
+
+/** sysext_roothash: a sha256 dm-verity root hash */
+export function sysextRootHashProblem(v: string): string | undefined {
+  return /^[0-9a-fA-F]{64}$/.test(v) ? undefined : `expected a sha256 root hash (64 hex digits), got ${JSON.stringify(v)}`;
+}
+
 /** A whole number in [0, max] written in decimal. */
 export function parseCount(v: string, max = Number.MAX_SAFE_INTEGER): number | undefined {
   if (!/^[0-9]+$/.test(v)) return undefined;

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { FormatError, UsageError } from "../../../src/errors.js";
 import {
-  bootSpecProblem, ConfigKeys, DEFAULT_SHIMS, DmVerityConfig, IntegrityConfig, integrityEntries, LIMITS, parseConfig, parseConfigText, parseIntegrity, renderConfig, renderIntegrity,
+  bootSpecProblem, ConfigKeys, DEFAULT_SHIMS, DmVerityConfig, IntegrityConfig, integrityEntries, LIMITS, SYSEXT_CERT_PATH, SYSEXT_DIRS, parseConfig, parseConfigText, parseIntegrity, renderConfig, renderIntegrity,
   StorageInitConfig, VERITY_BLOCK_SIZE, CONFIG_PATH, MANIFEST_PATH,
 } from "../../../src/formats/storage-init-config/index.js";
 import { BASE, CONFIGS, DM, INTEGRITY } from "../../helpers/storage-init-configs.js";
@@ -70,6 +70,14 @@ test("the limits are storage-init's own (config.h), and renderConfig enforces th
   assert.deepEqual(
     { file: LIMITS.manifestFile, entries: LIMITS.manifestEntries, path: LIMITS.manifestPath },
     { file: define(manifest, "MANIFEST_FILE_MAX"), entries: define(manifest, "MANIFEST_MAX_ENTRIES"), path: define(manifest, "MANIFEST_PATH_MAX") - 1 },
+  );
+  // system extensions: the limit, the certificate's path and where storage-init looks (sysext.h)
+  assert.equal(define(header, "CFG_MAX_SYSEXTS"), LIMITS.sysexts);
+  const sysext = readFileSync(new URL("../../../../storage-init/src/sysext.h", import.meta.url), "utf8");
+  const str = (name: string) => new RegExp(`#define ${name} "([^"]+)"`).exec(sysext)?.[1];
+  assert.deepEqual(
+    { cert: SYSEXT_CERT_PATH, stub: SYSEXT_DIRS.stub, shared: SYSEXT_DIRS.shared, perImage: SYSEXT_DIRS.perImageSuffix },
+    { cert: str("SYSEXT_CERT_PATH"), stub: str("SYSEXT_STUB_DIR"), shared: str("SYSEXT_SHARED_DIR"), perImage: str("SYSEXT_IMAGE_SUFFIX") },
   );
   const max = LIMITS.modules;
   const many = Array.from({ length: max + 1 }, (_, i) => ({ path: `/lib/modules/k/m${i}.ko` }));
@@ -173,4 +181,15 @@ test("a bad module or shim line is reported at its own offset, not at the key's 
   assert.throws(() => parseConfig(text, "x.conf"), (e: unknown) => e instanceof FormatError && e.offset === text.indexOf("module = rel") && /module: must be an absolute path/.test(e.message));
   const shims = text.replace("module = rel/a.ko", "module = /a.ko");
   assert.throws(() => parseConfig(shims, "x.conf"), (e: unknown) => e instanceof FormatError && e.offset === shims.indexOf("shim = x"));
+});
+
+test("sysext_roothash: repeated, lower-cased, at most LIMITS.sysexts; a bad one is refused at its line, an empty one empties the list", () => {
+  const h = (i: number) => i.toString(16).padStart(64, "0");
+  const c = parseConfig(renderConfig({ ...BASE, sysextRootHashes: [h(1), "AB".repeat(32)] }));
+  assert.deepEqual(c.sysextRootHashes, [h(1), "ab".repeat(32)]);
+  assert.throws(() => renderConfig({ ...BASE, sysextRootHashes: Array.from({ length: LIMITS.sysexts + 1 }, (_, i) => h(i)) }), /--sysext: 129 extensions pinned, storage-init takes at most 128/);
+  assert.throws(() => renderConfig({ ...BASE, sysextRootHashes: ["ab"] }), /--sysext: expected a sha256 root hash \(64 hex digits\), got "ab"/);
+  const text = renderConfig(BASE) + `sysext_roothash = ${h(2)}\nsysext_roothash = xyz\n`;
+  assert.throws(() => parseConfig(text, "c"), (e: Error) => e.message.startsWith(`c: offset ${text.indexOf("sysext_roothash = xyz")}:`) && /expected a sha256 root hash/.test(e.message));
+  assert.equal(parseConfig(renderConfig(BASE) + `sysext_roothash = ${h(2)}\nsysext_roothash =\n`).sysextRootHashes, undefined);
 });

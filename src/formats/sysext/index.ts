@@ -1,0 +1,2 @@
+export * from "./extension-release.js";
+export * from "./in-image.js";

@@ -1,0 +1,40 @@
+/* System extensions stacked on the image (src/formats/storage-init-config/
+ * schema.ts: SYSEXT_*). NAME.raw files, each a DDI with a root (EROFS) and a
+ * root-verity partition, whose root hash the config pins (sysext_roothash),
+ * found in, in this order (later ones stack higher; within a directory by
+ * name):
+ *   /.extra/sysext/                       what systemd-stub passes
+ *   /boot<image dir>/initoverlayfs-extensions/   every kernel's image
+ *   /boot<image>.extra.d/                  this image only
+ * Each is checked before use: its partitions' GUIDs name a pinned root hash,
+ * dm-verity with that root hash reads every block, only /usr and /opt at its
+ * top, SYSEXT_SCOPE includes initrd, ID is the image's os-release ID or _any.
+ * Anything else is skipped with one log line, never stacked. */
+#ifndef SI_SYSEXT_H
+#define SI_SYSEXT_H
+
+#include <stddef.h>
+#include "config.h"
+
+#define SYSEXT_STUB_DIR "/.extra/sysext"
+#define SYSEXT_SHARED_DIR "initoverlayfs-extensions"
+#define SYSEXT_IMAGE_SUFFIX ".extra.d"
+#define SYSEXT_CERT_PATH "/etc/initoverlayfs/sysext-cert.der"
+#define SYSEXT_SUFFIX ".raw"
+
+struct sysext_report {
+	size_t stacked, skipped;
+};
+
+/* Mounts each usable extension read-only under mnt_dir/N and writes the
+ * overlay's lower layers, topmost first, ending with image_root, into lower.
+ * image_path: the image on the mounted boot partition. Never fails the boot:
+ * what cannot be used is skipped (logged). */
+void sysext_apply(const struct config *c, const char *image_path, const char *image_root,
+		  const char *mnt_dir, char *lower, size_t lowersize, struct sysext_report *rep);
+
+/* After the overlay is mounted (it holds its own references): detach the
+ * extensions' mounts under mnt_dir. */
+void sysext_release(const char *mnt_dir, size_t n);
+
+#endif
