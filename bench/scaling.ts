@@ -103,7 +103,13 @@ const INIT = ROOT_INIT
   .replace('echo "LOOPS-CHECKED"\n', (m) => `$B sed 's/^/MEMINFO-AFTER /' /proc/meminfo\n${m}`);
 if ((INIT.match(/MEMINFO/g) ?? []).length !== 2) throw new Error("ROOT_INIT changed: the lines to extend are gone");
 
+// the kernel's line when an initramfs archive does not fit in RAM (init/initramfs.c): the boot may
+// still reach the root without the appended content, which is not a boot of that initramfs
+const UNPACK_FAILED = /Initramfs unpacking failed: .*/;
+
 function parseSample(text: string): ScalingSample {
+  const failed = UNPACK_FAILED.exec(text);
+  if (failed) throw new Error(`the kernel did not unpack the whole initramfs: ${failed[0]}`);
   const rep = rootReport(text);
   if (!rep.reached || rep.uptime === undefined || rep.memAvailableKiB === undefined) throw new Error(`boot did not reach the root:\n${tail(text)}`);
   const lines = parseKernelLog(text, "console");
@@ -180,12 +186,14 @@ try {
       const b = built[mib];
       const ok = async (m: number) => {
         const r = await tryBoot(v === "stock" ? b.initrd : b.mini, [root, b.disk], m, 240);
-        const reached = rootReport(r.console).reached;
+        const failed = UNPACK_FAILED.exec(r.console);
+        const reached = rootReport(r.console).reached && !failed;
         tried[v][m] = reached;
-        console.log(`min memory, N=${mib} ${v}: -m ${m}: ${reached ? "reached the root" : `failed (${r.timedOut ? "timed out" : "exited"}): ${r.console.trim().split("\n").slice(-2).join(" | ").slice(0, 200)}`}`);
+        console.log(`min memory, N=${mib} ${v}: -m ${m}: ${reached ? "reached the root" : failed ? `reached the root without the whole initramfs (${failed[0]})` : `failed (${r.timedOut ? "timed out" : "exited"}): ${r.console.trim().split("\n").slice(-2).join(" | ").slice(0, 200)}`}`);
         return reached;
       };
-      let lo = 0, hi = memoryMiB; // lo fails (no RAM), hi boots (the runs above)
+      let lo = 0, hi = memoryMiB; // lo fails (no RAM), hi boots (the runs above; --runs 0 checks it)
+      if (!runs && !(await ok(hi))) throw new Error(`N=${mib} ${v} does not boot with -m ${hi}: give --memory more`);
       while (hi - lo > step) {
         const mid = lo + Math.floor((hi - lo) / step / 2) * step;
         if (await ok(mid)) hi = mid; else lo = mid;
