@@ -62,6 +62,9 @@ export interface Summary {
   growthPer100MiB: Record<Variant, number>;
   /** the pair's growth as a percentage of the stock's */
   pairGrowthPercent: number;
+  /** the same for when the original init starts (kernel + storage-init): what N changes, without the original init's noise */
+  startGrowthPer100MiB: Record<Variant, number>;
+  pairStartGrowthPercent: number;
 }
 
 function summarizeVariant(xs: ScalingSample[]): VariantSummary {
@@ -86,7 +89,12 @@ export function summarize(r: ScalingResult): Summary {
   const xs = perSize.map((p) => p.mib);
   const growth = (v: Variant) => 100 * slope(xs, perSize.map((p) => p[v].uptime));
   const growthPer100MiB = { stock: growth("stock"), pair: growth("pair") };
-  return { perSize, growthPer100MiB, pairGrowthPercent: 100 * growthPer100MiB.pair / growthPer100MiB.stock };
+  const startGrowth = (v: Variant) => 100 * slope(xs, r.sizes.map((z) => median(z.samples[v].map((x) => x.kernel + x.storageInit))));
+  const startGrowthPer100MiB = { stock: startGrowth("stock"), pair: startGrowth("pair") };
+  return {
+    perSize, growthPer100MiB, pairGrowthPercent: 100 * growthPer100MiB.pair / growthPer100MiB.stock,
+    startGrowthPer100MiB, pairStartGrowthPercent: 100 * startGrowthPer100MiB.pair / startGrowthPer100MiB.stock,
+  };
 }
 
 const f2 = (x: number) => x.toFixed(2);
@@ -102,6 +110,7 @@ export function renderTable(r: ScalingResult, s: Summary = summarize(r)): string
   }
   rows.push("");
   rows.push(`growth per 100 MiB appended: stock ${f2(s.growthPer100MiB.stock)} s, pair ${f2(s.growthPer100MiB.pair)} s (${s.pairGrowthPercent.toFixed(1)} % of the stock's; target ≤ 5 %)`);
+  rows.push(`growth per 100 MiB of the original init's start (kernel + storage-init): stock ${f2(s.startGrowthPer100MiB.stock)} s, pair ${f2(s.startGrowthPer100MiB.pair)} s (${s.pairStartGrowthPercent.toFixed(1)} %)`);
   if (r.minMemoryMiB) {
     const m = r.minMemoryMiB;
     const show = (x: number | null) => (x === null ? "none tried" : `${x} MiB`);

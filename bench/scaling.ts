@@ -9,6 +9,7 @@
  *
  *   node dist/bench/scaling.js [--sizes 0,100,300] [--runs 5] [--memory 1024] [--no-min-memory]
  *                              [--quick] [--out bench/results]
+ *   node dist/bench/scaling.js --render bench/results/scaling.json   (table and SVG again)
  */
 import { spawnSync } from "node:child_process";
 import { closeSync, fsyncSync, openSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync, writeSync, mkdirSync, lstatSync } from "node:fs";
@@ -145,6 +146,18 @@ function writeAtomic(path: string, text: string): void {
     closeSync(fd);
   }
   renameSync(tmp, path);
+}
+
+// --render FILE.json: the table and the SVG again from a result, without booting
+const render = opt("--render");
+if (render) {
+  const r = JSON.parse(readFileSync(render, "utf8")) as ScalingResult;
+  const base = render.replace(/\.json$/, "");
+  writeAtomic(render, JSON.stringify({ ...r, summary: summarize(r) }, null, 1) + "\n");
+  writeAtomic(`${base}.md`, renderTable(r) + "\n");
+  writeAtomic(`${base}.svg`, renderSvg(r));
+  console.log(renderTable(r));
+  process.exit(0);
 }
 
 const work = makeTempDir("iofs-scaling-");

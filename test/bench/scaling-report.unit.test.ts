@@ -36,6 +36,9 @@ test("summarize: medians per size and variant, growth per 100 MiB, the pair's gr
   assert.ok(Math.abs(sum.growthPer100MiB.stock - 550 / 466.6667) < 1e-4, String(sum.growthPer100MiB.stock));
   assert.ok(Math.abs(sum.growthPer100MiB.pair - 0.03) < 1e-9, String(sum.growthPer100MiB.pair));
   assert.ok(Math.abs(sum.pairGrowthPercent - 100 * 0.03 / sum.growthPer100MiB.stock) < 1e-9);
+  // kernel + storage-init medians: stock 4, 5.2, 7.7; pair 2.4 at every size
+  assert.ok(Math.abs(sum.startGrowthPer100MiB.stock - 100 * slope([0, 100, 300], [4, 5.2, 7.7])) < 1e-9);
+  assert.ok(Math.abs(sum.startGrowthPer100MiB.pair) < 1e-9);
 });
 
 test("renderTable: a row per size and variant, the growth and the smallest RAM", () => {
