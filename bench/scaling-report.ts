@@ -22,6 +22,10 @@ export interface ScalingSample {
   freeingInitrd?: { at: number; kiB: number };
   /** /proc/meminfo at the real root, kB */
   meminfo?: Record<string, number>;
+  /** free pages on the per-CPU lists at the root (/proc/zoneinfo, all zones), and their limit */
+  perCpuFreeKiB?: { count: number; high: number };
+  /** /proc/sys/vm/min_free_kbytes */
+  minFreeKiB?: number;
   /** the same once the old root's loop devices are gone (up to 5 s later) */
   meminfoAfterTeardown?: Record<string, number>;
 }

@@ -100,7 +100,9 @@ function appendPayload(work: string, stock: Uint8Array, compression: string, mib
 // the reporting init, plus all of /proc/meminfo at the real root (where the memory went), and
 // again once the old root's loop devices are gone (what the pair's teardown gives back)
 const INIT = ROOT_INIT
-  .replace("$B grep MemAvailable /proc/meminfo | $B sed 's/^/MEM /'\n", (m) => `${m}$B sed 's/^/MEMINFO /' /proc/meminfo\n`)
+  .replace("$B grep MemAvailable /proc/meminfo | $B sed 's/^/MEM /'\n", (m) => `${m}$B sed 's/^/MEMINFO /' /proc/meminfo\n` +
+    // free pages parked on the per-CPU lists, which MemFree does not count
+    `$B grep -E '^ +(count|high): ' /proc/zoneinfo | $B sed 's/^ */PCP /'\necho "MIN-FREE $($B cat /proc/sys/vm/min_free_kbytes)"\n`)
   .replace('echo "LOOPS-CHECKED"\n', (m) => `$B sed 's/^/MEMINFO-AFTER /' /proc/meminfo\n${m}`);
 if ((INIT.match(/MEMINFO/g) ?? []).length !== 2) throw new Error("ROOT_INIT changed: the lines to extend are gone");
 
@@ -125,7 +127,12 @@ function parseSample(text: string): ScalingSample {
   const meminfoAfterTeardown: Record<string, number> = {};
   for (const m of text.matchAll(/^MEMINFO (\w+(?:\(\w+\))?):\s+(\d+)/gm)) meminfo[m[1]] = Number(m[2]);
   for (const m of text.matchAll(/^MEMINFO-AFTER (\w+(?:\(\w+\))?):\s+(\d+)/gm)) meminfoAfterTeardown[m[1]] = Number(m[2]);
+  const pcp = [...text.matchAll(/^PCP (count|high): +(\d+)/gm)];
+  const pages = (k: string) => pcp.filter((m) => m[1] === k).reduce((a, m) => a + Number(m[2]), 0);
+  const minFree = /^MIN-FREE (\d+)/m.exec(text);
   return {
+    perCpuFreeKiB: pcp.length ? { count: 4 * pages("count"), high: 4 * pages("high") } : undefined,
+    minFreeKiB: minFree ? Number(minFree[1]) : undefined,
     uptime: rep.uptime, kernel: br.phases.kernel.seconds, storageInit: br.storageInit ? originalFrom - br.phases.kernel.to : 0,
     originalInit: rep.uptime - originalFrom, memAvailableKiB: rep.memAvailableKiB,
     freeingInitrd: freeing ? { at: freeing.usec / 1e6, kiB: Number(/(\d+)K$/.exec(freeing.message)![1]) } : undefined, meminfo, meminfoAfterTeardown,
@@ -185,7 +192,7 @@ try {
         const r = await tryBoot(v === "stock" ? path : pair.mini.path, [root, disk], memoryMiB);
         const s = parseSample(r.console);
         entry.samples[v].push(s);
-        console.log(`N=${mib} run ${i + 1} ${v}: root at ${s.uptime.toFixed(2)} s, kernel ${s.kernel.toFixed(2)}, storage-init ${s.storageInit.toFixed(2)}, original init ${s.originalInit.toFixed(2)}, MemAvailable ${(s.memAvailableKiB / 1024).toFixed(1)} MiB, initrd freed at ${s.freeingInitrd?.at.toFixed(2)} s (${s.freeingInitrd?.kiB} K)`);
+        console.log(`N=${mib} run ${i + 1} ${v}: root at ${s.uptime.toFixed(2)} s, kernel ${s.kernel.toFixed(2)}, storage-init ${s.storageInit.toFixed(2)}, original init ${s.originalInit.toFixed(2)}, MemAvailable ${(s.memAvailableKiB / 1024).toFixed(1)} MiB (MemFree ${((s.meminfo?.MemFree ?? NaN) / 1024).toFixed(1)}, on per-CPU lists ${((s.perCpuFreeKiB?.count ?? NaN) / 1024).toFixed(1)} of ${((s.perCpuFreeKiB?.high ?? NaN) / 1024).toFixed(1)} MiB, min_free ${s.minFreeKiB} K), initrd freed at ${s.freeingInitrd?.at.toFixed(2)} s (${s.freeingInitrd?.kiB} K)`);
       }
     }
     result.sizes.push(entry);
