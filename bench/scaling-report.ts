@@ -113,8 +113,16 @@ export function renderTable(r: ScalingResult, s: Summary = summarize(r)): string
     }
   }
   rows.push("");
-  rows.push(`growth per 100 MiB appended: stock ${f2(s.growthPer100MiB.stock)} s, pair ${f2(s.growthPer100MiB.pair)} s (${s.pairGrowthPercent.toFixed(1)} % of the stock's; target ≤ 5 %)`);
-  rows.push(`growth per 100 MiB of the original init's start (kernel + storage-init): stock ${f2(s.startGrowthPer100MiB.stock)} s, pair ${f2(s.startGrowthPer100MiB.pair)} s (${s.pairStartGrowthPercent.toFixed(1)} %)`);
+  // a slope needs two sizes
+  if (s.perSize.length >= 2) rows.push(`growth per 100 MiB appended: stock ${f2(s.growthPer100MiB.stock)} s, pair ${f2(s.growthPer100MiB.pair)} s (${s.pairGrowthPercent.toFixed(1)} % of the stock's; target ≤ 5 %)`);
+  if (s.perSize.length >= 2) rows.push(`growth per 100 MiB of the original init's start (kernel + storage-init): stock ${f2(s.startGrowthPer100MiB.stock)} s, pair ${f2(s.startGrowthPer100MiB.pair)} s (${s.pairStartGrowthPercent.toFixed(1)} %)`);
+  // MemFree leaves out free pages parked on the per-CPU lists (up to tens of MiB, varying per boot)
+  for (const z of r.sizes) {
+    const free = (v: Variant) => z.samples[v].every((x) => x.perCpuFreeKiB && x.meminfo?.MemFree !== undefined)
+      ? median(z.samples[v].map((x) => x.meminfo!.MemFree + x.perCpuFreeKiB!.count)) / 1024 : undefined;
+    const st = free("stock"), pa = free("pair");
+    if (st !== undefined && pa !== undefined) rows.push(`N = ${z.mib}: free memory at the root including the per-CPU lists (MemFree + their count): stock ${st.toFixed(1)} MiB, pair ${pa.toFixed(1)} MiB (${pa >= st ? "+" : ""}${(pa - st).toFixed(1)} MiB)`);
+  }
   if (r.minMemoryMiB) {
     const m = r.minMemoryMiB;
     const show = (x: number | null) => (x === null ? "none tried" : `${x} MiB`);

@@ -51,6 +51,21 @@ test("renderTable: a row per size and variant, the growth and the smallest RAM",
   assert.match(t, /stock 640 MiB, pair 192 MiB \(0\.30 × stock; target ≤ 0\.30\)/);
 });
 
+test("renderTable: free memory including the per-CPU lists, when the samples have them", () => {
+  assert.doesNotMatch(renderTable(RESULT), /per-CPU/);
+  const withPcp = structuredClone(RESULT);
+  withPcp.sizes = [withPcp.sizes[0]];
+  const free = { stock: [903.3, 864.8, 910.8], pair: [874.1, 874.4, 876.0] }, pcp = { stock: [12.9, 51.2, 5.3], pair: [39.9, 39.7, 37.9] };
+  for (const v of ["stock", "pair"] as const) {
+    withPcp.sizes[0].samples[v].forEach((x, i) => {
+      x.meminfo = { MemFree: free[v][i] * 1024 };
+      x.perCpuFreeKiB = { count: pcp[v][i] * 1024, high: 55 * 1024 };
+    });
+  }
+  assert.doesNotMatch(renderTable(withPcp), /NaN|growth/);
+  assert.match(renderTable(withPcp), /N = 0: free memory at the root including the per-CPU lists \(MemFree \+ their count\): stock 916\.1 MiB, pair 914\.0 MiB \(-2\.1 MiB\)/);
+});
+
 test("renderSvg: well-formed, a stacked bar per phase that took time, a line per variant at the medians", () => {
   const svg = renderSvg(RESULT);
   assert.match(svg, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
