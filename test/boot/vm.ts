@@ -165,6 +165,8 @@ export interface BootOptions {
   driveOptions?: string;
   /** QEMU's -cpu model; default qemu64 (no SSSE3/AVX: the kernel's generic code paths) */
   cpu?: string;
+  /** guest RAM, QEMU's -m (default 1024) */
+  memoryMiB?: number;
   /** host wall seconds (from QEMU's start) at which the console first matched each of these */
   marks?: Record<string, RegExp>;
   /** typed on the serial console once the console shows `when` */
@@ -174,7 +176,7 @@ export interface BootOptions {
 /** Boots and returns the console; the VM has a hard time limit and is killed past it. */
 export function boot(o: BootOptions): Promise<BootResult> {
   const args = [
-    "-accel", "tcg", ...(o.cpu ? ["-cpu", o.cpu] : []), "-m", "1024", "-nographic", "-no-reboot", "-nodefaults", "-serial", "stdio",
+    "-accel", "tcg", ...(o.cpu ? ["-cpu", o.cpu] : []), "-m", String(o.memoryMiB ?? 1024), "-nographic", "-no-reboot", "-nodefaults", "-serial", "stdio",
     ...o.disks.flatMap((d) => ["-drive", `file=${d},format=raw,if=virtio${o.driveOptions ?? ""}`]),
     ...(o.uefi ? ["-drive", `if=pflash,format=raw,unit=0,readonly=on,file=${OVMF_CODE}`, "-drive", `if=pflash,format=raw,unit=1,file=${o.uefi.vars}`] : []),
     // with UEFI firmware too, QEMU hands the kernel to it and it starts the kernel's own EFI stub

@@ -1,0 +1,185 @@
+/**
+ * The scaling bench's pure half: boot samples in, summary, table and SVG out (no I/O), so the
+ * unit tier can check them from a fixed result.
+ */
+import { median } from "./common.js";
+
+export type Variant = "stock" | "pair";
+export const VARIANTS: readonly Variant[] = ["stock", "pair"];
+
+/** One boot, times in seconds since the kernel started (the guest's clock). */
+export interface ScalingSample {
+  /** /proc/uptime when the real root's init printed ROOT-MARKER */
+  uptime: number;
+  /** the kernel runs the initramfs's first program */
+  kernel: number;
+  /** from the first program to storage-init's hand-over (0 for the stock boot) */
+  storageInit: number;
+  /** from the original init's start to the real root */
+  originalInit: number;
+  memAvailableKiB: number;
+  /** the kernel's "Freeing initrd memory: N K" line: when, and how much */
+  freeingInitrd?: { at: number; kiB: number };
+  /** /proc/meminfo at the real root, kB */
+  meminfo?: Record<string, number>;
+  /** free pages on the per-CPU lists at the root (/proc/zoneinfo, all zones), and their limit */
+  perCpuFreeKiB?: { count: number; high: number };
+  /** /proc/sys/vm/min_free_kbytes */
+  minFreeKiB?: number;
+  /** the same once the old root's loop devices are gone (up to 5 s later) */
+  meminfoAfterTeardown?: Record<string, number>;
+}
+
+export interface SizeResult {
+  /** MiB of content appended (0: the stock initramfs as it is) */
+  mib: number;
+  payloadBytes: number;
+  initramfsBytes: number;
+  miniBytes: number;
+  imageBytes: number;
+  samples: Record<Variant, ScalingSample[]>;
+}
+
+export interface ScalingResult {
+  kernel: string;
+  runs: number;
+  memoryMiB: number;
+  compression: string;
+  loadAverage: { start: number[]; end: number[] };
+  command: string;
+  sizes: SizeResult[];
+  /** the smallest -m that booted the largest size to the real root, per variant */
+  minMemoryMiB?: { mib: number; step: number; stock: number | null; pair: number | null; tried: Record<Variant, Record<string, boolean>> };
+}
+
+export interface VariantSummary {
+  uptime: number;
+  kernel: number;
+  storageInit: number;
+  originalInit: number;
+  memAvailableMiB: number;
+}
+
+export interface Summary {
+  perSize: { mib: number; stock: VariantSummary; pair: VariantSummary; ratio: number }[];
+  /** least-squares slope of the median uptime over N, seconds per 100 MiB */
+  growthPer100MiB: Record<Variant, number>;
+  /** the pair's growth as a percentage of the stock's */
+  pairGrowthPercent: number;
+  /** the same for when the original init starts (kernel + storage-init): what N changes, without the original init's noise */
+  startGrowthPer100MiB: Record<Variant, number>;
+  pairStartGrowthPercent: number;
+}
+
+function summarizeVariant(xs: ScalingSample[]): VariantSummary {
+  const m = (f: (x: ScalingSample) => number) => median(xs.map(f));
+  return { uptime: m((x) => x.uptime), kernel: m((x) => x.kernel), storageInit: m((x) => x.storageInit), originalInit: m((x) => x.originalInit), memAvailableMiB: m((x) => x.memAvailableKiB) / 1024 };
+}
+
+/** Slope of y over x by least squares (two points: the line through them). */
+export function slope(xs: number[], ys: number[]): number {
+  const n = xs.length;
+  const mx = xs.reduce((a, b) => a + b, 0) / n, my = ys.reduce((a, b) => a + b, 0) / n;
+  let num = 0, den = 0;
+  for (let i = 0; i < n; i++) num += (xs[i] - mx) * (ys[i] - my), den += (xs[i] - mx) ** 2;
+  return den ? num / den : NaN;
+}
+
+export function summarize(r: ScalingResult): Summary {
+  const perSize = r.sizes.map((s) => {
+    const stock = summarizeVariant(s.samples.stock), pair = summarizeVariant(s.samples.pair);
+    return { mib: s.mib, stock, pair, ratio: pair.uptime / stock.uptime };
+  });
+  const xs = perSize.map((p) => p.mib);
+  const growth = (v: Variant) => 100 * slope(xs, perSize.map((p) => p[v].uptime));
+  const growthPer100MiB = { stock: growth("stock"), pair: growth("pair") };
+  const startGrowth = (v: Variant) => 100 * slope(xs, r.sizes.map((z) => median(z.samples[v].map((x) => x.kernel + x.storageInit))));
+  const startGrowthPer100MiB = { stock: startGrowth("stock"), pair: startGrowth("pair") };
+  return {
+    perSize, growthPer100MiB, pairGrowthPercent: 100 * growthPer100MiB.pair / growthPer100MiB.stock,
+    startGrowthPer100MiB, pairStartGrowthPercent: 100 * startGrowthPer100MiB.pair / startGrowthPer100MiB.stock,
+  };
+}
+
+const f2 = (x: number) => x.toFixed(2);
+
+/** A Markdown table, one row per size and variant, then the growth lines. */
+export function renderTable(r: ScalingResult, s: Summary = summarize(r)): string {
+  const rows = ["| N MiB | variant | to the real root | kernel | storage-init | original init | MemAvailable |", "|---|---|---|---|---|---|---|"];
+  for (const p of s.perSize) {
+    for (const v of VARIANTS) {
+      const x = p[v];
+      rows.push(`| ${p.mib} | ${v} | ${f2(x.uptime)} s${v === "pair" ? ` (${f2(p.ratio)})` : ""} | ${f2(x.kernel)} s | ${v === "pair" ? `${f2(x.storageInit)} s` : "–"} | ${f2(x.originalInit)} s | ${x.memAvailableMiB.toFixed(1)} MiB |`);
+    }
+  }
+  rows.push("");
+  // a slope needs two sizes
+  if (s.perSize.length >= 2) rows.push(`growth per 100 MiB appended: stock ${f2(s.growthPer100MiB.stock)} s, pair ${f2(s.growthPer100MiB.pair)} s (${s.pairGrowthPercent.toFixed(1)} % of the stock's; target ≤ 5 %)`);
+  if (s.perSize.length >= 2) rows.push(`growth per 100 MiB of the original init's start (kernel + storage-init): stock ${f2(s.startGrowthPer100MiB.stock)} s, pair ${f2(s.startGrowthPer100MiB.pair)} s (${s.pairStartGrowthPercent.toFixed(1)} %)`);
+  // MemFree leaves out free pages parked on the per-CPU lists (up to tens of MiB, varying per boot)
+  for (const z of r.sizes) {
+    const free = (v: Variant) => z.samples[v].every((x) => x.perCpuFreeKiB && x.meminfo?.MemFree !== undefined)
+      ? median(z.samples[v].map((x) => x.meminfo!.MemFree + x.perCpuFreeKiB!.count)) / 1024 : undefined;
+    const st = free("stock"), pa = free("pair");
+    if (st !== undefined && pa !== undefined) rows.push(`N = ${z.mib}: free memory at the root including the per-CPU lists (MemFree + their count): stock ${st.toFixed(1)} MiB, pair ${pa.toFixed(1)} MiB (${pa >= st ? "+" : ""}${(pa - st).toFixed(1)} MiB)`);
+  }
+  if (r.minMemoryMiB) {
+    const m = r.minMemoryMiB;
+    const show = (x: number | null) => (x === null ? "none tried" : `${x} MiB`);
+    const ratio = m.stock && m.pair ? ` (${(m.pair / m.stock).toFixed(2)} × stock; target ≤ 0.30)` : "";
+    rows.push(`smallest guest RAM booting N = ${m.mib} to the real root (${m.step} MiB steps): stock ${show(m.stock)}, pair ${show(m.pair)}${ratio}`);
+  }
+  return rows.join("\n");
+}
+
+const esc = (t: string) => t.replace(/&/g, "&amp;").replace(/</g, "&lt;");
+const COLORS = { kernel: "#4e79a7", storageInit: "#f28e2b", originalInit: "#59a14f", stock: "#e15759", pair: "#4e79a7" };
+const PHASES = [["kernel", "kernel until the first program"], ["storageInit", "storage-init"], ["originalInit", "original init until the real root"]] as const;
+
+/**
+ * Two charts side by side: stacked per-phase bars (stock and pair at each N) and the scaling
+ * lines (median seconds to the real root over N MiB). Plain SVG, no script, no fonts to load.
+ */
+export function renderSvg(r: ScalingResult, s: Summary = summarize(r)): string {
+  const W = 900, H = 380, top = 40, bottom = 300, out: string[] = [];
+  const maxT = Math.max(...s.perSize.flatMap((p) => VARIANTS.map((v) => p[v].kernel + p[v].storageInit + p[v].originalInit)), ...s.perSize.flatMap((p) => VARIANTS.map((v) => p[v].uptime)));
+  const yMax = Math.ceil(maxT / 2) * 2 || 1;
+  const y = (t: number) => bottom - (t / yMax) * (bottom - top);
+  const axis = (x0: number, x1: number) => {
+    for (let t = 0; t <= yMax; t += yMax > 20 ? 5 : 2) {
+      out.push(`<line x1="${x0}" x2="${x1}" y1="${y(t)}" y2="${y(t)}" stroke="#ddd"/><text x="${x0 - 6}" y="${y(t) + 4}" text-anchor="end">${t}</text>`);
+    }
+    out.push(`<text x="${x0 - 36}" y="${(top + bottom) / 2}" transform="rotate(-90 ${x0 - 36} ${(top + bottom) / 2})" text-anchor="middle">seconds (median)</text>`);
+  };
+  out.push(`<text x="${W / 2}" y="18" text-anchor="middle" font-size="14">Boot to the real root, stock initramfs vs initoverlayfs pair, N MiB appended (${esc(r.kernel)}, ${r.runs} runs, -m ${r.memoryMiB})</text>`);
+  // left: stacked phases
+  const L0 = 70, L1 = 450, group = (L1 - L0) / s.perSize.length, bw = Math.min(40, group / 3);
+  axis(L0, L1);
+  s.perSize.forEach((p, i) => {
+    VARIANTS.forEach((v, j) => {
+      const x = L0 + group * i + group / 2 + (j ? 4 : -4 - bw);
+      let t0 = 0;
+      for (const [k] of PHASES) {
+        const d = p[v][k];
+        if (d > 0) out.push(`<rect x="${x}" y="${y(t0 + d)}" width="${bw}" height="${y(t0) - y(t0 + d)}" fill="${COLORS[k]}"><title>${v} N=${p.mib}: ${k} ${f2(d)} s</title></rect>`);
+        t0 += d;
+      }
+      out.push(`<text x="${x + bw / 2}" y="${bottom + 14}" text-anchor="middle">${v}</text>`);
+    });
+    out.push(`<text x="${L0 + group * i + group / 2}" y="${bottom + 30}" text-anchor="middle">N = ${p.mib} MiB</text>`);
+  });
+  PHASES.forEach(([k, label], i) => out.push(`<rect x="${L0 + 130 * i}" y="${H - 22}" width="10" height="10" fill="${COLORS[k]}"/><text x="${L0 + 130 * i + 14}" y="${H - 13}">${label.replace("until the ", "→ ")}</text>`));
+  // right: scaling lines
+  const R0 = 540, R1 = W - 30, nMax = Math.max(...s.perSize.map((p) => p.mib)) || 1;
+  const x = (n: number) => R0 + (n / nMax) * (R1 - R0);
+  axis(R0, R1);
+  for (const p of s.perSize) out.push(`<text x="${x(p.mib)}" y="${bottom + 16}" text-anchor="middle">${p.mib}</text>`);
+  out.push(`<text x="${(R0 + R1) / 2}" y="${bottom + 32}" text-anchor="middle">N MiB appended to the initramfs</text>`);
+  VARIANTS.forEach((v, j) => {
+    const pts = s.perSize.map((p) => `${x(p.mib).toFixed(1)},${y(p[v].uptime).toFixed(1)}`);
+    out.push(`<polyline points="${pts.join(" ")}" fill="none" stroke="${COLORS[v]}" stroke-width="2"/>`);
+    for (const p of s.perSize) out.push(`<circle cx="${x(p.mib).toFixed(1)}" cy="${y(p[v].uptime).toFixed(1)}" r="3" fill="${COLORS[v]}"><title>${v} N=${p.mib}: ${f2(p[v].uptime)} s</title></circle>`);
+    out.push(`<rect x="${R0 + 10}" y="${top + 16 * j}" width="10" height="10" fill="${COLORS[v]}"/><text x="${R0 + 24}" y="${top + 9 + 16 * j}">${v}: ${f2(s.growthPer100MiB[v])} s per 100 MiB</text>`);
+  });
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="11">\n<rect width="${W}" height="${H}" fill="white"/>\n${out.join("\n")}\n</svg>\n`;
+}

@@ -1,0 +1,238 @@
+/**
+ * Scaling bench (issue 14, targets 4 and 5): N MiB of real content (this kernel's modules, then
+ * firmware) is appended to the stock initramfs as one more archive, compressed as the stock one
+ * is; the pair is built from the result, and both boot alternately in QEMU (TCG) for each N.
+ * Reports per N the median time to the real root, its phases (from `boot-report`'s parser) and
+ * MemAvailable there; the growth per 100 MiB of both; then the smallest guest RAM (-m, bisection
+ * in 32 MiB steps, one boot per step) that boots the largest N to the real root. Writes a JSON
+ * result, a Markdown table and an SVG.
+ *
+ *   node dist/bench/scaling.js [--sizes 0,100,300] [--runs 5] [--memory 1024] [--no-min-memory]
+ *                              [--quick] [--out bench/results]
+ *   node dist/bench/scaling.js --render bench/results/scaling.json   (table and SVG again)
+ */
+import { spawnSync } from "node:child_process";
+import { closeSync, fsyncSync, openSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync, writeSync, mkdirSync, lstatSync } from "node:fs";
+import { loadavg } from "node:os";
+import { join } from "node:path";
+import { buildPair } from "../src/pipeline/build.js";
+import { detectCompression } from "../src/compression/index.js";
+import { findEarlyArchives } from "../src/initramfs/early.js";
+import { CpioWriter } from "../src/formats/cpio/writer.js";
+import { buildBootReport, parseKernelLog, KERNEL_LINES } from "../src/formats/boot-log/index.js";
+import { makeTempDir, removeDir } from "../test/helpers/tmp.js";
+import { boot, KVER, makeBootDisk, makeRootDisk, ROOT_INIT, rootReport, STOCK_INITRD, tail } from "../test/boot/vm.js";
+import { renderSvg, renderTable, summarize, ScalingResult, ScalingSample, SizeResult, Variant } from "./scaling-report.js";
+
+const args = process.argv.slice(2);
+const opt = (name: string) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const quick = args.includes("--quick");
+const sizes = (opt("--sizes") ?? (quick ? "0,100" : "0,100,300")).split(",").map(Number);
+const runs = Number(opt("--runs") ?? (quick ? 1 : 5));
+const memoryMiB = Number(opt("--memory") ?? 1024);
+const outDir = opt("--out") ?? "bench/results";
+const minMemory = !quick && !args.includes("--no-min-memory");
+const BOOT_UUID = "5a1e0b7e-0000-4000-8000-b00770000002";
+const MIB = 1 << 20;
+
+/** The CLI compressor for an appended archive, as initramfs-tools/dracut call them (xz: the kernel needs CRC32). */
+const COMPRESSORS: Record<string, string[]> = {
+  zstd: ["zstd", "-q", "-1", "-T0", "-c"], gzip: ["gzip", "-n", "-6", "-c"], xz: ["xz", "--check=crc32", "-T0", "-c"],
+  lzma: ["xz", "--format=lzma", "-c"], bzip2: ["bzip2", "-9", "-c"], lz4: ["lz4", "-l", "-9", "-c"], lzo: ["lzop", "-9", "-c"],
+};
+
+/** Regular files of `dir`, recursively, in name order. */
+function filesUnder(dir: string): string[] {
+  let names: string[];
+  try { names = readdirSync(dir).sort(); } catch { return []; }
+  return names.flatMap((n) => {
+    const p = join(dir, n), st = lstatSync(p);
+    return st.isDirectory() ? filesUnder(p) : st.isFile() ? [p] : [];
+  });
+}
+
+const CONTENT = [...filesUnder(`/lib/modules/${KVER}/kernel`), ...filesUnder("/lib/firmware")];
+
+/**
+ * The stock initramfs with `mib` MiB of content appended under /scaling-payload (out of the way of
+ * the initramfs's own paths), as a boot loader concatenates initramfs files: each padded to 4 bytes.
+ */
+function appendPayload(work: string, stock: Uint8Array, compression: string, mib: number): { path: string; payloadBytes: number } {
+  const path = join(work, `initrd-${mib}.img`);
+  if (mib === 0) return { path: STOCK_INITRD, payloadBytes: 0 };
+  const w = new CpioWriter();
+  w.add({ name: "scaling-payload", mode: 0o40755, nlink: 2 });
+  const dirs = new Set<string>();
+  let bytes = 0;
+  for (const f of CONTENT) {
+    if (bytes >= mib * MIB) break;
+    const rel = f.replace(/^\//, "");
+    const parts = rel.split("/").slice(0, -1);
+    for (let i = 1; i <= parts.length; i++) {
+      const d = parts.slice(0, i).join("/");
+      if (!dirs.has(d)) dirs.add(d), w.add({ name: `scaling-payload/${d}`, mode: 0o40755, nlink: 2 });
+    }
+    const data = readFileSync(f);
+    w.add({ name: `scaling-payload/${rel}`, mode: 0o100644, data });
+    bytes += data.length;
+  }
+  if (bytes < mib * MIB) throw new Error(`only ${bytes} bytes of modules and firmware on this machine, ${mib} MiB asked`);
+  const cpio = w.trailer().bytes();
+  const cmd = COMPRESSORS[compression];
+  const z = spawnSync(cmd[0], cmd.slice(1), { input: cpio, maxBuffer: 2 ** 31 });
+  if (z.status !== 0) throw new Error(`${cmd.join(" ")}: ${z.stderr}`);
+  const pad = (n: number) => new Uint8Array((4 - (n % 4)) % 4);
+  const parts = [stock, pad(stock.length), z.stdout as Uint8Array, pad(z.stdout.length)];
+  const tmp = `${path}.tmp`, fd = openSync(tmp, "w");
+  try {
+    for (const p of parts) writeSync(fd, p);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+  return { path, payloadBytes: bytes };
+}
+
+// the reporting init, plus all of /proc/meminfo at the real root (where the memory went), and
+// again once the old root's loop devices are gone (what the pair's teardown gives back)
+const INIT = ROOT_INIT
+  .replace("$B grep MemAvailable /proc/meminfo | $B sed 's/^/MEM /'\n", (m) => `${m}$B sed 's/^/MEMINFO /' /proc/meminfo\n` +
+    // free pages parked on the per-CPU lists, which MemFree does not count
+    `$B grep -E '^ +(count|high): ' /proc/zoneinfo | $B sed 's/^ */PCP /'\necho "MIN-FREE $($B cat /proc/sys/vm/min_free_kbytes)"\n`)
+  .replace('echo "LOOPS-CHECKED"\n', (m) => `$B sed 's/^/MEMINFO-AFTER /' /proc/meminfo\n${m}`);
+if ((INIT.match(/MEMINFO/g) ?? []).length !== 2) throw new Error("ROOT_INIT changed: the lines to extend are gone");
+
+// the kernel's line when an initramfs archive does not fit in RAM (init/initramfs.c): the boot may
+// still reach the root without the appended content, which is not a boot of that initramfs
+const UNPACK_FAILED = /Initramfs unpacking failed: .*/;
+
+function parseSample(text: string): ScalingSample {
+  const failed = UNPACK_FAILED.exec(text);
+  if (failed) throw new Error(`the kernel did not unpack the whole initramfs: ${failed[0]}`);
+  const rep = rootReport(text);
+  if (!rep.reached || rep.uptime === undefined || rep.memAvailableKiB === undefined) throw new Error(`boot did not reach the root:\n${tail(text)}`);
+  const lines = parseKernelLog(text, "console");
+  const br = buildBootReport(lines);
+  if (!br.phases.kernel) throw new Error(`no kernel phase in the boot log:\n${tail(text)}`);
+  // the original init starts at the first program (stock) or storage-init's hand-over (pair): it
+  // ends at the root's own UPTIME line, which the kernel log does not show
+  const originalFrom = br.storageInit?.handOver?.at ?? br.phases.kernel.to;
+  if (br.storageInit && !br.storageInit.handOver) throw new Error(`storage-init did not hand over:\n${tail(text)}`);
+  const freeing = lines.find((l) => KERNEL_LINES.unpackEnd.test(l.message));
+  const meminfo: Record<string, number> = {};
+  const meminfoAfterTeardown: Record<string, number> = {};
+  for (const m of text.matchAll(/^MEMINFO (\w+(?:\(\w+\))?):\s+(\d+)/gm)) meminfo[m[1]] = Number(m[2]);
+  for (const m of text.matchAll(/^MEMINFO-AFTER (\w+(?:\(\w+\))?):\s+(\d+)/gm)) meminfoAfterTeardown[m[1]] = Number(m[2]);
+  const pcp = [...text.matchAll(/^PCP (count|high): +(\d+)/gm)];
+  const pages = (k: string) => pcp.filter((m) => m[1] === k).reduce((a, m) => a + Number(m[2]), 0);
+  const minFree = /^MIN-FREE (\d+)/m.exec(text);
+  return {
+    perCpuFreeKiB: pcp.length ? { count: 4 * pages("count"), high: 4 * pages("high") } : undefined,
+    minFreeKiB: minFree ? Number(minFree[1]) : undefined,
+    uptime: rep.uptime, kernel: br.phases.kernel.seconds, storageInit: br.storageInit ? originalFrom - br.phases.kernel.to : 0,
+    originalInit: rep.uptime - originalFrom, memAvailableKiB: rep.memAvailableKiB,
+    freeingInitrd: freeing ? { at: freeing.usec / 1e6, kiB: Number(/(\d+)K$/.exec(freeing.message)![1]) } : undefined, meminfo, meminfoAfterTeardown,
+  };
+}
+
+async function tryBoot(initrd: string, disks: string[], mem: number, timeoutSeconds = 300) {
+  const r = await boot({ initrd, disks, memoryMiB: mem, timeoutSeconds });
+  return r;
+}
+
+function writeAtomic(path: string, text: string): void {
+  const tmp = `${path}.tmp`, fd = openSync(tmp, "w");
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+}
+
+// --render FILE.json: the table and the SVG again from a result, without booting
+const render = opt("--render");
+if (render) {
+  const r = JSON.parse(readFileSync(render, "utf8")) as ScalingResult;
+  const base = render.replace(/\.json$/, "");
+  writeAtomic(render, JSON.stringify({ ...r, summary: summarize(r) }, null, 1) + "\n");
+  writeAtomic(`${base}.md`, renderTable(r) + "\n");
+  writeAtomic(`${base}.svg`, renderSvg(r));
+  console.log(renderTable(r));
+  process.exit(0);
+}
+
+const work = makeTempDir("iofs-scaling-");
+const loadStart = loadavg();
+try {
+  const stock = readFileSync(STOCK_INITRD);
+  const early = findEarlyArchives(stock, STOCK_INITRD);
+  const compression = detectCompression(stock, early.bytes);
+  if (!compression) throw new Error(`${STOCK_INITRD}: offset ${early.bytes}: expected a compressed archive after the early ones`);
+  const root = makeRootDisk(work, { init: INIT });
+  const result: ScalingResult = {
+    kernel: KVER, runs, memoryMiB, compression, loadAverage: { start: loadStart, end: [] },
+    command: `node dist/bench/scaling.js ${args.join(" ")}`.trim(), sizes: [],
+  };
+  const built: Record<number, { initrd: string; mini: string; disk: string }> = {};
+  for (const mib of sizes) {
+    const { path, payloadBytes } = appendPayload(work, stock, compression, mib);
+    const pair = await buildPair({ initramfs: path, kver: KVER, boot: `UUID=${BOOT_UUID}`, outputDir: join(work, `out-${mib}`) });
+    const disk = makeBootDisk(work, "ext4", { [`initoverlayfs-${KVER}.img`]: pair.image.path }, { uuid: BOOT_UUID, tag: `-${mib}` });
+    built[mib] = { initrd: path, mini: pair.mini.path, disk };
+    const entry: SizeResult = { mib, payloadBytes, initramfsBytes: statSync(path).size, miniBytes: pair.mini.bytes, imageBytes: pair.image.bytes, samples: { stock: [], pair: [] } };
+    for (let i = 0; i < runs; i++) {
+      for (const v of ["stock", "pair"] as Variant[]) {
+        // the same disks for both: the stock boot simply never reads the boot disk
+        const r = await tryBoot(v === "stock" ? path : pair.mini.path, [root, disk], memoryMiB);
+        const s = parseSample(r.console);
+        entry.samples[v].push(s);
+        console.log(`N=${mib} run ${i + 1} ${v}: root at ${s.uptime.toFixed(2)} s, kernel ${s.kernel.toFixed(2)}, storage-init ${s.storageInit.toFixed(2)}, original init ${s.originalInit.toFixed(2)}, MemAvailable ${(s.memAvailableKiB / 1024).toFixed(1)} MiB (MemFree ${((s.meminfo?.MemFree ?? NaN) / 1024).toFixed(1)}, on per-CPU lists ${((s.perCpuFreeKiB?.count ?? NaN) / 1024).toFixed(1)} of ${((s.perCpuFreeKiB?.high ?? NaN) / 1024).toFixed(1)} MiB, min_free ${s.minFreeKiB} K), initrd freed at ${s.freeingInitrd?.at.toFixed(2)} s (${s.freeingInitrd?.kiB} K)`);
+      }
+    }
+    result.sizes.push(entry);
+  }
+  if (minMemory) {
+    // bisection over 32 MiB steps: the largest -m known to fail, the smallest known to boot
+    const mib = Math.max(...sizes), step = 32;
+    const tried: Record<Variant, Record<string, boolean>> = { stock: {}, pair: {} };
+    const smallest: Record<Variant, number | null> = { stock: null, pair: null };
+    for (const v of ["stock", "pair"] as Variant[]) {
+      const b = built[mib];
+      const ok = async (m: number) => {
+        const r = await tryBoot(v === "stock" ? b.initrd : b.mini, [root, b.disk], m, 240);
+        const failed = UNPACK_FAILED.exec(r.console);
+        const reached = rootReport(r.console).reached && !failed;
+        tried[v][m] = reached;
+        console.log(`min memory, N=${mib} ${v}: -m ${m}: ${reached ? "reached the root" : failed ? `reached the root without the whole initramfs (${failed[0]})` : `failed (${r.timedOut ? "timed out" : "exited"}): ${r.console.trim().split("\n").slice(-2).join(" | ").slice(0, 200)}`}`);
+        return reached;
+      };
+      let lo = 0, hi = memoryMiB; // lo fails (no RAM), hi boots (the runs above; --runs 0 checks it)
+      if (!runs && !(await ok(hi))) throw new Error(`N=${mib} ${v} does not boot with -m ${hi}: give --memory more`);
+      while (hi - lo > step) {
+        const mid = lo + Math.floor((hi - lo) / step / 2) * step;
+        if (await ok(mid)) hi = mid; else lo = mid;
+      }
+      smallest[v] = hi;
+    }
+    result.minMemoryMiB = { mib, step, stock: smallest.stock, pair: smallest.pair, tried };
+  }
+  result.loadAverage.end = loadavg();
+  const summary = summarize(result);
+  const table = renderTable(result, summary);
+  mkdirSync(outDir, { recursive: true });
+  const base = join(outDir, quick ? "scaling-quick" : "scaling");
+  writeAtomic(`${base}.json`, JSON.stringify({ ...result, summary }, null, 1) + "\n");
+  writeAtomic(`${base}.md`, table + "\n");
+  writeAtomic(`${base}.svg`, renderSvg(result, summary));
+  console.log(table);
+  console.log(`load average at the start ${loadStart.map((x) => x.toFixed(2)).join(" ")}, at the end ${result.loadAverage.end.map((x) => x.toFixed(2)).join(" ")}`);
+  console.log(`wrote ${base}.json, ${base}.md, ${base}.svg`);
+} finally {
+  removeDir(work);
+}
