@@ -168,7 +168,13 @@ export function renderSvg(r: ScalingResult, s: Summary = summarize(r)): string {
     });
     out.push(`<text x="${L0 + group * i + group / 2}" y="${bottom + 30}" text-anchor="middle">N = ${p.mib} MiB</text>`);
   });
-  PHASES.forEach(([k, label], i) => out.push(`<rect x="${L0 + 130 * i}" y="${H - 22}" width="10" height="10" fill="${COLORS[k]}"/><text x="${L0 + 130 * i + 14}" y="${H - 13}">${label.replace("until the ", "→ ")}</text>`));
+  // legend entries side by side, each as wide as its text (about 7 px a character at this size)
+  let lx = L0;
+  for (const [k, label] of PHASES) {
+    const text = label.replace("until the ", "→ ");
+    out.push(`<rect x="${lx}" y="${H - 22}" width="10" height="10" fill="${COLORS[k]}"/><text x="${lx + 14}" y="${H - 13}">${text}</text>`);
+    lx += 14 + 7 * text.length + 24;
+  }
   // right: scaling lines
   const R0 = 540, R1 = W - 30, nMax = Math.max(...s.perSize.map((p) => p.mib)) || 1;
   const x = (n: number) => R0 + (n / nMax) * (R1 - R0);
