@@ -34,11 +34,9 @@ static void fuzz_one(const uint8_t *data, size_t size)
 
 	if (size > CMDLINE_MAX + 64)
 		return;
-	buf = malloc(size + 1); /* exact size: ASan sees a read past the NUL */
+	buf = fuzz_cstring(data, size);
 	if (!buf)
 		return;
-	memcpy(buf, data, size);
-	buf[size] = '\0';
 	cmdline_foreach(buf, each, NULL);
 	memcpy(buf, data, size);
 	buf[size] = '\0';

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 static void fuzz_one(const uint8_t *data, size_t size);
@@ -36,6 +37,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	}
 	return 0;
+}
+
+/* The input as a NUL-terminated string in a buffer of exactly size + 1
+ * bytes (ASan sees a read past the NUL); NULL when out of memory. */
+static inline char *fuzz_cstring(const uint8_t *data, size_t size)
+{
+	char *buf = malloc(size + 1);
+
+	if (buf) {
+		memcpy(buf, data, size);
+		buf[size] = '\0';
+	}
+	return buf;
 }
 
 /* Reads every byte of a string the code under test produced (ASan sees overruns). */

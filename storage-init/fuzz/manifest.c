@@ -14,11 +14,9 @@ static void fuzz_one(const uint8_t *data, size_t size)
 
 	if (size > MANIFEST_FILE_MAX)
 		return;
-	buf = malloc(size + 1); /* exact size: ASan sees a read past the end */
+	buf = fuzz_cstring(data, size);
 	if (!buf)
 		return;
-	memcpy(buf, data, size);
-	buf[size] = '\0';
 	if (manifest_parse(&m, buf, size, err, sizeof err) < 0) {
 		fuzz_touch(err, sizeof err);
 	} else {
