@@ -299,12 +299,23 @@ void ddi_roothash_of_guids(const struct ddi_layout *l, char out[65])
 	out[o] = '\0';
 }
 
+int ddi_read_signature(int fd, const struct ddi_layout *l, const char *roothash, const unsigned char *cert,
+		       size_t cert_len, char *err, size_t errlen)
+{
+	static char sig[DDI_SIG_MAX];
+	size_t want = l->sig.size < sizeof sig ? (size_t)l->sig.size : sizeof sig;
+
+	if (pread_full(fd, sig, want, (off_t)l->sig.offset) != (ssize_t)want) {
+		snprintf(err, errlen, "offset %llu: signature partition: %s",
+			 (unsigned long long)l->sig.offset, strerror(errno ? errno : EIO));
+		return -1;
+	}
+	return ddi_check_signature(sig, want, roothash, cert, cert_len, err, errlen);
+}
+
 int ddi_locate(int fd, uint64_t size, const struct config *c, const unsigned char *cert, size_t cert_len,
 	       struct ddi_layout *out, char *err, size_t errlen)
 {
-	static char sig[DDI_SIG_MAX];
-	size_t want;
-
 	if (ddi_read(fd, size, out, err, errlen) < 0 || ddi_check(out, c, err, errlen) < 0)
 		return -1;
 	if (!out->has_sig) {
@@ -313,11 +324,5 @@ int ddi_locate(int fd, uint64_t size, const struct config *c, const unsigned cha
 		snprintf(err, errlen, "verity_cert pins a signer, but the image has no root-verity-sig partition");
 		return -1;
 	}
-	want = out->sig.size < sizeof sig ? (size_t)out->sig.size : sizeof sig;
-	if (pread_full(fd, sig, want, (off_t)out->sig.offset) != (ssize_t)want) {
-		snprintf(err, errlen, "offset %llu: signature partition: %s",
-			 (unsigned long long)out->sig.offset, strerror(errno ? errno : EIO));
-		return -1;
-	}
-	return ddi_check_signature(sig, want, c->verity_roothash, cert, cert_len, err, errlen);
+	return ddi_read_signature(fd, out, c->verity_roothash, cert, cert_len, err, errlen);
 }

@@ -49,6 +49,11 @@ int ddi_read(int fd, uint64_t size, struct ddi_layout *out, char *err, size_t er
  * root hash's first and last 128 bits, as systemd-repart sets them). */
 void ddi_roothash_of_guids(const struct ddi_layout *l, char out[65]);
 
+/* Reads l's signature partition from fd and runs ddi_check_signature on
+ * it. Returns 0, or -1 with a reason. */
+int ddi_read_signature(int fd, const struct ddi_layout *l, const char *roothash, const unsigned char *cert,
+		       size_t cert_len, char *err, size_t errlen);
+
 /* Reads the GPT and the signature partition from fd (a file of `size`
  * bytes) and runs the checks above; with a pinned certificate the
  * signature partition must be there and verify. Returns 0, or -1 with a

@@ -152,25 +152,23 @@ static int is_pinned(const struct config *c, const char *roothash)
 static int signed_by_pinned(int fd, const struct ddi_layout *l, const char *roothash, char *why)
 {
 	static char cert[PKCS7_CERT_MAX + 1];
-	static char sig[DDI_SIG_MAX];
 	char err[160];
-	size_t cert_len = 0, want;
+	size_t cert_len = 0;
 
 	if (!l->has_sig) {
 		snprintf(why, WHY_MAX, "root hash %.16s... not pinned (sysext_roothash) and not signed", roothash);
 		return -1;
 	}
-	if (read_file(SYSEXT_CERT_PATH, cert, sizeof cert, &cert_len) < 0 || cert_len == 0) {
+	if (read_file(SYSEXT_CERT_PATH, cert, sizeof cert, &cert_len) < 0) {
 		snprintf(why, WHY_MAX, "root hash %.16s... not pinned; signed, but no signer pinned (%s: %s)", roothash,
-			 SYSEXT_CERT_PATH, cert_len ? "unreadable" : errno == ENOENT ? "absent" : strerror(errno));
+			 SYSEXT_CERT_PATH, errno == ENOENT ? "absent" : strerror(errno));
 		return -1;
 	}
-	want = l->sig.size < sizeof sig ? (size_t)l->sig.size : sizeof sig;
-	if (pread_full(fd, sig, want, (off_t)l->sig.offset) != (ssize_t)want) {
-		snprintf(why, WHY_MAX, "signature partition: %s", strerror(errno ? errno : EIO));
+	if (cert_len == 0) {
+		snprintf(why, WHY_MAX, "root hash %.16s... not pinned; signed, but %s is empty", roothash, SYSEXT_CERT_PATH);
 		return -1;
 	}
-	if (ddi_check_signature(sig, want, roothash, (const unsigned char *)cert, cert_len, err, sizeof err) < 0) {
+	if (ddi_read_signature(fd, l, roothash, (const unsigned char *)cert, cert_len, err, sizeof err) < 0) {
 		snprintf(why, WHY_MAX, "root hash %.16s... not pinned; signature: %.120s", roothash, err);
 		return -1;
 	}
