@@ -26,6 +26,10 @@ export interface ScalingSample {
   perCpuFreeKiB?: { count: number; high: number };
   /** /proc/sys/vm/min_free_kbytes */
   minFreeKiB?: number;
+  /** the modules loaded when the real root started (/proc/modules) */
+  modules?: string[];
+  /** the pair: how long storage-init took to load each module, ms (its debug log) */
+  moduleMs?: Record<string, number>;
   /** the same once the old root's loop devices are gone (up to 5 s later) */
   meminfoAfterTeardown?: Record<string, number>;
 }
@@ -42,6 +46,12 @@ export interface SizeResult {
 
 export interface ScalingResult {
   kernel: string;
+  /** QEMU's -cpu model (qemu64: no SHA or AVX instructions; max: what QEMU can emulate, SHA-NI included) */
+  cpu?: string;
+  /** the guest's clock: "wall" (TCG at the host's speed and load) or "icount" (one instruction, one ns) */
+  clock?: "wall" | "icount";
+  /** disks read-throttled to this many bytes/s; the boot loader's read of the initramfs at that speed is counted */
+  slowBps?: number;
   runs: number;
   memoryMiB: number;
   compression: string;
@@ -58,6 +68,12 @@ export interface VariantSummary {
   storageInit: number;
   originalInit: number;
   memAvailableMiB: number;
+  /**
+   * The pair: of storage-init's time, loading modules that the stock boot loads too (by the root,
+   * /proc/modules of the stock boot at the same N). That work is moved out of the original init's
+   * phase, not added to the boot. Undefined without the per-module log.
+   */
+  sharedModuleSeconds?: number;
 }
 
 export interface Summary {
@@ -71,9 +87,19 @@ export interface Summary {
   pairStartGrowthPercent: number;
 }
 
-function summarizeVariant(xs: ScalingSample[]): VariantSummary {
+function summarizeVariant(xs: ScalingSample[], stockModules?: ReadonlySet<string>): VariantSummary {
   const m = (f: (x: ScalingSample) => number) => median(xs.map(f));
-  return { uptime: m((x) => x.uptime), kernel: m((x) => x.kernel), storageInit: m((x) => x.storageInit), originalInit: m((x) => x.originalInit), memAvailableMiB: m((x) => x.memAvailableKiB) / 1024 };
+  const s: VariantSummary = { uptime: m((x) => x.uptime), kernel: m((x) => x.kernel), storageInit: m((x) => x.storageInit), originalInit: m((x) => x.originalInit), memAvailableMiB: m((x) => x.memAvailableKiB) / 1024 };
+  if (stockModules && xs.every((x) => x.moduleMs && Object.keys(x.moduleMs).length)) {
+    s.sharedModuleSeconds = m((x) => Object.entries(x.moduleMs!).filter(([name]) => stockModules.has(name)).reduce((a, [, ms]) => a + ms, 0)) / 1000;
+  }
+  return s;
+}
+
+/** Modules every stock boot of a size had loaded at the root. */
+function stockModules(xs: ScalingSample[]): Set<string> | undefined {
+  if (!xs.length || !xs.every((x) => x.modules?.length)) return undefined;
+  return new Set(xs[0].modules!.filter((name) => xs.every((x) => x.modules!.includes(name))));
 }
 
 /** Slope of y over x by least squares (two points: the line through them). */
@@ -87,7 +113,7 @@ export function slope(xs: number[], ys: number[]): number {
 
 export function summarize(r: ScalingResult): Summary {
   const perSize = r.sizes.map((s) => {
-    const stock = summarizeVariant(s.samples.stock), pair = summarizeVariant(s.samples.pair);
+    const stock = summarizeVariant(s.samples.stock), pair = summarizeVariant(s.samples.pair, stockModules(s.samples.stock));
     return { mib: s.mib, stock, pair, ratio: pair.uptime / stock.uptime };
   });
   const xs = perSize.map((p) => p.mib);
@@ -105,7 +131,7 @@ const f2 = (x: number) => x.toFixed(2);
 
 /** A Markdown table, one row per size and variant, then the growth lines. */
 export function renderTable(r: ScalingResult, s: Summary = summarize(r)): string {
-  const rows = ["| N MiB | variant | to the real root | kernel | storage-init | original init | MemAvailable |", "|---|---|---|---|---|---|---|"];
+  const rows = [`-cpu ${r.cpu ?? "qemu64"}, ${r.clock === "icount" ? "instruction clock (-icount shift=0: 1 instruction = 1 ns)" : "TCG wall clock"}${r.slowBps ? `, disks read at ${r.slowBps / 1e6} MB/s` : ""}, medians of ${r.runs}`, "", "| N MiB | variant | to the real root | kernel | storage-init | original init | MemAvailable |", "|---|---|---|---|---|---|---|"];
   for (const p of s.perSize) {
     for (const v of VARIANTS) {
       const x = p[v];
@@ -113,6 +139,17 @@ export function renderTable(r: ScalingResult, s: Summary = summarize(r)): string
     }
   }
   rows.push("");
+  if (r.slowBps) {
+    for (const [i, p] of s.perSize.entries()) {
+      // the boot loader reads the whole initramfs from the same medium before the kernel starts
+      const z = r.sizes[i], st = p.stock.uptime + z.initramfsBytes / r.slowBps, pa = p.pair.uptime + z.miniBytes / r.slowBps;
+      rows.push(`N = ${p.mib}: with the boot loader's read of the initramfs at ${r.slowBps / 1e6} MB/s: stock ${f2(st)} s, pair ${f2(pa)} s (${f2(pa / st)}; ${Math.round(1000 * (st - pa))} ms saved)`);
+    }
+  }
+  for (const p of s.perSize) {
+    const sh = p.pair.sharedModuleSeconds;
+    if (sh !== undefined) rows.push(`N = ${p.mib}: of storage-init's ${f2(p.pair.storageInit)} s, ${f2(sh)} s load modules the stock boot loads too (moved out of the original init's phase); the rest: ${f2(p.pair.storageInit - sh)} s`);
+  }
   // a slope needs two sizes
   if (s.perSize.length >= 2) rows.push(`growth per 100 MiB appended: stock ${f2(s.growthPer100MiB.stock)} s, pair ${f2(s.growthPer100MiB.pair)} s (${s.pairGrowthPercent.toFixed(1)} % of the stock's; target ≤ 5 %)`);
   if (s.perSize.length >= 2) rows.push(`growth per 100 MiB of the original init's start (kernel + storage-init): stock ${f2(s.startGrowthPer100MiB.stock)} s, pair ${f2(s.startGrowthPer100MiB.pair)} s (${s.pairStartGrowthPercent.toFixed(1)} %)`);
@@ -151,7 +188,7 @@ export function renderSvg(r: ScalingResult, s: Summary = summarize(r)): string {
     }
     out.push(`<text x="${x0 - 36}" y="${(top + bottom) / 2}" transform="rotate(-90 ${x0 - 36} ${(top + bottom) / 2})" text-anchor="middle">seconds (median)</text>`);
   };
-  out.push(`<text x="${W / 2}" y="18" text-anchor="middle" font-size="14">Boot to the real root, stock initramfs vs initoverlayfs pair, N MiB appended (${esc(r.kernel)}, ${r.runs} runs, -m ${r.memoryMiB})</text>`);
+  out.push(`<text x="${W / 2}" y="18" text-anchor="middle" font-size="14">Boot to the real root, stock initramfs vs initoverlayfs pair, N MiB appended (${esc(r.kernel)}, ${r.runs} runs, -m ${r.memoryMiB}, -cpu ${esc(r.cpu ?? "qemu64")}, ${r.clock === "icount" ? "instruction clock" : "wall clock"})</text>`);
   // left: stacked phases
   const L0 = 70, L1 = 450, group = (L1 - L0) / s.perSize.length, bw = Math.min(40, group / 3);
   axis(L0, L1);

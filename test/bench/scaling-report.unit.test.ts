@@ -83,3 +83,31 @@ test("renderSvg: well-formed, a stacked bar per phase that took time, a line per
   const h = (v: string, n: number) => Number(new RegExp(`height="([\\d.]+)" fill="#4e79a7"><title>${v} N=${n}: kernel`).exec(svg)![1]);
   assert.ok(Math.abs(h("stock", 300) / h("stock", 0) - 7.7 / 4) < 1e-9);
 });
+
+test("summarize: storage-init's time loading modules the stock boot loads too (a module only the pair loads does not count)", () => {
+  const withModules = (x: ScalingSample, modules: string[], moduleMs?: Record<string, number>): ScalingSample => ({ ...x, modules, moduleMs });
+  const r: ScalingResult = {
+    ...RESULT,
+    sizes: [{
+      ...RESULT.sizes[0],
+      samples: {
+        // ext4 is in every stock boot; virtio_pci in only one of them: not counted
+        stock: [withModules(s(9, 4, 0, 848), ["ext4", "virtio_pci"]), withModules(s(9, 4, 0, 848), ["ext4"])],
+        pair: [withModules(s(7, 1.5, 0.8, 816), [], { ext4: 300, vfat: 20, virtio_pci: 100 }), withModules(s(7, 1.5, 0.8, 816), [], { ext4: 340, vfat: 20, virtio_pci: 100 })],
+      },
+    }],
+  };
+  const sum = summarize(r);
+  assert.ok(Math.abs(sum.perSize[0].pair.sharedModuleSeconds! - 0.32) < 1e-9, String(sum.perSize[0].pair.sharedModuleSeconds));
+  assert.equal(sum.perSize[0].stock.sharedModuleSeconds, undefined);
+  assert.match(renderTable(r, sum), /of storage-init's 0\.80 s, 0\.32 s load modules the stock boot loads too .*the rest: 0\.48 s/);
+  // without the per-module log: nothing claimed
+  assert.equal(summarize(RESULT).perSize[0].pair.sharedModuleSeconds, undefined);
+});
+
+test("renderTable: with throttled disks, the boot loader's read of each initramfs is added", () => {
+  const t = renderTable({ ...RESULT, slowBps: 25e6 });
+  // N = 0: stock 9.2 + 36e6 / 25e6 = 10.64 s; pair 7.1 + 2e6 / 25e6 = 7.18 s
+  assert.match(t, /N = 0: with the boot loader's read of the initramfs at 25 MB\/s: stock 10\.64 s, pair 7\.18 s \(0\.67; 3460 ms saved\)/);
+  assert.match(t, /disks read at 25 MB\/s/);
+});

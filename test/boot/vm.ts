@@ -27,6 +27,9 @@ echo ROOT-MARKER
 echo "UPTIME $($B cat /proc/uptime)"
 for f in /sys/block/*/stat; do echo "STAT $f $($B cat $f)"; done
 $B grep MemAvailable /proc/meminfo | $B sed 's/^/MEM /'
+echo "MODULES $($B cut -d' ' -f1 /proc/modules | $B tr '\n' ' ')"
+# storage-init's per-module times (initoverlayfs.debug=1 puts them in the kernel log only)
+$B dmesg | $B grep 'initoverlayfs: module ' | $B sed 's/^/KMOD /'
 # the old overlay, EROFS mount and loop device go away asynchronously after the switch
 n=0
 while [ $n -lt 5 ]; do
@@ -165,6 +168,12 @@ export interface BootOptions {
   driveOptions?: string;
   /** QEMU's -cpu model; default qemu64 (no SSSE3/AVX: the kernel's generic code paths) */
   cpu?: string;
+  /**
+   * QEMU's instruction-counting clock (-icount shift=0: one guest instruction is one guest ns):
+   * guest timestamps then count the guest's work, not the host's load, so runs on a busy
+   * machine compare; waiting for I/O still passes in real time
+   */
+  icount?: boolean;
   /** guest RAM, QEMU's -m (default 1024) */
   memoryMiB?: number;
   /** host wall seconds (from QEMU's start) at which the console first matched each of these */
@@ -176,7 +185,7 @@ export interface BootOptions {
 /** Boots and returns the console; the VM has a hard time limit and is killed past it. */
 export function boot(o: BootOptions): Promise<BootResult> {
   const args = [
-    "-accel", "tcg", ...(o.cpu ? ["-cpu", o.cpu] : []), "-m", String(o.memoryMiB ?? 1024), "-nographic", "-no-reboot", "-nodefaults", "-serial", "stdio",
+    "-accel", "tcg", ...(o.cpu ? ["-cpu", o.cpu] : []), ...(o.icount ? ["-icount", "shift=0,sleep=on"] : []), "-m", String(o.memoryMiB ?? 1024), "-nographic", "-no-reboot", "-nodefaults", "-serial", "stdio",
     ...o.disks.flatMap((d) => ["-drive", `file=${d},format=raw,if=virtio${o.driveOptions ?? ""}`]),
     ...(o.uefi ? ["-drive", `if=pflash,format=raw,unit=0,readonly=on,file=${OVMF_CODE}`, "-drive", `if=pflash,format=raw,unit=1,file=${o.uefi.vars}`] : []),
     // with UEFI firmware too, QEMU hands the kernel to it and it starts the kernel's own EFI stub
@@ -222,6 +231,10 @@ export function rootReport(consoleText: string) {
     uptime: up ? Number(up[1]) : undefined,
     memAvailableKiB: mem ? Number(mem[1]) : undefined,
     bytesRead: Object.fromEntries(Object.entries(sectorsRead).map(([k, v]) => [k, v * 512])),
+    /** the modules loaded when the root started */
+    modules: (/^MODULES (.*)$/m.exec(consoleText)?.[1] ?? "").split(" ").filter(Boolean),
+    /** storage-init's load time of each module it loaded, by module name, ms (with initoverlayfs.debug=1) */
+    moduleMs: Object.fromEntries([...consoleText.matchAll(/^KMOD .*initoverlayfs: module \S*\/([^/\s]+)\.ko\S*(?: [^:]*)?: loaded \((\d+) ms\)$/gm)].map((m) => [m[1].replace(/-/g, "_"), Number(m[2])])),
     loopsBacked: [...consoleText.matchAll(/^LOOP-BACKED (.*)$/gm)].map((m) => m[1]),
     dmPresent: [...consoleText.matchAll(/^DM-PRESENT (.*)$/gm)].map((m) => m[1]),
     bootMounted: /^BOOT-MOUNTED$/m.test(consoleText),
