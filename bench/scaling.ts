@@ -192,7 +192,9 @@ try {
   const built: Record<number, { initrd: string; mini: string; disk: string }> = {};
   for (const mib of sizes) {
     const { path, payloadBytes } = appendPayload(work, stock, compression, mib);
-    const pair = await buildPair({ initramfs: path, kver: KVER, boot: `UUID=${BOOT_UUID}`, outputDir: join(work, `out-${mib}`) });
+    // the boot disk's type named, as `install` finds it on the machine's /boot (build alone would
+    // take ext4 and vfat, and load both)
+    const pair = await buildPair({ initramfs: path, kver: KVER, boot: `UUID=${BOOT_UUID}`, bootFstype: "ext4", outputDir: join(work, `out-${mib}`) });
     const disk = makeBootDisk(work, "ext4", { [`initoverlayfs-${KVER}.img`]: pair.image.path }, { uuid: BOOT_UUID, tag: `-${mib}` });
     built[mib] = { initrd: path, mini: pair.mini.path, disk };
     const entry: SizeResult = { mib, payloadBytes, initramfsBytes: statSync(path).size, miniBytes: pair.mini.bytes, imageBytes: pair.image.bytes, samples: { stock: [], pair: [] } };

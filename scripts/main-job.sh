@@ -35,5 +35,7 @@ fsck.erofs "$out/initoverlayfs-lz4hc.img"
 echo "== conversion benchmarks against zstd -dc | cpio -idm && mkfs.erofs (uncompressed, then LZ4HC)"
 node dist/bench/convert.js "$initrd" --runs 3
 node dist/bench/compress.js "$initrd" --runs 3
-echo "== boot comparison in QEMU (TCG): stock initramfs vs the pair, alternating; then each integrity mode"
-node dist/bench/boot.js --runs 3
+echo "== boot comparison in QEMU (TCG): stock initramfs vs the pair, alternating, on normal and on 25 MB/s disks"
+node dist/bench/boot.js --runs 3 --no-integrity
+echo "== scaling: 300 MiB of this kernel's modules and firmware appended to the initramfs; stock vs pair, each phase"
+node dist/bench/scaling.js --sizes 0,300 --runs 3 --no-min-memory --out "$out/results"
