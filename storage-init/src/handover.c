@@ -515,11 +515,9 @@ int handover_appended(const char *newroot, const char *skip, struct handover_rep
 	close(src);
 	r = read_full(pipefd[0], rep, sizeof *rep);
 	close(pipefd[0]);
-	while (waitpid(pid, &status, 0) < 0) {
-		if (errno != EINTR) {
-			snprintf(rep->reason, sizeof rep->reason, "waitpid: %s", strerror(errno));
-			return -1;
-		}
+	if (wait_child(pid, &status) < 0) {
+		snprintf(rep->reason, sizeof rep->reason, "waitpid: %s", strerror(errno));
+		return -1;
 	}
 	if (r == (ssize_t)sizeof *rep && WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;

@@ -199,11 +199,9 @@ int install_shims(const struct config *c, const char *root, struct shim_report *
 	close(self_fd);
 	r = read_full(pipefd[0], rep, sizeof *rep);
 	close(pipefd[0]);
-	while (waitpid(pid, &status, 0) < 0) {
-		if (errno != EINTR) {
-			rep->err = errno;
-			return -1;
-		}
+	if (wait_child(pid, &status) < 0) {
+		rep->err = errno;
+		return -1;
 	}
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;

@@ -30,10 +30,8 @@ int init_is_executable(const char *newroot, const char *init)
 			_exit(errno & 0xFF);
 		_exit(0);
 	}
-	while (waitpid(pid, &status, 0) < 0) {
-		if (errno != EINTR)
-			return -1;
-	}
+	if (wait_child(pid, &status) < 0)
+		return -1;
 	if (!WIFEXITED(status)) {
 		errno = ECHILD;
 		return -1;

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 int str_copy(char *dst, size_t size, const char *src)
@@ -332,4 +333,13 @@ unsigned long long now_ms(void)
 		return 0;
 	return (unsigned long long)ts.tv_sec * 1000ull +
 	       (unsigned long long)ts.tv_nsec / 1000000ull;
+}
+
+int wait_child(pid_t pid, int *status)
+{
+	while (waitpid(pid, status, 0) < 0) {
+		if (errno != EINTR)
+			return -1;
+	}
+	return 0;
 }

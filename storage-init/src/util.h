@@ -43,6 +43,8 @@ int read_sysfs(const char *path, char *buf, size_t size);
 int write_file(const char *path, const char *s);
 /* mkdir that treats EEXIST (of a directory) as success. */
 int mkdir_exist_ok(const char *path, unsigned mode);
+/* Waits for child pid (EINTR retried): 0 with its wait status, or -1 with errno. */
+int wait_child(pid_t pid, int *status);
 /* Sleep for ms milliseconds (restarts on EINTR). */
 void sleep_ms(unsigned ms);
 /* Monotonic clock in milliseconds. */
