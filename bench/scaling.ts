@@ -28,6 +28,7 @@ import { buildBootReport, parseKernelLog, KERNEL_LINES } from "../src/formats/bo
 import { makeTempDir, removeDir } from "../test/helpers/tmp.js";
 import { boot, KVER, makeBootDisk, makeRootDisk, ROOT_INIT, rootReport, STOCK_INITRD, tail } from "../test/boot/vm.js";
 import { renderSvg, renderTable, summarize, ScalingResult, ScalingSample, SizeResult, Variant } from "./scaling-report.js";
+import { concatInitrds } from "../test/helpers/initrd.js";
 
 const args = process.argv.slice(2);
 const opt = (name: string) => {
@@ -66,7 +67,7 @@ const CONTENT = [...filesUnder(`/lib/modules/${KVER}/kernel`), ...filesUnder("/l
 
 /**
  * The stock initramfs with `mib` MiB of content appended under /scaling-payload (out of the way of
- * the initramfs's own paths), as a boot loader concatenates initramfs files: each padded to 4 bytes.
+ * the initramfs's own paths), as a boot loader concatenates initramfs files: each starting at a multiple of 4 bytes.
  */
 function appendPayload(work: string, stock: Uint8Array, compression: string, mib: number): { path: string; payloadBytes: number } {
   const path = join(work, `initrd-${mib}.img`);
@@ -92,11 +93,9 @@ function appendPayload(work: string, stock: Uint8Array, compression: string, mib
   const cmd = COMPRESSORS[compression];
   const z = spawnSync(cmd[0], cmd.slice(1), { input: cpio, maxBuffer: 2 ** 31 });
   if (z.status !== 0) throw new Error(`${cmd.join(" ")}: ${z.stderr}`);
-  const pad = (n: number) => new Uint8Array((4 - (n % 4)) % 4);
-  const parts = [stock, pad(stock.length), z.stdout as Uint8Array, pad(z.stdout.length)];
   const tmp = `${path}.tmp`, fd = openSync(tmp, "w");
   try {
-    for (const p of parts) writeSync(fd, p);
+    writeSync(fd, concatInitrds([stock, z.stdout as Uint8Array]));
     fsyncSync(fd);
   } finally {
     closeSync(fd);

@@ -24,6 +24,7 @@ import { bytesContent, DirNode, FsNode, newTree } from "../../src/fs/tree.js";
 import { MANIFEST_PATH, CONFIG_PATH } from "../../src/formats/storage-init-config/index.js";
 import { makeTempDir, removeDir } from "../helpers/tmp.js";
 import { boot, BootResult, KVER, makeBootDisk, tail } from "./vm.js";
+import { concatInitrds } from "../helpers/initrd.js";
 
 const BOOT_UUID = "5a1e0b7e-0000-4000-8000-b00770000012";
 const T0 = { sec: 1_600_000_000, nsec: 0 };
@@ -152,19 +153,6 @@ function dropEntry(cpio: Buffer, name: string): Buffer {
   return Buffer.concat(out);
 }
 
-/** Archives one after the other, each starting at a multiple of 4 (as boot loaders place them). */
-function concat(parts: Buffer[]): Buffer {
-  const out: Buffer[] = [];
-  let len = 0;
-  for (const p of parts) {
-    const pad = (4 - (len % 4)) % 4;
-    if (pad) out.push(Buffer.alloc(pad));
-    out.push(p);
-    len += pad + p.length;
-  }
-  return Buffer.concat(out);
-}
-
 function listing(r: BootResult, what: string): Map<string, string> {
   assert.ok(!r.timedOut, `${what}: timed out\n${tail(r.console)}`);
   assert.match(r.console, /^CHECK-END$/m, `${what}: the check did not finish\n${tail(r.console)}`);
@@ -193,8 +181,8 @@ after(() => removeDir(work));
 test("what the boot loader appends reaches the original init as with the original initramfs, and nothing of storage-init's does", async () => {
   const stub = stubArchive();
   const second = secondInitrd();
-  writeFileSync(join(work, "stock+appended.img"), concat([orig, stub, second]));
-  writeFileSync(join(work, "mini+appended.img"), concat([mini, stub, second]));
+  writeFileSync(join(work, "stock+appended.img"), concatInitrds([orig, stub, second]));
+  writeFileSync(join(work, "mini+appended.img"), concatInitrds([mini, stub, second]));
   const ref = listing(await boot({ initrd: join(work, "stock+appended.img"), disks: [bootDisk], timeoutSeconds: 180 }), "original initramfs + appended");
   const r = await boot({ initrd: join(work, "mini+appended.img"), disks: [bootDisk], timeoutSeconds: 240 });
   const got = listing(r, "pair + appended");
@@ -248,8 +236,8 @@ test("a malformed appended archive stops nothing but itself: what the kernel unp
   const whole = gzipSync(treeToCpio(t));
   const cut = whole.subarray(0, Math.floor(whole.length * 0.6));
   const stub = stubArchive();
-  writeFileSync(join(work, "stock+cut.img"), concat([orig, stub, cut]));
-  writeFileSync(join(work, "mini+cut.img"), concat([mini, stub, cut]));
+  writeFileSync(join(work, "stock+cut.img"), concatInitrds([orig, stub, cut]));
+  writeFileSync(join(work, "mini+cut.img"), concatInitrds([mini, stub, cut]));
   const refBoot = await boot({ initrd: join(work, "stock+cut.img"), disks: [bootDisk], timeoutSeconds: 180 });
   const ref = listing(refBoot, "original initramfs + cut archive");
   assert.match(refBoot.console, /Initramfs unpacking failed: /, "the kernel did not reject the cut archive: the test proves nothing");
@@ -270,7 +258,7 @@ test("a malformed appended archive stops nothing but itself: what the kernel unp
 
 test("a few MiB appended: handed over, and what the copy costs", async (t) => {
   const big = randomBytes(3 << 20);
-  writeFileSync(join(work, "mini+big.img"), concat([mini, stubArchive(big)]));
+  writeFileSync(join(work, "mini+big.img"), concatInitrds([mini, stubArchive(big)]));
   const r = await boot({ initrd: join(work, "mini+big.img"), disks: [bootDisk], timeoutSeconds: 240 });
   const got = listing(r, "pair + 3 MiB");
   const md5 = createHash("md5").update(big).digest("hex");

@@ -33,6 +33,7 @@ import { treeToCpio } from "../../src/formats/cpio/writer.js";
 import { bytesContent, DirNode, lookup, newDir, newTree } from "../../src/fs/tree.js";
 import { makeTempDir, removeDir } from "../helpers/tmp.js";
 import { boot, BootResult, enableVerity, KVER, makeBootDisk, makeRootDisk, STOCK_INITRD, tail, withLibraries } from "./vm.js";
+import { concatInitrds } from "../helpers/initrd.js";
 
 const ROOT_UUID = "5a1e0b7e-0000-4000-8000-b00770000013";
 const EXT4_LABEL = "IOFSEXT4";
@@ -229,7 +230,7 @@ async function makeVariant(out: string): Promise<string> {
     }
   }
   // the kernel reads on after a compressed archive from the next 4-byte boundary
-  writeFileSync(out, Buffer.concat([stockBytes, Buffer.alloc((4 - (stockBytes.length % 4)) % 4), treeToCpio(t)]));
+  writeFileSync(out, concatInitrds([stockBytes, treeToCpio(t)]));
   return out;
 }
 
