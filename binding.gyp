@@ -13,6 +13,13 @@
       "libraries": ["-lzstd"],
       "defines": ["NAPI_VERSION=8"],
       "cflags": ["-O2", "-Wall", "-Wextra"]
+    },
+    {
+      "target_name": "lzma_stream",
+      "sources": ["src/compression/native/lzma-stream.c"],
+      "libraries": ["-llzma"],
+      "defines": ["NAPI_VERSION=8"],
+      "cflags": ["-O2", "-Wall", "-Wextra"]
     }
   ]
 }

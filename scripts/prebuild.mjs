@@ -47,7 +47,7 @@ for (const [platform, { cc, machine }] of Object.entries(PREBUILDS)) {
       return `-l:lib${l.slice(2)}.a`;
     });
     const args = [
-      "-shared", "-fPIC", "-s", "-Wl,--build-id=sha1", `-ffile-prefix-map=${root}=.`,
+      "-shared", "-fPIC", "-s", "-Wl,--build-id=sha1", "-Wl,--exclude-libs,ALL", `-ffile-prefix-map=${root}=.`,
       ...(t.cflags ?? []), "-Werror", ...(t.defines ?? []).map((d) => `-D${d}`), `-I${nodeInclude}`,
       ...t.sources.map((s) => join(root, s)), "-o", tmp, ...libs,
     ];
