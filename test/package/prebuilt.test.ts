@@ -10,7 +10,7 @@
 import test from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { arm64Node } from "../helpers/arm64-node.js";
@@ -175,4 +175,21 @@ test("the arm64 prebuilts load in an arm64 Node (qemu-aarch64) and make the same
   }
   assert.equal(arm.arch, "arm64");
   assert.deepEqual([arm.zstd, arm.lz4], [host.zstd, host.lz4], "the same libzstd/liblz4 versions make the same bytes on both");
+});
+
+test("the fallback: without a prebuilt for the platform, npm run build:native in the installed package builds the addons and the loader takes them", { timeout: 600_000 }, () => {
+  const { pkg } = install();
+  const script = `import("./dist/src/compression/zstd.js").then(async (z) => {
+    const a = await import("./dist/src/compression/native-addon.js");
+    try { z.compressZstd(Buffer.from("x"), 3); } catch (e) { console.log(e.message); return; }
+    console.log(a.loadedAddonPath("zstd_stream"));
+  })`;
+  renameSync(join(pkg, "prebuilds", "linux-x64"), join(pkg, "prebuilds", "off"));
+  try {
+    assert.match(run("node", ["-e", script], { cwd: pkg }).stdout, /the zstd_stream addon cannot be loaded .* npm run build:native in /, "a clear message when nothing loads");
+    run("npm", ["run", "build:native"], { cwd: pkg, timeoutMs: 300_000 });
+    assert.equal(run("node", ["-e", script], { cwd: pkg }).stdout.trim(), join(pkg, "build", "Release", "zstd_stream.node"));
+  } finally {
+    renameSync(join(pkg, "prebuilds", "off"), join(pkg, "prebuilds", "linux-x64"));
+  }
 });
