@@ -4,6 +4,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 export DEBIAN_FRONTEND=noninteractive
+# arm64 as a foreign architecture: the arm64 -dev packages the addons' prebuilts link (below)
+dpkg --add-architecture arm64
 apt-get update -qq
 # erofs-utils, cpio and the compressors: ground truth for the tests and the reference pipeline
 # in bench/; linux-image-amd64 brings a real Debian kernel and initramfs into /boot; attr for
@@ -17,8 +19,11 @@ apt-get update -qq
 # fusefat gives the install crash tests a FAT /boot where the kernel has no vfat; initramfs-tools
 # (update-initramfs and its post-update hooks) and systemd (kernel-install) run our hooks in the
 # Debian acceptance test.
-# liblz4-dev, libzstd-dev, build-essential and python3 for our LZ4 and zstd addons (node-gyp; they
-# link the system liblz4 and libzstd).
+# liblz4-dev, libzstd-dev, liblzma-dev, build-essential and python3 for our LZ4, zstd and xz
+# addons (node-gyp; they link the system liblz4, libzstd and liblzma). gcc-aarch64-linux-gnu and
+# liblz4-dev:arm64 libzstd-dev:arm64 liblzma-dev:arm64 build the npm package's linux-arm64
+# prebuilts (scripts/prebuild.mjs links the .a files); qemu-user runs them in an arm64 Node
+# (Debian's nodejs:arm64, unpacked from apt-get download by test/package/prebuilt.test.ts).
 # clang and libclang-rt-dev (libFuzzer, ASan, UBSan) build storage-init's fuzz targets
 # (storage-init/fuzz, `make -C storage-init fuzz`), which npm test's fuzzing smoke pass runs.
 # acpica-tools (iasl) compiles the ACPI table that test/boot/early.test.ts puts in an early archive.
@@ -29,7 +34,8 @@ apt-get update -qq
 # libbearssl-dev: BearSSL's headers for storage-init's signature check (src/pkcs7.c); its sources
 # are built from storage-init/bearssl/ (scripts/bearssl-vendor.sh: Debian's .a needs glibc).
 apt-get install -y -qq \
-  erofs-utils cpio zstd xz-utils lz4 liblz4-dev libzstd-dev build-essential python3 gzip bzip2 lzop \
+  erofs-utils cpio zstd xz-utils lz4 liblz4-dev libzstd-dev liblzma-dev build-essential python3 gzip bzip2 lzop \
+  gcc-aarch64-linux-gnu liblz4-dev:arm64 libzstd-dev:arm64 liblzma-dev:arm64 qemu-user \
   linux-image-amd64 attr file time \
   musl-tools qemu-system-x86 busybox-static dosfstools mtools e2fsprogs \
   xfsprogs btrfs-progs fdisk kmod dracut-core fusefat initramfs-tools systemd \

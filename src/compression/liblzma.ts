@@ -1,64 +1,49 @@
 /**
- * xz and legacy .lzma ("lzma-alone") through liblzma (lzma-native's native stream, used directly:
- * its JS Transform wrapper restarts after a stream end to read concatenated streams, which would
- * hide where the first one ends).
+ * xz and legacy .lzma ("lzma-alone") through liblzma, streaming, by our N-API addon
+ * (src/compression/native/lzma-stream.c), as zstd.ts reads zstd: chunks are yielded as they are
+ * decoded, so the consumer starts on the first files while the rest is still compressed.
  *
  * xz: one stream, as the kernel's xz_dec_run() reads it (no concatenation, no stream padding):
- * the stream decoder without LZMA_CONCATENATED stops right after the stream footer, and liblzma's
- * total_in is then exactly the stream's length. lzma: the alone decoder stops at the end marker
- * or at the size in the header, total_in again exact (the kernel's unlzma counts the same bytes).
- *
- * Decoding runs on the libuv thread pool (lzma-native's async mode); the next input step is
- * started before the previous output is yielded, so liblzma works while the consumer does.
+ * the stream decoder without LZMA_CONCATENATED stops right after the stream footer, and the input
+ * it consumed is then exactly the stream's length. lzma: the alone decoder stops at the end marker
+ * or at the size in the header, the consumed input again exact (the kernel's unlzma counts the
+ * same bytes).
  */
 
-import { createRequire } from "node:module";
 import { FormatError, UnsupportedError } from "../errors.js";
+import { loadAddon } from "./native-addon.js";
 
-interface NativeStream {
-  bufferHandler: (buf: Buffer | null | undefined, processedChunks: number | undefined, err: Error | null | undefined, totalIn: number | null) => void;
-  code(chunk: Uint8Array | null, async: boolean): void;
-  streamDecoder_(memlimit: number | null, flags: number): void;
-  aloneDecoder_(memlimit: number | null): void;
-  setBufsize(size: number): number;
-  resetUnderlying(): void;
-}
-interface LzmaNative {
-  Stream: new () => NativeStream;
-  asyncCodeAvailable: boolean;
+interface LzmaAddon {
+  createDecoder(format: 0 | 1, memlimit: number): object;
+  decode(decoder: object, src: Uint8Array, dst: Uint8Array, out: Float64Array): void;
+  version(): string;
 }
 
-const require = createRequire(import.meta.url);
-let native: LzmaNative | undefined;
+const loadLzma = () => loadAddon<LzmaAddon>("lzma_stream", "liblzma-dev");
 
-function loadNative(kind: string, offset: number): LzmaNative {
-  if (native) return native;
-  try {
-    native = require("lzma-native") as LzmaNative;
-    return native;
-  } catch (e) {
-    throw new UnsupportedError(kind, offset, `liblzma binding (lzma-native) cannot be loaded: ${(e as Error).message}`);
-  }
+/** liblzma's version (the one linked into the addon) */
+export function liblzmaVersion(): string {
+  return loadLzma().version();
 }
 
 /** Enough for any dictionary xz can make (1.5 GiB); bounds what a hostile header can allocate. */
 const MEMLIMIT = 2 ** 31;
-const STEP_INPUT = 1 << 20;
-const OUTPUT_BUFSIZE = 1 << 20;
+/** output chunks grow like zstd.ts's: the first files reach the consumer early */
+const FIRST_CHUNK = 1 << 20;
+const MAX_CHUNK = 16 << 20;
 
 const XZ_MAGIC = [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00];
 
-interface StepResult {
-  outputs: Buffer[];
-  ended: boolean;
-  error: (Error & { name?: string }) | undefined;
-  totalIn: number;
-  /** this step sent the end of input (LZMA_FINISH): it must end or fail */
-  finishing: boolean;
-}
+/** lzma_ret values (<lzma/base.h>, a stable ABI) */
+const LZMA_OK = 0;
+const LZMA_STREAM_END = 1;
+const RET_NAMES: Record<number, string> = {
+  2: "LZMA_NO_CHECK", 3: "LZMA_UNSUPPORTED_CHECK", 4: "LZMA_GET_CHECK", 5: "LZMA_MEM_ERROR", 6: "LZMA_MEMLIMIT_ERROR",
+  7: "LZMA_FORMAT_ERROR", 8: "LZMA_OPTIONS_ERROR", 9: "LZMA_DATA_ERROR", 10: "LZMA_BUF_ERROR", 11: "LZMA_PROG_ERROR",
+};
 
-function describe(kind: string, error: Error & { name?: string }): { detail: string; unsupported: boolean } {
-  switch (error.name) {
+function describe(kind: string, ret: number): { detail: string; unsupported: boolean } {
+  switch (RET_NAMES[ret]) {
     case "LZMA_BUF_ERROR":
       return { detail: "truncated: unexpected end of input", unsupported: false };
     case "LZMA_DATA_ERROR":
@@ -70,91 +55,46 @@ function describe(kind: string, error: Error & { name?: string }): { detail: str
     case "LZMA_MEMLIMIT_ERROR":
       return { detail: `needs more than ${MEMLIMIT} bytes of decoder memory`, unsupported: true };
     default:
-      return { detail: `liblzma: ${error.message}`, unsupported: false };
+      return { detail: `liblzma: ${RET_NAMES[ret] ?? `error ${ret}`}`, unsupported: false };
   }
 }
 
 async function* decompressLiblzma(kind: "xz" | "lzma", input: Uint8Array, offset: number): AsyncGenerator<Uint8Array, number, void> {
-  const lib = loadNative(kind, offset);
-  const stream = new lib.Stream();
-  if (kind === "xz") stream.streamDecoder_(MEMLIMIT, 0);
-  else stream.aloneDecoder_(MEMLIMIT);
-  stream.setBufsize(OUTPUT_BUFSIZE);
-  const useAsync = lib.asyncCodeAvailable;
-
-  // At most one code() call is in flight; its callbacks (outputs, then end/error, then the
-  // processed-chunks count) all land in `current`.
-  let current: StepResult = { outputs: [], ended: false, error: undefined, totalIn: 0, finishing: false };
-  let wake: (() => void) | undefined;
-  stream.bufferHandler = (buf, processedChunks, err, totalIn) => {
-    if (totalIn !== null && totalIn !== undefined) current.totalIn = totalIn;
-    if (buf) current.outputs.push(buf);
-    else if (buf === null) {
-      if (err) current.error = err;
-      else current.ended = true;
-    }
-    if (buf === null || typeof processedChunks === "number") {
-      const w = wake;
-      wake = undefined;
-      w?.();
-    }
-  };
-
-  let pos = offset;
-  let totalIn = 0;
-  const step = (): Promise<StepResult> => {
-    const chunk = pos < input.length ? input.subarray(pos, Math.min(pos + STEP_INPUT, input.length)) : null;
-    if (chunk) pos += chunk.length;
-    current = { outputs: [], ended: false, error: undefined, totalIn, finishing: chunk === null };
-    const result = current;
-    return new Promise<StepResult>((resolve) => {
-      wake = () => resolve(result);
-      try {
-        stream.code(chunk, useAsync);
-      } catch (e) {
-        result.error = e as Error;
-        wake = undefined;
-        resolve(result);
-      }
-    });
-  };
-
-  let finished = false;
-  let pending: Promise<StepResult> | undefined;
+  let lib: LzmaAddon;
   try {
-    let next: Promise<StepResult> = step();
-    pending = next;
-    for (;;) {
-      const result = await next;
-      pending = undefined;
-      totalIn = result.totalIn;
-      if (result.finishing && !result.ended && !result.error) {
-        // liblzma reports LZMA_BUF_ERROR here; never call it again after the finish
-        result.error = Object.assign(new Error("no progress"), { name: "LZMA_BUF_ERROR" });
-      }
-      const done = result.ended || result.error !== undefined;
-      if (!done) pending = next = step();
-      for (const out of result.outputs) yield out;
-      if (result.error) {
-        const { detail, unsupported } = describe(kind, result.error);
-        const Err = unsupported ? UnsupportedError : FormatError;
-        throw new Err(kind, offset + totalIn, detail);
-      }
-      if (result.ended) {
-        finished = true;
-        return totalIn;
+    lib = loadLzma();
+  } catch (e) {
+    throw new UnsupportedError(kind, offset, (e as Error).message);
+  }
+  const decoder = lib.createDecoder(kind === "xz" ? 0 : 1, MEMLIMIT);
+  const src = input.subarray(offset);
+  const out = new Float64Array(3);
+  let pos = 0;
+  let chunkSize = FIRST_CHUNK;
+  for (;;) {
+    // fresh memory for every chunk: the consumer keeps views into it (shared: see zstd.ts)
+    const chunk = new Uint8Array(new SharedArrayBuffer(chunkSize));
+    chunkSize = Math.min(2 * chunkSize, MAX_CHUNK);
+    let filled = 0;
+    let ret = LZMA_OK;
+    while (filled < chunk.length) {
+      lib.decode(decoder, src.subarray(pos), chunk.subarray(filled), out);
+      pos += out[0];
+      filled += out[1];
+      ret = out[2];
+      if (ret !== LZMA_OK) break;
+      // all input given with LZMA_FINISH, room left, yet no end: liblzma's next call says LZMA_BUF_ERROR
+      if (out[0] === 0 && out[1] === 0) {
+        ret = 10;
+        break;
       }
     }
-  } finally {
-    // liblzma resets itself after an end or error; otherwise release it now (the consumer
-    // stopped early), after the step started ahead of the consumer has come back.
-    if (pending) await pending;
-    if (!finished) {
-      try {
-        stream.resetUnderlying();
-      } catch {
-        // already released
-      }
+    if (filled) yield chunk.subarray(0, filled);
+    if (ret === LZMA_STREAM_END) return pos;
+    if (ret !== LZMA_OK) {
+      const { detail, unsupported } = describe(kind, ret);
+      const Err = unsupported ? UnsupportedError : FormatError;
+      throw new Err(kind, offset + pos, detail);
     }
   }
 }

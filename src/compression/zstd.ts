@@ -111,6 +111,14 @@ export function parseZstdFrame(input: Uint8Array, offset: number): ZstdFrame {
 interface ZstdAddon {
   createDecoder(windowLogMax: number): object;
   decode(decoder: object, src: Uint8Array, dst: Uint8Array, out: Float64Array): void;
+  compress(src: Uint8Array, level: number): Uint8Array;
+}
+
+const loadZstd = () => loadAddon<ZstdAddon>("zstd_stream", "libzstd-dev");
+
+/** One whole zstd frame (content size in the header, no checksum) at `level` 1..22, by libzstd through our addon. */
+export function compressZstd(input: Uint8Array, level: number): Uint8Array {
+  return loadZstd().compress(input, level);
 }
 
 /**
@@ -133,7 +141,7 @@ const WINDOW_LOG_MAX = 31;
 export async function* decompressZstd(input: Uint8Array, offset: number): AsyncGenerator<Uint8Array, number, void> {
   const frame = parseZstdFrame(input, offset);
   if (frame.skippable) return frame.end - offset;
-  const zstd = loadAddon<ZstdAddon>("zstd_stream", "libzstd-dev");
+  const zstd = loadZstd();
   const src = input.subarray(offset, frame.end);
   const decoder = zstd.createDecoder(WINDOW_LOG_MAX);
   const out = new Float64Array(3);

@@ -5,7 +5,7 @@
  * (microcode, ACPI tables: initramfs/early.ts), carried first and unchanged.
  */
 import { gzipSync } from "node:zlib";
-import { compress as zstdCompress } from "@mongodb-js/zstd";
+import { compressZstd } from "../compression/zstd.js";
 import { UsageError } from "../errors.js";
 import { CONFIG_PATH, MANIFEST_PATH, MiniCompression, renderManifest } from "../formats/storage-init-config/index.js";
 import { treeToCpio } from "../formats/cpio/writer.js";
@@ -65,11 +65,18 @@ export function miniInitramfsTree(c: MiniInitramfsContent): FsTree {
   return tree;
 }
 
+/**
+ * zstd's own default. Measured on Debian 12's 9.6 MiB mini cpio (55 modules): level 3 → 2.54 MB
+ * in 0.09 s, 9 → 2.22 MB in 0.7 s, 19 → 1.97 MB in 10.5 s. (Until the addon did this, the call
+ * asked @mongodb-js/zstd for 19, which its wrapper dropped: 3 is what every mini had.)
+ */
+const ZSTD_LEVEL = 3;
+
 /** gzip is the default: every kernel can unpack it (CONFIG_RD_GZIP is always on in practice). */
 export async function compressArchive(cpio: Uint8Array, kind: MiniCompression): Promise<Uint8Array> {
   switch (kind) {
     case "gzip": return gzipSync(cpio, { level: 6 }); // level 9: 10x slower for 0.5% smaller
-    case "zstd": return zstdCompress(Buffer.from(cpio.buffer, cpio.byteOffset, cpio.byteLength), 19);
+    case "zstd": return compressZstd(cpio, ZSTD_LEVEL);
     case "none": return cpio;
   }
 }

@@ -4,7 +4,7 @@ import test from "node:test";
 import assert from "node:assert/strict";
 import { crc32 } from "node:zlib";
 import { decompress } from "../../src/compression/index.js";
-import { parseZstdFrame } from "../../src/compression/zstd.js";
+import { compressZstd, parseZstdFrame } from "../../src/compression/zstd.js";
 import { UnsupportedError } from "../../src/errors.js";
 import { collect, expectFormatError, hasTool, randomBytes, runTool, structuredData } from "./support.js";
 
@@ -63,6 +63,20 @@ test("zstd: frame with a content size (from a file) and without a checksum", asy
   const r = await collect(decompress("zstd", unchecked, 0));
   assert.ok(r.data.equals(DATA));
   assert.equal(r.consumed, unchecked.length);
+});
+
+test("zstd: compressZstd makes one frame that zstd(1) and our reader decode, with the content size in its header", async () => {
+  for (const [data, level] of [[DATA, 3], [DATA, 19], [new Uint8Array(0), 3]] as const) {
+    const frame = compressZstd(data, level);
+    assert.ok(Buffer.from(runTool("zstd", ["-dc"], frame)!).equals(data), `zstd -dc, level ${level}`);
+    assert.equal(parseZstdFrame(frame, 0).contentSize, data.length);
+    const r = await collect(decompress("zstd", frame, 0));
+    assert.ok(r.data.equals(data));
+    assert.equal(r.consumed, frame.length);
+  }
+  assert.ok(compressZstd(DATA, 19).length < compressZstd(DATA, 1).length, "the level is used");
+  assert.throws(() => compressZstd(DATA, 23), /level out of range/);
+  assert.throws(() => compressZstd(DATA, 0), /level out of range/);
 });
 
 test("zstd: only the first of several frames, like the kernel", async () => {

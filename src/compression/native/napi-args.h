@@ -1,5 +1,5 @@
 /*
- * Argument checks shared by our N-API addons (lz4-erofs.c, zstd-stream.c): every value from JS is
+ * Argument checks shared by our N-API addons (lz4-erofs.c, zstd-stream.c, lzma-stream.c): every value from JS is
  * checked before C trusts it.
  */
 #ifndef INITOVERLAYFS_NAPI_ARGS_H

@@ -1,5 +1,5 @@
 /*
- * Tiny N-API binding over the system libzstd for reading initramfs files: streaming
+ * Tiny N-API binding over libzstd for reading initramfs files: streaming
  * decompression (ZSTD_decompressStream), so the cpio unpacker and the EROFS compressors get the
  * first files while the rest of the frame is still compressed. The whole-buffer API of
  * @mongodb-js/zstd returns nothing before the last byte is decoded.
@@ -10,6 +10,9 @@
  *     one ZSTD_decompressStream() call: out[0] = src bytes consumed, out[1] = dst bytes written,
  *     out[2] = libzstd's return value (0: the frame is complete and all of it was written out).
  *     A libzstd error throws an Error carrying ZSTD_getErrorName().
+ *   compress(src: Uint8Array, level: number): Buffer
+ *     one whole frame (ZSTD_compress: content size in the header, no checksum), for the mini
+ *     initramfs; synchronous like zlib's gzipSync beside it (a few MB at level 19: about a second).
  *   version(): string
  *
  * Every argument is checked; libzstd's positions are checked against the buffer sizes before JS
@@ -18,6 +21,7 @@
 #include <node_api.h>
 #include "napi-args.h"
 #include <stdint.h>
+#include <stdlib.h>
 #include <zstd.h>
 
 /* type tag: decode() accepts only objects made by createDecoder() */
@@ -79,6 +83,31 @@ static napi_value decode(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+static napi_value compress(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2], result;
+  void *src;
+  size_t src_len;
+  int32_t level;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 2) return addon_fail(env, "compress: 2 arguments");
+  if (!addon_typed_array(env, argv[0], napi_uint8_array, &src, &src_len)) return addon_fail(env, "compress: src must be a Uint8Array");
+  if (napi_get_value_int32(env, argv[1], &level) != napi_ok || level < 1 || level > ZSTD_maxCLevel()) return addon_fail(env, "compress: level out of range");
+  size_t bound = ZSTD_compressBound(src_len);
+  if (ZSTD_isError(bound)) return addon_fail(env, "compress: input too large");
+  void *dst = malloc(bound ? bound : 1);
+  if (!dst) return addon_fail(env, "compress: out of memory");
+  size_t n = ZSTD_compress(dst, bound, src, src_len, level);
+  if (ZSTD_isError(n) || n > bound) {
+    free(dst);
+    napi_throw_error(env, NULL, ZSTD_isError(n) ? ZSTD_getErrorName(n) : "compress: libzstd wrote past the bound");
+    return NULL;
+  }
+  napi_status st = napi_create_buffer_copy(env, n, dst, NULL, &result);
+  free(dst);
+  if (st != napi_ok) return addon_fail(env, "compress: cannot make the Buffer");
+  return result;
+}
+
 static napi_value version(napi_env env, napi_callback_info info) {
   (void)info;
   napi_value v;
@@ -90,7 +119,7 @@ NAPI_MODULE_INIT() {
   static const struct {
     const char *name;
     napi_callback cb;
-  } fns[] = {{"createDecoder", create_decoder}, {"decode", decode}, {"version", version}};
+  } fns[] = {{"createDecoder", create_decoder}, {"decode", decode}, {"compress", compress}, {"version", version}};
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value fn;
     if (napi_create_function(env, fns[i].name, NAPI_AUTO_LENGTH, fns[i].cb, NULL, &fn) != napi_ok) return NULL;
