@@ -37,8 +37,9 @@ export const DEFAULT_STORAGE_MODULES: Readonly<Record<Arch, readonly string[]>> 
     // common in cars, Qualcomm (sdhci_msm); the card itself (mmc_block)
     "sdhci_pci", "sdhci_acpi", "sdhci_iproc", "bcm2835", "sdhci_of_arasan", "dw_mmc_rockchip", "sdhci_of_dwcmshc",
     "sdhci_tegra", "meson_gx_mmc", "sunxi_mmc", "sdhci_esdhc_imx", "renesas_sdhi_internal_dmac", "sdhci_msm", "mmc_block",
-    // USB disks: PCI and SoC host controllers (dwc2: Raspberry Pi 3's USB)
-    "xhci_pci", "xhci_plat_hcd", "ehci_pci", "ehci_platform", "dwc2", "usb_storage", "uas",
+    // USB disks: PCI and SoC host controllers (not dwc2, the Raspberry Pi 3's: with its USB
+    // gadget stack 0.6 MB of modules for a /boot that is on the SD card there; --add-modules dwc2)
+    "xhci_pci", "xhci_plat_hcd", "ehci_pci", "ehci_platform", "usb_storage", "uas",
   ],
 };
 
