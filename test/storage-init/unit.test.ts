@@ -70,7 +70,9 @@ test("make -C storage-init test-cross: the arm64 build's unit tests, digests and
   assert.equal([...r.out.matchAll(/real-images: [1-9]\d* passed, 0 failed/g)].length, cross.length, r.out);
 });
 
-test("package.json ships storage-init for every architecture", () => {
+test("the Makefile builds the architectures the TS code knows, and package.json ships storage-init for each", () => {
+  const make = /^ARCHES\s*:=\s*(.*)$/m.exec(readFileSync(join(DIR, "Makefile"), "utf8"));
+  assert.deepEqual(make?.[1].trim().split(/\s+/), [...STORAGE_INIT_ARCHES], "storage-init/Makefile's ARCHES");
   const files: string[] = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).files;
   for (const a of STORAGE_INIT_ARCHES) assert.ok(files.includes(storageInitRelPath(a)), `${storageInitRelPath(a)} not in package.json files`);
 });
