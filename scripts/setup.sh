@@ -4,8 +4,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 export DEBIAN_FRONTEND=noninteractive
-# arm64 as a foreign architecture: the arm64 -dev packages the addons' prebuilts link (below)
-dpkg --add-architecture arm64
+# arm64 packages next to the host's (multiarch): musl-dev:arm64 for storage-init's arm64 build,
+# and the arm64 -dev packages the addons' prebuilts link (below)
+dpkg --print-foreign-architectures | grep -qx arm64 || dpkg --add-architecture arm64
 apt-get update -qq
 # erofs-utils, cpio and the compressors: ground truth for the tests and the reference pipeline
 # in bench/; linux-image-amd64 brings a real Debian kernel and initramfs into /boot; attr for
@@ -33,13 +34,16 @@ apt-get update -qq
 # systemd-repart, which makes the reference DDI they are compared with byte for byte).
 # libbearssl-dev: BearSSL's headers for storage-init's signature check (src/pkcs7.c); its sources
 # are built from storage-init/bearssl/ (scripts/bearssl-vendor.sh: Debian's .a needs glibc).
+# gcc-aarch64-linux-gnu and musl-dev:arm64 cross-build storage-init for arm64
+# (aarch64-linux-musl-gcc); qemu-user (qemu-aarch64) runs its unit tests here.
 apt-get install -y -qq \
   erofs-utils cpio zstd xz-utils lz4 liblz4-dev libzstd-dev liblzma-dev build-essential python3 gzip bzip2 lzop \
   gcc-aarch64-linux-gnu liblz4-dev:arm64 libzstd-dev:arm64 liblzma-dev:arm64 qemu-user \
   linux-image-amd64 attr file time \
   musl-tools qemu-system-x86 busybox-static dosfstools mtools e2fsprogs \
   xfsprogs btrfs-progs fdisk kmod dracut-core fusefat initramfs-tools systemd \
-  fsverity cryptsetup-bin openssl clang libclang-rt-dev acpica-tools systemd-boot-efi ovmf systemd-container libbearssl-dev >/dev/null
+  fsverity cryptsetup-bin openssl clang libclang-rt-dev acpica-tools systemd-boot-efi ovmf systemd-container libbearssl-dev \
+  musl-dev:arm64 >/dev/null
 
 npm ci --no-audit --no-fund
 npm run build
