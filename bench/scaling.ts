@@ -17,17 +17,17 @@
  *   node dist/bench/scaling.js --render bench/results/scaling.json   (table and SVG again)
  */
 import { spawnSync } from "node:child_process";
-import { closeSync, fsyncSync, openSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync, writeSync, mkdirSync, lstatSync } from "node:fs";
+import { closeSync, fsyncSync, openSync, readdirSync, readFileSync, renameSync, statSync, writeSync, mkdirSync, lstatSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import { buildPair } from "../src/pipeline/build.js";
 import { detectCompression } from "../src/compression/index.js";
 import { findEarlyArchives } from "../src/initramfs/early.js";
 import { CpioWriter } from "../src/formats/cpio/writer.js";
-import { buildBootReport, parseKernelLog, KERNEL_LINES } from "../src/formats/boot-log/index.js";
 import { makeTempDir, removeDir } from "../test/helpers/tmp.js";
-import { boot, KVER, makeBootDisk, makeRootDisk, ROOT_INIT, rootReport, STOCK_INITRD, tail } from "../test/boot/vm.js";
-import { renderSvg, renderTable, summarize, ScalingResult, ScalingSample, SizeResult, Variant } from "./scaling-report.js";
+import { boot, KVER, makeBootDisk, makeRootDisk, rootReport, STOCK_INITRD } from "../test/boot/vm.js";
+import { renderSvg, renderTable, summarize, ScalingResult, SizeResult, Variant } from "./scaling-report.js";
+import { parseSample, SAMPLE_INIT, UNPACK_FAILED, writeAtomic } from "./root-sample.js";
 import { concatInitrds } from "../test/helpers/initrd.js";
 
 const args = process.argv.slice(2);
@@ -104,64 +104,11 @@ function appendPayload(work: string, stock: Uint8Array, compression: string, mib
   return { path, payloadBytes: bytes };
 }
 
-// the reporting init, plus all of /proc/meminfo at the real root (where the memory went), and
-// again once the old root's loop devices are gone (what the pair's teardown gives back)
-const INIT = ROOT_INIT
-  .replace("$B grep MemAvailable /proc/meminfo | $B sed 's/^/MEM /'\n", (m) => `${m}$B sed 's/^/MEMINFO /' /proc/meminfo\n` +
-    // free pages parked on the per-CPU lists, which MemFree does not count
-    `$B grep -E '^ +(count|high): ' /proc/zoneinfo | $B sed 's/^ */PCP /'\necho "MIN-FREE $($B cat /proc/sys/vm/min_free_kbytes)"\n`)
-  .replace('echo "LOOPS-CHECKED"\n', (m) => `$B sed 's/^/MEMINFO-AFTER /' /proc/meminfo\n${m}`);
-if ((INIT.match(/MEMINFO/g) ?? []).length !== 2) throw new Error("ROOT_INIT changed: the lines to extend are gone");
-
-// the kernel's line when an initramfs archive does not fit in RAM (init/initramfs.c): the boot may
-// still reach the root without the appended content, which is not a boot of that initramfs
-const UNPACK_FAILED = /Initramfs unpacking failed: .*/;
-
-function parseSample(text: string): ScalingSample {
-  const failed = UNPACK_FAILED.exec(text);
-  if (failed) throw new Error(`the kernel did not unpack the whole initramfs: ${failed[0]}`);
-  const rep = rootReport(text);
-  if (!rep.reached || rep.uptime === undefined || rep.memAvailableKiB === undefined) throw new Error(`boot did not reach the root:\n${tail(text)}`);
-  const lines = parseKernelLog(text, "console");
-  const br = buildBootReport(lines);
-  if (!br.phases.kernel) throw new Error(`no kernel phase in the boot log:\n${tail(text)}`);
-  // the original init starts at the first program (stock) or storage-init's hand-over (pair): it
-  // ends at the root's own UPTIME line, which the kernel log does not show
-  const originalFrom = br.storageInit?.handOver?.at ?? br.phases.kernel.to;
-  if (br.storageInit && !br.storageInit.handOver) throw new Error(`storage-init did not hand over:\n${tail(text)}`);
-  const freeing = lines.find((l) => KERNEL_LINES.unpackEnd.test(l.message));
-  const meminfo: Record<string, number> = {};
-  const meminfoAfterTeardown: Record<string, number> = {};
-  for (const m of text.matchAll(/^MEMINFO (\w+(?:\(\w+\))?):\s+(\d+)/gm)) meminfo[m[1]] = Number(m[2]);
-  for (const m of text.matchAll(/^MEMINFO-AFTER (\w+(?:\(\w+\))?):\s+(\d+)/gm)) meminfoAfterTeardown[m[1]] = Number(m[2]);
-  const pcp = [...text.matchAll(/^PCP (count|high): +(\d+)/gm)];
-  const pages = (k: string) => pcp.filter((m) => m[1] === k).reduce((a, m) => a + Number(m[2]), 0);
-  const minFree = /^MIN-FREE (\d+)/m.exec(text);
-  return {
-    perCpuFreeKiB: pcp.length ? { count: 4 * pages("count"), high: 4 * pages("high") } : undefined,
-    minFreeKiB: minFree ? Number(minFree[1]) : undefined,
-    uptime: rep.uptime, kernel: br.phases.kernel.seconds, storageInit: br.storageInit ? originalFrom - br.phases.kernel.to : 0,
-    originalInit: rep.uptime - originalFrom, memAvailableKiB: rep.memAvailableKiB, modules: rep.modules, moduleMs: rep.moduleMs,
-    freeingInitrd: freeing ? { at: freeing.usec / 1e6, kiB: Number(/(\d+)K$/.exec(freeing.message)![1]) } : undefined, meminfo, meminfoAfterTeardown,
-  };
-}
-
 async function tryBoot(initrd: string, disks: string[], mem: number, timeoutSeconds = 300, append?: string) {
   // the instruction clock runs TCG about 2.5 times slower in host time
   const r = await boot({ initrd, disks, memoryMiB: mem, timeoutSeconds: icount ? timeoutSeconds * 3 : timeoutSeconds, cpu: cpu === "qemu64" ? undefined : cpu, icount, append,
     driveOptions: slowBps ? `,throttling.bps-read=${slowBps}` : undefined });
   return r;
-}
-
-function writeAtomic(path: string, text: string): void {
-  const tmp = `${path}.tmp`, fd = openSync(tmp, "w");
-  try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
 }
 
 // --render FILE.json: the table and the SVG again from a result, without booting
@@ -183,7 +130,7 @@ try {
   const early = findEarlyArchives(stock, STOCK_INITRD);
   const compression = detectCompression(stock, early.bytes);
   if (!compression) throw new Error(`${STOCK_INITRD}: offset ${early.bytes}: expected a compressed archive after the early ones`);
-  const root = makeRootDisk(work, { init: INIT });
+  const root = makeRootDisk(work, { init: SAMPLE_INIT });
   const result: ScalingResult = {
     kernel: KVER, cpu, clock: icount ? "icount" : "wall", slowBps, runs, memoryMiB, compression, loadAverage: { start: loadStart, end: [] },
     command: `node dist/bench/scaling.js ${args.join(" ")}`.trim(), sizes: [],

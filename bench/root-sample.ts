@@ -1,0 +1,62 @@
+/**
+ * One boot as the benches sample it: the test root's init that also dumps /proc/meminfo and the
+ * per-CPU free lists, and the parser that splits the console into phases (boot-report's parser).
+ */
+import { closeSync, fsyncSync, openSync, renameSync, writeSync } from "node:fs";
+import { buildBootReport, parseKernelLog, KERNEL_LINES } from "../src/formats/boot-log/index.js";
+import { ROOT_INIT, rootReport, tail } from "../test/boot/vm.js";
+import { ScalingSample } from "./scaling-report.js";
+
+// the reporting init, plus all of /proc/meminfo at the real root (where the memory went), and
+// again once the old root's loop devices are gone (what the pair's teardown gives back)
+export const SAMPLE_INIT = ROOT_INIT
+  .replace("$B grep MemAvailable /proc/meminfo | $B sed 's/^/MEM /'\n", (m) => `${m}$B sed 's/^/MEMINFO /' /proc/meminfo\n` +
+    // free pages parked on the per-CPU lists, which MemFree does not count
+    `$B grep -E '^ +(count|high): ' /proc/zoneinfo | $B sed 's/^ */PCP /'\necho "MIN-FREE $($B cat /proc/sys/vm/min_free_kbytes)"\n`)
+  .replace('echo "LOOPS-CHECKED"\n', (m) => `$B sed 's/^/MEMINFO-AFTER /' /proc/meminfo\n${m}`);
+if ((SAMPLE_INIT.match(/MEMINFO/g) ?? []).length !== 2) throw new Error("ROOT_INIT changed: the lines to extend are gone");
+
+// the kernel's line when an initramfs archive does not fit in RAM (init/initramfs.c): the boot may
+// still reach the root without the appended content, which is not a boot of that initramfs
+export const UNPACK_FAILED = /Initramfs unpacking failed: .*/;
+
+export function parseSample(text: string): ScalingSample {
+  const failed = UNPACK_FAILED.exec(text);
+  if (failed) throw new Error(`the kernel did not unpack the whole initramfs: ${failed[0]}`);
+  const rep = rootReport(text);
+  if (!rep.reached || rep.uptime === undefined || rep.memAvailableKiB === undefined) throw new Error(`boot did not reach the root:\n${tail(text)}`);
+  const lines = parseKernelLog(text, "console");
+  const br = buildBootReport(lines);
+  if (!br.phases.kernel) throw new Error(`no kernel phase in the boot log:\n${tail(text)}`);
+  // the original init starts at the first program (stock) or storage-init's hand-over (pair): it
+  // ends at the root's own UPTIME line, which the kernel log does not show
+  const originalFrom = br.storageInit?.handOver?.at ?? br.phases.kernel.to;
+  if (br.storageInit && !br.storageInit.handOver) throw new Error(`storage-init did not hand over:\n${tail(text)}`);
+  const freeing = lines.find((l) => KERNEL_LINES.unpackEnd.test(l.message));
+  const meminfo: Record<string, number> = {};
+  const meminfoAfterTeardown: Record<string, number> = {};
+  for (const m of text.matchAll(/^MEMINFO (\w+(?:\(\w+\))?):\s+(\d+)/gm)) meminfo[m[1]] = Number(m[2]);
+  for (const m of text.matchAll(/^MEMINFO-AFTER (\w+(?:\(\w+\))?):\s+(\d+)/gm)) meminfoAfterTeardown[m[1]] = Number(m[2]);
+  const pcp = [...text.matchAll(/^PCP (count|high): +(\d+)/gm)];
+  const pages = (k: string) => pcp.filter((m) => m[1] === k).reduce((a, m) => a + Number(m[2]), 0);
+  const minFree = /^MIN-FREE (\d+)/m.exec(text);
+  return {
+    perCpuFreeKiB: pcp.length ? { count: 4 * pages("count"), high: 4 * pages("high") } : undefined,
+    minFreeKiB: minFree ? Number(minFree[1]) : undefined,
+    uptime: rep.uptime, kernel: br.phases.kernel.seconds, storageInit: br.storageInit ? originalFrom - br.phases.kernel.to : 0,
+    originalInit: rep.uptime - originalFrom, memAvailableKiB: rep.memAvailableKiB, modules: rep.modules, moduleMs: rep.moduleMs,
+    freeingInitrd: freeing ? { at: freeing.usec / 1e6, kiB: Number(/(\d+)K$/.exec(freeing.message)![1]) } : undefined, meminfo, meminfoAfterTeardown,
+  };
+}
+
+/** Writes text to path through a synced temporary file. */
+export function writeAtomic(path: string, text: string): void {
+  const tmp = `${path}.tmp`, fd = openSync(tmp, "w");
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+}
