@@ -19,7 +19,7 @@
 import { createHash } from "node:crypto";
 import { chmodSync, existsSync, lstatSync, readFileSync, statSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
-import { buildPair, BuildOptions } from "../pipeline/build.js";
+import { buildPair, BuildOptions, extensionRootHashes } from "../pipeline/build.js";
 import { defaultStorageInitPath } from "../io/package-files.js";
 import { BOOT_FSTYPES, BUILD_DEFAULTS, memberOf } from "../formats/storage-init-config/schema.js";
 import { findKernelConfig } from "../pipeline/kernel.js";
@@ -186,11 +186,14 @@ async function installOne(root: string, kver: string, s: InstallSettings, o: Ins
     throw new UsageError(`${layout.bootDir} is a directory of the root filesystem: with integrity fs-verity the initramfs could not mount or check the root read-write; use dm-verity (the default) or copy`);
   }
   const storageInit = o.storageInit ?? defaultStorageInitPath();
+  // extensions named by file are pinned by the root hash they have now (recomputed), so a changed file is a new generation
+  const sysextRootHashes = [...await extensionRootHashes(s.sysext ?? []), ...(s.sysextRootHashes ?? [])];
   const build: BuildOptions = {
     initramfs: original, kver, boot, bootFstype, failure: s.failure, timeout: s.timeout, init: s.init,
     miniCompression: s.miniCompression, addModules: s.addModules, defaultModules: s.defaultModules,
     integrity: s.integrity, integrityHash: s.integrityHash, signKey: s.signKey, signCert: s.signCert, cmdline: s.cmdline,
     imageFormat: s.imageFormat, storageInit, ...rootKernelFiles(root, kver),
+    ...(sysextRootHashes.length ? { sysextRootHashes } : {}), ...(s.sysextCert !== undefined ? { sysextCert: s.sysextCert } : {}),
   };
 
   // the generation: which original, options and storage-init the image belongs to
@@ -199,6 +202,7 @@ async function installOne(root: string, kver: string, s: InstallSettings, o: Ins
   const hashFor = (attempt: number) => {
     const h = createHash("sha256").update(originalBytes).update(JSON.stringify({ ...build, initramfs: undefined, attempt }));
     if (existsSync(storageInit)) h.update(readFileSync(storageInit));
+    if (s.sysextCert !== undefined && existsSync(s.sysextCert)) h.update(readFileSync(s.sysextCert));
     return h.digest("hex").slice(0, 12);
   };
   const pathOnPartition = (gen: string) => `${part.prefix}/${imageName(kver, gen)}`;

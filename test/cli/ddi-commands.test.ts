@@ -36,7 +36,7 @@ test("inspect shows a DDI's partitions and signer as sfdisk and openssl see them
   const fp = run("openssl", ["x509", "-in", key.certFile, "-noout", "-fingerprint", "-sha256"]).stdout.split("=")[1].trim().replace(/:/g, "").toLowerCase();
   assert.equal(j.ddi.signature.certificateFingerprint, fp);
   assert.equal(j.blocks, readFileSync(erofs).length / 4096, "the EROFS part is the root partition's");
-  assert.match(cli(["inspect", img]).stdout.toString(), /partition 3 +root-verity-sig "root-x86-64-verity-sig"/);
+  assert.match(cli(["inspect", img]).stdout.toString(), /partition 3 +root-verity-sig, type root-x86-64-verity-sig 41092b05-9fc8-4523-994f-2def0408b176, label "root-x86-64-verity-sig", at \d+, 4096 bytes, GUID [0-9a-f-]{36}, read-only$/m);
 
   const ok = (args: string[]) => cli(["verify", ...args, img]);
   assert.equal(ok(["--roothash", hex]).code, 0);
