@@ -1,6 +1,6 @@
 /**
  * Would storage-init stack it? Extensions made by our `sysext` command next to an image made by
- * `convert`, judged in storage-init's order against pins, as `status` reports them. No root.
+ * `convert`, judged in storage-init's order against pins, as `status` reports them. No root (it runs the CLI and openssl).
  */
 import assert from "node:assert/strict";
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
