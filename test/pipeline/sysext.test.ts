@@ -88,6 +88,24 @@ test("build --sysext pins each extension's recomputed root hash in the config st
   run("openssl", ["x509", "-in", key.certFile, "-outform", "DER", "-out", join(dir, "cert.der")]);
   assert.deepEqual(readFileSync(join(x, SYSEXT_CERT_PATH.slice(1))), readFileSync(join(dir, "cert.der")));
 
+  // verify --mini: an extension against the mini's pins, as storage-init would take it
+  const pinnedOk = cli(["verify", out, "--mini", mini]);
+  assert.equal(pinnedOk.code, 0, pinnedOk.stdout.toString() + pinnedOk.stderr);
+  assert.equal(pinnedOk.stdout.toString(), `${out}: OK (dm-verity ${result.rootHash}; extension hello, pinned, ID=debian, scope initrd)\n`);
+  const signedDir = join(dir, "signed");
+  mkdirSync(signedDir);
+  const signed = makeExtension(signedDir, ["--scope", "initrd", "--key", key.keyFile, "--cert", key.certFile]);
+  const signedOk = cli(["verify", signed.out, "--mini", mini, "--json"]);
+  assert.equal(signedOk.code, 0, signedOk.stdout.toString());
+  const sj = JSON.parse(signedOk.stdout.toString());
+  assert.deepEqual([sj.ok, sj.signature, sj.extension.pinned, sj.extension.stacked, sj.computed], [true, "verified", false, true, signed.result.rootHash]);
+  const unpinnedDir = join(dir, "unpinned");
+  mkdirSync(unpinnedDir);
+  const unpinned = makeExtension(unpinnedDir, ["--scope", "initrd", "--version-id", "13"]);
+  const skipped = cli(["verify", unpinned.out, "--mini", mini]);
+  assert.equal(skipped.code, 1, skipped.stdout.toString());
+  assert.match(skipped.stdout.toString(), /: storage-init would skip it: root hash [0-9a-f]{16}\.\.\. not pinned \(sysext_roothash\) and not signed\n$/);
+
   const bad = Buffer.from(readFileSync(out));
   bad[readDdi(out).parts.root.offset + 100] ^= 1;
   writeFileSync(join(dir, "bad.raw"), bad);
