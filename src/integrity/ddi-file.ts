@@ -8,7 +8,7 @@ import { closeSync, fstatSync, fsyncSync, ftruncateSync, openSync, readSync, wri
 import { createHash } from "node:crypto";
 import { FormatError, UsageError } from "../errors.js";
 import {
-  DdiArch, DdiKind, DdiPartitions, DdiRole, ddiRoleName, ddiTypeName, ddiPartitionGuids, decodeVeritySignature, encodeVeritySignature, findDdiPartitions, planDdi, VeritySignature, VERITY_SIGNATURE_MAX,
+  DdiArch, DdiKind, DdiPartitions, DdiRole, ddiRoleName, ddiTypeName, DEFAULT_DDI_ARCH, ddiPartitionGuids, decodeVeritySignature, encodeVeritySignature, findDdiPartitions, planDdi, VeritySignature, VERITY_SIGNATURE_MAX,
 } from "../formats/ddi/index.js";
 import { decodeGpt, encodeGpt, GPT_PRIMARY_READ, GptPartition, GptTable, SECTOR } from "../formats/gpt/index.js";
 import { HashName, toHex } from "../formats/verity/algorithms.js";
@@ -45,7 +45,7 @@ export interface WrittenDdi {
 
 /** Where the root partition starts, whatever the hash and signature sizes. */
 const rootOffsetOf = (o: WriteDdiOptions, dataSize: number) =>
-  planDdi({ arch: o.arch ?? "x86-64", rootHash: new Uint8Array(32), dataSize, hashSize: 4096, diskGuid: o.diskGuid }).partitions[0].offset;
+  planDdi({ arch: o.arch ?? DEFAULT_DDI_ARCH, rootHash: new Uint8Array(32), dataSize, hashSize: 4096, diskGuid: o.diskGuid }).partitions[0].offset;
 
 export async function writeDdi(erofsPath: string, outPath: string, o: WriteDdiOptions): Promise<WrittenDdi> {
   const key = o.sign?.key;
@@ -83,7 +83,7 @@ export async function writeDdi(erofsPath: string, outPath: string, o: WriteDdiOp
     const signature = key && cert && fingerprint
       ? encodeVeritySignature({ rootHash: toHex(rootHash), certificateFingerprint: fingerprint, signature: signRootHash(toHex(rootHash), key, cert) })
       : undefined;
-    const table = planDdi({ arch: o.arch ?? "x86-64", kind: o.kind, rootHash, dataSize, hashSize: area.length, signatureSize: signature?.length, diskGuid: o.diskGuid });
+    const table = planDdi({ arch: o.arch ?? DEFAULT_DDI_ARCH, kind: o.kind, rootHash, dataSize, hashSize: area.length, signatureSize: signature?.length, diskGuid: o.diskGuid });
     if (table.partitions[0].offset !== rootOffset) throw new Error("DDI plan: the root partition moved");
     const gpt = encodeGpt(table);
     write(area, table.partitions[1].offset);

@@ -16,6 +16,7 @@ import { InitramfsSegment } from "../initramfs/read.js";
 import { fsyncDir, writeFileAtomic } from "../io/atomic-file.js";
 import { readDirTree } from "../io/dir-reader.js";
 import { verifyDdi } from "../integrity/ddi-file.js";
+import type { DdiArch } from "../formats/ddi/index.js";
 import { loadCertificate } from "../integrity/signature.js";
 import { outputModeFor } from "../io/file-mode.js";
 import { defaultStorageInitPath, readStorageInit } from "../io/package-files.js";
@@ -82,6 +83,8 @@ export interface BuildOptions {
   signCert?: string;
   /** plain (default) or ddi: the image as a Discoverable Disk Image (dm-verity only) */
   imageFormat?: SealOptions["imageFormat"];
+  /** the kernel's architecture (systemd's names): a DDI's partition types (default DEFAULT_DDI_ARCH) */
+  arch?: DdiArch;
   /** system extension images (`sysext`) whose root hashes the mini pins (dm-verity only) */
   sysext?: string[];
   /** extension root hashes pinned as they are (install.conf sysext_roothash) */
@@ -177,7 +180,7 @@ export function checkBuildOptions(o: BuildOptions): void {
 function sealOptions(o: BuildOptions): SealOptions {
   return {
     mode: o.integrity ?? BUILD_DEFAULTS.integrity, hashAlgorithm: o.integrityHash, salt: o.veritySalt, signKey: o.signKey, signCert: o.signCert,
-    imageFormat: o.imageFormat,
+    imageFormat: o.imageFormat, ddiArch: o.arch,
   };
 }
 

@@ -1,7 +1,7 @@
 /**
- * `sysext`: a directory's /usr and /opt as a system-extension DDI (usr, usr-verity and, signed,
- * usr-verity-sig partitions; EROFS by our writer), with its extension-release file written from
- * the options. The output appears complete or not at all (staged next to it, fsync, rename).
+ * `sysext`: a directory's /usr and /opt as a system-extension DDI (root, root-verity and, signed,
+ * root-verity-sig partitions of the --arch architecture; EROFS by our writer), with its
+ * extension-release file written from the options. The output appears complete or not at all (staged next to it, fsync, rename).
  */
 import { createHash } from "node:crypto";
 import { chmodSync, readFileSync, renameSync, rmSync } from "node:fs";
@@ -13,6 +13,7 @@ import {
 } from "../formats/sysext/index.js";
 import { bytesContent, DirNode, displayName, emptyMeta, FileNode, FsTree, newDir, Timestamp, walk } from "../fs/tree.js";
 import { writeDdi } from "../integrity/ddi-file.js";
+import { ddiArchOf, DEFAULT_DDI_ARCH } from "../formats/ddi/index.js";
 import { fsyncDir } from "../io/atomic-file.js";
 import { readDirTree } from "../io/dir-reader.js";
 import { timestampFromEnv, writeImageFile } from "./convert.js";
@@ -76,6 +77,8 @@ export async function buildSysext(o: SysextOptions): Promise<SysextResult> {
   const name = extensionNameOf(o.output);
   if (!o.id) throw new UsageError("--id: required (the os-release ID the extension is for, or _any)");
   const release = renderExtensionRelease(o);
+  // ARCHITECTURE= and the partition types say the same; without --arch, x86-64's types and no ARCHITECTURE=
+  const arch = o.architecture === undefined ? DEFAULT_DDI_ARCH : ddiArchOf(o.architecture, "--arch (partition types)");
   if ((o.key === undefined) !== (o.cert === undefined)) throw new UsageError("--key and --cert go together");
   const key = o.key !== undefined ? readFileSync(o.key, "utf8") : undefined;
   const cert = o.cert !== undefined ? readFileSync(o.cert) : undefined;
@@ -89,7 +92,7 @@ export async function buildSysext(o: SysextOptions): Promise<SysextResult> {
     // derived, not random: the same tree gives the same image and root hash
     const derived = (what: string, n: number) => createHash("sha256").update(`initoverlayfs sysext ${what}\0`).update(img.uuid).digest().subarray(0, n);
     const r = await writeDdi(erofs, ddi, {
-      kind: "root", salt: derived("dm-verity salt", 32), uuid: derived("dm-verity uuid", 16), sign: key !== undefined && cert !== undefined ? { key, cert } : undefined,
+      kind: "root", arch, salt: derived("dm-verity salt", 32), uuid: derived("dm-verity uuid", 16), sign: key !== undefined && cert !== undefined ? { key, cert } : undefined,
     });
     chmodSync(ddi, 0o644);
     renameSync(ddi, o.output);

@@ -118,3 +118,36 @@ test("build --sysext pins each extension's recomputed root hash in the config st
   assert.match(mode.stderr, /--sysext, --sysext-cert: need --integrity dm-verity/);
   assert.ok(!existsSync(join(dir, "o2", `initramfs-${KVER}.img`)) && !existsSync(join(dir, "o3", `initramfs-${KVER}.img`)));
 }));
+
+test("--arch selects the partition types: systemd-dissect reads sysext images of arm64, arm, riscv64 and x86, and build --image-format ddi --arch arm64's image, as those architectures' root partitions", () => {
+  assert.ok(isRoot(), "precondition: root (systemd-dissect attaches a loop device)");
+  return withTempDir((dir) => {
+    for (const arch of ["arm64", "arm", "riscv64", "x86"]) {
+      const d = join(dir, arch);
+      mkdirSync(d);
+      const { out, result } = makeExtension(d, ["--scope", "initrd", "--arch", arch]);
+      const j = JSON.parse(run("systemd-dissect", ["--json=short", "--root-hash", result.rootHash, out]).stdout);
+      assert.deepEqual(j.mounts.map((p: Record<string, unknown>) => [p.designator, p.architecture, p.partition_label, p.verity ?? "-"]),
+        [["root", arch, `root-${arch}`, "yes"], ["root-verity", arch, `root-${arch}-verity`, "-"]], arch);
+      assert.ok(j.extensionRelease.includes(`ARCHITECTURE=${arch}`));
+    }
+    const bad = cli(["sysext", join(dir, "arm64", "tree"), "-o", join(dir, "s390x.raw"), "--id", "_any", "--arch", "s390x"]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--arch \(partition types\): expected one of x86-64, arm64, arm, riscv64, x86, got "s390x"/);
+    // a tiny initramfs is enough for the image's layout
+    const src = join(dir, "initrd");
+    mkdirSync(join(src, "lib/modules", KVER), { recursive: true });
+    writeFileSync(join(src, "init"), "#!/bin/sh\n", { mode: 0o755 });
+    for (const f of ["modules.dep", "modules.order", "modules.builtin", "modules.alias"]) copyFileSync(join("/lib/modules", KVER, f), join(src, "lib/modules", KVER, f));
+    run("sh", ["-c", `cd '${src}' && find . | cpio -o -H newc --quiet > '${dir}/tiny.cpio'`]);
+    const b = cli(["build", "--initramfs", join(dir, "tiny.cpio"), "--kver", KVER, "--boot", "LABEL=boot", "--boot-fstype", "ext4", "--no-default-modules", "--image-format", "ddi", "--arch", "arm64", "-o", join(dir, "o"), "--json"]);
+    assert.equal(b.code, 0, b.stderr);
+    const rootHash = JSON.parse(b.stdout.toString()).integrity.rootHash;
+    const img = join(dir, "o", `initoverlayfs-${KVER}.img`);
+    const j = JSON.parse(run("systemd-dissect", ["--json=short", "--root-hash", rootHash, img]).stdout);
+    assert.deepEqual(j.mounts.map((p: Record<string, unknown>) => [p.designator, p.architecture, p.verity ?? "-"]), [["root", "arm64", "yes"], ["root-verity", "arm64", "-"]]);
+    const wrong = cli(["build", "--initramfs", join(dir, "tiny.cpio"), "--kver", KVER, "--boot", "LABEL=boot", "--image-format", "ddi", "--arch", "sparc", "-o", join(dir, "o2")]);
+    assert.equal(wrong.code, 2);
+    assert.match(wrong.stderr, /^initoverlayfs: --arch: expected one of x86-64, arm64, arm, riscv64, x86, got "sparc"\n$/);
+  });
+});

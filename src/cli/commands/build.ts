@@ -7,6 +7,7 @@ import {
 } from "../../formats/storage-init-config/schema.js";
 import type { IntegrityConfig } from "../../formats/storage-init-config/integrity.js";
 import { bytes, describeEarly } from "../format.js";
+import { DDI_ARCHES, ddiArchOf, DEFAULT_DDI_ARCH } from "../../formats/ddi/ddi.js";
 import { oneOf, optionalOneOf, parseSize, parseTimestamp, whole } from "../options.js";
 import { progress } from "../progress.js";
 import { addCompressionOptions, compressionFromOptions } from "../compression-options.js";
@@ -43,6 +44,7 @@ export function buildCommand(): Command {
     .option("--sign-key <pem>", "dm-verity: sign the root hash with this RSA key (the kernel checks it against its trusted keys)")
     .option("--sign-cert <pem>", "the certificate of --sign-key")
     .option("--image-format <format>", "plain (EROFS with the dm-verity hash area appended) or ddi (a Discoverable Disk Image: GPT with root, root-verity and, with --sign-key, root-verity-sig partitions; systemd-dissect reads it)", BUILD_DEFAULTS.imageFormat)
+    .option("--arch <arch>", `the kernel's architecture: a DDI's partition types, ${DDI_ARCHES.join(", ")} (default ${DEFAULT_DDI_ARCH})`)
     .option("--sysext <files...>", "system extension images (`initoverlayfs sysext`) storage-init may stack on the image: their root hashes are pinned in the mini initramfs (needs --integrity dm-verity)")
     .option("--sysext-cert <cert>", "a certificate (PEM or DER) whose signed extensions storage-init may stack, stored in the mini initramfs")
     .option("--strict", "reject cpio entries the kernel would drop instead of warning")
@@ -64,7 +66,7 @@ export function buildCommand(): Command {
           decompressModules: !!o.decompressModules, init: o.init, imagePath: o.imagePath, timeout,
           failure: oneOf("--failure", o.failure, FAILURE_POLICIES), cmdline: oneOf("--cmdline", o.cmdline, ["yes", "no"]) === "yes", timestamp: o.timestamp !== undefined ? parseTimestamp(o.timestamp) : undefined,
           integrity: oneOf("--integrity", o.integrity, INTEGRITY_MODES), integrityHash: o.integrityHash, veritySalt: o.veritySalt, signKey: o.signKey, signCert: o.signCert,
-          imageFormat: oneOf("--image-format", o.imageFormat, IMAGE_FORMATS), sysext: o.sysext, sysextCert: o.sysextCert,
+          imageFormat: oneOf("--image-format", o.imageFormat, IMAGE_FORMATS), arch: o.arch === undefined ? undefined : ddiArchOf(o.arch), sysext: o.sysext, sysextCert: o.sysextCert,
           strict: !!o.strict, maxUnpackedBytes: o.maxUnpacked !== undefined ? parseSize("--max-unpacked", o.maxUnpacked) : undefined, compression, onProgress: (d, t) => p.update(d, t),
         });
       } finally {
