@@ -11,7 +11,7 @@ import { extensionDirsOf, judgeExtension, judgeExtensionDirs } from "../../src/i
 import { imageOsId } from "../../src/install/extensions.js";
 import { cli } from "../helpers/cli.js";
 import { makeTestKey } from "../helpers/keys.js";
-import { run } from "../helpers/run.js";
+import { hasCommand, run } from "../helpers/run.js";
 import { withTempDir } from "../helpers/tmp.js";
 
 function sysext(dir: string, out: string, args: string[], file = "usr/bin/tool"): string {
@@ -99,4 +99,24 @@ test("extensions next to an image, judged as storage-init judges them: pinned, s
   assert.equal(bare[1].reason, "ID=debian, the image's os-release says ID=(none)");
   // the limit storage-init has
   assert.equal((await judgeExtensionDirs([shared, own], pins, "debian", 2)).at(-1)!.reason, "more than 2 extensions");
+}));
+
+test("an extension systemd-repart 252 makes (512-byte verity blocks) is skipped for its superblock even when pinned: storage-init sets dm-verity up with 4096-byte blocks", { skip: !hasCommand("systemd-repart") && "systemd-repart is not installed" }, () => withTempDir(async (dir) => {
+  const tree = join(dir, "tree");
+  mkdirSync(join(tree, "usr/lib/extension-release.d"), { recursive: true });
+  writeFileSync(join(tree, "usr/lib/extension-release.d/extension-release.rp"), "ID=_any\nSYSEXT_SCOPE=initrd\n");
+  const erofs = join(dir, "rp.erofs");
+  run("mkfs.erofs", ["-T0", "--all-root", "--quiet", erofs, tree]);
+  const defs = join(dir, "repart.d");
+  mkdirSync(defs);
+  writeFileSync(join(defs, "10-root.conf"), `[Partition]\nType=root\nCopyBlocks=${erofs}\nVerity=data\nVerityMatchKey=root\nReadOnly=yes\nSizeMinBytes=4096\nSizeMaxBytes=4096\n`);
+  writeFileSync(join(defs, "20-verity.conf"), "[Partition]\nType=root-verity\nVerity=hash\nVerityMatchKey=root\nReadOnly=yes\nSizeMinBytes=65536\nSizeMaxBytes=65536\n");
+  const out = join(dir, "rp.raw");
+  run("systemd-repart", [`--definitions=${defs}`, "--empty=create", "--size=auto", "--dry-run=no", "--pretty=no", "--json=off", out]);
+  assert.equal(readDdi(out).params.dataBlockSize, 512);
+  const unpinned = await judgeExtension(out, "rp", { rootHashes: [] }, "");
+  assert.match(unpinned.reason!, /not pinned \(sysext_roothash\) and not signed$/);
+  const pinnedToo = await judgeExtension(out, "rp", { rootHashes: [unpinned.rootHash!] }, "");
+  assert.equal(pinnedToo.stacked, false);
+  assert.match(pinnedToo.reason!, /^offset \d+: expected a version 1 sha256 verity superblock with 4096-byte blocks covering the root partition, after it$/);
 }));
