@@ -151,3 +151,45 @@ test("--arch selects the partition types: systemd-dissect reads sysext images of
     assert.match(wrong.stderr, /^initoverlayfs: --arch: expected one of x86-64, arm64, arm, riscv64, x86, got "sparc"\n$/);
   });
 });
+
+test("--partition usr: the filesystem is /usr itself (usr, usr-verity partitions); systemd-dissect and systemd-sysext take it, storage-init's checks skip it", () => {
+  assert.ok(isRoot(), "precondition: root (loop devices, overlay mounts)");
+  return withTempDir(async (dir) => {
+    const tree = join(dir, "tree");
+    mkdirSync(join(tree, "usr/bin"), { recursive: true });
+    writeFileSync(join(tree, "usr/bin/hello-usr"), "#!/bin/sh\necho usr partition\n", { mode: 0o755 });
+    const out = join(dir, "hello.raw");
+    const r = cli(["sysext", tree, "-o", out, "--id", "debian", "--version-id", "12", "--scope", "initrd,system", "--partition", "usr", "--json"]);
+    assert.equal(r.code, 0, r.stderr);
+    const made = JSON.parse(r.stdout.toString());
+    assert.equal(made.partition, "usr");
+    const j = JSON.parse(run("systemd-dissect", ["--json=short", out]).stdout);
+    assert.deepEqual(j.mounts.map((p: Record<string, unknown>) => [p.designator, p.fstype, p.partition_label]), [["usr", "erofs", "usr-x86-64"], ["usr-verity", "DM_verity_hash", "usr-x86-64-verity"]]);
+    assert.equal(j.mounts.map((p: Record<string, string>) => p.partition_uuid.replace(/-/g, "")).join(""), made.rootHash);
+    assert.deepEqual(j.extensionRelease, ["ID=debian", "VERSION_ID=12", "SYSEXT_SCOPE=initrd system"]);
+    assert.equal(j.useSystemExtension, true);
+    // the filesystem's root is /usr: bin/ and lib/extension-release.d/ at its top
+    const { ErofsImage } = await import("../../src/formats/erofs/reader.js");
+    const part = readDdi(out).parts.root;
+    const img = ErofsImage.open(readFileSync(out).subarray(part.offset, part.offset + part.size));
+    assert.deepEqual(img.readDir(img.readInode(img.rootNid)).map((e) => e.name).filter((n) => n !== "." && n !== "..").sort(), ["bin", "lib"]);
+    const root = join(dir, "root");
+    for (const d of ["etc", "usr/lib", "var/lib/extensions"]) mkdirSync(join(root, d), { recursive: true });
+    writeFileSync(join(root, "etc/os-release"), 'ID=debian\nVERSION_ID="12"\n');
+    copyFileSync(out, join(root, "var/lib/extensions/hello.raw"));
+    const script = `set -e; mount -t tmpfs tmpfs /run; systemd-sysext --root='${root}' merge; '${root}/usr/bin/hello-usr' >/dev/null; cat '${root}/usr/bin/hello-usr'; systemd-sysext --root='${root}' unmerge`;
+    const m = run("unshare", ["-m", "--propagation", "shared", "sh", "-c", script], { allowFail: true });
+    assert.equal(m.code, 0, m.stderr);
+    assert.equal(m.stdout, "#!/bin/sh\necho usr partition\n");
+    // storage-init stacks root-partition extensions only: the checks say so
+    const { judgeExtension } = await import("../../src/integrity/sysext-check.js");
+    const v = await judgeExtension(out, "hello", { rootHashes: [made.rootHash] }, "debian");
+    assert.equal(v.reason, "not a DDI: no x86-64 root partition (a x86-64 usr one)");
+    // /opt cannot be in a usr partition
+    mkdirSync(join(tree, "opt/x"), { recursive: true });
+    const opt = cli(["sysext", tree, "-o", join(dir, "opt.raw"), "--id", "debian", "--partition", "usr"]);
+    assert.equal(opt.code, 2);
+    assert.match(opt.stderr, /tree\/opt: an extension with a usr partition holds only the directory \/usr\n$/);
+    assert.ok(!existsSync(join(dir, "opt.raw")));
+  });
+});
