@@ -118,10 +118,10 @@ export function readDdi(path: string): DdiInfo {
   }
 }
 
-export function readDdiSource(src: ByteSource): DdiInfo {
+export function readDdiSource(src: ByteSource, only?: DdiArch): DdiInfo {
   const path = src.name;
   const table = decodeGpt(readRange(src, 0, GPT_PRIMARY_READ), src.size, (lba, n) => readRange(src, lba * SECTOR, n * SECTOR), path);
-  const parts = findDdiPartitions(table, path);
+  const parts = findDdiPartitions(table, path, only);
   const sb = readRange(src, parts.verity.offset, VERITY_SUPERBLOCK.size);
   const params = { ...decodeVeritySuperblock(sb, parts.verity.offset, path), hashOffset: 0 };
   const g = dmVerityGeometry(params);

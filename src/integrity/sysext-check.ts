@@ -68,16 +68,17 @@ export async function judgeExtension(path: string, name: string, pins: Extension
     const st = fstatSync(fd);
     if (!st.isFile()) return skip("not a regular file");
     const src = fdSource(fd, path, st.size);
+    // storage-init knows the root partition types of the architecture it was built for
+    const arch = hostDdiArch();
+    if (!arch) return skip(`no partition types known for ${process.arch}`);
     let info: DdiInfo;
     try {
-      info = readDdiSource(src);
+      info = readDdiSource(src, arch);
     } catch (e) {
       if (e instanceof FormatError) return skip(`not a DDI: ${e.message}`);
       throw e;
     }
-    // storage-init knows the root partition types of the architecture it was built for
-    const arch = hostDdiArch();
-    if (info.parts.kind !== "root" || info.parts.arch !== arch) return skip(`not a DDI: no ${arch ?? process.arch} root partition (a ${info.parts.arch} ${info.parts.kind} one)`);
+    if (info.parts.kind !== "root") return skip(`not a DDI: no ${arch} root partition (a ${info.parts.kind} one)`);
     const rootHash = (info.parts.root.guid + info.parts.verity.guid).replace(/-/g, "");
     v.rootHash = rootHash;
     v.pinned = pins.rootHashes.includes(rootHash);

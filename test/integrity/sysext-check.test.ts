@@ -7,7 +7,7 @@ import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { readDdi } from "../../src/integrity/ddi-file.js";
-import { extensionDirsOf, judgeExtension, judgeExtensionDirs } from "../../src/integrity/sysext-check.js";
+import { extensionDirsOf, hostDdiArch, judgeExtension, judgeExtensionDirs } from "../../src/integrity/sysext-check.js";
 import { imageOsId } from "../../src/install/extensions.js";
 import { cli } from "../helpers/cli.js";
 import { makeTestKey } from "../helpers/keys.js";
@@ -57,6 +57,9 @@ test("extensions next to an image, judged as storage-init judges them: pinned, s
   tampered[readDdi(join(shared, "g-tampered.raw")).parts.root.offset + 100] ^= 1;
   writeFileSync(join(shared, "g-tampered.raw"), tampered);
   writeFileSync(join(shared, "h-garbage.raw"), Buffer.alloc(8192, 1));
+  // another architecture's partition types: storage-init built for this one does not see a root partition
+  const foreign = hostDdiArch() === "arm64" ? "x86-64" : "arm64";
+  pinned.push(sysext(dir, join(shared, "i-foreign.raw"), ["--id", "_any", ...initrd, "--arch", foreign]));
   // the per-image directory: a second a-pinned (the shared one is stacked already), a new pinned one, and files storage-init does not look at
   pinned.push(sysext(dir, join(own, "a-pinned.raw"), ["--id", "_any", ...initrd], "opt/x"));
   pinned.push(sysext(dir, join(own, "z-top.raw"), ["--id", "debian", ...initrd], "opt/x"));
@@ -78,6 +81,7 @@ test("extensions next to an image, judged as storage-init judges them: pinned, s
     // one data block: the changed block's hash is the root hash's input
     ["initoverlayfs-extensions/g-tampered.raw", false, /^dm-verity: the data give root hash [0-9a-f]{64}: does not match the pinned root hash$/],
     ["initoverlayfs-extensions/h-garbage.raw", false, /^not a DDI: .*GPT/],
+    ["initoverlayfs-extensions/i-foreign.raw", false, new RegExp(`^not a DDI: .*no ${hostDdiArch()} root or usr partition$`)],
     ["initoverlayfs-6.1.0-test.img.extra.d/a-pinned.raw", false, "an extension named a-pinned is stacked already"],
     ["initoverlayfs-6.1.0-test.img.extra.d/z-top.raw", true, "pinned"],
   ];

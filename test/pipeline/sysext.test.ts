@@ -184,7 +184,7 @@ test("--partition usr: the filesystem is /usr itself (usr, usr-verity partitions
     // storage-init stacks root-partition extensions only: the checks say so
     const { judgeExtension } = await import("../../src/integrity/sysext-check.js");
     const v = await judgeExtension(out, "hello", { rootHashes: [made.rootHash] }, "debian");
-    assert.equal(v.reason, "not a DDI: no x86-64 root partition (a x86-64 usr one)");
+    assert.equal(v.reason, "not a DDI: no x86-64 root partition (a usr one)");
     // /opt cannot be in a usr partition
     mkdirSync(join(tree, "opt/x"), { recursive: true });
     const opt = cli(["sysext", tree, "-o", join(dir, "opt.raw"), "--id", "debian", "--partition", "usr"]);

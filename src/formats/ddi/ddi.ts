@@ -120,14 +120,15 @@ export interface DdiPartitions {
 
 /**
  * The data, verity and signature partitions of a table: exactly one root (or usr) and one verity
- * partition of one architecture; root first (an image), else usr (a system extension).
+ * partition of one architecture (`only`: of that one, as storage-init built for it looks); root
+ * first (an image), else usr (a system extension).
  */
-export function findDdiPartitions(t: GptTable, source = "disk image"): DdiPartitions {
+export function findDdiPartitions(t: GptTable, source = "disk image", only?: DdiArch): DdiPartitions {
   const fail = (why: string): never => {
     throw new FormatError("DDI", undefined, why, source);
   };
   for (const kind of DDI_KINDS) {
-    for (const arch of DDI_ARCHES) {
+    for (const arch of only ? [only] : DDI_ARCHES) {
       const of = (role: DdiRole) => t.partitions.filter((p) => p.type === typeOf(kind, arch, role));
       const [root, verity, signature] = (["root", "verity", "signature"] as const).map(of);
       if (!root.length && !verity.length) continue;
@@ -140,5 +141,5 @@ export function findDdiPartitions(t: GptTable, source = "disk image"): DdiPartit
       return { arch, kind, root: root[0], verity: verity[0], signature: signature[0] };
     }
   }
-  return fail(`no root or usr partition of a known architecture (${DDI_ARCHES.join(", ")})`);
+  return fail(only ? `no ${only} root or usr partition` : `no root or usr partition of a known architecture (${DDI_ARCHES.join(", ")})`);
 }
