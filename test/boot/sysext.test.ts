@@ -20,6 +20,8 @@ import { readDirTree } from "../../src/io/dir-reader.js";
 import { writeImageFile } from "../../src/pipeline/convert.js";
 import { buildPair, BuildResult } from "../../src/pipeline/build.js";
 import { buildSysext } from "../../src/pipeline/sysext.js";
+import { readMiniInitramfs } from "../../src/initramfs/mini-config.js";
+import { extensionsStatus } from "../../src/install/extensions.js";
 import { makeTestKey } from "../helpers/keys.js";
 import { makeTempDir, removeDir } from "../helpers/tmp.js";
 import { boot, KVER, makeBootDisk, makeRootDisk, rootReport, STOCK_INITRD, tail } from "./vm.js";
@@ -149,6 +151,25 @@ test("sysext: the pinned extension's tool runs before the original init, which b
   for (const never of ["TAMPERED", "UNPINNED", "SYSTEM", "WRONGID", "WRONGSIGNER"]) assert.doesNotMatch(c, new RegExp(`^${never}$`, "m"));
   assert.deepEqual(rep.dmPresent, [], `a device-mapper device is left\n${tail(c, 80)}`);
   assert.deepEqual(rep.loopsBacked, [], `a loop device is left\n${tail(c, 80)}`);
+
+  // what `status` says of the same boot partition and mini initramfs is what storage-init did
+  const mini = (await readMiniInitramfs(readFileSync(pair.mini.path), pair.mini.path))!;
+  const bootDir = join(work, "bootdir-ext4-sysext");
+  const x = await extensionsStatus(join(bootDir, IMAGE), mini.config, mini.tree);
+  assert.equal(x.osId, "");
+  assert.equal(x.extensions.length, 9);
+  for (const v of x.extensions) {
+    const onBoot = `/boot/${v.path.slice(bootDir.length + 1)}`;
+    const line = c.split("\n").find((l) => l.includes(`initoverlayfs: extension ${onBoot}: `));
+    assert.ok(line, `${onBoot}: no storage-init line`);
+    const said = /: (stacked on \S+|skipped: (.*))/.exec(line.slice(line.indexOf(onBoot)))!;
+    assert.equal(v.stacked, said[1].startsWith("stacked"), `${onBoot}: status says ${v.stacked ? "stacked" : `skipped (${v.reason})`}, storage-init: ${said[1]}`);
+    if (!v.stacked) {
+      // the same words, up to where the checks' own libraries word the detail (dm-verity's errno, the PKCS#7 verdict)
+      const until = (t: string) => t.replace(/^(dm-verity:|root hash \S+ not pinned; signature:).*$/, "$1");
+      assert.equal(until(v.reason!), until(said[2]), onBoot);
+    }
+  }
 });
 
 /** Debian initramfs-tools' phases after storage-init's exec, as its console shows them. */
