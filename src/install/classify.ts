@@ -7,21 +7,28 @@ import { existsSync, readFileSync } from "node:fs";
 import { ConfigKeys, IntegrityConfig, parseIntegrity } from "../formats/storage-init-config/index.js";
 import { FormatError, InitoverlayfsError } from "../errors.js";
 import { EarlyArchives, findEarlyArchives } from "../initramfs/early.js";
-import { readMiniInitramfs } from "../initramfs/mini-config.js";
+import { MiniInitramfs, readMiniInitramfs } from "../initramfs/mini-config.js";
+import { FsTree } from "../fs/tree.js";
 
 export type InitramfsKind =
   | { kind: "missing" }
   | { kind: "full"; bytes: number }
   | {
     kind: "mini"; bytes: number; image: string; boot: string; integrity: IntegrityConfig | { error: string }; config: ConfigKeys;
+    /** its files (the pinned certificates) */
+    tree: FsTree;
     /** the early archives it carries first (microcode, ACPI tables) */
     early: EarlyArchives; earlyData: Uint8Array;
   };
 
 /** The mini initramfs's config keys, or undefined when the archive is not one of ours. */
 export async function miniConfigOf(bytes: Uint8Array, source: string): Promise<ConfigKeys | undefined> {
+  return (await miniOf(bytes, source))?.config;
+}
+
+async function miniOf(bytes: Uint8Array, source: string): Promise<MiniInitramfs | undefined> {
   try {
-    return (await readMiniInitramfs(bytes, source))?.config;
+    return await readMiniInitramfs(bytes, source);
   } catch (e) {
     // ours always parse; anything we cannot read is not ours (the build then reports why)
     if (e instanceof FormatError) return undefined;
@@ -32,8 +39,9 @@ export async function miniConfigOf(bytes: Uint8Array, source: string): Promise<C
 export async function classifyInitramfs(path: string): Promise<InitramfsKind> {
   if (!existsSync(path)) return { kind: "missing" };
   const bytes = readFileSync(path);
-  const config = await miniConfigOf(bytes, path);
-  if (!config) return { kind: "full", bytes: bytes.length };
+  const mini = await miniOf(bytes, path);
+  if (!mini) return { kind: "full", bytes: bytes.length };
+  const { config, tree } = mini;
   let integrity: IntegrityConfig | { error: string };
   try {
     integrity = parseIntegrity(config);
@@ -42,7 +50,7 @@ export async function classifyInitramfs(path: string): Promise<InitramfsKind> {
     integrity = { error: e.message };
   }
   const early = findEarlyArchives(bytes, path); // it parsed as a whole above
-  return { kind: "mini", bytes: bytes.length, image: config.get("image")!, boot: config.get("boot") ?? "", integrity, config, early, earlyData: bytes.subarray(0, early.bytes) };
+  return { kind: "mini", bytes: bytes.length, image: config.get("image")!, boot: config.get("boot") ?? "", integrity, config, tree, early, earlyData: bytes.subarray(0, early.bytes) };
 }
 
 /** The original a mini initramfs replaced must be there and be a full one. */

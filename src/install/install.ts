@@ -19,7 +19,7 @@
 import { createHash } from "node:crypto";
 import { chmodSync, existsSync, lstatSync, readFileSync, statSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
-import { buildPair, BuildOptions } from "../pipeline/build.js";
+import { buildPair, BuildOptions, extensionRootHashes } from "../pipeline/build.js";
 import { STORAGE_INIT_ARCHES, storageInitPath } from "../io/package-files.js";
 import { BOOT_FSTYPES, BUILD_DEFAULTS, memberOf } from "../formats/storage-init-config/schema.js";
 import { findKernelConfig } from "../pipeline/kernel.js";
@@ -187,11 +187,14 @@ async function installOne(root: string, kver: string, s: InstallSettings, o: Ins
   }
   // the build takes this package's storage-init for the kernel's architecture: any of them may be it
   const storageInits = o.storageInit !== undefined ? [o.storageInit] : STORAGE_INIT_ARCHES.map(storageInitPath);
+  // extensions named by file are pinned by the root hash they have now (recomputed), so a changed file is a new generation
+  const sysextRootHashes = [...await extensionRootHashes(s.sysext ?? []), ...(s.sysextRootHashes ?? [])];
   const build: BuildOptions = {
     initramfs: original, kver, boot, bootFstype, failure: s.failure, timeout: s.timeout, init: s.init,
     miniCompression: s.miniCompression, addModules: s.addModules, defaultModules: s.defaultModules,
     integrity: s.integrity, integrityHash: s.integrityHash, signKey: s.signKey, signCert: s.signCert, cmdline: s.cmdline,
     imageFormat: s.imageFormat, storageInit: o.storageInit, ...rootKernelFiles(root, kver),
+    ...(sysextRootHashes.length ? { sysextRootHashes } : {}), ...(s.sysextCert !== undefined ? { sysextCert: s.sysextCert } : {}),
   };
 
   // the generation: which original, options and storage-init the image belongs to
@@ -200,6 +203,7 @@ async function installOne(root: string, kver: string, s: InstallSettings, o: Ins
   const hashFor = (attempt: number) => {
     const h = createHash("sha256").update(originalBytes).update(JSON.stringify({ ...build, initramfs: undefined, attempt }));
     for (const p of storageInits) if (existsSync(p)) h.update(readFileSync(p));
+    if (s.sysextCert !== undefined && existsSync(s.sysextCert)) h.update(readFileSync(s.sysextCert));
     return h.digest("hex").slice(0, 12);
   };
   const pathOnPartition = (gen: string) => `${part.prefix}/${imageName(kver, gen)}`;

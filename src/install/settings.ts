@@ -10,12 +10,17 @@
  *   integrity_hash = sha256|...  sign_key = /path.pem  sign_cert = /path.pem (dm-verity root hash)
  *   cmdline = yes|no            no: storage-init ignores initoverlayfs.* on the kernel command line
  *   image_format = plain|ddi    ddi: the image as a Discoverable Disk Image (dm-verity only)
+ *   sysext = /path/NAME.raw     an extension storage-init may stack: its root hash, recomputed at
+ *                               each install, is pinned (build --sysext); repeatable
+ *   sysext_roothash = HEX       an extension root hash pinned as it is (the config key); repeatable
+ *   sysext_cert = /path.pem     the signer whose extensions storage-init may stack (build --sysext-cert)
+ * An empty value of a repeatable key drops the values before it.
  */
 import { existsSync, readFileSync } from "node:fs";
 import { FormatError } from "../errors.js";
 import { inRoot } from "../io/in-root.js";
 import {
-  absolutePathProblem, BOOT_FSTYPES, BootFstype, bootSpecProblem, FAILURE_POLICIES, FailurePolicy, IMAGE_FORMATS, ImageFormat, INTEGRITY_MODES, IntegrityMode, LIMITS, memberOf, MINI_COMPRESSIONS, MiniCompression, parseConfigText, parseCount,
+  absolutePathProblem, SYSEXT_ROOTHASH_KEY, sysextRootHashProblem, BOOT_FSTYPES, BootFstype, bootSpecProblem, FAILURE_POLICIES, FailurePolicy, IMAGE_FORMATS, ImageFormat, INTEGRITY_MODES, IntegrityMode, LIMITS, memberOf, MINI_COMPRESSIONS, MiniCompression, parseConfigText, parseCount,
 } from "../formats/storage-init-config/index.js";
 
 export interface InstallSettings {
@@ -33,6 +38,9 @@ export interface InstallSettings {
   signKey?: string;
   signCert?: string;
   imageFormat?: ImageFormat;
+  sysext?: string[];
+  sysextRootHashes?: string[];
+  sysextCert?: string;
 }
 
 export const SETTINGS_FILE = "etc/initoverlayfs/install.conf";
@@ -67,7 +75,10 @@ export function parseSettings(text: string, path = "install.conf"): InstallSetti
       case "sign_key": s.signKey = v; break;
       case "sign_cert": s.signCert = v; break;
       case "image_format": s.imageFormat = oneOf(IMAGE_FORMATS); break;
-      default: bad("unknown key (expected boot, boot_fstype, failure, timeout, init, mini_compression, add_modules, default_modules, integrity, integrity_hash, sign_key, sign_cert, cmdline, image_format)");
+      case "sysext": s.sysext = v === "" ? [] : [...(s.sysext ?? []), valid(absolutePathProblem(v))]; break;
+      case SYSEXT_ROOTHASH_KEY: s.sysextRootHashes = v === "" ? [] : [...(s.sysextRootHashes ?? []), valid(sysextRootHashProblem(v)).toLowerCase()]; break;
+      case "sysext_cert": s.sysextCert = valid(absolutePathProblem(v)); break;
+      default: bad(`unknown key (expected boot, boot_fstype, failure, timeout, init, mini_compression, add_modules, default_modules, integrity, integrity_hash, sign_key, sign_cert, cmdline, image_format, sysext, ${SYSEXT_ROOTHASH_KEY}, sysext_cert)`);
     }
   }
   return s;

@@ -6,6 +6,7 @@ import { moreReadable } from "../io/file-mode.js";
 import { classifyInitramfs } from "./classify.js";
 import { findBootPartition } from "./boot-device.js";
 import { ImageCheck, imageMatches } from "./image-check.js";
+import { extensionsStatus, ExtensionsStatus } from "./extensions.js";
 import { detectLayout, imagesOf, KernelLayout, kernelsIn } from "./layout.js";
 
 export interface KernelStatus {
@@ -24,6 +25,8 @@ export interface KernelStatus {
   boot?: string;
   /** installed: the early archives (microcode, ACPI tables) the mini carries first */
   early?: EarlyArchives;
+  /** installed: the extensions storage-init would consider at boot, each judged against the mini's pins */
+  extensions?: ExtensionsStatus;
   /** our images of this kernel the mini does not refer to (left by an interrupted run) */
   unreferenced: string[];
   problems: string[];
@@ -61,6 +64,7 @@ export async function status(o: { root?: string; kver?: string; entryDir?: strin
       const check = await imageMatches(referenced, "error" in cur.integrity ? { mode: "none" } : cur.integrity);
       s.image = { path: referenced, pathOnPartition: cur.image, bytes: check.bytes, check };
       if (!check.ok) s.problems.push(...check.problems);
+      s.extensions = await extensionsStatus(referenced, cur.config, cur.tree);
       if ("error" in cur.integrity) s.problems.push(cur.integrity.error);
       if (fullBytes === undefined) s.problems.push(`${layout.full} (the original) is missing: uninstall cannot restore it`);
       else if (check.bytes !== undefined && moreReadable(statSync(referenced).mode, statSync(layout.full).mode)) {

@@ -8,7 +8,7 @@ import { closeSync, fstatSync, fsyncSync, ftruncateSync, openSync, readSync, wri
 import { createHash } from "node:crypto";
 import { FormatError, UsageError } from "../errors.js";
 import {
-  DdiArch, DdiKind, DdiPartitions, ddiRoleName, ddiPartitionGuids, decodeVeritySignature, encodeVeritySignature, findDdiPartitions, planDdi, VeritySignature, VERITY_SIGNATURE_MAX,
+  DdiArch, DdiKind, DdiPartitions, DdiRole, ddiRoleName, ddiTypeName, DEFAULT_DDI_ARCH, ddiPartitionGuids, decodeVeritySignature, encodeVeritySignature, findDdiPartitions, planDdi, VeritySignature, VERITY_SIGNATURE_MAX,
 } from "../formats/ddi/index.js";
 import { decodeGpt, encodeGpt, GPT_PRIMARY_READ, GptPartition, GptTable, SECTOR } from "../formats/gpt/index.js";
 import { HashName, toHex } from "../formats/verity/algorithms.js";
@@ -45,7 +45,7 @@ export interface WrittenDdi {
 
 /** Where the root partition starts, whatever the hash and signature sizes. */
 const rootOffsetOf = (o: WriteDdiOptions, dataSize: number) =>
-  planDdi({ arch: o.arch ?? "x86-64", rootHash: new Uint8Array(32), dataSize, hashSize: 4096, diskGuid: o.diskGuid }).partitions[0].offset;
+  planDdi({ arch: o.arch ?? DEFAULT_DDI_ARCH, rootHash: new Uint8Array(32), dataSize, hashSize: 4096, diskGuid: o.diskGuid }).partitions[0].offset;
 
 export async function writeDdi(erofsPath: string, outPath: string, o: WriteDdiOptions): Promise<WrittenDdi> {
   const key = o.sign?.key;
@@ -83,7 +83,7 @@ export async function writeDdi(erofsPath: string, outPath: string, o: WriteDdiOp
     const signature = key && cert && fingerprint
       ? encodeVeritySignature({ rootHash: toHex(rootHash), certificateFingerprint: fingerprint, signature: signRootHash(toHex(rootHash), key, cert) })
       : undefined;
-    const table = planDdi({ arch: o.arch ?? "x86-64", kind: o.kind, rootHash, dataSize, hashSize: area.length, signatureSize: signature?.length, diskGuid: o.diskGuid });
+    const table = planDdi({ arch: o.arch ?? DEFAULT_DDI_ARCH, kind: o.kind, rootHash, dataSize, hashSize: area.length, signatureSize: signature?.length, diskGuid: o.diskGuid });
     if (table.partitions[0].offset !== rootOffset) throw new Error("DDI plan: the root partition moved");
     const gpt = encodeGpt(table);
     write(area, table.partitions[1].offset);
@@ -118,10 +118,10 @@ export function readDdi(path: string): DdiInfo {
   }
 }
 
-export function readDdiSource(src: ByteSource): DdiInfo {
+export function readDdiSource(src: ByteSource, only?: DdiArch): DdiInfo {
   const path = src.name;
   const table = decodeGpt(readRange(src, 0, GPT_PRIMARY_READ), src.size, (lba, n) => readRange(src, lba * SECTOR, n * SECTOR), path);
-  const parts = findDdiPartitions(table, path);
+  const parts = findDdiPartitions(table, path, only);
   const sb = readRange(src, parts.verity.offset, VERITY_SUPERBLOCK.size);
   const params = { ...decodeVeritySuperblock(sb, parts.verity.offset, path), hashOffset: 0 };
   const g = dmVerityGeometry(params);
@@ -165,18 +165,33 @@ export async function verifyDdi(path: string, o: DdiVerifyOptions = {}): Promise
   }
 }
 
-export async function verifyDdiSource(whole: ByteSource, o: DdiVerifyOptions = {}): Promise<DdiVerifyResult> {
-  const path = whole.name;
-  const info = readDdiSource(whole);
+/** One partition of a DDI as a source of its own. */
+export function partitionSource(whole: ByteSource, p: GptPartition): ByteSource {
+  return { name: whole.name, size: p.size, readAt: (into, pos) => whole.readAt(into.subarray(0, Math.max(0, Math.min(into.length, p.size - pos))), p.offset + pos) };
+}
+
+/**
+ * Every hash block recomputed from the root partition and compared with the hash partition's:
+ * the root hash the data gives, and the first hash block that differs (what dm-verity would
+ * refuse to read), if any.
+ */
+export async function hashDdiSource(whole: ByteSource, info: DdiInfo, o: LeafHashingOptions = {}): Promise<{ rootHash: string; problem?: string }> {
   const { parts, params } = info;
   let problem: string | undefined;
-  const within = (p: GptPartition): ByteSource => ({ name: path, size: p.size, readAt: (into, pos) => whole.readAt(into.subarray(0, Math.max(0, Math.min(into.length, p.size - pos))), p.offset + pos) });
-  const hash = within(parts.verity);
-  const root = await computeDmVerityTree(within(parts.root), params, (off, block) => {
+  const hash = partitionSource(whole, parts.verity);
+  const root = await computeDmVerityTree(partitionSource(whole, parts.root), params, (off, block) => {
     if (problem) return;
     if (Buffer.compare(readRange(hash, off, block.length), block) !== 0) problem = `hash block at offset ${parts.verity.offset + off} does not match the root partition's data`;
   }, o);
-  const rootHash = toHex(root);
+  return { rootHash: toHex(root), problem };
+}
+
+export async function verifyDdiSource(whole: ByteSource, o: DdiVerifyOptions = {}): Promise<DdiVerifyResult> {
+  const path = whole.name;
+  const info = readDdiSource(whole);
+  const { parts } = info;
+  const { rootHash, problem } = await hashDdiSource(whole, info, o);
+  const root = Buffer.from(rootHash, "hex");
   const sig = info.signature;
   const result = (reason: string | undefined, signature: DdiVerifyResult["signature"]): DdiVerifyResult => ({ ok: !reason, reason: reason && `${path}: ${reason}`, rootHash, signature, info });
   const guids = ddiPartitionGuids(root);
@@ -197,14 +212,16 @@ export async function verifyDdiSource(whole: ByteSource, o: DdiVerifyOptions = {
 /** What `inspect` shows of a DDI: its partitions, verity parameters and signature. */
 export function describeDdi(d: DdiInfo) {
   const k = d.parts.kind;
-  const role = (p: GptPartition) => (p === d.parts.root ? ddiRoleName(k, "root") : p === d.parts.verity ? ddiRoleName(k, "verity") : p === d.parts.signature ? ddiRoleName(k, "signature") : "other");
+  const roleOf = (p: GptPartition): DdiRole | undefined => (p === d.parts.root ? "root" : p === d.parts.verity ? "verity" : p === d.parts.signature ? "signature" : undefined);
+  const role = (p: GptPartition) => { const r = roleOf(p); return r ? ddiRoleName(k, r) : "other"; };
+  const typeName = (p: GptPartition) => { const r = roleOf(p); return r ? ddiTypeName(k, d.parts.arch, r) : null; };
   return {
     arch: d.parts.arch,
     kind: k,
     diskGuid: d.table.diskGuid,
     bytes: d.table.sectors * SECTOR,
     partitions: d.table.partitions.map((p) => ({
-      number: p.number, role: role(p), name: p.name, type: p.type, guid: p.guid, offset: p.offset, size: p.size,
+      number: p.number, role: role(p), typeName: typeName(p), name: p.name, type: p.type, guid: p.guid, offset: p.offset, size: p.size,
       readOnly: (p.attributes & (1n << 60n)) !== 0n, growfs: (p.attributes & (1n << 59n)) !== 0n,
     })),
     verity: {
@@ -213,6 +230,7 @@ export function describeDdi(d: DdiInfo) {
     },
     /** the root hash the partition GUIDs carry (their halves); the signature's, when signed */
     rootHashFromGuids: (d.parts.root.guid + d.parts.verity.guid).replace(/-/g, ""),
-    signature: d.signature ? { rootHash: d.signature.rootHash, certificateFingerprint: d.signature.certificateFingerprint, bytes: d.signature.signature.length } : null,
+    /** what the signature partition claims; inspect checks nothing (verify --cert does) */
+    signature: d.signature ? { rootHash: d.signature.rootHash, certificateFingerprint: d.signature.certificateFingerprint, bytes: d.signature.signature.length, verified: false } : null,
   };
 }

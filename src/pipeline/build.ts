@@ -8,7 +8,7 @@ import { basename, dirname, join, resolve, sep } from "node:path";
 import { UsageError } from "../errors.js";
 import {
   absolutePathProblem, BOOT_SPEC_ESP, BootFstype, bootSpecProblem, BUILD_DEFAULTS, checked, defaultImagePath, FailurePolicy, FAILURE_POLICIES, IntegrityConfig,
-  MiniCompression, MINI_COMPRESSIONS, renderConfig, SYSEXT_CERT_PATH, VERITY_BLOCK_SIZE,
+  MiniCompression, MINI_COMPRESSIONS, renderConfig, SYSEXT_CERT_PATH, SYSEXT_ROOTHASH_KEY, sysextRootHashProblem, VERITY_BLOCK_SIZE,
 } from "../formats/storage-init-config/index.js";
 import { bytesContent, displayName, FileContent, FsTree, Timestamp, toByteString, TreeStats, treeStats } from "../fs/tree.js";
 import { EarlyArchives } from "../initramfs/early.js";
@@ -87,6 +87,8 @@ export interface BuildOptions {
   imageFormat?: SealOptions["imageFormat"];
   /** system extension images (`sysext`) whose root hashes the mini pins (dm-verity only) */
   sysext?: string[];
+  /** extension root hashes pinned as they are (install.conf sysext_roothash) */
+  sysextRootHashes?: string[];
   /** a certificate (PEM or DER) whose signed extensions storage-init may stack, stored as DER at SYSEXT_CERT_PATH */
   sysextCert?: string;
   /** EROFS compression; default LZ4HC level 9 with 4 KiB pclusters; null: uncompressed */
@@ -178,10 +180,11 @@ export function checkBuildOptions(o: BuildOptions): void {
   checkSealOptions(sealOptions(o));
 }
 
-function sealOptions(o: BuildOptions): SealOptions {
+/** `arch`: the kernel's, once the build has chosen it (a DDI's partition types follow it) */
+function sealOptions(o: BuildOptions, arch?: Arch): SealOptions {
   return {
     mode: o.integrity ?? BUILD_DEFAULTS.integrity, hashAlgorithm: o.integrityHash, salt: o.veritySalt, signKey: o.signKey, signCert: o.signCert,
-    imageFormat: o.imageFormat,
+    imageFormat: o.imageFormat, ddiArch: arch ?? o.arch,
   };
 }
 
@@ -336,9 +339,22 @@ async function planMini(o: BuildOptions, input: Input, kernel: Kernel): Promise<
  */
 async function sysextPins(o: BuildOptions): Promise<{ rootHashes: string[]; files: MiniPlan["files"] }> {
   const given = o.sysext ?? [];
-  if ((given.length || o.sysextCert !== undefined) && (o.integrity ?? BUILD_DEFAULTS.integrity) !== "dm-verity") {
+  if ((given.length || o.sysextRootHashes?.length || o.sysextCert !== undefined) && (o.integrity ?? BUILD_DEFAULTS.integrity) !== "dm-verity") {
     throw new UsageError("--sysext, --sysext-cert: need --integrity dm-verity (storage-init checks extensions with dm-verity)");
   }
+  const rootHashes = await extensionRootHashes(given);
+  for (const h of o.sysextRootHashes ?? []) {
+    const p = sysextRootHashProblem(h);
+    if (p) throw new UsageError(`${SYSEXT_ROOTHASH_KEY}: ${p}`);
+    if (!rootHashes.includes(h.toLowerCase())) rootHashes.push(h.toLowerCase());
+  }
+  const files: MiniPlan["files"] = [];
+  if (o.sysextCert !== undefined) files.push({ path: SYSEXT_CERT_PATH.slice(1), content: bytesContent(loadCertificate(readFileSync(o.sysextCert), o.sysextCert).raw) });
+  return { rootHashes, files };
+}
+
+/** Each extension file verified (every hash block recomputed) and its root hash, as storage-init will pin it; a bad one is a UsageError naming it. */
+export async function extensionRootHashes(given: readonly string[]): Promise<string[]> {
   const rootHashes: string[] = [];
   for (const f of given) {
     const r = await verifyDdi(f);
@@ -349,9 +365,7 @@ async function sysextPins(o: BuildOptions): Promise<{ rootHashes: string[]; file
     if (r.info.parts.kind !== "root") throw new UsageError(`--sysext ${f}: a ${r.info.parts.kind} partition; storage-init stacks extensions with a root partition (as \`initoverlayfs sysext\` writes them)`);
     if (!rootHashes.includes(r.rootHash)) rootHashes.push(r.rootHash);
   }
-  const files: MiniPlan["files"] = [];
-  if (o.sysextCert !== undefined) files.push({ path: SYSEXT_CERT_PATH.slice(1), content: bytesContent(loadCertificate(readFileSync(o.sysextCert)).raw) });
-  return { rootHashes, files };
+  return rootHashes;
 }
 
 /** The modules for the boot filesystem, storage drivers, storage-init's mounts and the integrity mode. */
@@ -436,7 +450,7 @@ async function writePair(o: BuildOptions, kver: string, input: Input, mini: Mini
   let packed, img, sealed, config, imageBytes, packSeconds;
   try {
     img = await writeImage(input.tree, staged, { timestamp }, compressor, mode);
-    sealed = await sealImage(staged, img.uuid, sealOptions(o));
+    sealed = await sealImage(staged, img.uuid, sealOptions(o, mini.arch.name));
     imageBytes = statSync(staged).size;
     config = mini.configFor(sealed.integrity);
     const t = clock();

@@ -11,6 +11,7 @@ import { chmodSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
 import { UsageError } from "../errors.js";
 import { bytesContent, FileContent } from "../fs/tree.js";
 import { writeDdi } from "../integrity/ddi-file.js";
+import type { DdiArch } from "../formats/ddi/index.js";
 import { appendVerityHashTree } from "../integrity/dm-verity-file.js";
 import { fsverityDigestOfFile } from "../integrity/fsverity-file.js";
 import { loadCertificate, signRootHash } from "../integrity/signature.js";
@@ -31,6 +32,8 @@ export interface SealOptions {
   signCert?: string;
   /** plain (default): the hash area appended; ddi: a Discoverable Disk Image (dm-verity only) */
   imageFormat?: ImageFormat;
+  /** ddi: whose partition types (default DEFAULT_DDI_ARCH) */
+  ddiArch?: DdiArch;
 }
 
 /** Where the root hash signature lives in the mini initramfs. */
@@ -91,7 +94,7 @@ export async function sealImage(path: string, imageUuid: Uint8Array, o: SealOpti
     // the DDI replaces the EROFS file under the same staging name
     const ddi = `${path}.ddi`;
     try {
-      const r = await writeDdi(path, ddi, { ...verity, sign: key !== undefined && cert !== undefined ? { key, cert } : undefined });
+      const r = await writeDdi(path, ddi, { ...verity, arch: o.ddiArch, sign: key !== undefined && cert !== undefined ? { key, cert } : undefined });
       chmodSync(ddi, statSync(path).mode & 0o7777);
       renameSync(ddi, path);
       integrity = { ...dmVerityConfigOf({ ...r.params, hashOffset: r.table.partitions[1].offset }, r.rootHash), imageFormat: "ddi" as const };

@@ -1,7 +1,7 @@
 /**
- * `sysext`: a directory's /usr and /opt as a system-extension DDI (usr, usr-verity and, signed,
- * usr-verity-sig partitions; EROFS by our writer), with its extension-release file written from
- * the options. The output appears complete or not at all (staged next to it, fsync, rename).
+ * `sysext`: a directory's /usr and /opt as a system-extension DDI (root, root-verity and, signed,
+ * root-verity-sig partitions of the --arch architecture; EROFS by our writer), with its
+ * extension-release file written from the options. The output appears complete or not at all (staged next to it, fsync, rename).
  */
 import { createHash } from "node:crypto";
 import { chmodSync, readFileSync, renameSync, rmSync } from "node:fs";
@@ -13,6 +13,7 @@ import {
 } from "../formats/sysext/index.js";
 import { bytesContent, DirNode, displayName, emptyMeta, FileNode, FsTree, newDir, Timestamp, walk } from "../fs/tree.js";
 import { writeDdi } from "../integrity/ddi-file.js";
+import { ddiArchOf, DDI_KINDS, DdiKind, DEFAULT_DDI_ARCH } from "../formats/ddi/index.js";
 import { fsyncDir } from "../io/atomic-file.js";
 import { readDirTree } from "../io/dir-reader.js";
 import { timestampFromEnv, writeImageFile } from "./convert.js";
@@ -27,11 +28,18 @@ export interface SysextOptions extends ExtensionRelease {
   key?: string;
   cert?: string;
   timestamp?: Timestamp;
+  /**
+   * root (default): the filesystem holds usr/ and opt/, the kind storage-init stacks; usr: the
+   * filesystem is /usr itself (usr, usr-verity, usr-verity-sig partitions), as systemd-repart
+   * builds extensions: systemd-sysext merges it, storage-init skips it (no /opt either)
+   */
+  partition?: DdiKind;
 }
 
 export interface SysextResult {
   output: string;
   name: string;
+  partition: DdiKind;
   rootHash: string;
   bytes: number;
   release: string;
@@ -72,14 +80,29 @@ export function sysextTree(tree: FsTree, dir: string, name: string, release: str
   return tree;
 }
 
+/** A usr-partition extension's tree: DIR/usr as the filesystem's root (nothing else in DIR). */
+function usrPartitionTree(tree: FsTree, dir: string): FsTree {
+  for (const [entry, node] of tree.root.entries) {
+    if (entry !== "usr" || node.kind !== "dir") throw new UsageError(`${join(dir, displayName(entry))}: an extension with a usr partition holds only the directory /usr`);
+  }
+  const usr = tree.root.entries.get("usr");
+  if (!usr || usr.kind !== "dir") throw new UsageError(`${dir}: no usr/ directory for a usr partition`);
+  return { ...tree, root: usr };
+}
+
 export async function buildSysext(o: SysextOptions): Promise<SysextResult> {
   const name = extensionNameOf(o.output);
   if (!o.id) throw new UsageError("--id: required (the os-release ID the extension is for, or _any)");
   const release = renderExtensionRelease(o);
+  // ARCHITECTURE= and the partition types say the same; without --arch, x86-64's types and no ARCHITECTURE=
+  const arch = o.architecture === undefined ? DEFAULT_DDI_ARCH : ddiArchOf(o.architecture, "--arch (partition types)");
   if ((o.key === undefined) !== (o.cert === undefined)) throw new UsageError("--key and --cert go together");
   const key = o.key !== undefined ? readFileSync(o.key, "utf8") : undefined;
   const cert = o.cert !== undefined ? readFileSync(o.cert) : undefined;
-  const tree = sysextTree(readDirTree(o.dir), o.dir, name, release);
+  const kind = o.partition ?? "root";
+  if (!(DDI_KINDS as readonly string[]).includes(kind)) throw new UsageError(`--partition: expected ${DDI_KINDS.join(" or ")}, got ${JSON.stringify(kind)}`);
+  const full = sysextTree(readDirTree(o.dir), o.dir, name, release);
+  const tree = kind === "usr" ? usrPartitionTree(full, o.dir) : full;
   const timestamp = o.timestamp ?? timestampFromEnv();
   const stage = join(dirname(o.output), `.${basename(o.output)}.${process.pid}`);
   const erofs = `${stage}.erofs`;
@@ -89,12 +112,12 @@ export async function buildSysext(o: SysextOptions): Promise<SysextResult> {
     // derived, not random: the same tree gives the same image and root hash
     const derived = (what: string, n: number) => createHash("sha256").update(`initoverlayfs sysext ${what}\0`).update(img.uuid).digest().subarray(0, n);
     const r = await writeDdi(erofs, ddi, {
-      kind: "root", salt: derived("dm-verity salt", 32), uuid: derived("dm-verity uuid", 16), sign: key !== undefined && cert !== undefined ? { key, cert } : undefined,
+      kind, arch, salt: derived("dm-verity salt", 32), uuid: derived("dm-verity uuid", 16), sign: key !== undefined && cert !== undefined ? { key, cert } : undefined,
     });
     chmodSync(ddi, 0o644);
     renameSync(ddi, o.output);
     fsyncDir(dirname(o.output));
-    return { output: o.output, name, rootHash: toHex(r.rootHash), bytes: r.size, release, signed: key !== undefined };
+    return { output: o.output, name, partition: kind, rootHash: toHex(r.rootHash), bytes: r.size, release, signed: key !== undefined };
   } finally {
     rmSync(erofs, { force: true });
     rmSync(ddi, { force: true });

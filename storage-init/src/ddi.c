@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "ddi.h"
+#include "ddi_types.h"
 #include "blkid.h"
 #include "gpt.h"
 #include "pkcs7.h"
@@ -12,18 +13,10 @@
 #define SECTOR 512
 #define ALIGN 4096
 
-/* root, root-verity, root-verity-sig type GUIDs (Discoverable Partitions) */
-#if defined(__x86_64__)
-#define DDI_ARCH "x86-64"
-static const char *const ddi_types[3] = {
-	"4f68bce3-e8cd-4db1-96e7-fbcaf984b709",
-	"2c7357ed-ebd2-46d9-aec1-23d437ec2bf5",
-	"41092b05-9fc8-4523-994f-2def0408b176",
-};
-#else
-#define DDI_ARCH "this architecture"
-static const char *const ddi_types[3] = { NULL, NULL, NULL };
-#endif
+/* this architecture's name, then its root, root-verity, root-verity-sig types */
+static const char *const ddi_arch_types[4] = { DDI_TYPES };
+#define DDI_ARCH (ddi_arch_types[0])
+static const char *const *const ddi_types = ddi_arch_types + 1;
 static const char *const ddi_roles[3] = { "root", "root-verity", "root-verity-sig" };
 
 int ddi_find(const unsigned char *lba1, const unsigned char *entries, size_t len, uint64_t size,
@@ -39,10 +32,6 @@ int ddi_find(const unsigned char *lba1, const unsigned char *entries, size_t len
 	slot[0] = &out->root;
 	slot[1] = &out->verity;
 	slot[2] = &out->sig;
-	if (!ddi_types[0]) {
-		snprintf(err, errlen, "no DDI partition types known for %s", DDI_ARCH);
-		return -1;
-	}
 	if (gpt_parse_header(lba1, SECTOR, &h) < 0) {
 		snprintf(err, errlen, "offset 512: GPT header: bad signature, size, CRC or entry geometry");
 		return -1;

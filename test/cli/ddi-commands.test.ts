@@ -35,14 +35,20 @@ test("inspect shows a DDI's partitions and signer as sfdisk and openssl see them
   assert.equal(j.ddi.signature.rootHash, hex);
   const fp = run("openssl", ["x509", "-in", key.certFile, "-noout", "-fingerprint", "-sha256"]).stdout.split("=")[1].trim().replace(/:/g, "").toLowerCase();
   assert.equal(j.ddi.signature.certificateFingerprint, fp);
+  assert.equal(j.ddi.signature.verified, false, "inspect checks no signature");
+  assert.deepEqual(j.ddi.partitions.map((p: Record<string, unknown>) => [p.typeName, p.readOnly]), [["root-x86-64", true], ["root-x86-64-verity", true], ["root-x86-64-verity-sig", true]]);
   assert.equal(j.blocks, readFileSync(erofs).length / 4096, "the EROFS part is the root partition's");
-  assert.match(cli(["inspect", img]).stdout.toString(), /partition 3 +root-verity-sig "root-x86-64-verity-sig"/);
+  assert.match(cli(["inspect", img]).stdout.toString(), /partition 3 +root-verity-sig, type root-x86-64-verity-sig 41092b05-9fc8-4523-994f-2def0408b176, label "root-x86-64-verity-sig", at \d+, 4096 bytes, GUID [0-9a-f-]{36}, read-only$/m);
 
   const ok = (args: string[]) => cli(["verify", ...args, img]);
   assert.equal(ok(["--roothash", hex]).code, 0);
   const v = ok(["--roothash", hex, "--cert", key.certFile]);
   assert.equal(v.code, 0, v.stdout.toString());
   assert.match(v.stdout.toString(), /OK \(dm-verity [0-9a-f]{64}, signature verified\)/);
+  // systemd-dissect's spelling; --json carries the partitions and the signer
+  const vj = JSON.parse(ok(["--root-hash", hex, "--cert", key.certFile, "--json"]).stdout.toString());
+  assert.deepEqual([vj.ok, vj.computed, vj.signature, vj.signer, vj.ddi.partitions.length], [true, hex, "verified", fp, 3]);
+  assert.equal(ok(["--root-hash", hex, "--roothash", hex]).code, 2);
   const wrong = ok(["--roothash", "00".repeat(32)]);
   assert.equal(wrong.code, 1);
   assert.match(wrong.stdout.toString(), /does not match the pinned 0{64}/);

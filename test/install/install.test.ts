@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { makeTempDir, removeDir } from "../helpers/tmp.js";
 import { CLI } from "../helpers/cli.js";
 import { run } from "../helpers/run.js";
+import { makeTestKey } from "../helpers/keys.js";
 import { checkBootable, cliEnv, CONF, KVER, miniConfig, plainRoot, SLOT, snapshot, SPEC, testOriginals, withBootFs } from "./helpers.js";
 
 const orig = testOriginals([11, 12], 1_000_000);
@@ -308,6 +309,79 @@ test("bad input and bad states: one clear line and the documented exit code, not
     assert.equal(st.code, 1);
     assert.match(st.stdout, /\(the original\) is missing/);
   } finally {
+    removeDir(work);
+  }
+});
+
+test("install.conf pins extensions (sysext = FILE, sysext_roothash, sysext_cert) so a hook's install keeps them; status judges the extensions next to the image as storage-init would", async () => {
+  const work = makeTempDir("iofs-install-sysext-");
+  let modules: string | undefined;
+  try {
+    const boot0 = join(work, "root/boot");
+    const shared = join(boot0, "initoverlayfs-extensions");
+    mkdirSync(shared, { recursive: true });
+    const ext = (name: string, content: string, extra: string[] = []) => {
+      const tree = join(work, `tree-${name}`);
+      mkdirSync(join(tree, "usr/bin"), { recursive: true });
+      writeFileSync(join(tree, "usr/bin", name), content);
+      const r = cliEnv(["sysext", tree, "-o", join(shared, `${name}.raw`), "--id", "_any", "--scope", "initrd", "--json", ...extra]);
+      assert.equal(r.code, 0, r.stderr);
+      return JSON.parse(r.stdout).rootHash as string;
+    };
+    const keys = join(work, "keys");
+    mkdirSync(keys);
+    const signer = makeTestKey(keys, "signer");
+    const other = makeTestKey(keys, "other");
+    const tools = ext("tools", "v1\n");
+    const byHash = ext("hashed", "x\n");
+    ext("signed", "s\n", ["--key", signer.keyFile, "--cert", signer.certFile]);
+    ext("other", "o\n", ["--key", other.keyFile, "--cert", other.certFile]);
+    const conf = `boot = ${SPEC}\ndefault_modules = no\nmini_compression = none\nsysext = ${join(shared, "tools.raw")}\nsysext_roothash = ${byHash}\nsysext_cert = ${signer.certFile}\n`;
+    const { root, boot } = plainRoot(work, conf);
+    modules = join(root, "lib/modules", KVER);
+    mkdirSync(modules, { recursive: true });
+    run("mount", ["--bind", "-o", "ro", `/lib/modules/${KVER}`, modules]); // dm-verity's modules
+    writeFileSync(join(boot, SLOT), orig.a);
+    const r = cliEnv(["install", "--root", root, "--kver", KVER]);
+    assert.equal(r.code, 0, r.stderr);
+    const pins = () => readFileSync(join(boot, SLOT), "latin1").match(/^sysext_roothash = [0-9a-f]{64}$/gm)?.map((l) => l.slice(-64));
+    assert.deepEqual(pins(), [tools, byHash]);
+    assert.equal(miniConfig(join(boot, SLOT))!.get("integrity"), "dm-verity");
+    run("openssl", ["x509", "-in", signer.certFile, "-outform", "DER", "-out", join(keys, "signer.der")]);
+    const cert = readFileSync(join(keys, "signer.der"));
+    assert.ok(readFileSync(join(boot, SLOT)).includes(cert), "the signer's DER certificate is in the mini initramfs");
+
+    const status = () => {
+      const st = cliEnv(["status", "--root", root, "--kver", KVER, "--json"]);
+      assert.equal(st.code, 0, st.stdout + st.stderr);
+      return JSON.parse(st.stdout)[0].extensions;
+    };
+    const x = status();
+    assert.deepEqual(x.pinned, [tools, byHash]);
+    assert.equal(x.osId, "", "the small test initramfs has no os-release: only ID=_any applies");
+    assert.deepEqual(x.dirs, [shared, `${join(boot, readdirSync(boot).find((n) => n.startsWith("initoverlayfs-"))!)}.extra.d`]);
+    assert.deepEqual(x.extensions.map((e: Record<string, unknown>) => [e.name, e.stacked, e.pinned, e.signature]), [
+      ["hashed", true, true, "absent"], ["other", false, false, "failed"], ["signed", true, false, "verified"], ["tools", true, true, "absent"],
+    ]);
+    const text = cliEnv(["status", "--root", root, "--kver", KVER]).stdout;
+    assert.match(text, /^ {2}extensions: 2 root hash\(es\) pinned, signer [0-9a-f]{64}; image os-release ID=\(none\); looked for in /m);
+    assert.match(text, /other\.raw: would be skipped: root hash [0-9a-f]{16}\.\.\. not pinned; signature: /);
+    assert.match(text, /signed\.raw: would be stacked \(signed by the pinned signer, root hash [0-9a-f]{64}, ID=_any\)/);
+
+    // a hook runs install again without options: the pins stay, nothing to do
+    const again = cliEnv(["install", "--root", root, "--kver", KVER]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /up to date/);
+    // the pinned file changed: a new generation pins its new root hash
+    const tools2 = ext("tools", "v2\n");
+    assert.notEqual(tools2, tools);
+    const third = cliEnv(["install", "--root", root, "--kver", KVER]);
+    assert.equal(third.code, 0, third.stderr);
+    assert.match(third.stdout, /installed/);
+    assert.deepEqual(pins(), [tools2, byHash]);
+    assert.deepEqual(status().extensions.filter((e: Record<string, unknown>) => e.stacked).map((e: Record<string, unknown>) => e.name), ["hashed", "signed", "tools"]);
+  } finally {
+    if (modules && run("umount", [modules], { allowFail: true }).code !== 0) run("umount", ["-l", modules], { allowFail: true });
     removeDir(work);
   }
 });

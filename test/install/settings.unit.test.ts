@@ -16,3 +16,13 @@ test("fuzz finding: install.conf's timeout is bounded like the config's (it took
   }
   assert.equal(parseSettings("timeout = 0").timeout, 0);
 });
+
+test("install.conf: the extension keys; sysext and sysext_roothash repeat, an empty value drops the ones before", () => {
+  const h = "ab".repeat(32);
+  assert.deepEqual(parseSettings(`sysext = /a.raw\nsysext = /b.raw\nsysext_roothash = ${h.toUpperCase()}\nsysext_cert = /etc/k.pem\n`), {
+    sysext: ["/a.raw", "/b.raw"], sysextRootHashes: [h], sysextCert: "/etc/k.pem",
+  });
+  assert.deepEqual(parseSettings(`sysext = /a.raw\nsysext =\nsysext = /c.raw\n`), { sysext: ["/c.raw"] });
+  assert.throws(() => parseSettings("timeout = 1\nsysext_roothash = abc\n", "install.conf"), (e) => e instanceof FormatError && e.offset === 12 && /sysext_roothash: expected a sha256 root hash \(64 hex digits\), got "abc"/.test(e.message));
+  assert.throws(() => parseSettings("sysext = rel.raw\n", "install.conf"), (e) => e instanceof FormatError && e.offset === 0 && /sysext: must be an absolute path/.test(e.message));
+});

@@ -88,6 +88,24 @@ test("build --sysext pins each extension's recomputed root hash in the config st
   run("openssl", ["x509", "-in", key.certFile, "-outform", "DER", "-out", join(dir, "cert.der")]);
   assert.deepEqual(readFileSync(join(x, SYSEXT_CERT_PATH.slice(1))), readFileSync(join(dir, "cert.der")));
 
+  // verify --mini: an extension against the mini's pins, as storage-init would take it
+  const pinnedOk = cli(["verify", out, "--mini", mini]);
+  assert.equal(pinnedOk.code, 0, pinnedOk.stdout.toString() + pinnedOk.stderr);
+  assert.equal(pinnedOk.stdout.toString(), `${out}: OK (dm-verity ${result.rootHash}; extension hello, pinned, ID=debian, scope initrd)\n`);
+  const signedDir = join(dir, "signed");
+  mkdirSync(signedDir);
+  const signed = makeExtension(signedDir, ["--scope", "initrd", "--key", key.keyFile, "--cert", key.certFile]);
+  const signedOk = cli(["verify", signed.out, "--mini", mini, "--json"]);
+  assert.equal(signedOk.code, 0, signedOk.stdout.toString());
+  const sj = JSON.parse(signedOk.stdout.toString());
+  assert.deepEqual([sj.ok, sj.signature, sj.extension.pinned, sj.extension.stacked, sj.computed], [true, "verified", false, true, signed.result.rootHash]);
+  const unpinnedDir = join(dir, "unpinned");
+  mkdirSync(unpinnedDir);
+  const unpinned = makeExtension(unpinnedDir, ["--scope", "initrd", "--version-id", "13"]);
+  const skipped = cli(["verify", unpinned.out, "--mini", mini]);
+  assert.equal(skipped.code, 1, skipped.stdout.toString());
+  assert.match(skipped.stdout.toString(), /: storage-init would skip it: root hash [0-9a-f]{16}\.\.\. not pinned \(sysext_roothash\) and not signed\n$/);
+
   const bad = Buffer.from(readFileSync(out));
   bad[readDdi(out).parts.root.offset + 100] ^= 1;
   writeFileSync(join(dir, "bad.raw"), bad);
@@ -100,3 +118,84 @@ test("build --sysext pins each extension's recomputed root hash in the config st
   assert.match(mode.stderr, /--sysext, --sysext-cert: need --integrity dm-verity/);
   assert.ok(!existsSync(join(dir, "o2", `initramfs-${KVER}.img`)) && !existsSync(join(dir, "o3", `initramfs-${KVER}.img`)));
 }));
+
+test("--arch selects the partition types: systemd-dissect reads sysext images of arm64, arm, riscv64 and x86, and an arm64 kernel's DDI (build --arch arm64), as those architectures' root partitions", () => {
+  assert.ok(isRoot(), "precondition: root (systemd-dissect attaches a loop device)");
+  return withTempDir((dir) => {
+    for (const arch of ["arm64", "arm", "riscv64", "x86"]) {
+      const d = join(dir, arch);
+      mkdirSync(d);
+      const { out, result } = makeExtension(d, ["--scope", "initrd", "--arch", arch]);
+      const j = JSON.parse(run("systemd-dissect", ["--json=short", "--root-hash", result.rootHash, out]).stdout);
+      assert.deepEqual(j.mounts.map((p: Record<string, unknown>) => [p.designator, p.architecture, p.partition_label, p.verity ?? "-"]),
+        [["root", arch, `root-${arch}`, "yes"], ["root-verity", arch, `root-${arch}-verity`, "-"]], arch);
+      assert.ok(j.extensionRelease.includes(`ARCHITECTURE=${arch}`));
+    }
+    const bad = cli(["sysext", join(dir, "arm64", "tree"), "-o", join(dir, "s390x.raw"), "--id", "_any", "--arch", "s390x"]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--arch \(partition types\): expected one of x86-64, arm64, arm, riscv64, x86, got "s390x"/);
+    // a tiny initramfs of an arm64 kernel without modules (what storage-init needs built in): the
+    // build's architecture comes from --arch, and the DDI's partition types follow it
+    const armKver = "9.9.9-arm64";
+    const src = join(dir, "initrd");
+    mkdirSync(join(src, "lib/modules", armKver), { recursive: true });
+    writeFileSync(join(src, "init"), "#!/bin/sh\n", { mode: 0o755 });
+    writeFileSync(join(src, "lib/modules", armKver, "modules.dep"), "");
+    const builtin = ["fs/ext4/ext4", "drivers/block/loop", "fs/erofs/erofs", "fs/overlayfs/overlay", "drivers/md/dm-mod", "drivers/md/dm-verity", "drivers/md/dm-zero"];
+    writeFileSync(join(src, "lib/modules", armKver, "modules.builtin"), builtin.map((b) => `kernel/${b}.ko\n`).join(""));
+    run("sh", ["-c", `cd '${src}' && find . | cpio -o -H newc --quiet > '${dir}/tiny.cpio'`]);
+    const b = cli(["build", "--initramfs", join(dir, "tiny.cpio"), "--kver", armKver, "--boot", "LABEL=boot", "--boot-fstype", "ext4", "--no-default-modules", "--image-format", "ddi", "--arch", "arm64", "-o", join(dir, "o"), "--json"]);
+    assert.equal(b.code, 0, b.stderr);
+    const built = JSON.parse(b.stdout.toString());
+    assert.deepEqual([built.arch.name, built.arch.from], ["arm64", "--arch"]);
+    const rootHash = built.integrity.rootHash;
+    const img = join(dir, "o", `initoverlayfs-${armKver}.img`);
+    const j = JSON.parse(run("systemd-dissect", ["--json=short", "--root-hash", rootHash, img]).stdout);
+    assert.deepEqual(j.mounts.map((p: Record<string, unknown>) => [p.designator, p.architecture, p.verity ?? "-"]), [["root", "arm64", "yes"], ["root-verity", "arm64", "-"]]);
+    const wrong = cli(["build", "--initramfs", join(dir, "tiny.cpio"), "--kver", KVER, "--boot", "LABEL=boot", "--image-format", "ddi", "--arch", "sparc", "-o", join(dir, "o2")]);
+    assert.equal(wrong.code, 2);
+    assert.match(wrong.stderr, /^initoverlayfs: --arch: expected x86-64, arm64, got "sparc"\n$/);
+  });
+});
+
+test("--partition usr: the filesystem is /usr itself (usr, usr-verity partitions); systemd-dissect and systemd-sysext take it, storage-init's checks skip it", () => {
+  assert.ok(isRoot(), "precondition: root (loop devices, overlay mounts)");
+  return withTempDir(async (dir) => {
+    const tree = join(dir, "tree");
+    mkdirSync(join(tree, "usr/bin"), { recursive: true });
+    writeFileSync(join(tree, "usr/bin/hello-usr"), "#!/bin/sh\necho usr partition\n", { mode: 0o755 });
+    const out = join(dir, "hello.raw");
+    const r = cli(["sysext", tree, "-o", out, "--id", "debian", "--version-id", "12", "--scope", "initrd,system", "--partition", "usr", "--json"]);
+    assert.equal(r.code, 0, r.stderr);
+    const made = JSON.parse(r.stdout.toString());
+    assert.equal(made.partition, "usr");
+    const j = JSON.parse(run("systemd-dissect", ["--json=short", out]).stdout);
+    assert.deepEqual(j.mounts.map((p: Record<string, unknown>) => [p.designator, p.fstype, p.partition_label]), [["usr", "erofs", "usr-x86-64"], ["usr-verity", "DM_verity_hash", "usr-x86-64-verity"]]);
+    assert.equal(j.mounts.map((p: Record<string, string>) => p.partition_uuid.replace(/-/g, "")).join(""), made.rootHash);
+    assert.deepEqual(j.extensionRelease, ["ID=debian", "VERSION_ID=12", "SYSEXT_SCOPE=initrd system"]);
+    assert.equal(j.useSystemExtension, true);
+    // the filesystem's root is /usr: bin/ and lib/extension-release.d/ at its top
+    const { ErofsImage } = await import("../../src/formats/erofs/reader.js");
+    const part = readDdi(out).parts.root;
+    const img = ErofsImage.open(readFileSync(out).subarray(part.offset, part.offset + part.size));
+    assert.deepEqual(img.readDir(img.readInode(img.rootNid)).map((e) => e.name).filter((n) => n !== "." && n !== "..").sort(), ["bin", "lib"]);
+    const root = join(dir, "root");
+    for (const d of ["etc", "usr/lib", "var/lib/extensions"]) mkdirSync(join(root, d), { recursive: true });
+    writeFileSync(join(root, "etc/os-release"), 'ID=debian\nVERSION_ID="12"\n');
+    copyFileSync(out, join(root, "var/lib/extensions/hello.raw"));
+    const script = `set -e; mount -t tmpfs tmpfs /run; systemd-sysext --root='${root}' merge; '${root}/usr/bin/hello-usr' >/dev/null; cat '${root}/usr/bin/hello-usr'; systemd-sysext --root='${root}' unmerge`;
+    const m = run("unshare", ["-m", "--propagation", "shared", "sh", "-c", script], { allowFail: true });
+    assert.equal(m.code, 0, m.stderr);
+    assert.equal(m.stdout, "#!/bin/sh\necho usr partition\n");
+    // storage-init stacks root-partition extensions only: the checks say so
+    const { judgeExtension } = await import("../../src/integrity/sysext-check.js");
+    const v = await judgeExtension(out, "hello", { rootHashes: [made.rootHash] }, "debian");
+    assert.equal(v.reason, "not a DDI: no x86-64 root partition (a usr one)");
+    // /opt cannot be in a usr partition
+    mkdirSync(join(tree, "opt/x"), { recursive: true });
+    const opt = cli(["sysext", tree, "-o", join(dir, "opt.raw"), "--id", "debian", "--partition", "usr"]);
+    assert.equal(opt.code, 2);
+    assert.match(opt.stderr, /tree\/opt: an extension with a usr partition holds only the directory \/usr\n$/);
+    assert.ok(!existsSync(join(dir, "opt.raw")));
+  });
+});

@@ -5,6 +5,7 @@ import { BOOT_FSTYPES, FAILURE_POLICIES, IMAGE_FORMATS, INTEGRITY_MODES, MINI_CO
 import { optionalOneOf, whole } from "../options.js";
 import { EXIT } from "../exit-codes.js";
 import { bytes, describeEarly } from "../format.js";
+import type { ExtensionsStatus } from "../../install/extensions.js";
 
 const list = (v: string, prev: string[] = []) => [...prev, ...v.split(",").map((s) => s.trim()).filter(Boolean)];
 const log = (line: string) => process.stderr.write(`initoverlayfs: ${line}\n`);
@@ -35,6 +36,8 @@ function installCommand(): Command {
     .option("--sign-key <pem>", "dm-verity: sign the root hash with this RSA key")
     .option("--sign-cert <pem>", "the certificate of --sign-key")
     .option("--image-format <format>", "plain (default) or ddi: the image as a Discoverable Disk Image (see build --help)")
+    .option("--sysext <files...>", "system extension images storage-init may stack: their root hashes are pinned (install.conf: sysext = FILE, repeatable; sysext_roothash = HEX)")
+    .option("--sysext-cert <cert>", "a certificate whose signed extensions storage-init may stack (install.conf: sysext_cert)")
     .option("--storage-init <file>", "the storage-init binary (default: this package's, for the kernel's architecture)")
     .option("--force", "rebuild even when the installed pair is up to date")
     .option("--json", "print the result as JSON")
@@ -45,7 +48,7 @@ function installCommand(): Command {
         cmdline: o.cmdline === undefined ? undefined : optionalOneOf("--cmdline", o.cmdline, ["yes", "no"]) === "yes",
         timeout: o.timeout !== undefined ? whole("--timeout", o.timeout) : undefined, addModules: o.addModules, miniCompression: optionalOneOf("--mini-compression", o.miniCompression, MINI_COMPRESSIONS),
         integrity: optionalOneOf("--integrity", o.integrity, INTEGRITY_MODES), integrityHash: o.integrityHash, signKey: o.signKey, signCert: o.signCert,
-        imageFormat: optionalOneOf("--image-format", o.imageFormat, IMAGE_FORMATS), storageInit: o.storageInit, force: !!o.force, lockTimeout: lockTimeout(), log,
+        imageFormat: optionalOneOf("--image-format", o.imageFormat, IMAGE_FORMATS), sysext: o.sysext, sysextCert: o.sysextCert, storageInit: o.storageInit, force: !!o.force, lockTimeout: lockTimeout(), log,
       });
       if (o.json) return void process.stdout.write(JSON.stringify(r, null, 2) + "\n");
       for (const k of r) {
@@ -95,11 +98,26 @@ function statusCommand(): Command {
           const valid = k.imageFormat === "ddi" ? "GPT and DDI partitions valid, layout as pinned" : "EROFS superblock valid, size consistent";
           lines.push(`  image check: ${c.ok ? `ok (present, ${valid}${c.digestChecked ? `, ${k.integrity} data verified` : ""})` : "FAILED"}`);
         }
+        if (k.extensions) lines.push(...describeExtensions(k.extensions));
         for (const u of k.unreferenced) lines.push(`  unreferenced image (left by an interrupted run; the next install removes it): ${u}`);
         for (const p of k.problems) lines.push(`  problem: ${p}`);
         process.stdout.write(lines.join("\n") + "\n");
       }
     });
+}
+
+/** What storage-init would do with each extension at the next boot, and what it checks them against. */
+function describeExtensions(x: ExtensionsStatus): string[] {
+  const pins = `${x.pinned.length} root hash(es) pinned${x.signer ? `, signer ${x.signer}` : ", no signer pinned"}`;
+  const id = x.osId === undefined ? "image unreadable" : `image os-release ID=${x.osId || "(none)"}`;
+  const lines = [`  extensions: ${pins}; ${id}; looked for in ${x.dirs.join(", ")} (and ${x.bootOnly} at boot)`];
+  for (const e of x.extensions) {
+    const how = e.pinned ? "pinned" : e.signature === "verified" ? `signed by the pinned signer` : "";
+    lines.push(e.stacked
+      ? `    ${e.path}: would be stacked (${how}, root hash ${e.rootHash}, ID=${e.id})`
+      : `    ${e.path}: would be skipped: ${e.reason}`);
+  }
+  return lines;
 }
 
 function installHooksCommand(): Command {

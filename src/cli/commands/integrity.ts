@@ -1,5 +1,5 @@
 /** Integrity commands: digest (fs-verity), verity (append a dm-verity hash area), sign, verify. */
-import { Command } from "commander";
+import { Command, Option } from "commander";
 import { readFileSync } from "node:fs";
 import {
   dmVerityConfigOf, FSVERITY_ALGORITHMS, IntegrityConfig, integrityFromOptions, VERITY_BLOCK_SIZE, VERITY_HASH_ALGORITHMS, renderIntegrity,
@@ -103,6 +103,7 @@ export function integrityCommands(): Command[] {
     .argument("<image>")
     .option("--digest <alg:hex>", "expected fs-verity digest of the whole file")
     .option("--roothash <hex>", "expected dm-verity root hash (the hash area follows the data in the same file; a DDI needs nothing else)")
+    .addOption(new Option("--root-hash <hex>", "systemd-dissect's spelling of --roothash").hideHelp())
     .option("--salt <hex>", "dm-verity salt, or - for none (with --roothash)")
     .option("--hash-alg <alg>", "dm-verity: sha256, sha512, sha1; fs-verity (--signature alone): sha256, sha512", "sha256")
     .option("--format <n>", "dm-verity hash type: 1 or 0", "1")
@@ -113,13 +114,36 @@ export function integrityCommands(): Command[] {
     .option("--mini <file>", "read the expected values from this mini initramfs's /etc/initoverlayfs.conf (and its verity_sig, verity_cert)")
     .option("--json", "machine-readable output")
     .action(async (image: string, o) => {
+      if (o.rootHash !== undefined) {
+        if (o.roothash !== undefined) throw new UsageError("verify: --roothash and --root-hash are the same option; give one");
+        o.roothash = o.rootHash;
+      }
       if (o.mini === undefined && o.signature === undefined && o.digest === undefined && await isDdi(image)) {
         // a DDI carries its own layout: pin its root hash, its signer, or both
         if (o.roothash === undefined && o.cert === undefined) throw new UsageError("verify: a DDI needs --roothash, --cert or --mini");
-        const { verifyDdi } = await import("../../integrity/ddi-file.js");
+        const { describeDdi, verifyDdi } = await import("../../integrity/ddi-file.js");
         const r = await verifyDdi(image, { rootHash: o.roothash, certificate: o.cert !== undefined ? await readCert(o.cert) : undefined });
-        report(o.json, image, { ok: r.ok, mode: "dm-verity", computed: r.rootHash, reason: r.reason, signature: r.signature === "absent" ? undefined : r.signature });
+        const signer = r.info.signature?.certificateFingerprint;
+        report(o.json, image, { ok: r.ok, mode: "dm-verity", computed: r.rootHash, reason: r.reason, signature: r.signature === "absent" ? undefined : r.signature }, { ddi: describeDdi(r.info), ...(signer ? { signer } : {}) });
         return;
+      }
+      if (o.mini !== undefined && o.signature === undefined && o.digest === undefined && o.roothash === undefined && o.cert === undefined && await isDdi(image)) {
+        const ext = await extensionNameIfAny(image);
+        if (ext !== undefined) {
+          // an extension against the mini's pins, as storage-init judges it (its ID needs the image: see status)
+          const [{ readMiniInitramfs }, { pinsOf }, { judgeExtension }] = await Promise.all([
+            import("../../initramfs/mini-config.js"), import("../../install/extensions.js"), import("../../integrity/sysext-check.js"),
+          ]);
+          const mini = await readMiniInitramfs(readFileSync(o.mini), o.mini);
+          if (!mini) throw new UsageError(`--mini ${o.mini}: not an initoverlayfs mini initramfs (no /etc/initoverlayfs.conf naming an image)`);
+          const v = await judgeExtension(image, ext, pinsOf(mini.config, mini.tree), undefined);
+          const how = v.pinned ? "pinned" : v.signature === "verified" ? "signed by the pinned signer" : undefined;
+          report(o.json, image, {
+            ok: v.stacked, mode: "dm-verity", computed: v.rootHash, reason: v.stacked ? undefined : `${image}: storage-init would skip it: ${v.reason}`,
+            signature: v.signature === "verified" || v.signature === "failed" ? v.signature : undefined,
+          }, { extension: v }, how && `extension ${ext}, ${how}, ID=${v.id}, scope initrd`);
+          return;
+        }
       }
       const modes = [o.digest !== undefined, o.roothash !== undefined, o.mini !== undefined].filter(Boolean).length;
       if (modes > 1) throw new UsageError("verify: --digest, --roothash and --mini exclude each other");
@@ -180,11 +204,22 @@ async function isDdi(image: string): Promise<boolean> {
   }
 }
 
-function report(json: boolean, image: string, r: VerifyResult): void {
-  if (json) process.stdout.write(JSON.stringify({ image, ...r }, null, 2) + "\n");
+/** NAME of an extension (NAME.raw with extension-release.NAME, or the one extension-release file), or undefined for a DDI that is no extension. */
+async function extensionNameIfAny(image: string): Promise<string | undefined> {
+  const [{ readDdi }, { extensionInfoOf, EXTENSION_SUFFIX }] = await Promise.all([import("../../integrity/ddi-file.js"), import("../../formats/sysext/index.js")]);
+  const root = readDdi(image).parts.root;
+  const bytes = readFileSync(image).subarray(root.offset, root.offset + root.size);
+  const info = extensionInfoOf(bytes, image);
+  if (!info) return undefined;
+  const base = image.slice(image.lastIndexOf("/") + 1);
+  return base.endsWith(EXTENSION_SUFFIX) ? base.slice(0, -EXTENSION_SUFFIX.length) : info.name;
+}
+
+function report(json: boolean, image: string, r: VerifyResult, extra: object = {}, what?: string): void {
+  if (json) process.stdout.write(JSON.stringify({ image, ...r, ...extra }, (_k, v) => (typeof v === "bigint" ? String(v) : v), 2) + "\n");
   else if (r.ok) {
     const sig = r.signature === "verified" ? ", signature verified" : r.signature === "not checked" ? ", signature NOT checked (no --cert)" : "";
-    process.stdout.write(`${image}: OK (${r.mode}${r.computed ? " " + r.computed : ""}${sig})\n`);
+    process.stdout.write(`${image}: OK (${r.mode}${r.computed ? " " + r.computed : ""}${sig}${what ? `; ${what}` : ""})\n`);
   } else process.stdout.write(`${r.reason ?? `${image}: mismatch`}\n`);
   if (!r.ok) process.exitCode = EXIT.PROBLEMS;
 }

@@ -53,7 +53,7 @@ export function readerCommands(): Command[] {
       if (ddi) {
         process.stdout.write(`${"DDI".padEnd(18)} ${ddi.arch}, ${ddi.bytes} bytes, disk GUID ${ddi.diskGuid}\n`);
         for (const p of ddi.partitions) {
-          process.stdout.write(`${`  partition ${p.number}`.padEnd(18)} ${p.role} "${p.name}" at ${p.offset}, ${p.size} bytes, GUID ${p.guid}${p.readOnly ? ", read-only" : ""}${p.growfs ? ", growfs" : ""}\n`);
+          process.stdout.write(`${`  partition ${p.number}`.padEnd(18)} ${p.role}, type ${p.typeName ? `${p.typeName} ` : ""}${p.type}, label "${p.name}", at ${p.offset}, ${p.size} bytes, GUID ${p.guid}${p.readOnly ? ", read-only" : ""}${p.growfs ? ", growfs" : ""}\n`);
         }
         const v = ddi.verity;
         process.stdout.write(`${"  verity".padEnd(18)} ${v.algorithm} format ${v.hashType}, ${v.dataBlocks} blocks of ${v.dataBlockSize}, salt ${v.salt || "-"}\n`);

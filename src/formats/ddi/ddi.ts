@@ -13,33 +13,54 @@ import { GPT_ATTR, GptPartition, GptTable, planGpt } from "../gpt/gpt.js";
 import { formatUuid } from "../uuid.js";
 
 /**
- * root, root-verity and root-verity-sig type GUIDs per architecture (Discoverable Partitions);
- * DDI_USR_PARTITION_TYPES: the usr, usr-verity and usr-verity-sig ones a system extension uses
- * (systemd-id128 show: usr-x86-64, usr-x86-64-verity, usr-x86-64-verity-sig).
+ * The Discoverable Partitions type GUIDs, per architecture (systemd's names, as ARCHITECTURE= and
+ * `systemd-id128 show` spell them) and per kind of data partition: root (an image's root
+ * filesystem) or usr (a /usr filesystem), each with its data, verity and verity-sig partition.
+ * The one table: storage-init/src/ddi_types.h is checked against it (test/storage-init/ddi.test.ts)
+ * and both against `systemd-id128 show` (test/formats/ddi/types.test.ts).
  */
 export const DDI_PARTITION_TYPES = {
   "x86-64": {
-    root: "4f68bce3-e8cd-4db1-96e7-fbcaf984b709",
-    verity: "2c7357ed-ebd2-46d9-aec1-23d437ec2bf5",
-    signature: "41092b05-9fc8-4523-994f-2def0408b176",
+    root: { root: "4f68bce3-e8cd-4db1-96e7-fbcaf984b709", verity: "2c7357ed-ebd2-46d9-aec1-23d437ec2bf5", signature: "41092b05-9fc8-4523-994f-2def0408b176" },
+    usr: { root: "8484680c-9521-48c6-9c11-b0720656f69e", verity: "77ff5f63-e7b6-4633-acf4-1565b864c0e6", signature: "e7bb33fb-06cf-4e81-8273-e543b413e2e2" },
   },
-} as const;
-export const DDI_USR_PARTITION_TYPES = {
-  "x86-64": {
-    root: "8484680c-9521-48c6-9c11-b0720656f69e",
-    verity: "77ff5f63-e7b6-4633-acf4-1565b864c0e6",
-    signature: "e7bb33fb-06cf-4e81-8273-e543b413e2e2",
+  arm64: {
+    root: { root: "b921b045-1df0-41c3-af44-4c6f280d3fae", verity: "df3300ce-d69f-4c92-978c-9bfb0f38d820", signature: "6db69de6-29f4-4758-a7a5-962190f00ce3" },
+    usr: { root: "b0e01050-ee5f-4390-949a-9101b17104e9", verity: "6e11a4e7-fbca-4ded-b9e9-e1a512bb664e", signature: "c23ce4ff-44bd-4b00-b2d4-b41b3419e02a" },
   },
-} as const satisfies Record<keyof typeof DDI_PARTITION_TYPES, Record<"root" | "verity" | "signature", string>>;
+  arm: {
+    root: { root: "69dad710-2ce4-4e3c-b16c-21a1d49abed3", verity: "7386cdf2-203c-47a9-a498-f2ecce45a2d6", signature: "42b0455f-eb11-491d-98d3-56145ba9d037" },
+    usr: { root: "7d0359a3-02b3-4f0a-865c-654403e70625", verity: "c215d751-7bcd-4649-be90-6627490a4c05", signature: "d7ff812f-37d1-4902-a810-d76ba57b975a" },
+  },
+  riscv64: {
+    root: { root: "72ec70a6-cf74-40e6-bd49-4bda08e8f224", verity: "b6ed5582-440b-4209-b8da-5ff7c419ea3d", signature: "efe0f087-ea8d-4469-821a-4c2a96a8386a" },
+    usr: { root: "beaec34b-8442-439b-a40b-984381ed097d", verity: "8f1056be-9b05-47c4-81d6-be53128e5b54", signature: "d2f9000a-7a18-453f-b5cd-4d32f77a7b32" },
+  },
+  x86: {
+    root: { root: "44479540-f297-41b2-9af7-d131d5f0458a", verity: "d13c5d3b-b5d1-422a-b29f-9454fdc89d76", signature: "5996fc05-109c-48de-808b-23fa0830b676" },
+    usr: { root: "75250d76-8cc6-458e-bd66-bd47cc81a812", verity: "8f461b0d-14ee-4e81-9aa9-049b6fb97abd", signature: "974a71c0-de41-43c3-be5d-5c5ccd1ad2c0" },
+  },
+} as const satisfies Record<string, Record<"root" | "usr", Record<"root" | "verity" | "signature", string>>>;
 export type DdiArch = keyof typeof DDI_PARTITION_TYPES;
 export const DDI_ARCHES = Object.keys(DDI_PARTITION_TYPES) as DdiArch[];
-export type DdiRole = keyof (typeof DDI_PARTITION_TYPES)[DdiArch];
 /** which file system the data partition holds: the root (an image) or /usr (a system extension) */
 export type DdiKind = "root" | "usr";
 export const DDI_KINDS: readonly DdiKind[] = ["root", "usr"];
-const TYPES: Record<DdiKind, Record<DdiArch, Record<DdiRole, string>>> = { root: DDI_PARTITION_TYPES, usr: DDI_USR_PARTITION_TYPES };
-/** repart's default labels: the partition type's name */
-const LABEL: Record<DdiRole, string> = { root: "%K-%A", verity: "%K-%A-verity", signature: "%K-%A-verity-sig" };
+export type DdiRole = "root" | "verity" | "signature";
+/** the default target when the input names none */
+export const DEFAULT_DDI_ARCH: DdiArch = "x86-64";
+/** Node's process.arch names to ours (what this machine's storage-init is built for) */
+export const DDI_ARCH_OF_NODE: Record<string, DdiArch> = { x64: "x86-64", arm64: "arm64", arm: "arm", riscv64: "riscv64", ia32: "x86" };
+/** "x86-64" etc., or a UsageError naming the supported ones */
+export function ddiArchOf(v: string, what = "--arch"): DdiArch {
+  if (!Object.hasOwn(DDI_PARTITION_TYPES, v)) throw new UsageError(`${what}: expected one of ${DDI_ARCHES.join(", ")}, got ${JSON.stringify(v)}`);
+  return v as DdiArch;
+}
+/** The spec's name of a partition type, as `systemd-id128 show` prints it: root-x86-64-verity, usr-arm64, ... */
+export function ddiTypeName(kind: DdiKind, arch: DdiArch, role: DdiRole): string {
+  return `${kind}-${arch}${role === "root" ? "" : role === "verity" ? "-verity" : "-verity-sig"}`;
+}
+const typeOf = (kind: DdiKind, arch: DdiArch, role: DdiRole): string => DDI_PARTITION_TYPES[arch][kind][role];
 /** a partition's role as the spec names it: root, usr-verity, ... */
 export function ddiRoleName(kind: DdiKind, role: DdiRole): string {
   return role === "root" ? kind : `${kind}-${role === "verity" ? "verity" : "verity-sig"}`;
@@ -78,11 +99,12 @@ export function ddiPartitionGuids(rootHash: Uint8Array): { root: string; verity:
 
 export function planDdi(o: DdiPlanOptions): GptTable {
   const kind = o.kind ?? "root";
-  const types = TYPES[kind][o.arch];
-  if (!types) throw new UsageError(`DDI: unsupported architecture ${JSON.stringify(o.arch)} (${DDI_ARCHES.join(", ")})`);
+  const arch = ddiArchOf(o.arch, "DDI architecture");
+  const types = DDI_PARTITION_TYPES[arch][kind];
   const guids = ddiPartitionGuids(o.rootHash);
   const up = (n: number) => Math.ceil(n / DDI_ALIGN) * DDI_ALIGN;
-  const part = (role: DdiRole, guid: string, size: number) => ({ type: types[role], guid, name: LABEL[role].replace("%K", kind).replace("%A", o.arch), size: up(size), attributes: DDI_ATTRIBUTES });
+  // repart's default label: the type's name
+  const part = (role: DdiRole, guid: string, size: number) => ({ type: types[role], guid, name: ddiTypeName(kind, arch, role), size: up(size), attributes: DDI_ATTRIBUTES });
   const partitions = [part("root", guids.root, o.dataSize), part("verity", guids.verity, o.hashSize)];
   if (o.signatureSize !== undefined) partitions.push(part("signature", derivedGuid(o.rootHash, "verity-sig"), o.signatureSize));
   return planGpt({ diskGuid: o.diskGuid ?? derivedGuid(o.rootHash, "disk"), partitions, align: DDI_ALIGN, firstLba: o.firstLba });
@@ -98,15 +120,16 @@ export interface DdiPartitions {
 
 /**
  * The data, verity and signature partitions of a table: exactly one root (or usr) and one verity
- * partition of one architecture; root first (an image), else usr (a system extension).
+ * partition of one architecture (`only`: of that one, as storage-init built for it looks); root
+ * first (an image), else usr (a system extension).
  */
-export function findDdiPartitions(t: GptTable, source = "disk image"): DdiPartitions {
+export function findDdiPartitions(t: GptTable, source = "disk image", only?: DdiArch): DdiPartitions {
   const fail = (why: string): never => {
     throw new FormatError("DDI", undefined, why, source);
   };
   for (const kind of DDI_KINDS) {
-    for (const arch of DDI_ARCHES) {
-      const of = (role: DdiRole) => t.partitions.filter((p) => p.type === TYPES[kind][arch][role]);
+    for (const arch of only ? [only] : DDI_ARCHES) {
+      const of = (role: DdiRole) => t.partitions.filter((p) => p.type === typeOf(kind, arch, role));
       const [root, verity, signature] = (["root", "verity", "signature"] as const).map(of);
       if (!root.length && !verity.length) continue;
       const name = (role: DdiRole) => ddiRoleName(kind, role);
@@ -118,5 +141,5 @@ export function findDdiPartitions(t: GptTable, source = "disk image"): DdiPartit
       return { arch, kind, root: root[0], verity: verity[0], signature: signature[0] };
     }
   }
-  return fail(`no root or usr partition of a known architecture (${DDI_ARCHES.join(", ")})`);
+  return fail(only ? `no ${only} root or usr partition` : `no root or usr partition of a known architecture (${DDI_ARCHES.join(", ")})`);
 }

@@ -101,3 +101,28 @@ export function parseExtensionRelease(text: string, source = "extension-release"
 export function appliesToInitrd(r: ExtensionRelease, osId: string): boolean {
   return (r.scope ?? DEFAULT_SYSEXT_SCOPE).includes("initrd") && (r.id === ANY_ID || r.id === osId);
 }
+
+/**
+ * The last KEY=VALUE of os-release text as storage-init reads it (storage-init/src/release.c:
+ * release_value): leading blanks skipped, trailing blanks cut, one pair of matching quotes
+ * stripped, lines that are not KEY=... ignored. undefined when absent.
+ */
+export function releaseValue(text: string, key: string): string | undefined {
+  let found: string | undefined;
+  for (const raw of text.split("\n")) {
+    const line = raw.replace(/^[ \t]+/, "");
+    if (!line.startsWith(key + "=")) continue;
+    let v = line.slice(key.length + 1).replace(/[ \t\r]+$/, "");
+    if (v.length >= 2 && (v[0] === '"' || v[0] === "'") && v[v.length - 1] === v[0]) v = v.slice(1, -1);
+    found = v;
+  }
+  return found;
+}
+
+/** What storage-init takes from an extension-release file (release.c: sysext_parse_release): its ID, and whether SYSEXT_SCOPE names initrd. undefined: no ID. */
+export function initrdReleaseOf(text: string): { id: string; initrd: boolean } | undefined {
+  const id = releaseValue(text, "ID");
+  if (!id) return undefined;
+  const scope = releaseValue(text, "SYSEXT_SCOPE");
+  return { id, initrd: scope !== undefined && scope.split(/[ \t]+/).includes("initrd") };
+}
