@@ -173,13 +173,22 @@ test("the lock: a run waits for the holder, gives up after INITOVERLAYFS_LOCK_TI
     writeFileSync(join(boot, SLOT), orig.a);
     const lock = join(boot, ".initoverlayfs.lock");
     writeFileSync(lock, "");
-    // util-linux flock holds the lock for 3 s
-    const holder = spawn("flock", ["-x", lock, "sleep", "3"]);
+    // util-linux flock holds the lock until we end it (its process group: flock and its sleep)
+    const stuck = spawn("flock", ["-x", lock, "sleep", "600"], { detached: true });
     await new Promise((r) => setTimeout(r, 300));
-    const timedOut = cliEnv(["install", "--root", root, "--kver", KVER], { INITOVERLAYFS_LOCK_TIMEOUT: "1" });
+    let timedOut;
+    try {
+      timedOut = cliEnv(["install", "--root", root, "--kver", KVER], { INITOVERLAYFS_LOCK_TIMEOUT: "1" });
+    } finally {
+      process.kill(-stuck.pid!, "SIGKILL");
+    }
+    await new Promise((r) => (stuck.exitCode !== null || stuck.signalCode !== null ? r(0) : stuck.on("close", r)));
     assert.equal(timedOut.code, 4);
     assert.match(timedOut.stderr, /another initoverlayfs run still holds the lock after 1 s/);
     assert.deepEqual(readdirSync(boot).sort(), [".initoverlayfs.lock", SLOT]);
+    // then a holder for 5 s from just before the run: long enough for a slow start of the run
+    const holder = spawn("flock", ["-x", lock, "sleep", "5"]);
+    await new Promise((r) => setTimeout(r, 300));
     const t0 = Date.now();
     const released = new Promise((r) => holder.on("close", () => r(Date.now())));
     const waited = cliEnv(["install", "--root", root, "--kver", KVER]);
