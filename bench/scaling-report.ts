@@ -178,7 +178,7 @@ const PHASES = [["kernel", "kernel until the first program"], ["storageInit", "s
  * lines (median seconds to the real root over N MiB). Plain SVG, no script, no fonts to load.
  */
 export function renderSvg(r: ScalingResult, s: Summary = summarize(r)): string {
-  const W = 900, H = 380, top = 40, bottom = 300, out: string[] = [];
+  const W = 900, H = 380, top = 48, bottom = 300, out: string[] = [];
   const maxT = Math.max(...s.perSize.flatMap((p) => VARIANTS.map((v) => p[v].kernel + p[v].storageInit + p[v].originalInit)), ...s.perSize.flatMap((p) => VARIANTS.map((v) => p[v].uptime)));
   const yMax = Math.ceil(maxT / 2) * 2 || 1;
   const y = (t: number) => bottom - (t / yMax) * (bottom - top);
@@ -188,7 +188,8 @@ export function renderSvg(r: ScalingResult, s: Summary = summarize(r)): string {
     }
     out.push(`<text x="${x0 - 36}" y="${(top + bottom) / 2}" transform="rotate(-90 ${x0 - 36} ${(top + bottom) / 2})" text-anchor="middle">seconds (median)</text>`);
   };
-  out.push(`<text x="${W / 2}" y="18" text-anchor="middle" font-size="14">Boot to the real root, stock initramfs vs initoverlayfs pair, N MiB appended (${esc(r.kernel)}, ${r.runs} runs, -m ${r.memoryMiB}, -cpu ${esc(r.cpu ?? "qemu64")}, ${r.clock === "icount" ? "instruction clock" : "wall clock"})</text>`);
+  out.push(`<text x="${W / 2}" y="16" text-anchor="middle" font-size="14">Boot to the real root, stock initramfs vs initoverlayfs pair, N MiB appended</text>`);
+  out.push(`<text x="${W / 2}" y="31" text-anchor="middle">${esc(r.kernel)}, medians of ${r.runs}, -m ${r.memoryMiB}, -cpu ${esc(r.cpu ?? "qemu64")}, ${r.clock === "icount" ? "instruction clock" : "TCG wall clock"}${r.slowBps ? `, disks at ${r.slowBps / 1e6} MB/s` : ""}</text>`);
   // left: stacked phases
   const L0 = 70, L1 = 450, group = (L1 - L0) / s.perSize.length, bw = Math.min(40, group / 3);
   axis(L0, L1);
