@@ -28,12 +28,16 @@ apt-get update -qq
 # systemd-repart, which makes the reference DDI they are compared with byte for byte).
 # libbearssl-dev: BearSSL's headers for storage-init's signature check (src/pkcs7.c); its sources
 # are built from storage-init/bearssl/ (scripts/bearssl-vendor.sh: Debian's .a needs glibc).
+# qemu-system-arm (qemu-system-aarch64) boots Debian's arm64 kernel in the arm64 boot tests;
+# debootstrap, qemu-user-static and binfmt-support make the arm64 Debian root whose initramfs-tools
+# makes its stock initramfs (scripts/arm64-kernel.sh, run by the tests when first needed).
 apt-get install -y -qq \
   erofs-utils cpio zstd xz-utils lz4 liblz4-dev libzstd-dev build-essential python3 gzip bzip2 lzop \
   linux-image-amd64 attr file time \
   musl-tools qemu-system-x86 busybox-static dosfstools mtools e2fsprogs \
   xfsprogs btrfs-progs fdisk kmod dracut-core fusefat initramfs-tools systemd \
-  fsverity cryptsetup-bin openssl clang libclang-rt-dev acpica-tools systemd-boot-efi ovmf systemd-container libbearssl-dev >/dev/null
+  fsverity cryptsetup-bin openssl clang libclang-rt-dev acpica-tools systemd-boot-efi ovmf systemd-container libbearssl-dev \
+  qemu-system-arm debootstrap qemu-user-static binfmt-support >/dev/null
 
 npm ci --no-audit --no-fund
 npm run build
