@@ -12,6 +12,9 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { machine } from "node:os";
+import { archOfUname } from "../src/formats/elf/arch.js";
+import { storageInitPath } from "../src/io/package-files.js";
 import { defaultInitramfs, median, timed, tmpfs } from "./common.js";
 
 const args = process.argv.slice(2);
@@ -19,7 +22,10 @@ const runsAt = args.indexOf("--runs");
 const runs = runsAt >= 0 ? Number(args.splice(runsAt, 2)[1]) : 5;
 const here = fileURLToPath(new URL(".", import.meta.url));
 const cli = join(here, "../src/cli/bin.js");
-const storageInit = resolve(here, "../../storage-init/build/storage-init");
+// run here: the binary for this machine
+const arch = archOfUname(machine());
+if (!arch) throw new Error(`no storage-init for this machine (${machine()})`);
+const storageInit = storageInitPath(arch);
 
 function sh(cmd: string): string {
   const r = spawnSync("sh", ["-c", cmd], { encoding: "utf8", maxBuffer: 1 << 26 });

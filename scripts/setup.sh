@@ -4,6 +4,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 export DEBIAN_FRONTEND=noninteractive
+# arm64 packages next to the host's (multiarch): musl-dev:arm64 for storage-init's arm64 build
+dpkg --print-foreign-architectures | grep -qx arm64 || dpkg --add-architecture arm64
 apt-get update -qq
 # erofs-utils, cpio and the compressors: ground truth for the tests and the reference pipeline
 # in bench/; linux-image-amd64 brings a real Debian kernel and initramfs into /boot; attr for
@@ -28,6 +30,8 @@ apt-get update -qq
 # systemd-repart, which makes the reference DDI they are compared with byte for byte).
 # libbearssl-dev: BearSSL's headers for storage-init's signature check (src/pkcs7.c); its sources
 # are built from storage-init/bearssl/ (scripts/bearssl-vendor.sh: Debian's .a needs glibc).
+# gcc-aarch64-linux-gnu and musl-dev:arm64 cross-build storage-init for arm64
+# (aarch64-linux-musl-gcc); qemu-user (qemu-aarch64) runs its unit tests here.
 # qemu-system-arm (qemu-system-aarch64) boots Debian's arm64 kernel in the arm64 boot tests;
 # debootstrap, qemu-user-static and binfmt-support make the arm64 Debian root whose initramfs-tools
 # makes its stock initramfs (scripts/arm64-kernel.sh, run by the tests when first needed).
@@ -37,6 +41,7 @@ apt-get install -y -qq \
   musl-tools qemu-system-x86 busybox-static dosfstools mtools e2fsprogs \
   xfsprogs btrfs-progs fdisk kmod dracut-core fusefat initramfs-tools systemd \
   fsverity cryptsetup-bin openssl clang libclang-rt-dev acpica-tools systemd-boot-efi ovmf systemd-container libbearssl-dev \
+  gcc-aarch64-linux-gnu musl-dev:arm64 qemu-user \
   qemu-system-arm debootstrap qemu-user-static binfmt-support >/dev/null
 
 npm ci --no-audit --no-fund

@@ -34,6 +34,9 @@ export { loadTree } from "./pipeline/load-tree.js";
 
 // build: the EROFS image + mini initramfs pair
 export { buildPair, type BuildOptions, type BuildResult, type BuiltModule } from "./pipeline/build.js";
+export { ARCHES, type Arch } from "./formats/elf/arch.js";
+export { type ArchChoice } from "./pipeline/arch.js";
+export { storageInitPath, STORAGE_INIT_ARCHES } from "./io/package-files.js";
 export { selectModules, kernelVersionsIn, type ModuleRequest, type ModuleSelection, type ModuleWant, type SelectedModule } from "./pipeline/modules/select.js";
 export { type ModuleSource } from "./pipeline/modules/index-files.js";
 export { buildWants, DEFAULT_STORAGE_MODULES, type WantsOptions } from "./pipeline/modules/defaults.js";

@@ -20,7 +20,7 @@ import { createHash } from "node:crypto";
 import { chmodSync, existsSync, lstatSync, readFileSync, statSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { buildPair, BuildOptions } from "../pipeline/build.js";
-import { defaultStorageInitPath } from "../io/package-files.js";
+import { STORAGE_INIT_ARCHES, storageInitPath } from "../io/package-files.js";
 import { BOOT_FSTYPES, BUILD_DEFAULTS, memberOf } from "../formats/storage-init-config/schema.js";
 import { findKernelConfig } from "../pipeline/kernel.js";
 import { InitoverlayfsError, UsageError } from "../errors.js";
@@ -185,12 +185,13 @@ async function installOne(root: string, kver: string, s: InstallSettings, o: Ins
     // fs-verity reads through the filesystem: the root's superblock would stay read-only under the initramfs
     throw new UsageError(`${layout.bootDir} is a directory of the root filesystem: with integrity fs-verity the initramfs could not mount or check the root read-write; use dm-verity (the default) or copy`);
   }
-  const storageInit = o.storageInit ?? defaultStorageInitPath();
+  // the build takes this package's storage-init for the kernel's architecture: any of them may be it
+  const storageInits = o.storageInit !== undefined ? [o.storageInit] : STORAGE_INIT_ARCHES.map(storageInitPath);
   const build: BuildOptions = {
     initramfs: original, kver, boot, bootFstype, failure: s.failure, timeout: s.timeout, init: s.init,
     miniCompression: s.miniCompression, addModules: s.addModules, defaultModules: s.defaultModules,
     integrity: s.integrity, integrityHash: s.integrityHash, signKey: s.signKey, signCert: s.signCert, cmdline: s.cmdline,
-    imageFormat: s.imageFormat, storageInit, ...rootKernelFiles(root, kver),
+    imageFormat: s.imageFormat, storageInit: o.storageInit, ...rootKernelFiles(root, kver),
   };
 
   // the generation: which original, options and storage-init the image belongs to
@@ -198,7 +199,7 @@ async function installOne(root: string, kver: string, s: InstallSettings, o: Ins
   const mode = modeFollowing(statSync(original).mode);
   const hashFor = (attempt: number) => {
     const h = createHash("sha256").update(originalBytes).update(JSON.stringify({ ...build, initramfs: undefined, attempt }));
-    if (existsSync(storageInit)) h.update(readFileSync(storageInit));
+    for (const p of storageInits) if (existsSync(p)) h.update(readFileSync(p));
     return h.digest("hex").slice(0, 12);
   };
   const pathOnPartition = (gen: string) => `${part.prefix}/${imageName(kver, gen)}`;

@@ -18,7 +18,8 @@ import { readDirTree } from "../io/dir-reader.js";
 import { verifyDdi } from "../integrity/ddi-file.js";
 import { loadCertificate } from "../integrity/signature.js";
 import { outputModeFor } from "../io/file-mode.js";
-import { defaultStorageInitPath, readStorageInit } from "../io/package-files.js";
+import { Arch, archProblem } from "../formats/elf/arch.js";
+import { ArchChoice, checkModuleArch, chooseArch, ModuleArch, modulesArch } from "./arch.js";
 import { formatUuid, loadCompressing, timestampFromEnv, writeImage } from "./convert.js";
 import { CompressionSettings, TreeCompressor, withCompressor } from "./compress-tree.js";
 import { checkKver, findInitramfs, findKernelConfig, findModulesDir, KernelConfig, readKernelConfig, runningKernel } from "./kernel.js";
@@ -28,7 +29,7 @@ import { probeBootFstype } from "./probe-boot.js";
 import { AUTO_FSTYPES, bootFsModules, buildWants, DEFAULT_FSTYPES, FSTYPE_MODULE } from "./modules/defaults.js";
 import { ModuleSource } from "./modules/index-files.js";
 import { uncompressedModulePath, ModuleCompression } from "./modules/names.js";
-import { kernelVersionsIn, ModuleSelection, selectModules } from "./modules/select.js";
+import { initramfsModuleSource, kernelVersionsIn, ModuleSelection, requireInitramfsModules, selectModules } from "./modules/select.js";
 import { findSwitchRootPrograms } from "./modules/shims.js";
 import { resolvePath } from "./modules/tree-path.js";
 import { checkSealOptions, sealImage, SealOptions } from "./seal-image.js";
@@ -47,7 +48,9 @@ export interface BuildOptions {
   outputDir?: string;
   /** writing into /boot is refused without it */
   allowBoot?: boolean;
-  /** default: storage-init/build/storage-init of this package */
+  /** the kernel's architecture when it has no modules to tell (must agree with them otherwise) */
+  arch?: Arch;
+  /** default: this package's storage-init for the kernel's architecture (storageInitPath) */
   storageInit?: string;
   miniCompression?: MiniCompression;
   addModules?: string[];
@@ -108,6 +111,8 @@ export interface BuiltModule {
 
 export interface BuildResult {
   kver: string;
+  /** the kernel's architecture and what said so; storage-init and every module are built for it */
+  arch: ArchChoice;
   input: { path: string; bytes: number; segments: InitramfsSegment[] };
   image: { path: string; bytes: number; uuid: string; stats: TreeStats; compressedFiles: number; seconds: number };
   /** what the mini initramfs checks the image against */
@@ -169,6 +174,7 @@ export function checkBuildOptions(o: BuildOptions): void {
     throw new UsageError(`--failure: expected ${FAILURE_POLICIES.join(", ")}, got ${JSON.stringify(o.failure)}`);
   }
   if (o.kver !== undefined) checkKver(o.kver);
+  if (o.arch !== undefined) checked("--arch", o.arch, archProblem(o.arch));
   checkSealOptions(sealOptions(o));
 }
 
@@ -195,6 +201,7 @@ export async function buildPair(options: BuildOptions): Promise<BuildResult> {
     const written = await writePair(o, kernel.kver, input, mini, compressor);
     return {
       kver: kernel.kver,
+      arch: mini.arch,
       input: { path: input.path, bytes: input.bytes, segments: input.segments },
       image: { ...written.image, stats: treeStats(input.tree) },
       integrity: written.integrity,
@@ -274,6 +281,7 @@ function inferKver(tree: FsTree, initramfs: string): string {
 }
 
 interface MiniPlan {
+  arch: ArchChoice;
   storageInit: FileContent;
   storageInitPath: string;
   selection: ModuleSelection;
@@ -290,13 +298,18 @@ interface MiniPlan {
 
 /** Everything the mini initramfs holds but the integrity setting, checked before anything is written. */
 async function planMini(o: BuildOptions, input: Input, kernel: Kernel): Promise<MiniPlan> {
-  const storageInitPath = o.storageInit ?? defaultStorageInitPath();
-  const storageInit = readStorageInit(storageInitPath);
-  const selection = selectMiniModules(o, input.tree, kernel);
+  requireInitramfsModules(input.tree, kernel.kver);
+  const found: ModuleArch[] = [];
+  for (const source of [initramfsModuleSource(input.tree, kernel.kver), ...kernel.extraSources]) {
+    const m = await modulesArch(source);
+    if (m) found.push(m);
+  }
+  const { arch, storageInit, storageInitPath } = chooseArch({ arch: o.arch, modules: found, kernelConfig: kernel.config, storageInit: o.storageInit });
+  const selection = selectMiniModules(o, input.tree, kernel, arch.name);
   const shims = findSwitchRootPrograms(input.tree);
   checkInit(input, o.init ?? BUILD_DEFAULTS.init);
   const t = clock();
-  const { files, modules } = await moduleFiles(o, kernel.kver, selection);
+  const { files, modules } = await moduleFiles(o, kernel.kver, selection, arch);
   const sysext = await sysextPins(o);
   const configFor = (integrity?: IntegrityConfig) => renderConfig({
     integrity,
@@ -314,7 +327,7 @@ async function planMini(o: BuildOptions, input: Input, kernel: Kernel): Promise<
     ...(sysext.rootHashes.length ? { sysextRootHashes: sysext.rootHashes } : {}),
   });
   configFor(); // refuses a config storage-init would refuse before anything is written
-  return { storageInit, storageInitPath, selection, files, sysextFiles: sysext.files, modules, shims, configFor, seconds: clock() - t };
+  return { arch, storageInit, storageInitPath, selection, files, sysextFiles: sysext.files, modules, shims, configFor, seconds: clock() - t };
 }
 
 /**
@@ -342,13 +355,13 @@ async function sysextPins(o: BuildOptions): Promise<{ rootHashes: string[]; file
 }
 
 /** The modules for the boot filesystem, storage drivers, storage-init's mounts and the integrity mode. */
-function selectMiniModules(o: BuildOptions, tree: FsTree, kernel: Kernel): ModuleSelection {
+function selectMiniModules(o: BuildOptions, tree: FsTree, kernel: Kernel, arch: Arch): ModuleSelection {
   // no type named: the boot device's type if this machine can see it (building for itself)
   const probed = o.bootFstype === undefined ? probeBootFstype(o.boot) : undefined;
   const fstype = o.bootFstype ?? (probed && Object.hasOwn(FSTYPE_MODULE, probed) ? (probed as BootFstype) : undefined);
   const seal = sealOptions(o);
   const wants = buildWants({
-    add: o.addModules, defaultStorage: o.defaultModules, fstype, kernelConfig: kernel.config, efivars: o.boot === BOOT_SPEC_ESP,
+    arch, add: o.addModules, defaultStorage: o.defaultModules, fstype, kernelConfig: kernel.config, efivars: o.boot === BOOT_SPEC_ESP,
     integrity: { mode: seal.mode, hashAlgorithm: seal.hashAlgorithm },
   });
   const sel = selectModules(tree, kernel.kver, { wants, extraSources: kernel.extraSources, kernelConfig: kernel.config, decompress: o.decompressModules });
@@ -373,15 +386,18 @@ function checkInit(input: Input, init: string): void {
 }
 
 /** Module files in load order: always-loaded ones first (closed under dependencies), then the storage modules. */
-async function moduleFiles(o: BuildOptions, kver: string, sel: ModuleSelection): Promise<Pick<MiniPlan, "files" | "modules">> {
+async function moduleFiles(o: BuildOptions, kver: string, sel: ModuleSelection, arch: ArchChoice): Promise<Pick<MiniPlan, "files" | "modules">> {
   const files: MiniPlan["files"] = [];
   const modules: BuiltModule[] = [];
+  // the compressed ones would have to be decompressed to tell: their directory's sample said already
+  const plain: { bytes: Uint8Array; file: string }[] = [];
   const ordered = [...sel.modules.filter((m) => !m.storageModule), ...sel.modules.filter((m) => m.storageModule)];
   for (const m of ordered) {
     const rel = (o.decompressModules ? uncompressedModulePath(m.path) : m.path).replace(/^\/+/, "");
     const path = `lib/modules/${kver}/${rel}`;
     let content = m.node.content;
     if (o.decompressModules && m.compression !== "none") content = bytesContent(await decompressModule(content.read(), m.compression, `${m.source}: ${m.path}`));
+    if (m.compression === "none" || o.decompressModules) plain.push({ bytes: content.read(), file: `${m.source}: ${m.path}` });
     files.push({ path, content });
     modules.push({
       name: m.name, path: "/" + displayName(path), source: m.source, bytes: content.size,
@@ -389,6 +405,7 @@ async function moduleFiles(o: BuildOptions, kver: string, sel: ModuleSelection):
       storageModule: m.storageModule, optionalModule: m.optionalModule,
     });
   }
+  checkModuleArch(plain, arch);
   return { files, modules };
 }
 

@@ -2,7 +2,8 @@
  * tests/blockdev.sh on a loop device in a private mount namespace:
  *   node NAME MAJ MIN   fallback node for a device devtmpfs lacks: it must
  *                       open, and be gone after blockdev_nodes_release()
- *   find SPEC           one scan of /sys/class/block for the boot device
+ *   find SPEC           one scan of /sys/class/block for the boot device:
+ *                       prints "ok   SPEC is NAME (NODE)"
  *   mount-boot DEV DIR  the boot mount: BLKROSET held, read-only, no journal
  *                       replay; the device writable again afterwards */
 #define _GNU_SOURCE
@@ -77,7 +78,7 @@ static int find(const char *spec)
 		printf("FAIL %s: %s\n", spec, reason);
 		return 1;
 	}
-	printf("ok   %s is %s\n", spec, b.node);
+	printf("ok   %s is %s (%s)\n", spec, b.name, b.node);
 	return 0;
 }
 

@@ -2,9 +2,10 @@
 # storage-init's SHA-256/512 and fs-verity digests against sha256sum,
 # sha512sum and `fsverity digest` (fsverity-utils) on edge sizes; SHA-256 both
 # with the CPU's SHA instructions (when it has them) and the portable code.
-# usage: digests.sh DIGEST-BINARY
+# usage: [RUN=qemu-aarch64] digests.sh DIGEST-BINARY (RUN: how to run a binary built for another architecture)
 # A missing tool fails: scripts/setup.sh installs fsverity.
 set -u
+RUN=${RUN:-}
 DIGEST=$1
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT INT TERM
@@ -29,13 +30,13 @@ for size in 0 1 55 56 63 64 111 112 119 127 128 4095 4096 4097 8192 $((128 * 409
 	# varied, non-repeating content (a zero block would hide ordering bugs)
 	head -c "$size" /dev/urandom >"$f"
 	want=sha256:$(sha256sum "$f" | cut -d' ' -f1)
-	check "sha256 $size" "$want" "$("$DIGEST" sha256 "$f")"
-	check "sha256 $size (portable code)" "$want" "$(SI_SHA_PORTABLE=1 "$DIGEST" sha256 "$f")"
-	check "sha512 $size" "sha512:$(sha512sum "$f" | cut -d' ' -f1)" "$("$DIGEST" sha512 "$f")"
+	check "sha256 $size" "$want" "$($RUN "$DIGEST" sha256 "$f")"
+	check "sha256 $size (portable code)" "$want" "$(SI_SHA_PORTABLE=1 $RUN "$DIGEST" sha256 "$f")"
+	check "sha512 $size" "sha512:$(sha512sum "$f" | cut -d' ' -f1)" "$($RUN "$DIGEST" sha512 "$f")"
 	for alg in sha256 sha512; do
 		want=$(fsverity digest --hash-alg=$alg --block-size=4096 "$f" 2>&1 | cut -d' ' -f1)
-		check "fs-verity $alg $size" "$want" "$("$DIGEST" fsverity-$alg "$f")"
-		[ $alg = sha256 ] && check "fs-verity $alg $size (portable code)" "$want" "$(SI_SHA_PORTABLE=1 "$DIGEST" fsverity-$alg "$f")"
+		check "fs-verity $alg $size" "$want" "$($RUN "$DIGEST" fsverity-$alg "$f")"
+		[ $alg = sha256 ] && check "fs-verity $alg $size (portable code)" "$want" "$(SI_SHA_PORTABLE=1 $RUN "$DIGEST" fsverity-$alg "$f")"
 	done
 done
 echo "digests: $pass passed, $fail failed"

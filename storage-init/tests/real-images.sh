@@ -1,8 +1,9 @@
 #!/bin/sh
 # Real filesystem images: storage-init's probes must agree with blkid.
-# usage: real-images.sh PROBE-BINARY STORAGE-INIT-BINARY
+# usage: [RUN=qemu-aarch64] real-images.sh PROBE-BINARY STORAGE-INIT-BINARY (RUN: how to run binaries built for another architecture)
 # A missing tool (mkfs.xfs, mkfs.btrfs, sfdisk...) fails its case: scripts/setup.sh installs them all.
 set -u
+RUN=${RUN:-}
 PROBE=$1
 SI=$2
 PATH=$PATH:/usr/sbin:/sbin
@@ -20,7 +21,7 @@ compare() {
 	name=$1 img=$2
 	if ! have blkid; then skip "$name (no blkid)"; return; fi
 	blkid -p -o export "$img" 2>/dev/null | grep -E '^(TYPE|UUID|LABEL)=' | sed 's/\\ / /g' | sort >"$T/want"
-	if ! "$PROBE" "$img" | sort >"$T/got"; then
+	if ! $RUN "$PROBE" "$img" | sort >"$T/got"; then
 		bad "$name: not recognised"; cat "$T/want"; return
 	fi
 	if [ ! -s "$T/want" ]; then bad "$name: blkid saw nothing"; return; fi
@@ -32,7 +33,7 @@ compare() {
 }
 
 expect_field() { # name img FIELD=value
-	if "$PROBE" "$1" | grep -qx "$2"; then ok "$1 has $2"; else bad "$1 lacks $2"; fi
+	if $RUN "$PROBE" "$1" | grep -qx "$2"; then ok "$1 has $2"; else bad "$1 lacks $2"; fi
 }
 
 if have mkfs.ext4; then
@@ -85,14 +86,14 @@ if have sfdisk; then
 		sfdisk -q "$T/gpt.img" >/dev/null 2>&1
 	for n in 1 2; do
 		want=$(sfdisk --part-uuid "$T/gpt.img" "$n" 2>/dev/null | tr 'A-F' 'a-f')
-		got=$("$PROBE" --part "$T/gpt.img" "$n" | sed -n 's/^PARTUUID=//p')
+		got=$($RUN "$PROBE" --part "$T/gpt.img" "$n" | sed -n 's/^PARTUUID=//p')
 		if [ -n "$want" ] && [ "$want" = "$got" ]; then ok "GPT partition $n: PARTUUID=$got"; else bad "GPT partition $n: sfdisk '$want', probe '$got'"; fi
 	done
-	if "$PROBE" --part "$T/gpt.img" 2 | grep -qx 'PARTLABEL=boot'; then ok "GPT PARTLABEL"; else bad "GPT PARTLABEL"; fi
+	if $RUN "$PROBE" --part "$T/gpt.img" 2 | grep -qx 'PARTLABEL=boot'; then ok "GPT PARTLABEL"; else bad "GPT PARTLABEL"; fi
 	truncate -s 8M "$T/mbr.img"
 	printf 'label: dos\nlabel-id: 0x0badcafe\nsize=4096, type=83\ntype=83\n' | sfdisk -q "$T/mbr.img" >/dev/null 2>&1
 	want=$(blkid -p -o export "$T/mbr.img" 2>/dev/null | sed -n 's/^PTUUID=//p')
-	got=$("$PROBE" --part "$T/mbr.img" 2 | sed -n 's/^PARTUUID=//p')
+	got=$($RUN "$PROBE" --part "$T/mbr.img" 2 | sed -n 's/^PARTUUID=//p')
 	if [ "$want-02" = "$got" ]; then ok "MBR partition 2: PARTUUID=$got"; else bad "MBR: blkid PTUUID '$want', probe '$got'"; fi
 else
 	skip "GPT/MBR (no sfdisk)"
@@ -108,7 +109,7 @@ shim = /usr/sbin/run-init
 integrity = none
 some_future_key = 1
 CONF
-if out=$("$SI" --check-config "$T/conf" "quiet initoverlayfs.timeout=3 initoverlayfs.failure=shell" 2>"$T/err") &&
+if out=$($RUN "$SI" --check-config "$T/conf" "quiet initoverlayfs.timeout=3 initoverlayfs.failure=shell" 2>"$T/err") &&
 	echo "$out" | grep -qx 'timeout=3' && echo "$out" | grep -qx 'failure=shell' &&
 	echo "$out" | grep -qx 'image=/initoverlayfs-6.1.0-56-amd64.img' &&
 	echo "$out" | grep -qx 'integrity=none' &&
@@ -118,7 +119,7 @@ else
 	bad "storage-init --check-config"; echo "$out"; cat "$T/err"
 fi
 printf 'boot = UUID=1\nimage = /x\ntimeout = soon\n' >"$T/conf2"
-if ! "$SI" --check-config "$T/conf2" 2>"$T/err" && grep -q 'line 3: timeout: expected a whole number' "$T/err"; then
+if ! $RUN "$SI" --check-config "$T/conf2" 2>"$T/err" && grep -q 'line 3: timeout: expected a whole number' "$T/err"; then
 	ok "storage-init --check-config rejects a bad value"
 else
 	bad "storage-init --check-config bad value"; cat "$T/err"

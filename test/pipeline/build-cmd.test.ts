@@ -47,6 +47,8 @@ test("build on the Debian initramfs: a valid small mini initramfs and an image f
     assert.equal(r.code, 0, r.stderr);
     const res = JSON.parse(r.stdout.toString()) as BuildResult;
     assert.equal(res.kver, KVER);
+    assert.deepEqual(res.arch, { name: "x86-64", from: "modules", file: res.arch.file });
+    assert.match(res.arch.file!, /^initramfs: kernel\/.*\.ko$/);
     const image = join(out, `initoverlayfs-${KVER}.img`);
     const mini = join(out, `initramfs-${KVER}.img`);
     assert.deepEqual(readdirSync(out).sort(), [`initoverlayfs-${KVER}.img`, `initramfs-${KVER}.img`], "exactly the two outputs, no temp files");
@@ -140,7 +142,7 @@ test("build with --boot-fstype auto: every boot filesystem storage-init tries, a
     assert.match(lines[0], new RegExp(`^${dir}/initoverlayfs-${KVER}\\.img: EROFS image of ${INITRD}: \\d+ files \\(\\d+ compressed\\), .* → [\\d.]+ MiB in [\\d.]+ s$`));
     const root = /^integrity: dm-verity, sha256 root hash ([0-9a-f]{64}), hash area at byte (\d+)$/.exec(lines[1]);
     assert.ok(root, lines[1]);
-    assert.match(lines[2], new RegExp(`^${dir}/initramfs-${KVER}\\.img: mini initramfs: storage-init \\+ \\d+ modules \\([\\d.]+ MiB\\), zstd → [\\d.]+ MiB \\([\\d.]+% of the original [\\d.]+ MiB\\) in [\\d.]+ s$`));
+    assert.match(lines[2], new RegExp(`^${dir}/initramfs-${KVER}\\.img: mini initramfs for x86-64: storage-init \\+ \\d+ modules \\([\\d.]+ MiB\\), zstd → [\\d.]+ MiB \\([\\d.]+% of the original [\\d.]+ MiB\\) in [\\d.]+ s$`));
     const mini = readFileSync(join(dir, `initramfs-${KVER}.img`));
     assert.deepEqual([...mini.subarray(0, 4)], [0x28, 0xb5, 0x2f, 0xfd], "zstd");
     const listed = run("sh", ["-c", `zstd -dc '${join(dir, `initramfs-${KVER}.img`)}' | cpio -t --quiet`]).stdout;
@@ -221,7 +223,8 @@ test("build with xz modules: refused (exit 3) when the kernel cannot decompress 
     writeFileSync(join(src, "init"), "#!/bin/sh\n", { mode: 0o755 });
     const plain = new Map<string, Buffer>();
     for (const m of ["fs/ext4/ext4", "lib/crc16", "drivers/block/loop", "fs/erofs/erofs", "fs/overlayfs/overlay"]) {
-      const data = Buffer.from(`\x7fELF fake ${m}\0vermagic=9.9.9 SMP mod_unload \0`);
+      // the ELF header of a real x86-64 module (what the build reads the architecture from), then a .modinfo string
+      const data = Buffer.concat([readFileSync(join(HOST, "kernel/fs/erofs/erofs.ko")).subarray(0, 64), Buffer.from(`fake ${m}\0vermagic=9.9.9 SMP mod_unload \0`)]);
       plain.set(`kernel/${m}.ko`, data);
       mkdirSync(join(mods, "kernel", m, ".."), { recursive: true });
       writeFileSync(join(mods, `kernel/${m}.ko.xz`), xz(data));
@@ -250,6 +253,9 @@ test("build with xz modules: refused (exit 3) when the kernel cannot decompress 
     assert.equal(r.code, 0, r.stderr);
     const res = JSON.parse(r.stdout.toString()) as BuildResult;
     assert.equal(res.kver, "9.9.9", "inferred from the initramfs");
+    assert.equal(res.arch.name, "x86-64");
+    assert.equal(res.arch.from, "modules");
+    assert.match(res.arch.file!, /^initramfs: kernel\/.*\.ko\.xz$/, "the smallest module, decompressed");
     assert.deepEqual(res.modules.map((m) => m.name), ["crc16", "ext4", "loop", "erofs", "overlay"]);
     const x = join(dir, "x");
     mkdirSync(x);

@@ -195,15 +195,15 @@ test("default wants: storage drivers optional, a named boot fs required, vfat wi
     "kernel/fs/nls/nls_cp437.ko:", "kernel/fs/nls/nls_ascii.ko:", "kernel/drivers/block/loop.ko:", "kernel/fs/erofs/erofs.ko:", "kernel/fs/overlayfs/overlay.ko:",
   ].join("\n"));
   const cfg = parseKernelConfig('CONFIG_FAT_DEFAULT_CODEPAGE=437\nCONFIG_FAT_DEFAULT_IOCHARSET="ascii"\n');
-  const auto = selectModules(t, KVER, { wants: buildWants({ kernelConfig: cfg }) });
+  const auto = selectModules(t, KVER, { wants: buildWants({ arch: "x86-64", kernelConfig: cfg }) });
   assert.deepEqual(auto.modules.map((m) => m.name), ["virtio_blk", "ext4", "fat", "vfat", "nls_cp437", "nls_ascii", "loop", "erofs", "overlay"]);
   assert.ok(auto.missing.includes("nvme"));
   assert.ok(!auto.missing.includes("xfs") && !auto.missing.includes("btrfs"), "xfs and btrfs only when asked for");
-  const all = selectModules(t, KVER, { wants: buildWants({ kernelConfig: cfg, fstype: "auto" }) });
+  const all = selectModules(t, KVER, { wants: buildWants({ arch: "x86-64", kernelConfig: cfg, fstype: "auto" }) });
   assert.ok(all.missing.includes("xfs") && all.missing.includes("btrfs"));
-  const ext4 = selectModules(t, KVER, { wants: buildWants({ fstype: "ext3", add: ["vfat"], defaultStorage: false }) });
+  const ext4 = selectModules(t, KVER, { wants: buildWants({ arch: "x86-64", fstype: "ext3", add: ["vfat"], defaultStorage: false }) });
   assert.deepEqual(ext4.modules.map((m) => m.name), ["fat", "vfat", "ext4", "loop", "erofs", "overlay"]);
-  assert.throws(() => selectModules(t, KVER, { wants: buildWants({ fstype: "xfs" }) }), /module xfs not found/);
+  assert.throws(() => selectModules(t, KVER, { wants: buildWants({ arch: "x86-64", fstype: "xfs" }) }), /module xfs not found/);
   assert.throws(() => bootFsModules("ntfs"), UsageError);
   // without a config: cp437 required, both usual iocharsets where present
   assert.deepEqual(vfatCompanions(), { required: ["nls_cp437"], ifAvailable: ["nls_ascii", "nls_iso8859_1"] });
@@ -212,7 +212,7 @@ test("default wants: storage drivers optional, a named boot fs required, vfat wi
 
 test("boot = esp: efivarfs as an optional module, or nothing when it is built in", () => {
   const base = ["kernel/fs/fat/fat.ko:", "kernel/fs/fat/vfat.ko: kernel/fs/fat/fat.ko", "kernel/fs/nls/nls_cp437.ko:", "kernel/drivers/block/loop.ko:", "kernel/fs/erofs/erofs.ko:", "kernel/fs/overlayfs/overlay.ko:"];
-  const wants = buildWants({ fstype: "vfat", defaultStorage: false, efivars: true });
+  const wants = buildWants({ arch: "x86-64", fstype: "vfat", defaultStorage: false, efivars: true });
   const mod = selectModules(modTree([...base, "kernel/fs/efivarfs/efivarfs.ko:"].join("\n")), KVER, { wants });
   const efi = mod.modules.find((m) => m.name === "efivarfs");
   assert.ok(efi?.optionalModule, "efivarfs is optional: the kernel refuses it without UEFI");
@@ -221,7 +221,7 @@ test("boot = esp: efivarfs as an optional module, or nothing when it is built in
   assert.ok(!builtin.modules.some((m) => m.name === "efivarfs"));
   // missing altogether: the build stops (storage-init could never read the variable)
   assert.throws(() => selectModules(modTree(base.join("\n")), KVER, { wants }), /module efivarfs not found/);
-  assert.ok(!buildWants({ fstype: "vfat" }).some((w) => w.name === "efivarfs"));
+  assert.ok(!buildWants({ arch: "x86-64", fstype: "vfat" }).some((w) => w.name === "efivarfs"));
 });
 
 test("integrity wants: dm-verity required; accelerated hashes may fail, and so may what only they need", () => {
@@ -231,21 +231,25 @@ test("integrity wants: dm-verity required; accelerated hashes may fail, and so m
   ].join("\n"), {
     "modules.alias": "alias crypto-sha512 sha512_generic\nalias crypto-sha512 sha512_ssse3\nalias cpu:type:x86,ven*fam*mod*:feature:*0089* sha512_ssse3\n",
   });
-  const sel = selectModules(t, KVER, { wants: integrityWants({ mode: "dm-verity", hashAlgorithm: "sha512" }, parseKernelConfig("CONFIG_CRYPTO_SHA512=m\n")) });
+  const sel = selectModules(t, KVER, { wants: integrityWants("x86-64", { mode: "dm-verity", hashAlgorithm: "sha512" }, parseKernelConfig("CONFIG_CRYPTO_SHA512=m\n")) });
   const kind = Object.fromEntries(sel.modules.map((m) => [m.name, m.optionalModule]));
   assert.deepEqual(kind, { dm_mod: false, dm_bufio: false, dm_verity: false, sha512_generic: false, only_accel: true, sha512_ssse3: true });
-  assert.ok(sel.missing.includes("sha512_ce"), "the other architecture's name is simply absent");
+  assert.ok(!sel.missing.includes("sha512_ce"), "the other architecture's names are not asked for");
   assert.ok(!sel.skipped.some((x) => x.name === "sha512_ssse3"), "left out as a provider of crypto-sha512, but selected by name");
   // the accelerated one comes after the generic one it stands in for
   const order = sel.modules.map((m) => m.name);
   assert.ok(order.indexOf("sha512_generic") < order.indexOf("sha512_ssse3"));
   // copy mode hashes in storage-init; none needs nothing
-  assert.deepEqual(integrityWants({ mode: "copy" }), []);
+  assert.deepEqual(integrityWants("x86-64", { mode: "copy" }), []);
   // none: dm-mod where there is one, to read the image's blocks from the partition (then /boot is unmounted)
-  assert.deepEqual(integrityWants({ mode: "none" }).map((x) => [x.name, !!x.ifAvailable]), [["dm-mod", true], ["dm-zero", true]]);
+  assert.deepEqual(integrityWants("x86-64", { mode: "none" }).map((x) => [x.name, !!x.ifAvailable]), [["dm-mod", true], ["dm-zero", true]]);
   // SHA-256 built in: only the accelerated variants are asked for, and they may fail
-  const w = integrityWants({ mode: "fs-verity" }, parseKernelConfig("CONFIG_CRYPTO_SHA256=y\n"));
-  assert.deepEqual(w.map((x) => [x.name, x.optionalModule]), [["sha256_ssse3", true], ["sha2_ce", true]]);
+  const w = integrityWants("x86-64", { mode: "fs-verity" }, parseKernelConfig("CONFIG_CRYPTO_SHA256=y\n"));
+  assert.deepEqual(w.map((x) => [x.name, x.optionalModule]), [["sha256_ssse3", true]]);
+  // arm64: the NEON/assembly code any arm64 CPU runs, then the Cryptography Extensions
+  const a = integrityWants("arm64", { mode: "dm-verity", hashAlgorithm: "sha512" }, parseKernelConfig("CONFIG_CRYPTO_SHA512=m\n"));
+  assert.deepEqual(a.filter((x) => x.optionalModule).map((x) => x.name), ["sha512_arm64", "sha512_ce"]);
+  assert.deepEqual(integrityWants("arm64", { mode: "copy" }), []);
 });
 
 test("index file parsers and name helpers", () => {

@@ -84,7 +84,7 @@ test("the Debian initramfs: default selection has the boot storage, filesystem a
   const { tree, extracted } = await debian();
   assert.deepEqual(kernelVersionsIn(tree), [KVER]);
   const kernelConfig = readKernelConfig(CONFIG);
-  const sel = selectModules(tree, KVER, { wants: buildWants({ kernelConfig, fstype: "auto" }), extraSources: host(), kernelConfig });
+  const sel = selectModules(tree, KVER, { wants: buildWants({ arch: "x86-64", kernelConfig, fstype: "auto" }), extraSources: host(), kernelConfig });
   const names = sel.modules.map((m) => m.name);
   for (const n of ["virtio_blk", "virtio_pci", "nvme", "ahci", "sd_mod", "usb_storage", "uas", "xhci_pci", "mmc_block",
     "ext4", "jbd2", "mbcache", "crc16", "crc32c_generic", "vfat", "fat", "nls_cp437", "nls_ascii", "xfs", "btrfs", "loop", "erofs", "overlay"]) {
@@ -103,7 +103,7 @@ test("the Debian initramfs: default selection has the boot storage, filesystem a
   const ext4 = sel.modules.find((m) => m.name === "ext4")!;
   assert.ok(Buffer.from(ext4.node.content.read()).equals(readFileSync(join(extracted, "usr/lib/modules", KVER, ext4.path))));
   // deterministic
-  const again = selectModules(tree, KVER, { wants: buildWants({ kernelConfig, fstype: "auto" }), extraSources: host(), kernelConfig });
+  const again = selectModules(tree, KVER, { wants: buildWants({ arch: "x86-64", kernelConfig, fstype: "auto" }), extraSources: host(), kernelConfig });
   assert.deepEqual(again.modules.map((m) => m.name), names);
   assert.ok(names.length <= LIMITS.modules, `${names.length} modules: storage-init loads at most ${LIMITS.modules}`);
 });
@@ -140,5 +140,5 @@ test("the Debian initramfs: run-init and switch_root are busybox hard links unde
 
 test("the Debian initramfs alone lacks erofs and overlay: a clear error names where it looked", async () => {
   const { tree } = await debian();
-  assert.throws(() => selectModules(tree, KVER, { wants: buildWants({ fstype: "ext4" }) }), /module erofs not found: not in modules\.dep, modules\.builtin or modules\.alias of initramfs/);
+  assert.throws(() => selectModules(tree, KVER, { wants: buildWants({ arch: "x86-64", fstype: "ext4" }) }), /module erofs not found: not in modules\.dep, modules\.builtin or modules\.alias of initramfs/);
 });

@@ -9,6 +9,7 @@ import type { IntegrityConfig } from "../../formats/storage-init-config/integrit
 import { bytes, describeEarly } from "../format.js";
 import { oneOf, optionalOneOf, parseSize, parseTimestamp, whole } from "../options.js";
 import { progress } from "../progress.js";
+import { ARCHES } from "../../formats/elf/arch.js";
 import { addCompressionOptions, compressionFromOptions } from "../compression-options.js";
 
 const list = (v: string, prev: string[] = []) => [...prev, ...v.split(",").map((s) => s.trim()).filter(Boolean)];
@@ -35,7 +36,8 @@ export function buildCommand(): Command {
     .option("--kernel-config <file>", "the kernel's .config (default /boot/config-KVER)")
     .option("--decompress-modules", "store compressed modules decompressed (no CONFIG_MODULE_DECOMPRESS needed)")
     .option("--mini-compression <kind>", MINI_COMPRESSIONS.join(", "), BUILD_DEFAULTS.miniCompression)
-    .option("--storage-init <file>", "the storage-init binary (default: storage-init/build/storage-init of this package)")
+    .option("--arch <arch>", `the kernel's architecture, ${ARCHES.join(" or ")} (default: what its modules are built for; needed only for a kernel without modules)`)
+    .option("--storage-init <file>", "the storage-init binary (default: this package's, storage-init/build/ARCH/storage-init, for the kernel's architecture)")
     .option("--timestamp <epoch>", "fixed mtime for every inode of both outputs (default: $SOURCE_DATE_EPOCH if set)")
     .option("--integrity <mode>", "what the mini initramfs checks the image against: dm-verity (hash tree appended to the image), fs-verity (the file's digest, /boot with verity enabled), copy (digest while copying into a sealed memfd: any /boot, any kernel) or none", BUILD_DEFAULTS.integrity)
     .option("--integrity-hash <alg>", "dm-verity: sha256, sha512 or sha1; fs-verity/copy: sha256 or sha512 (default sha256)")
@@ -58,7 +60,7 @@ export function buildCommand(): Command {
       try {
         r = await buildPair({
           initramfs: o.initramfs, kver: o.kver, boot: o.boot, bootFstype: optionalOneOf("--boot-fstype", o.bootFstype, BOOT_FSTYPES), bootFlags: o.bootFlags,
-          outputDir: o.outputDir, allowBoot: !!o.allowBoot, storageInit: o.storageInit,
+          outputDir: o.outputDir, allowBoot: !!o.allowBoot, arch: optionalOneOf("--arch", o.arch, ARCHES), storageInit: o.storageInit,
           miniCompression: oneOf("--mini-compression", o.miniCompression, MINI_COMPRESSIONS), addModules: o.addModules, defaultModules: o.defaultModules,
           modulesDir: o.hostModules === false ? false : o.modulesDir, kernelConfig: o.kernelConfig,
           decompressModules: !!o.decompressModules, init: o.init, imagePath: o.imagePath, timeout,
@@ -80,7 +82,7 @@ export function buildCommand(): Command {
       process.stdout.write(
         `${r.image.path}: EROFS image of ${r.input.path}: ${s.files} files (${r.image.compressedFiles} compressed), ${bytes(s.bytes)} of data → ${bytes(r.image.bytes)} in ${r.image.seconds.toFixed(2)} s\n` +
         `integrity: ${describeIntegrity(r.integrity)}\n` +
-        `${r.mini.path}: mini initramfs: storage-init + ${r.modules.length} modules (${bytes(r.mini.moduleBytes)}), ${r.mini.compression} → ${bytes(r.mini.bytes)}${pct} in ${r.mini.seconds.toFixed(2)} s\n` +
+        `${r.mini.path}: mini initramfs for ${r.arch.name}: storage-init + ${r.modules.length} modules (${bytes(r.mini.moduleBytes)}), ${r.mini.compression} → ${bytes(r.mini.bytes)}${pct} in ${r.mini.seconds.toFixed(2)} s\n` +
         describeEarly(r.mini.early),
       );
     });

@@ -35,7 +35,7 @@ function installCommand(): Command {
     .option("--sign-key <pem>", "dm-verity: sign the root hash with this RSA key")
     .option("--sign-cert <pem>", "the certificate of --sign-key")
     .option("--image-format <format>", "plain (default) or ddi: the image as a Discoverable Disk Image (see build --help)")
-    .option("--storage-init <file>", "the storage-init binary (default: this package's)")
+    .option("--storage-init <file>", "the storage-init binary (default: this package's, for the kernel's architecture)")
     .option("--force", "rebuild even when the installed pair is up to date")
     .option("--json", "print the result as JSON")
     .action(async (o) => {

@@ -3,25 +3,45 @@
  * filesystem, and what storage-init itself mounts (loop, erofs, overlay).
  */
 import { UsageError } from "../../errors.js";
+import { Arch } from "../../formats/elf/arch.js";
 import { BOOT_SPEC_ESP, BootFstype, EFIVARFS_MODULE } from "../../formats/storage-init-config/schema.js";
 import { KernelConfig } from "../kernel.js";
 import { ModuleWant } from "./select.js";
 
 /**
- * Disk controllers and buses a /boot partition is commonly on. A driver without its hardware
- * still loads (it only registers), so one mini initramfs boots VMs and most PCs. Optional: the
- * ones an initramfs lacks are dropped silently.
+ * Disk controllers and buses a /boot partition is commonly on, per architecture. A driver without
+ * its hardware still loads (it only registers), so one mini initramfs boots VMs and most machines.
+ * Optional: the ones a kernel lacks (or has built in) are dropped silently. storage-init loads
+ * them in this order until the boot device is there: the virtual machines' first.
  */
-export const DEFAULT_STORAGE_MODULES: readonly string[] = [
-  // virtual machines
-  "virtio_pci", "virtio_blk", "virtio_scsi",
-  // NVMe, SATA/AHCI, legacy IDE in PIIX mode (QEMU's default PC)
-  "nvme", "ahci", "ata_piix", "sd_mod",
-  // SD/eMMC
-  "sdhci_pci", "sdhci_acpi", "mmc_block",
-  // USB disks
-  "xhci_pci", "ehci_pci", "usb_storage", "uas",
-];
+export const DEFAULT_STORAGE_MODULES: Readonly<Record<Arch, readonly string[]>> = {
+  "x86-64": [
+    // virtual machines
+    "virtio_pci", "virtio_blk", "virtio_scsi",
+    // NVMe, SATA/AHCI, legacy IDE in PIIX mode (QEMU's default PC)
+    "nvme", "ahci", "ata_piix", "sd_mod",
+    // SD/eMMC
+    "sdhci_pci", "sdhci_acpi", "mmc_block",
+    // USB disks
+    "xhci_pci", "ehci_pci", "usb_storage", "uas",
+  ],
+  arm64: [
+    // virtual machines: QEMU's virt machine has virtio over PCI and over MMIO
+    "virtio_pci", "virtio_mmio", "virtio_blk", "virtio_scsi",
+    // NVMe, SATA/AHCI (servers, boards with a PCIe slot)
+    "nvme", "ahci", "sd_mod",
+    // SD/eMMC: PCI and ACPI hosts (QEMU's sdhci-pci, servers), then the boards' own: Raspberry Pi
+    // 4 (sdhci_iproc) and 3 (bcm2835), Xilinx ZynqMP and Rockchip (sdhci_of_arasan,
+    // dw_mmc_rockchip, sdhci_of_dwcmshc), NVIDIA Tegra, Amlogic (meson_gx_mmc), Allwinner
+    // (sunxi_mmc), NXP i.MX (sdhci_esdhc_imx) and Renesas R-Car (renesas_sdhi_internal_dmac), both
+    // common in cars, Qualcomm (sdhci_msm); the card itself (mmc_block)
+    "sdhci_pci", "sdhci_acpi", "sdhci_iproc", "bcm2835", "sdhci_of_arasan", "dw_mmc_rockchip", "sdhci_of_dwcmshc",
+    "sdhci_tegra", "meson_gx_mmc", "sunxi_mmc", "sdhci_esdhc_imx", "renesas_sdhi_internal_dmac", "sdhci_msm", "mmc_block",
+    // USB disks: PCI and SoC host controllers (not dwc2, the Raspberry Pi 3's: with its USB
+    // gadget stack 0.6 MB of modules for a /boot that is on the SD card there; --add-modules dwc2)
+    "xhci_pci", "xhci_plat_hcd", "ehci_pci", "ehci_platform", "usb_storage", "uas",
+  ],
+};
 
 /** Boot filesystems storage-init can mount, and the module that provides each. */
 export const FSTYPE_MODULE: Readonly<Record<Exclude<BootFstype, "auto">, string>> = {
@@ -54,6 +74,8 @@ export function vfatCompanions(config?: KernelConfig): { required: string[]; ifA
 }
 
 export interface WantsOptions {
+  /** the kernel's architecture: which storage drivers and accelerated hashes exist */
+  arch: Arch;
   /** --add-modules: required, loaded first (likely the controller of the boot disk) */
   add?: string[];
   /** include DEFAULT_STORAGE_MODULES (default true) */
@@ -68,16 +90,17 @@ export interface WantsOptions {
 }
 
 /**
- * The CPU-accelerated implementations of each hash, by module name on x86-64 and arm64 (only the
- * machine's own exist in a modules tree). The crypto API picks the fastest registered one when
- * dm-verity or fs-verity sets up its hash, which happens before any udev could load them: SHA-NI
- * or AVX2 hash several times faster than the generic C code. A CPU without the feature refuses
- * the module (ENODEV), and the generic code does the job.
+ * The CPU-accelerated implementations of each hash, per architecture. The crypto API picks the
+ * fastest registered one when dm-verity or fs-verity sets up its hash, which happens before any
+ * udev could load them: SHA-NI or AVX2 on x86-64, the ARMv8 Cryptography Extensions (sha1_ce,
+ * sha2_ce, sha512_ce) or NEON and scalar assembly (sha256_arm64, sha512_arm64: any arm64 CPU, the
+ * Raspberry Pi 4's Cortex-A72 has no SHA instructions) on arm64 hash several times faster than
+ * the generic C code. A CPU without the feature refuses the module (ENODEV), and the next best
+ * does the job.
  */
-export const ACCELERATED_HASH_MODULES: Readonly<Record<string, readonly string[]>> = {
-  sha1: ["sha1_ssse3", "sha1_ce"],
-  sha256: ["sha256_ssse3", "sha2_ce"],
-  sha512: ["sha512_ssse3", "sha512_ce"],
+export const ACCELERATED_HASH_MODULES: Readonly<Record<Arch, Readonly<Record<string, readonly string[]>>>> = {
+  "x86-64": { sha1: ["sha1_ssse3"], sha256: ["sha256_ssse3"], sha512: ["sha512_ssse3"] },
+  arm64: { sha1: ["sha1_ce"], sha256: ["sha256_arm64", "sha2_ce"], sha512: ["sha512_arm64", "sha512_ce"] },
 };
 
 /**
@@ -86,7 +109,7 @@ export const ACCELERATED_HASH_MODULES: Readonly<Record<string, readonly string[]
  * is built into Debian's kernels, SHA-512 is not), and its accelerated variants, which may fail to
  * load. Copy mode hashes in storage-init: nothing. dm-verity and none also map the image (below).
  */
-export function integrityWants(integrity: WantsOptions["integrity"], config?: KernelConfig): ModuleWant[] {
+export function integrityWants(arch: Arch, integrity: WantsOptions["integrity"], config?: KernelConfig): ModuleWant[] {
   if (!integrity || integrity.mode === "copy") return [];
   // storage-init reads the image's blocks from the partition through dm-linear, so that the boot
   // filesystem can be unmounted (holes of a sparse image through dm-zero, a module of its own);
@@ -102,7 +125,7 @@ export function integrityWants(integrity: WantsOptions["integrity"], config?: Ke
   if (config?.options.get(`CONFIG_CRYPTO_${alg.toUpperCase()}`) !== "y") {
     wants.push({ name: `crypto-${alg}`, ifAvailable: true, why: `integrity ${integrity.mode} hash` });
   }
-  for (const name of ACCELERATED_HASH_MODULES[alg] ?? []) {
+  for (const name of ACCELERATED_HASH_MODULES[arch][alg] ?? []) {
     wants.push({ name, ifAvailable: true, optionalModule: true, why: `integrity ${integrity.mode} hash, CPU-accelerated` });
   }
   return wants;
@@ -112,7 +135,7 @@ export function buildWants(o: WantsOptions): ModuleWant[] {
   const wants: ModuleWant[] = [];
   for (const name of o.add ?? []) wants.push({ name, why: "--add-modules" });
   // which of them drives the boot disk is unknown here: storage-init stops loading them once it is there
-  if (o.defaultStorage !== false) for (const name of DEFAULT_STORAGE_MODULES) wants.push({ name, ifAvailable: true, storageModule: true, why: "storage driver" });
+  if (o.defaultStorage !== false) for (const name of DEFAULT_STORAGE_MODULES[o.arch]) wants.push({ name, ifAvailable: true, storageModule: true, why: "storage driver" });
   for (const fs of bootFsModules(o.fstype)) {
     const w: ModuleWant = { name: fs.module, ifAvailable: fs.ifAvailable, why: "boot filesystem" };
     if (fs.module === "vfat") {
@@ -124,7 +147,7 @@ export function buildWants(o: WantsOptions): ModuleWant[] {
   for (const name of CORE_MODULES) wants.push({ name, why: "storage-init" });
   // optional: without EFI runtime services the kernel refuses it (ENODEV), and storage-init says why it cannot go on
   if (o.efivars) wants.push({ name: EFIVARFS_MODULE, optionalModule: true, why: `boot = ${BOOT_SPEC_ESP}: LoaderDevicePartUUID` });
-  wants.push(...integrityWants(o.integrity, o.kernelConfig));
+  wants.push(...integrityWants(o.arch, o.integrity, o.kernelConfig));
   return wants;
 }
 

@@ -90,12 +90,19 @@ export function kernelVersionsIn(tree: FsTree): string[] {
   return [...r.node.entries.keys()].filter((k) => resolvePath(tree, `${r.path}/${k}/modules.dep`)).sort();
 }
 
+/** The initramfs's modules index for `kver` must be there: its modules are the build's first source. */
+export function requireInitramfsModules(tree: FsTree, kver: string): void {
+  if (resolvePath(tree, `lib/modules/${kver}/modules.dep`)?.node.kind === "file") return;
+  const have = kernelVersionsIn(tree);
+  throw new UsageError(`the initramfs has no lib/modules/${kver}/modules.dep` +
+    (have.length ? ` (it has modules for ${have.join(", ")}): check --kver` : ""));
+}
+
 export function selectModules(tree: FsTree, kver: string, request: ModuleRequest): ModuleSelection {
   const primary = loadModuleIndex(initramfsModuleSource(tree, kver));
   if (!primary) {
-    const have = kernelVersionsIn(tree);
-    throw new UsageError(`the initramfs has no lib/modules/${kver}/modules.dep` +
-      (have.length ? ` (it has modules for ${have.join(", ")}): check --kver` : ""));
+    requireInitramfsModules(tree, kver);
+    throw new UsageError(`the initramfs's lib/modules/${kver} is not a directory`);
   }
   const indexes = [primary];
   for (const s of request.extraSources ?? []) {
