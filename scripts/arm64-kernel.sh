@@ -8,7 +8,7 @@
 #
 #   scripts/arm64-kernel.sh [cache dir]   (default /var/cache/initoverlayfs-arm64)
 #
-# The cache directory then holds <kver>/vmlinuz (gzip'd Image), <kver>/initrd.img, <kver>/busybox
+# The cache directory then holds <kver>/vmlinuz (the Image), <kver>/initrd.img, <kver>/busybox
 # (static, arm64) and <kver>/root (the arm64 root, its /lib/modules/<kver> the kernel's modules).
 set -euo pipefail
 
@@ -81,7 +81,7 @@ mount -t proc proc "$ROOT/proc"
 chroot "$ROOT" dpkg -i "/tmp/$(basename "$TMP"/linux-image-"$KVER"_*_arm64.deb)" >"$TMP/kernel.log" 2>&1 \
   || { log "installing the kernel failed, see $TMP/kernel.log"; tail -n 20 "$TMP/kernel.log" >&2; exit 1; }
 cleanup
-rm -f "$ROOT"/tmp/*.deb "$ROOT"/var/cache/apt/archives/*.deb
+rm -f "$TMP"/*.deb "$ROOT"/tmp/*.deb "$ROOT"/var/cache/apt/archives/*.deb
 [ -s "$ROOT/boot/initrd.img-$KVER" ] || { log "the kernel's postinst made no $ROOT/boot/initrd.img-$KVER"; exit 1; }
 t2=$(date +%s)
 log "kernel and initramfs in $((t2 - t1)) s"

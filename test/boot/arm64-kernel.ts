@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 
 export interface Arm64Kernel {
   kver: string;
-  /** gzip'd Image, as Debian ships it: QEMU's loader unpacks it */
+  /** the kernel Image, as Debian ships it (uncompressed on arm64): QEMU's -kernel loads it */
   vmlinuz: string;
   /** the stock initramfs initramfs-tools made for it */
   initrd: string;

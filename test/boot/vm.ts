@@ -214,7 +214,7 @@ export function boot(o: BootOptions): Promise<BootResult> {
   const args = [
     ...m.args, "-accel", "tcg", ...(o.cpu ?? m.cpu ? ["-cpu", (o.cpu ?? m.cpu)!] : []), "-m", String(o.memoryMiB ?? 1024), "-nographic", "-no-reboot", "-nodefaults", "-serial", "stdio",
     ...o.disks.flatMap((d) => ["-drive", `file=${d},format=raw,if=virtio${o.driveOptions ?? ""}`]),
-    ...(o.sdCards ?? []).flatMap((d, i) => ["-drive", `id=sd${i},file=${d},format=raw,if=none${o.driveOptions ?? ""}`, "-device", `sdhci-pci,id=sdhci${i}`, "-device", `sd-card,drive=sd${i},bus=sdhci${i}-bus`]),
+    ...(o.sdCards ?? []).flatMap((d, i) => ["-drive", `id=sd${i},file=${d},format=raw,if=none${o.driveOptions ?? ""}`, "-device", "sdhci-pci", "-device", `sd-card,drive=sd${i}`]),
     ...(o.uefi ? ["-drive", `if=pflash,format=raw,unit=0,readonly=on,file=${OVMF_CODE}`, "-drive", `if=pflash,format=raw,unit=1,file=${o.uefi.vars}`] : []),
     // with UEFI firmware too, QEMU hands the kernel to it and it starts the kernel's own EFI stub
     ...(o.initrd !== undefined ? ["-kernel", o.kernel ?? VMLINUZ, "-initrd", o.initrd, "-append", `console=${m.console} root=/dev/vda rw panic=-1 ${o.append ?? ""}`.trim()] : []),
