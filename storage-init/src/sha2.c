@@ -10,6 +10,11 @@
 #include <immintrin.h>
 #define HAVE_SHA_NI 1
 #endif
+#if defined(__aarch64__) && defined(__GNUC__)
+#include <arm_neon.h>
+#include <sys/auxv.h>
+#define HAVE_SHA2_CE 1
+#endif
 
 static const uint32_t k256[64] = {
 	0x428a2f98u, 0x71374491u, 0xb5c0fbcfu, 0xe9b5dba5u, 0x3956c25bu, 0x59f111f1u, 0x923f82a4u, 0xab1c5ed5u,
@@ -125,12 +130,46 @@ static int cpu_has_sha_ni(void)
 }
 #endif
 
+#ifdef HAVE_SHA2_CE
+/* SHA-256 with the ARMv8 Cryptography Extensions (Cortex-A53 and later
+ * where the SoC has them; not the Raspberry Pi 4's A72): sha256h/h2 do
+ * four rounds on the ABCD and EFGH halves, sha256su0/su1 extend the
+ * message schedule four words at a time. */
+__attribute__((target("arch=armv8-a+crypto")))
+static void blocks256_ce(uint32_t *s, const unsigned char *p, size_t n)
+{
+	uint32x4_t abcd = vld1q_u32(s), efgh = vld1q_u32(s + 4), abcd0, efgh0, w[4], wk, prev;
+	int i;
+
+	for (; n; n--, p += 64) {
+		abcd0 = abcd;
+		efgh0 = efgh;
+		for (i = 0; i < 16; i++) {
+			if (i < 4)
+				w[i] = vreinterpretq_u32_u8(vrev32q_u8(vld1q_u8(p + 16 * i)));
+			else   /* W[t-16..] with s0(W[t-15..]), then + W[t-7..] + s1(W[t-2..]) */
+				w[i & 3] = vsha256su1q_u32(vsha256su0q_u32(w[i & 3], w[(i + 1) & 3]), w[(i + 2) & 3], w[(i + 3) & 3]);
+			wk = vaddq_u32(w[i & 3], vld1q_u32(k256 + 4 * i));
+			prev = abcd;
+			abcd = vsha256hq_u32(abcd, efgh, wk);
+			efgh = vsha256h2q_u32(efgh, prev, wk);
+		}
+		abcd = vaddq_u32(abcd, abcd0);
+		efgh = vaddq_u32(efgh, efgh0);
+	}
+	vst1q_u32(s, abcd);
+	vst1q_u32(s + 4, efgh);
+}
+#endif
+
 static int accel = -1;  /* -1: not probed yet */
 
 int sha2_accel(int enable)
 {
 #ifdef HAVE_SHA_NI
 	accel = enable && cpu_has_sha_ni();
+#elif defined(HAVE_SHA2_CE)
+	accel = enable && (getauxval(AT_HWCAP) & HWCAP_SHA2) != 0;
 #else
 	(void)enable;
 	accel = 0;
@@ -145,6 +184,11 @@ static void blocks256(uint32_t *s, const unsigned char *p, size_t n)
 #ifdef HAVE_SHA_NI
 	if (accel) {
 		blocks256_shani(s, p, n);
+		return;
+	}
+#elif defined(HAVE_SHA2_CE)
+	if (accel) {
+		blocks256_ce(s, p, n);
 		return;
 	}
 #endif

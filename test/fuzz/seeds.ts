@@ -23,6 +23,7 @@ import { compress, cpioOf } from "../helpers/fixtures.js";
 import { text } from "../helpers/compressible-tree.js";
 import { CONFIGS, DM } from "../helpers/storage-init-configs.js";
 import { makeTempDir, removeDir } from "../helpers/tmp.js";
+import { KVER } from "../helpers/kernel.js";
 import { SIGNED_CONTENT } from "./targets.js";
 
 /** Bump when the seeds change, so old seed directories are made again. */
@@ -219,6 +220,10 @@ function makeAll(work: string): Seed[] {
   const efivar = (guid: string, nul: boolean) => Buffer.concat([Buffer.from([6, 0, 0, 0]), Buffer.from(guid + (nul ? "\0" : ""), "utf16le")]);
   add("c-efivar", "systemd-stub", efivar("4A67B082-0A4C-41CF-B6C7-440B29BB8C4F", true));
   add("c-efivar", "no-nul", efivar("0fc63daf-8483-4772-8e79-3d69d8477de4", false));
+  // elf: an arm64 module (the test fixture) and the head of this machine's Debian x86-64 modules
+  add("elf", "arm64-module", readFileSync(new URL("../../../test/formats/elf/fixtures/arm64-module.ko", import.meta.url)));
+  const ko = `/lib/modules/${KVER}/kernel/fs/erofs/erofs.ko`;
+  if (existsSync(ko)) add("elf", "x86-64-module-head", readFileSync(ko).subarray(0, 256));
   // pe: systemd-stub as Debian ships it, when it is there (systemd-boot-efi)
   if (existsSync(UKI_STUB)) add("pe", "systemd-stub", readFileSync(UKI_STUB));
   // c-manifest: what the build writes for a mini with a few modules

@@ -29,6 +29,8 @@ import { readInitramfs } from "../../src/initramfs/read.js";
 import { parseSettings } from "../../src/install/settings.js";
 import { buildBootReport, parseKernelLog, parseSystemdAnalyze, renderBootReport } from "../../src/formats/boot-log/index.js";
 import { verifyDetached } from "../../src/integrity/signature.js";
+import { describeElf, elfArch, readElfIdent } from "../../src/formats/elf/elf.js";
+import { moduleElfArch } from "../../src/pipeline/arch.js";
 import { fixSuperblockChecksum } from "../helpers/erofs.js";
 import type { MutationHints } from "./mutate.js";
 
@@ -208,6 +210,16 @@ export const TARGETS: readonly FuzzTarget[] = [
       }
       const parts = { linux: data.subarray(0, 64), initrd: data.subarray(0, 32), cmdline: "root=/dev/vda", osrel: new Uint8Array(8), uname: "6.1.0" };
       emitUki(data, planUki(data, parts), parts);
+    },
+  },
+  {
+    name: "elf",
+    hints: { hot: [[0, 20]], dictionary: ["\x7fELF", "\x02\x01\x01", "\xb7\x00", "\x3e\x00"] },
+    what: "readElfIdent(), moduleElfArch(): the ELF header a module's or storage-init's architecture is read from (src/formats/elf/, src/pipeline/arch.ts)",
+    run(data) {
+      const e = readElfIdent(data, "fuzz");
+      describeElf(e);
+      if (elfArch(e) !== moduleElfArch(data, "fuzz")) throw new Error("moduleElfArch disagrees with elfArch");
     },
   },
   {

@@ -9,11 +9,12 @@ import test from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { gunzipSync } from "node:zlib";
+import { gunzipSync, gzipSync } from "node:zlib";
 import { ARCH_INFO } from "../../src/formats/elf/arch.js";
 import { describeElf, readElfIdent } from "../../src/formats/elf/elf.js";
 import { BuildResult } from "../../src/pipeline/build.js";
 import { cli } from "../helpers/cli.js";
+import { cpioOf } from "../helpers/fixtures.js";
 import { KVER } from "../helpers/kernel.js";
 import { run } from "../helpers/run.js";
 import { storageInitBinary } from "../helpers/storage-init.js";
@@ -151,6 +152,27 @@ test("a kernel without modules: --arch or the --storage-init binary decides, and
     const s = cli([...base, "-o", join(dir, "o2"), "--storage-init", armSi]);
     assert.equal(s.code, 0, s.stderr);
     assert.deepEqual((JSON.parse(s.stdout.toString()) as BuildResult).arch, { name: "arm64", from: "storage-init", file: armSi });
+  }));
+
+test("install --root on an arm64 system's root, from an x86-64 machine: its modules decide, the mini gets the arm64 storage-init", () =>
+  withTempDir((dir) => {
+    const armSi = storageInitBinary("arm64");
+    // the system being built: its /lib/modules, its /boot with a full initramfs, its install.conf
+    const root = join(dir, "root");
+    const src = arm64Initramfs(dir);
+    mkdirSync(join(root, "boot"), { recursive: true });
+    mkdirSync(join(root, "etc/initoverlayfs"), { recursive: true });
+    writeFileSync(join(root, "etc/initoverlayfs/install.conf"), "boot = UUID=5a1e0b7e-0000-4000-8000-1a57a11ed0ff\nboot_fstype = ext4\nmini_compression = none\nintegrity = copy\n");
+    run("cp", ["-a", join(src, "usr/lib"), join(root, "lib")]);
+    writeFileSync(join(root, "boot", `initrd.img-${ARM_KVER}`), gzipSync(cpioOf(src)));
+    const r = cli(["install", "--root", root, "--kver", ARM_KVER, "--json"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(JSON.parse(r.stdout.toString())[0].action, "installed");
+    const x = join(dir, "x");
+    mkdirSync(x);
+    run("cpio", ["-idm", "--quiet"], { input: readFileSync(join(root, "boot", `initrd.img-${ARM_KVER}`)), cwd: x });
+    assert.ok(readFileSync(join(x, "init")).equals(readFileSync(armSi)), "/init is storage-init for arm64");
+    assert.match(readFileSync(join(x, "etc/initoverlayfs.conf"), "latin1"), /^storage_module = \/lib\/modules\/9\.9\.9-arm64\/kernel\/drivers\/mmc\/host\/sdhci-iproc\.ko$/m);
   }));
 
 test("our ELF header reading agrees with readelf on modules and on both storage-init binaries", () =>
