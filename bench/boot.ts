@@ -8,13 +8,19 @@
  * A third round boots the pair once per integrity mode (none, dm-verity, fs-verity, copy) and
  * reports what each costs against none.
  *
- *   node dist/bench/boot.js [--runs N] [--slow-bps N] [--no-integrity]
+ * With --arch arm64, Debian's arm64 kernel and stock initramfs (scripts/arm64-kernel.sh) on QEMU's
+ * virt board: the first round has /boot on a virtio disk, the second on an emulated SD card, all
+ * disks throttled to --slow-bps (reads and writes: bps-total), plus the boot loader's read of the
+ * initramfs at that speed; no integrity round.
+ *
+ *   node dist/bench/boot.js [--runs N] [--slow-bps N] [--no-integrity] [--arch arm64]
  */
 import { statSync } from "node:fs";
 import { join } from "node:path";
 import { buildPair } from "../src/pipeline/build.js";
 import { makeTempDir, removeDir } from "../test/helpers/tmp.js";
-import { boot, enableVerity, KVER, makeBootDisk, makeRootDisk, rootReport, STOCK_INITRD, tail } from "../test/boot/vm.js";
+import { Arch, boot, enableVerity, KVER as HOST_KVER, makeBootDisk, makeRootDisk, makeSdCard, rootReport, STOCK_INITRD as HOST_INITRD, tail } from "../test/boot/vm.js";
+import { arm64Kernel } from "../test/boot/arm64-kernel.js";
 import { INTEGRITY_MODES } from "../src/formats/storage-init-config/index.js";
 import { median } from "./common.js";
 
@@ -26,6 +32,11 @@ const opt = (name: string, dflt: number) => {
 const runs = opt("--runs", 3);
 const slowBps = opt("--slow-bps", 25_000_000);
 const BOOT_UUID = "5a1e0b7e-0000-4000-8000-b00770000001";
+const arch: Arch = args.includes("--arch") ? (args[args.indexOf("--arch") + 1] as Arch) : "x86-64";
+if (arch !== "x86-64" && arch !== "arm64") throw new Error(`--arch: expected x86-64 or arm64, got ${arch}`);
+const a64 = arch === "arm64" ? arm64Kernel() : undefined;
+const KVER = a64?.kver ?? HOST_KVER;
+const STOCK_INITRD = a64?.initrd ?? HOST_INITRD;
 
 interface Sample { uptime: number; kernelAt: number; originalInitAt: number; memAvailableKiB: number; bytesRead: Record<string, number> }
 
@@ -45,8 +56,8 @@ function originalInitAt(text: string): number {
   return ours ? Number(ours[1]) : kernelAt(text);
 }
 
-async function sample(initrd: string, disks: string[], driveOptions?: string): Promise<Sample> {
-  const r = await boot({ initrd, disks, driveOptions, timeoutSeconds: 300 });
+async function sample(initrd: string, disks: string[], driveOptions?: string, sdCards?: string[]): Promise<Sample> {
+  const r = await boot({ initrd, disks, driveOptions, sdCards, timeoutSeconds: a64 ? 600 : 300, ...(a64 ? { arch, kernel: a64.vmlinuz } : {}) });
   const rep = rootReport(r.console);
   if (!rep.reached || rep.uptime === undefined) throw new Error(`boot did not reach the root:\n${tail(r.console)}`);
   return { uptime: rep.uptime, kernelAt: kernelAt(r.console), originalInitAt: originalInitAt(r.console), memAvailableKiB: rep.memAvailableKiB ?? 0, bytesRead: rep.bytesRead };
@@ -75,20 +86,26 @@ function summarize(xs: Sample[]) {
 
 const work = makeTempDir("iofs-bootbench-");
 try {
-  const pair = await buildPair({ initramfs: STOCK_INITRD, kver: KVER, boot: `UUID=${BOOT_UUID}`, outputDir: join(work, "out") });
-  const root = makeRootDisk(work);
+  const pair = await buildPair({ initramfs: STOCK_INITRD, kver: KVER, boot: `UUID=${BOOT_UUID}`, outputDir: join(work, "out"), ...(a64 ? { modulesDir: a64.modulesDir, kernelConfig: a64.config } : {}) });
+  const root = makeRootDisk(work, { busybox: a64?.busybox });
   const bootDisk = makeBootDisk(work, "ext4", { [`initoverlayfs-${KVER}.img`]: pair.image.path }, { uuid: BOOT_UUID });
   const stockBytes = statSync(STOCK_INITRD).size;
   const result: Record<string, unknown> = {
-    kernel: KVER, runs, stockInitramfsBytes: stockBytes, miniInitramfsBytes: pair.mini.bytes,
+    arch, kernel: KVER, runs, stockInitramfsBytes: stockBytes, miniInitramfsBytes: pair.mini.bytes,
     imageBytes: pair.image.bytes, miniRatio: pair.mini.bytes / stockBytes, modules: pair.modules.length,
   };
-  for (const [label, drive] of [["normal", undefined], ["slow", `,throttling.bps-read=${slowBps}`]] as const) {
+  // arm64: the boot partition on an SD card, which reads and writes at the card's speed
+  const sdCard = a64 ? makeSdCard(work, bootDisk, "ext4") : undefined;
+  const rounds: [string, string | undefined, boolean][] = a64
+    ? [["normal", undefined, false], ["slow", `,throttling.bps-total=${slowBps}`, true]]
+    : [["normal", undefined, false], ["slow", `,throttling.bps-read=${slowBps}`, false]];
+  for (const [label, drive, onSd] of rounds) {
     const stock: Sample[] = [], ours: Sample[] = [];
+    const disks = onSd ? [root] : [root, bootDisk], sd = onSd ? [sdCard!] : undefined;
     for (let i = 0; i < runs; i++) {
       // the same disks for both: the stock boot simply never reads the boot disk
-      stock.push(await sample(STOCK_INITRD, [root, bootDisk], drive));
-      ours.push(await sample(pair.mini.path, [root, bootDisk], drive));
+      stock.push(await sample(STOCK_INITRD, disks, drive, sd));
+      ours.push(await sample(pair.mini.path, disks, drive, sd));
     }
     const s = summarize(stock), o = summarize(ours);
     const entry: Record<string, unknown> = { stock: s, initoverlayfs: o, timeRatio: o.medianUptime / s.medianUptime };
@@ -110,7 +127,7 @@ try {
     console.log(`${label}: ratio with a storage-init taking no time at all: ${(entry.ratioIfStorageInitTookNoTime as number).toFixed(2)}`);
     if (entry.savingMs !== undefined) console.log(`${label}: with the boot loader's read of the initramfs at ${slowBps / 1e6} MB/s: saving ${entry.savingMs} ms`);
   }
-  if (!args.includes("--no-integrity")) {
+  if (!args.includes("--no-integrity") && !a64) {
     // what each integrity mode costs, against none; same root, one boot disk per mode
     const image = `initoverlayfs-${KVER}.img`;
     const disks: Record<string, { mini: string; disk: string }> = {};

@@ -52,11 +52,11 @@ $B poweroff -f
  * directories made); `uuid` fixes the filesystem UUID (a boot spec can then name the root). The
  * disk is 64 MiB plus what `files` hold.
  */
-export function makeRootDisk(work: string, o: { name?: string; init?: string; files?: Record<string, string>; uuid?: string } = {}): string {
+export function makeRootDisk(work: string, o: { name?: string; init?: string; files?: Record<string, string>; uuid?: string; /** a static busybox for the guest's architecture (default the host's) */ busybox?: string } = {}): string {
   const name = o.name ?? "root";
   const dir = join(work, `${name}dir`);
   for (const d of ["bin", "sbin", "proc", "sys", "dev", "run", "tmp", "boot", "root"]) mkdirSync(join(dir, d), { recursive: true });
-  copyFileSync("/usr/bin/busybox", join(dir, "bin/busybox"));
+  copyFileSync(o.busybox ?? "/usr/bin/busybox", join(dir, "bin/busybox"));
   chmodSync(join(dir, "bin/busybox"), 0o755);
   writeFileSync(join(dir, "sbin/init"), o.init ?? ROOT_INIT, { mode: 0o755 });
   let extra = 0;
@@ -143,6 +143,23 @@ export function makeEspDisk(work: string, files: Record<string, string>, partuui
   return disk;
 }
 
+/**
+ * An SD card holding the filesystem image `fs` in its one partition (MBR, at 1 MiB, type 0x0c
+ * for vfat, 0x83 else), as boards boot from. QEMU's sd-card takes only power-of-two sizes: the
+ * card is the next one that fits.
+ */
+export function makeSdCard(work: string, fs: string, type: "vfat" | "ext4", tag = ""): string {
+  const card = join(work, `sd${tag}.img`);
+  const fsBytes = statSync(fs).size;
+  let bytes = 1 << 20;
+  while (bytes < fsBytes + (2 << 20)) bytes *= 2;
+  sh("truncate", ["-s", String(bytes), card]);
+  const r = spawnSync("sfdisk", ["--quiet", card], { encoding: "utf8", input: `label: dos\nstart=2048, size=${Math.ceil(fsBytes / 512)}, type=${type === "vfat" ? "c" : "83"}\n` });
+  if (r.status !== 0) throw new Error(`sfdisk ${card}: ${r.stderr}`);
+  sh("dd", [`if=${fs}`, `of=${card}`, "bs=1M", "seek=1", "conv=notrunc,fsync", "status=none"]);
+  return card;
+}
+
 export interface BootResult {
   console: string;
   timedOut: boolean;
@@ -156,7 +173,23 @@ export interface BootResult {
 export const OVMF_CODE = "/usr/share/OVMF/OVMF_CODE_4M.fd";
 export const OVMF_VARS = "/usr/share/OVMF/OVMF_VARS_4M.fd";
 
+/** The guest architectures the boot tests run: x86-64 on QEMU's PC, arm64 on its virt board. */
+export type Arch = "x86-64" | "arm64";
+
+const MACHINE: Readonly<Record<Arch, { qemu: string; args: string[]; cpu?: string; console: string }>> = {
+  "x86-64": { qemu: "qemu-system-x86_64", args: [], console: "ttyS0" },
+  // the virt board has no firmware tables to probe and PCI for virtio and SDHCI; cortex-a72: TCG
+  // emulates "max"'s pointer authentication at a high cost
+  arm64: { qemu: "qemu-system-aarch64", args: ["-M", "virt"], cpu: "cortex-a72", console: "ttyAMA0" },
+};
+
 export interface BootOptions {
+  /** the guest's architecture (default x86-64); arm64 needs `kernel` */
+  arch?: Arch;
+  /** the kernel for -kernel (default the host's Debian kernel, VMLINUZ) */
+  kernel?: string;
+  /** disks on emulated SD cards, each behind its own SDHCI controller (PCI), after the virtio disks */
+  sdCards?: string[];
   /** the initramfs for -kernel (QEMU's loader, or the kernel's EFI stub under `uefi`); without it the firmware starts what the disks hold */
   initrd?: string;
   /** boot through UEFI firmware (OVMF) with this writable copy of its variable store */
@@ -166,7 +199,7 @@ export interface BootOptions {
   timeoutSeconds?: number;
   /** extra -drive options per disk, e.g. read throttling */
   driveOptions?: string;
-  /** QEMU's -cpu model; default qemu64 (no SSSE3/AVX: the kernel's generic code paths) */
+  /** QEMU's -cpu model; default qemu64 on x86-64 (no SSSE3/AVX: the kernel's generic code paths), cortex-a72 on arm64 */
   cpu?: string;
   /**
    * QEMU's instruction-counting clock (-icount shift=0: one guest instruction is one guest ns):
@@ -184,16 +217,20 @@ export interface BootOptions {
 
 /** Boots and returns the console; the VM has a hard time limit and is killed past it. */
 export function boot(o: BootOptions): Promise<BootResult> {
+  const arch = o.arch ?? "x86-64";
+  const m = MACHINE[arch];
+  if (arch !== "x86-64" && (o.kernel === undefined || o.uefi)) throw new Error(`boot: ${arch} needs a kernel and has no UEFI firmware here`);
   const args = [
-    "-accel", "tcg", ...(o.cpu ? ["-cpu", o.cpu] : []), ...(o.icount ? ["-icount", "shift=0,sleep=on"] : []), "-m", String(o.memoryMiB ?? 1024), "-nographic", "-no-reboot", "-nodefaults", "-serial", "stdio",
+    ...m.args, "-accel", "tcg", ...(o.cpu ?? m.cpu ? ["-cpu", (o.cpu ?? m.cpu)!] : []), ...(o.icount ? ["-icount", "shift=0,sleep=on"] : []), "-m", String(o.memoryMiB ?? 1024), "-nographic", "-no-reboot", "-nodefaults", "-serial", "stdio",
     ...o.disks.flatMap((d) => ["-drive", `file=${d},format=raw,if=virtio${o.driveOptions ?? ""}`]),
+    ...(o.sdCards ?? []).flatMap((d, i) => ["-drive", `id=sd${i},file=${d},format=raw,if=none${o.driveOptions ?? ""}`, "-device", "sdhci-pci", "-device", `sd-card,drive=sd${i}`]),
     ...(o.uefi ? ["-drive", `if=pflash,format=raw,unit=0,readonly=on,file=${OVMF_CODE}`, "-drive", `if=pflash,format=raw,unit=1,file=${o.uefi.vars}`] : []),
     // with UEFI firmware too, QEMU hands the kernel to it and it starts the kernel's own EFI stub
-    ...(o.initrd !== undefined ? ["-kernel", VMLINUZ, "-initrd", o.initrd, "-append", `console=ttyS0 root=/dev/vda rw panic=-1 ${o.append ?? ""}`.trim()] : []),
+    ...(o.initrd !== undefined ? ["-kernel", o.kernel ?? VMLINUZ, "-initrd", o.initrd, "-append", `console=${m.console} root=/dev/vda rw panic=-1 ${o.append ?? ""}`.trim()] : []),
   ];
   const t0 = Date.now();
   return new Promise((resolve, reject) => {
-    const q = spawn("qemu-system-x86_64", args, { stdio: [o.input ? "pipe" : "ignore", "pipe", "pipe"] });
+    const q = spawn(m.qemu, args, { stdio: [o.input ? "pipe" : "ignore", "pipe", "pipe"] });
     let out = "";
     let timedOut = false;
     let typed = false;
