@@ -11,13 +11,14 @@ import { gzipSync } from "node:zlib";
 import { FormatError, UsageError } from "../../src/errors.js";
 import { ARCH_INFO, archOfUname, machineName } from "../../src/formats/elf/arch.js";
 import { describeElf, elfArch, ET_REL, readElfIdent } from "../../src/formats/elf/elf.js";
-import { bytesContent, FsNode, FsTree, newDir, newTree, splitPath } from "../../src/fs/tree.js";
+import { FsTree, newTree } from "../../src/fs/tree.js";
 import { checkModuleArch, chooseArch, modulesArch } from "../../src/pipeline/arch.js";
 import { parseKernelConfig } from "../../src/pipeline/kernel.js";
 import { buildWants, DEFAULT_STORAGE_MODULES } from "../../src/pipeline/modules/defaults.js";
 import { selectModules } from "../../src/pipeline/modules/select.js";
 import { KVER } from "../helpers/kernel.js";
 import { withTempDir } from "../helpers/tmp.js";
+import { file, put } from "../helpers/tree-build.js";
 
 const ARM64_KO = readFileSync(new URL("../../../test/formats/elf/fixtures/arm64-module.ko", import.meta.url));
 const HOST_MODULES = `/lib/modules/${KVER}`;
@@ -69,18 +70,6 @@ test("ELF: what is not one of ours is described, and what is not ELF is refused 
   bad(hdr(2, 0, 183), 5, /EI_DATA/);
 });
 
-function put(tree: FsTree, path: string, node: FsNode): void {
-  const parts = splitPath(path);
-  let dir = tree.root;
-  for (const p of parts.slice(0, -1)) {
-    let next = dir.entries.get(p);
-    if (!next) dir.entries.set(p, (next = newDir()));
-    if (next.kind !== "dir") throw new Error(`${p} is not a dir`);
-    dir = next;
-  }
-  dir.entries.set(parts[parts.length - 1], node);
-}
-const file = (data: Uint8Array | string): FsNode => ({ ...newDir(), kind: "file", content: bytesContent(typeof data === "string" ? Buffer.from(data) : data) });
 
 /** lib/modules/KVER with these module files (path → bytes) listed in modules.dep. */
 function modulesTree(files: Record<string, Uint8Array>, extra: Record<string, string> = {}): FsTree {

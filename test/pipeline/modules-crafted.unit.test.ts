@@ -5,7 +5,7 @@
 import test from "node:test";
 import assert from "node:assert/strict";
 import { FormatError, UnsupportedError, UsageError } from "../../src/errors.js";
-import { bytesContent, FsNode, FsTree, newDir, newTree, splitPath } from "../../src/fs/tree.js";
+import { FsNode, FsTree, newDir, newTree } from "../../src/fs/tree.js";
 import { buildWants, bootFsModules, integrityWants, vfatCompanions } from "../../src/pipeline/modules/defaults.js";
 import { globToRegExp, parseBuiltinModinfo, parseModulesDep, parseSoftdeps } from "../../src/pipeline/modules/index-files.js";
 import { normalizeAlias, parseModulePath, uncompressedModulePath } from "../../src/pipeline/modules/names.js";
@@ -14,22 +14,11 @@ import { findSwitchRootPrograms } from "../../src/pipeline/modules/shims.js";
 import { resolvePath } from "../../src/pipeline/modules/tree-path.js";
 import { modinfoVermagic } from "../../src/pipeline/modules/vermagic.js";
 import { parseKernelConfig } from "../../src/pipeline/kernel.js";
+import { file, put } from "../helpers/tree-build.js";
 
 const KVER = "6.9.0-test";
 const MOD = `lib/modules/${KVER}`;
 
-function put(tree: FsTree, path: string, node: FsNode): void {
-  const parts = splitPath(path);
-  let dir = tree.root;
-  for (const p of parts.slice(0, -1)) {
-    let next = dir.entries.get(p);
-    if (!next) dir.entries.set(p, (next = newDir()));
-    if (next.kind !== "dir") throw new Error(`${p} is not a dir`);
-    dir = next;
-  }
-  dir.entries.set(parts[parts.length - 1], node);
-}
-const file = (data: string | Uint8Array): FsNode => ({ ...newDir(), kind: "file", content: bytesContent(typeof data === "string" ? Buffer.from(data) : data) });
 const symlink = (target: string): FsNode => ({ ...newDir(), kind: "symlink", target });
 
 /** A tree with modules.dep (and the other index files), a file per module named in it. */

@@ -58,28 +58,19 @@ static napi_value create_decoder(napi_env env, napi_callback_info info) {
 }
 
 static napi_value decode(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
-  bool tagged;
-  void *sp, *src, *dst, *outp;
-  size_t src_len, dst_len, out_len;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 4) return addon_fail(env, "decode: 4 arguments");
-  if (napi_check_object_type_tag(env, argv[0], &DECODER_TAG, &tagged) != napi_ok || !tagged ||
-      napi_unwrap(env, argv[0], &sp) != napi_ok || !sp) return addon_fail(env, "decode: not a decoder");
-  if (!addon_typed_array(env, argv[1], napi_uint8_array, &src, &src_len)) return addon_fail(env, "decode: src must be a Uint8Array");
-  if (!addon_typed_array(env, argv[2], napi_uint8_array, &dst, &dst_len)) return addon_fail(env, "decode: dst must be a Uint8Array");
-  if (!addon_typed_array(env, argv[3], napi_float64_array, &outp, &out_len) || out_len < 3) return addon_fail(env, "decode: out must be a Float64Array(3)");
+  struct decode_args a;
+  if (!addon_decode_args(env, info, &DECODER_TAG, &a)) return NULL;
 
-  lzma_stream *s = sp;
-  s->next_in = src;
-  s->avail_in = src_len;
-  s->next_out = dst;
-  s->avail_out = dst_len;
+  lzma_stream *s = a.state;
+  s->next_in = a.src;
+  s->avail_in = a.src_len;
+  s->next_out = a.dst;
+  s->avail_out = a.dst_len;
   lzma_ret ret = lzma_code(s, LZMA_FINISH);
-  if (s->avail_in > src_len || s->avail_out > dst_len) return addon_fail(env, "decode: liblzma reported positions outside the buffers");
-  double *o = outp;
-  o[0] = (double)(src_len - s->avail_in);
-  o[1] = (double)(dst_len - s->avail_out);
+  if (s->avail_in > a.src_len || s->avail_out > a.dst_len) return addon_fail(env, "decode: liblzma reported positions outside the buffers");
+  double *o = a.out;
+  o[0] = (double)(a.src_len - s->avail_in);
+  o[1] = (double)(a.dst_len - s->avail_out);
   o[2] = (double)ret;
   /* no dangling pointers into JS memory between calls */
   s->next_in = NULL;

@@ -56,27 +56,19 @@ static napi_value create_decoder(napi_env env, napi_callback_info info) {
 }
 
 static napi_value decode(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
-  bool tagged;
-  void *dctx, *src, *dst, *outp;
-  size_t src_len, dst_len, out_len;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 4) return addon_fail(env, "decode: 4 arguments");
-  if (napi_check_object_type_tag(env, argv[0], &DECODER_TAG, &tagged) != napi_ok || !tagged ||
-      napi_unwrap(env, argv[0], &dctx) != napi_ok || !dctx) return addon_fail(env, "decode: not a decoder");
-  if (!addon_typed_array(env, argv[1], napi_uint8_array, &src, &src_len)) return addon_fail(env, "decode: src must be a Uint8Array");
-  if (!addon_typed_array(env, argv[2], napi_uint8_array, &dst, &dst_len)) return addon_fail(env, "decode: dst must be a Uint8Array");
-  if (!addon_typed_array(env, argv[3], napi_float64_array, &outp, &out_len) || out_len < 3) return addon_fail(env, "decode: out must be a Float64Array(3)");
+  struct decode_args a;
+  if (!addon_decode_args(env, info, &DECODER_TAG, &a)) return NULL;
 
-  ZSTD_inBuffer in = {src, src_len, 0};
-  ZSTD_outBuffer out = {dst, dst_len, 0};
+  ZSTD_DCtx *dctx = a.state;
+  ZSTD_inBuffer in = {a.src, a.src_len, 0};
+  ZSTD_outBuffer out = {a.dst, a.dst_len, 0};
   size_t ret = ZSTD_decompressStream(dctx, &out, &in);
   if (ZSTD_isError(ret)) {
     napi_throw_error(env, NULL, ZSTD_getErrorName(ret));
     return NULL;
   }
-  if (in.pos > src_len || out.pos > dst_len) return addon_fail(env, "decode: libzstd reported positions outside the buffers");
-  double *o = outp;
+  if (in.pos > a.src_len || out.pos > a.dst_len) return addon_fail(env, "decode: libzstd reported positions outside the buffers");
+  double *o = a.out;
   o[0] = (double)in.pos;
   o[1] = (double)out.pos;
   o[2] = (double)ret;
