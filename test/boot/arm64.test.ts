@@ -85,3 +85,22 @@ test("arm64 pair: a tampered image is refused (dm-verity)", async () => {
   assert.match(r.console, /verity.*(corrupt|mismatch)/i, tail(r.console));
   assert.match(r.console, /Kernel panic/);
 });
+
+test("arm64 pair, integrity copy: storage-init hashes the image itself (ARMv8 SHA-256) and boots it; a changed byte is refused", async () => {
+  const copy = await buildPair({ initramfs: k.initrd, kver: k.kver, boot: `UUID=${BOOT_UUID}`, outputDir: join(work, "out-copy"), modulesDir: k.modulesDir, kernelConfig: k.config, integrity: "copy" });
+  assert.equal(copy.integrity.mode, "copy");
+  const good = makeBootDisk(work, "ext4", { [image]: copy.image.path }, { uuid: BOOT_UUID, tag: "-copy" });
+  const r = await arm64({ initrd: copy.mini.path, disks: [root, good] });
+  assertReachedRoot(r, "arm64 pair/copy");
+  assert.match(r.console, /initoverlayfs: integrity copy: .* digest matches; memfd sealed/, tail(r.console));
+  const bad = Buffer.from(readFileSync(copy.image.path));
+  // the last byte: the digest covers the whole file, not only what the boot would read
+  bad[bad.length - 1] ^= 0x01;
+  const badPath = join(work, "bad-copy.img");
+  writeFileSync(badPath, bad);
+  const disk = makeBootDisk(work, "ext4", { [image]: badPath }, { uuid: BOOT_UUID, tag: "-copy-bad" });
+  const f = await arm64({ initrd: copy.mini.path, disks: [root, disk], timeoutSeconds: 240 });
+  assert.ok(!f.timedOut, `timed out\n${tail(f.console)}`);
+  assert.ok(!rootReport(f.console).reached, `the changed image booted\n${tail(f.console)}`);
+  assert.match(f.console, /initoverlayfs: FAILED at verify image: .*digest mismatch/, tail(f.console));
+});
