@@ -39,6 +39,8 @@ apt-get update -qq
 # qemu-system-arm (qemu-system-aarch64) boots Debian's arm64 kernel in the arm64 boot tests;
 # debootstrap, qemu-user-static and binfmt-support make the arm64 Debian root whose initramfs-tools
 # makes its stock initramfs (scripts/arm64-kernel.sh, run by the tests when first needed).
+# dracut-squash and squashfs-tools: dracut's squash module, the peer bench/dracut.ts compares with
+# (dracut's modules only; initramfs-tools stays the generator).
 apt-get install -y -qq \
   erofs-utils cpio zstd xz-utils lz4 liblz4-dev libzstd-dev liblzma-dev build-essential python3 gzip bzip2 lzop \
   gcc-aarch64-linux-gnu liblz4-dev:arm64 libzstd-dev:arm64 liblzma-dev:arm64 qemu-user \
@@ -46,7 +48,7 @@ apt-get install -y -qq \
   musl-tools qemu-system-x86 busybox-static dosfstools mtools e2fsprogs \
   xfsprogs btrfs-progs fdisk kmod dracut-core fusefat initramfs-tools systemd \
   fsverity cryptsetup-bin openssl clang libclang-rt-dev acpica-tools systemd-boot-efi ovmf systemd-container libbearssl-dev \
-  musl-dev:arm64 qemu-system-arm debootstrap qemu-user-static binfmt-support >/dev/null
+  musl-dev:arm64 qemu-system-arm debootstrap qemu-user-static binfmt-support dracut-squash squashfs-tools >/dev/null
 
 npm ci --no-audit --no-fund
 npm run build
