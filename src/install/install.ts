@@ -65,6 +65,8 @@ export interface InstallResult {
   originalBytes: number;
   /** the original's early archives (microcode, ACPI tables), which the mini carries first */
   early: EarlyArchives;
+  /** the kernel's architecture, as the build found it (a new build only; up to date: not read again) */
+  arch?: string;
   removed: string[];
 }
 
@@ -251,7 +253,7 @@ async function installOne(root: string, kver: string, s: InstallSettings, o: Ins
     o.log?.(`${kver}: ${layout.slot} is now the mini initramfs (${r.mini.bytes} B); it mounts ${image} (${r.image.bytes} B); original kept as ${layout.full}`);
     return {
       kver, layout: layout.kind, slot: layout.slot, original: layout.full, action: "installed", image, imagePath: pathOnPartition(gen),
-      imageBytes: r.image.bytes, miniBytes: r.mini.bytes, originalBytes: originalBytes.length, early: r.mini.early, removed: [...removed, ...stale],
+      imageBytes: r.image.bytes, miniBytes: r.mini.bytes, originalBytes: originalBytes.length, early: r.mini.early, arch: r.arch.name, removed: [...removed, ...stale],
     };
   } finally {
     removeStaging(staging, o.log);
