@@ -10,6 +10,8 @@ import { ErofsImage } from "../formats/erofs/reader.js";
 import { configFromKeys, ConfigKeys, LIMITS, SYSEXT_CERT_PATH, SYSEXT_DIRS } from "../formats/storage-init-config/index.js";
 import { osReleaseIdOf } from "../formats/sysext/index.js";
 import { FsTree, lookup } from "../fs/tree.js";
+import { Arch } from "../formats/elf/arch.js";
+import { elfArch, ELF_HEADER_PREFIX, readElfIdent } from "../formats/elf/elf.js";
 import { readDdi } from "../integrity/ddi-file.js";
 import { certificateFingerprint, extensionDirsOf, ExtensionPins, ExtensionVerdict, judgeExtensionDirs } from "../integrity/sysext-check.js";
 
@@ -36,7 +38,20 @@ export function pinsOf(config: ConfigKeys, tree: FsTree): ExtensionPins {
     if (!(e instanceof FormatError)) throw e; // status reports the config's problem elsewhere
   }
   const node = lookup(tree, SYSEXT_CERT_PATH);
-  return { rootHashes, ...(node?.kind === "file" ? { certificate: node.content.read() } : {}) };
+  const arch = storageInitArch(tree);
+  return { rootHashes, ...(node?.kind === "file" ? { certificate: node.content.read() } : {}), ...(arch ? { arch } : {}) };
+}
+
+/** The architecture of the mini's /init (storage-init), from its ELF header; undefined when it is not one. */
+function storageInitArch(tree: FsTree): Arch | undefined {
+  const init = lookup(tree, "/init");
+  if (init?.kind !== "file") return undefined;
+  try {
+    return elfArch(readElfIdent(init.content.read().subarray(0, ELF_HEADER_PREFIX), "/init"));
+  } catch (e) {
+    if (e instanceof FormatError) return undefined;
+    throw e;
+  }
 }
 
 /** The image's os-release ID, read from its EROFS (a DDI's root partition); undefined when unreadable. */

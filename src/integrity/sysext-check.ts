@@ -28,6 +28,8 @@ export function hostDdiArch(): DdiArch | undefined {
 export interface ExtensionPins {
   rootHashes: readonly string[];
   certificate?: Uint8Array;
+  /** the architecture the mini's storage-init is built for (its partition types); default this machine's */
+  arch?: DdiArch;
 }
 
 export interface ExtensionVerdict {
@@ -69,7 +71,7 @@ export async function judgeExtension(path: string, name: string, pins: Extension
     if (!st.isFile()) return skip("not a regular file");
     const src = fdSource(fd, path, st.size);
     // storage-init knows the root partition types of the architecture it was built for
-    const arch = hostDdiArch();
+    const arch = pins.arch ?? hostDdiArch();
     if (!arch) return skip(`no partition types known for ${process.arch}`);
     let info: DdiInfo;
     try {

@@ -103,6 +103,10 @@ test("extensions next to an image, judged as storage-init judges them: pinned, s
   assert.equal(bare[1].reason, "ID=debian, the image's os-release says ID=(none)");
   // the limit storage-init has
   assert.equal((await judgeExtensionDirs([shared, own], pins, "debian", 2)).at(-1)!.reason, "more than 2 extensions");
+  // a mini whose storage-init is arm64 looks for arm64 partition types: this x86-64 extension is not one
+  const forArm = await judgeExtension(join(shared, "a-pinned.raw"), "a-pinned", { ...pins, arch: "arm64" }, "debian");
+  assert.equal(forArm.stacked, false);
+  assert.match(forArm.reason!, /arm64/);
 }));
 
 test("an extension systemd-repart 252 makes (512-byte verity blocks) is skipped for its superblock even when pinned: storage-init sets dm-verity up with 4096-byte blocks", { skip: !hasCommand("systemd-repart") && "systemd-repart is not installed" }, () => withTempDir(async (dir) => {
