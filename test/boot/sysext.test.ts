@@ -25,6 +25,7 @@ import { extensionsStatus } from "../../src/install/extensions.js";
 import { makeTestKey } from "../helpers/keys.js";
 import { makeTempDir, removeDir } from "../helpers/tmp.js";
 import { boot, KVER, makeBootDisk, makeRootDisk, rootReport, STOCK_INITRD, tail } from "./vm.js";
+import { concatInitrds } from "../helpers/initrd.js";
 
 const BOOT_UUID = "5a1e0b7e-0000-4000-8000-b00770000015";
 const IMAGE = `initoverlayfs-${KVER}.img`;
@@ -109,10 +110,8 @@ before(async () => {
   rootDir.entries.set(".extra", extra);
   extra.entries.set("sysext", sysextDir);
   sysextDir.entries.set("stubbed.raw", { kind: "file", content: bytesContent(readFileSync(stub.path)), ...meta(0o444) } as FsNode);
-  const mini = readFileSync(pair.mini.path);
-  const pad = Buffer.alloc((4 - (mini.length % 4)) % 4);
   stubInitrd = join(work, "mini+stub.img");
-  writeFileSync(stubInitrd, Buffer.concat([mini, pad, gzipSync(Buffer.from(treeToCpio({ root: rootDir })))]));
+  writeFileSync(stubInitrd, concatInitrds([readFileSync(pair.mini.path), gzipSync(Buffer.from(treeToCpio({ root: rootDir })))]));
 });
 
 after(() => removeDir(work));
