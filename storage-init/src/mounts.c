@@ -208,7 +208,7 @@ int copy_dir_attrs(const char *from, const char *to)
 
 int move_api_mounts(const char *newroot, char *what, size_t size)
 {
-	static const char *const dirs[] = { "/dev", "/proc", "/sys", "/run" };
+	static const char *const dirs[] = { "/dev", "/proc", "/sys" };
 	char target[SI_PATH_MAX];
 	size_t i;
 
@@ -224,5 +224,9 @@ int move_api_mounts(const char *newroot, char *what, size_t size)
 		if (do_mount(dirs[i], target, NULL, MS_MOVE, NULL) < 0)
 			return -1;
 	}
-	return 0;
+	/* /run was only ours (its device nodes are gone): the original init mounts
+	 * its own, sized and flagged as without us (initramfs-tools: 10 % of RAM,
+	 * noexec; systemd: 20 %, and journald sizes its runtime journal by it) */
+	str_copy(what, size, "/run");
+	return umount2("/run", 0);
 }

@@ -35,8 +35,9 @@ unsigned long delete_tree(int dirfd);
  * with errno. */
 int copy_dir_attrs(const char *from, const char *to);
 
-/* MS_MOVE /dev, /proc, /sys, /run to NEWROOT/..., creating the directories.
- * Returns 0 or -1 with errno and the failing path in what. */
+/* MS_MOVE /dev, /proc, /sys to NEWROOT/..., creating the directories, and
+ * unmount /run (the original init mounts its own). Returns 0 or -1 with
+ * errno and the failing path in what. */
 int move_api_mounts(const char *newroot, char *what, size_t size);
 
 #endif
