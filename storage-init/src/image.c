@@ -100,6 +100,7 @@ static long long mem_available(void)
 /* integrity = copy: returns a read-only fd of the sealed, verified memfd. */
 static int copy_verified(const struct config *c, int fd, const char *path, long long size)
 {
+	static struct fsverity_ctx tree;
 	unsigned char got[SHA_MAX_LEN];
 	unsigned long long t0 = now_ms();
 	long long avail = mem_available();
@@ -117,7 +118,9 @@ static int copy_verified(const struct config *c, int fd, const char *path, long 
 			 size >> 20, avail >> 20, COPY_RESERVE >> 20);
 		fail("copy image", path, reason);
 	}
-	mfd = copy_to_sealed_memfd(fd, (uint64_t)size, (enum hash_alg)c->digest_alg, got, &what);
+	if (fsverity_init(&tree, (enum hash_alg)c->digest_alg, (uint64_t)size) < 0)
+		fail("copy image", path, "too large for an fs-verity tree");
+	mfd = copy_to_sealed_memfd(fd, (uint64_t)size, &tree, &what);
 	if (mfd < 0) {
 		char reason[200];
 		int e = errno;
@@ -129,6 +132,7 @@ static int copy_verified(const struct config *c, int fd, const char *path, long 
 			snprintf(reason, sizeof reason, "%s: %s", what, strerror(e));
 		fail("copy image", path, reason);
 	}
+	(void)fsverity_final(&tree, got);
 	log_info("integrity copy: %lld bytes copied into a sealed memfd in %llu ms", size,
 		 now_ms() - t0);
 	check_digest(c, path, (unsigned)c->digest_alg, got, hash_len((enum hash_alg)c->digest_alg));

@@ -51,19 +51,12 @@ static int new_memfd(void)
 	return fd;
 }
 
-int copy_to_sealed_memfd(int fd, uint64_t size, enum hash_alg alg, unsigned char *digest,
-			 const char **what)
+int copy_to_sealed_memfd(int fd, uint64_t size, struct fsverity_ctx *tree, const char **what)
 {
 	static unsigned char buf[COPY_CHUNK];
-	static struct fsverity_ctx fsv;
 	uint64_t done = 0;
 	int mfd, seals, saved;
 
-	if (fsverity_init(&fsv, alg, size) < 0) {
-		*what = "fs-verity tree";
-		errno = EFBIG;
-		return -1;
-	}
 	mfd = new_memfd();
 	if (mfd < 0) {
 		*what = "memfd_create";
@@ -87,7 +80,7 @@ int copy_to_sealed_memfd(int fd, uint64_t size, enum hash_alg alg, unsigned char
 			errno = EIO;
 			goto fail;
 		}
-		(void)fsverity_update(&fsv, buf, want);
+		(void)fsverity_update(tree, buf, want);
 		if (write_full(mfd, buf, want) < 0) {
 			*what = "write (memory for the image)";
 			goto fail;
@@ -105,7 +98,6 @@ int copy_to_sealed_memfd(int fd, uint64_t size, enum hash_alg alg, unsigned char
 			errno = EPERM;
 		goto fail;
 	}
-	(void)fsverity_final(&fsv, digest);
 	return mfd;
 fail:
 	saved = errno;

@@ -5,7 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "sha2.h"
+#include "fsverity.h"
 
 #define MEMFD_NAME "initoverlayfs-image"
 
@@ -15,12 +15,12 @@
  * filesystem has no fs-verity). */
 int fsverity_measure(int fd, unsigned *alg, unsigned char *digest, size_t *len);
 
-/* Copy size bytes of fd into a new memfd, computing the fs-verity digest
- * (4096-byte blocks, no salt) on the way, then seal it against any change
- * (shrink, grow, write, further seals) and check the seals. Returns the
- * memfd, or -1 with errno and the failing operation in *what. */
-int copy_to_sealed_memfd(int fd, uint64_t size, enum hash_alg alg, unsigned char *digest,
-			 const char **what);
+/* Copy size bytes of fd (from its offset) into a new memfd, feeding them to
+ * tree (fs-verity or dm-verity, initialized for size by the caller, who
+ * takes the digest from it), then seal it against any change (shrink, grow,
+ * write, further seals) and check the seals. Returns the memfd, or -1 with
+ * errno and the failing operation in *what. */
+int copy_to_sealed_memfd(int fd, uint64_t size, struct fsverity_ctx *tree, const char **what);
 
 /* The seals copy_to_sealed_memfd sets. */
 #define MEMFD_SEALS (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL)

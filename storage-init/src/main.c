@@ -384,11 +384,12 @@ static int storage_init(int argc, char **argv)
 	/* a layer left mounted here would pin the loop device and /boot after the switch */
 	if (umount2(LOWER_MNT, MNT_DETACH) < 0)
 		fail_errno("detach overlay layers", LOWER_MNT, errno);
-	sysext_release(SYSEXT_MNT, sx.stacked);
+	sysext_release(SYSEXT_MNT);
 	if (umount2(RW_MNT, MNT_DETACH) < 0)
 		fail_errno("detach overlay layers", RW_MNT, errno);
 	if (sx.stacked)
-		log_info("overlay mounted on " ROOT_MNT " (%zu extension layer(s) over the image)", sx.stacked);
+		log_info("overlay mounted on " ROOT_MNT " (%zu extension(s) in %zu layer(s) over the image)",
+			 sx.stacked, sx.layers);
 	else
 		log_info("overlay mounted on " ROOT_MNT);
 

@@ -3,8 +3,12 @@
 #include "blockdev.h"
 #include "ddi.h"
 #include "dm.h"
+#include "failure.h"
+#include "fsverity.h"
+#include "integrity.h"
 #include "log.h"
 #include "loop.h"
+#include "merge.h"
 #include "mounts.h"
 #include "pkcs7.h"
 #include "release.h"
@@ -26,10 +30,22 @@
 #define WHY_MAX 200
 #define RELEASE_DIR "/usr/lib/extension-release.d/extension-release."
 
-/* the verity parameters of the extension at hand, for verity_table() */
+/* the verity parameters of the extension at hand, for verity_table(), and
+ * its salt as bytes for the tree computed in RAM */
 static struct config vc;
+static unsigned char salt[CFG_SALT_MAX];
+static size_t salt_len;
 static char names[CFG_MAX_SYSEXTS][256];
 static char text[4096];
+
+/* the overlay's extension layers, bottom first: under mnt_dir, "N" (one
+ * extension's own mount) or "r/N" (a RAM layer, any number of them merged) */
+static struct {
+	char path[16];
+	int ram;
+} layers[CFG_MAX_SYSEXTS];
+static size_t n_layers;
+static int ram_mounted;
 
 static int devnum(const char *node, char *out, size_t size)
 {
@@ -53,17 +69,17 @@ static int read_superblock(int fd, const struct ddi_layout *l, const char *rooth
 {
 	unsigned char sb[VERITY_SB_LEN];
 	unsigned long long blocks;
-	unsigned salt;
+	unsigned n_salt;
 
 	if (pread_full(fd, sb, sizeof sb, (off_t)l->verity.offset) != (ssize_t)sizeof sb) {
 		snprintf(why, WHY_MAX, "verity superblock unreadable");
 		return -1;
 	}
 	blocks = (unsigned long long)rd32(sb + 72) | (unsigned long long)rd32(sb + 76) << 32;
-	salt = (unsigned)sb[80] | (unsigned)sb[81] << 8;
+	n_salt = (unsigned)sb[80] | (unsigned)sb[81] << 8;
 	if (memcmp(sb, "verity\0\0", 8) != 0 || rd32(sb + 8) != 1 || rd32(sb + 12) > 1 ||
 	    memcmp(sb + 32, "sha256", 7) != 0 || rd32(sb + 64) != VERITY_BLOCK ||
-	    rd32(sb + 68) != VERITY_BLOCK || salt > CFG_SALT_MAX || blocks == 0 ||
+	    rd32(sb + 68) != VERITY_BLOCK || n_salt > CFG_SALT_MAX || blocks == 0 ||
 	    blocks > l->root.size / VERITY_BLOCK || l->verity.offset < l->root.offset + l->root.size) {
 		snprintf(why, WHY_MAX, "offset %llu: expected a version 1 sha256 verity superblock with %d-byte blocks covering the root partition, after it",
 			 (unsigned long long)l->verity.offset, VERITY_BLOCK);
@@ -76,10 +92,12 @@ static int read_superblock(int fd, const struct ddi_layout *l, const char *rooth
 	vc.failure = FAILURE_SHELL; /* no *_on_corruption: a bad block is EIO, and the extension skipped */
 	str_copy(vc.verity_hashalg, sizeof vc.verity_hashalg, "sha256");
 	str_copy(vc.verity_roothash, sizeof vc.verity_roothash, roothash);
-	if (salt)
-		hex_encode(vc.verity_salt, sb + 88, salt);
+	if (n_salt)
+		hex_encode(vc.verity_salt, sb + 88, n_salt);
 	else
 		str_copy(vc.verity_salt, sizeof vc.verity_salt, "-");
+	salt_len = n_salt;
+	memcpy(salt, sb + 88, salt_len);
 	return 0;
 }
 
@@ -176,39 +194,54 @@ static int signed_by_pinned(int fd, const struct ddi_layout *l, const char *root
 	return 0;
 }
 
-/* One extension, verified and mounted on mnt; 0, or -1 with why (then
- * nothing of it stays attached or mounted). */
-static int use_one(const struct config *c, const char *path, const char *name, size_t idx,
-		   const char *mnt, const char *osid, char *why)
+/* What the mounted extension holds, checked: /usr and /opt only, its
+ * extension-release for the initrd and the image's ID. 0, or -1 with why. */
+static int check_content(const char *mnt, const char *name, const char *osid, char *id, char *why)
+{
+	char rel[3 * SI_PATH_MAX];
+	int initrd;
+
+	if (check_top(mnt, why) < 0)
+		return -1;
+	snprintf(rel, sizeof rel, "%s" RELEASE_DIR "%s", mnt, name);
+	if (read_file(rel, text, sizeof text, NULL) < 0) {
+		snprintf(why, WHY_MAX, "no %s%.64s (%s)", RELEASE_DIR + 1, name, strerror(errno));
+		return -1;
+	}
+	if (sysext_parse_release(text, id, ID_MAX, &initrd) < 0) {
+		snprintf(why, WHY_MAX, "extension-release.%.64s: no ID=", name);
+		return -1;
+	}
+	if (!initrd) {
+		snprintf(why, WHY_MAX, "SYSEXT_SCOPE does not include initrd");
+		return -1;
+	}
+	if (strcmp(id, "_any") != 0 && strcmp(id, osid) != 0) {
+		snprintf(why, WHY_MAX, "ID=%s, the image's os-release says ID=%s", id, osid[0] ? osid : "(none)");
+		return -1;
+	}
+	return 0;
+}
+
+/* One extension on its own devices (a loop device from its root partition
+ * on, dm-verity over it), mounted as layer n_layers; 0, or -1 with why
+ * (then nothing of it stays attached or mounted). */
+static int use_devices(int fd, const char *path, const char *name, const struct ddi_layout *l,
+		       const char *roothash, const char *mnt_dir, const char *osid, char *why)
 {
 	static char table[VERITY_TABLE_MAX];
-	char roothash[65], err[160], loopdev[SI_PATH_MAX], node[SI_PATH_MAX], dev[24];
-	char verity_name[32], rel[3 * SI_PATH_MAX], id[ID_MAX], dmname[32];
+	char loopdev[SI_PATH_MAX], node[SI_PATH_MAX], dev[24], mnt[SI_PATH_MAX];
+	char verity_name[32], id[ID_MAX], dmname[32];
 	struct dm_target t;
-	struct ddi_layout l;
-	struct stat st;
 	const char *what;
 	unsigned maj, min;
-	int fd, loop_fd = -1, initrd, rc = -1, stage = 0;
+	int loop_fd, rc = -1, stage = 0;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		snprintf(why, WHY_MAX, "%s", fd < 0 ? strerror(errno) : "not a regular file");
-		goto out;
-	}
-	if (ddi_read(fd, (uint64_t)st.st_size, &l, err, sizeof err) < 0) {
-		snprintf(why, WHY_MAX, "not a DDI: %s", err);
-		goto out;
-	}
-	ddi_roothash_of_guids(&l, roothash);
-	if (!is_pinned(c, roothash) && signed_by_pinned(fd, &l, roothash, why) < 0)
-		goto out;
-	if (read_superblock(fd, &l, roothash, why) < 0)
-		goto out;
-	snprintf(verity_name, sizeof verity_name, "initoverlayfs-x%zu", idx);
+	snprintf(mnt, sizeof mnt, "%s/%zu", mnt_dir, n_layers);
+	snprintf(verity_name, sizeof verity_name, "initoverlayfs-x%zu", n_layers);
 	/* from the root partition on: dm-verity's data start at its device's
 	 * sector 0, and the hash partition follows in the same device */
-	loop_fd = loop_attach_at(fd, path, l.root.offset, loopdev, sizeof loopdev, &what);
+	loop_fd = loop_attach_at(fd, path, l->root.offset, loopdev, sizeof loopdev, &what);
 	if (loop_fd < 0 || devnum(loopdev, dev, sizeof dev) < 0) {
 		snprintf(why, WHY_MAX, "%.64s: %s", loop_fd < 0 ? what : loopdev, strerror(errno));
 		goto out;
@@ -238,27 +271,12 @@ static int use_one(const struct config *c, const char *path, const char *name, s
 		goto out;
 	}
 	stage = 3;
-	if (check_top(mnt, why) < 0)
+	if (check_content(mnt, name, osid, id, why) < 0)
 		goto out;
-	snprintf(rel, sizeof rel, "%s" RELEASE_DIR "%s", mnt, name);
-	if (read_file(rel, text, sizeof text, NULL) < 0) {
-		snprintf(why, WHY_MAX, "no %s%.64s (%s)", RELEASE_DIR + 1, name, strerror(errno));
-		goto out;
-	}
-	if (sysext_parse_release(text, id, sizeof id, &initrd) < 0) {
-		snprintf(why, WHY_MAX, "extension-release.%.64s: no ID=", name);
-		goto out;
-	}
-	if (!initrd) {
-		snprintf(why, WHY_MAX, "SYSEXT_SCOPE does not include initrd");
-		goto out;
-	}
-	if (strcmp(id, "_any") != 0 && strcmp(id, osid) != 0) {
-		snprintf(why, WHY_MAX, "ID=%s, the image's os-release says ID=%s", id, osid[0] ? osid : "(none)");
-		goto out;
-	}
 	log_info("extension %s: stacked on %s (root hash %.16s..., %lu blocks read through dm-verity, ID=%s)",
 		 path, mnt, roothash, vc.verity_data_blocks, id);
+	snprintf(layers[n_layers].path, sizeof layers[0].path, "%zu", n_layers);
+	layers[n_layers++].ram = 0;
 	rc = 0;
 out:
 	if (rc < 0 && stage >= 3 && umount2(mnt, 0) < 0)
@@ -268,6 +286,173 @@ out:
 		log_warn("remove %s: %s", verity_name, strerror(errno));
 	if (loop_fd >= 0)
 		close(loop_fd); /* autoclear: the loop device goes with the dm device over it */
+	return rc;
+}
+
+/* The RAM layers' tmpfs, on first use. 0, or -1 with why. */
+static int ram_mount(const char *mnt_dir, char *why)
+{
+	char dir[SI_PATH_MAX];
+
+	if (ram_mounted)
+		return 0;
+	snprintf(dir, sizeof dir, "%s/" SYSEXT_RAM_DIR, mnt_dir);
+	if (mkdir_exist_ok(dir, 0755) < 0 ||
+	    do_mount("tmpfs", dir, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=" SYSEXT_RAM_SIZE) < 0) {
+		snprintf(why, WHY_MAX, "tmpfs on %.64s: %s", dir, strerror(errno));
+		return -1;
+	}
+	ram_mounted = 1;
+	return 0;
+}
+
+enum ram_result { RAM_STACKED, RAM_SKIPPED, RAM_NOT_HERE };
+
+/* The staged copy merged as the new top: under a RAM layer on top, or as a
+ * new one. A failure here leaves a layer half merged: the boot fails. */
+static void ram_stack(const char *mnt_dir, const char *stage, const char *path, char *layer,
+		      size_t layersize)
+{
+	struct merge_error e;
+	const char *step = "merge";
+
+	if (n_layers && layers[n_layers - 1].ram) {
+		snprintf(layer, layersize, "%s/%s", mnt_dir, layers[n_layers - 1].path);
+		if (merge_under(layer, stage, &e) < 0 || (step = "remove", merge_remove_tree(layer, &e)) < 0)
+			goto fail;
+	} else {
+		snprintf(layers[n_layers].path, sizeof layers[0].path, SYSEXT_RAM_DIR "/%zu", n_layers);
+		layers[n_layers++].ram = 1;
+		snprintf(layer, layersize, "%s/%s", mnt_dir, layers[n_layers - 1].path);
+	}
+	if (rename(stage, layer) < 0) {
+		e.err = errno;
+		e.op = "rename";
+		str_copy(e.path, sizeof e.path, stage);
+		goto fail;
+	}
+	return;
+fail:
+	{
+		char reason[sizeof e.path + 80];
+
+		snprintf(reason, sizeof reason, "%s into %.100s: %s %.300s: %s", step, layer, e.op, e.path, strerror(e.err));
+		fail("stack extensions", path, reason);
+	}
+}
+
+/* An extension of at most SYSEXT_RAM_ONE bytes: its root partition copied
+ * into a sealed memfd while its dm-verity tree is computed, the root hash
+ * compared with the pinned one, then mounted from there (a loop device on
+ * the memfd) and copied into the RAM layer. RAM_NOT_HERE with why: it could
+ * not be done this way (memory, the tmpfs full, an attribute tmpfs cannot
+ * hold), the devices are tried. */
+static enum ram_result use_in_ram(int fd, const char *path, const char *name, const struct ddi_layout *l,
+				  const char *roothash, const char *mnt_dir, const char *osid, char *why)
+{
+	static struct fsverity_ctx tree;
+	unsigned char got[32], want[32];
+	char mnt[SI_PATH_MAX], stage[SI_PATH_MAX], layer[SI_PATH_MAX], loopdev[SI_PATH_MAX];
+	char self[32], id[ID_MAX], hex[65];
+	uint64_t size = (uint64_t)vc.verity_data_blocks * VERITY_BLOCK;
+	enum ram_result rc = RAM_NOT_HERE;
+	struct merge_error e;
+	const char *what;
+	int mfd, rofd = -1, loop_fd = -1, mounted = 0;
+
+	if (ram_mount(mnt_dir, why) < 0)
+		return RAM_NOT_HERE;
+	if (lseek(fd, (off_t)l->root.offset, SEEK_SET) < 0 ||
+	    dmverity_init(&tree, size, salt, salt_len, (unsigned)vc.verity_format) < 0) {
+		snprintf(why, WHY_MAX, "seek/tree: %s", strerror(errno));
+		return RAM_NOT_HERE;
+	}
+	mfd = copy_to_sealed_memfd(fd, size, &tree, &what);
+	if (mfd < 0) {
+		snprintf(why, WHY_MAX, "%s: %s", what, strerror(errno));
+		return RAM_NOT_HERE;
+	}
+	(void)dmverity_root(&tree, got);
+	if (hex_decode(roothash, want, sizeof want) != (long)sizeof want || memcmp(got, want, sizeof want) != 0) {
+		hex_encode(hex, got, sizeof got);
+		snprintf(why, WHY_MAX, "verity: the data give root hash %.16s..., not the pinned one", hex);
+		close(mfd);
+		return RAM_SKIPPED;
+	}
+	/* read-only for the loop device, as copy mode does */
+	snprintf(self, sizeof self, "/proc/self/fd/%d", mfd);
+	rofd = open(self, O_RDONLY | O_CLOEXEC);
+	close(mfd);
+	snprintf(mnt, sizeof mnt, "%s/" SYSEXT_RAM_MOUNT, mnt_dir);
+	snprintf(stage, sizeof stage, "%s/" SYSEXT_RAM_DIR "/" SYSEXT_RAM_STAGE, mnt_dir);
+	if (rofd < 0 || (loop_fd = loop_attach(rofd, path, loopdev, sizeof loopdev, &what)) < 0) {
+		snprintf(why, WHY_MAX, "%.64s: %s", rofd < 0 ? self : what, strerror(errno));
+		goto out;
+	}
+	rc = RAM_SKIPPED; /* from here on, the verified data themselves are at fault */
+	if (mkdir_exist_ok(mnt, 0755) < 0 || do_mount(loopdev, mnt, "erofs", MS_RDONLY, NULL) < 0) {
+		snprintf(why, WHY_MAX, "mount %.64s on %.64s: %s", loopdev, mnt, strerror(errno));
+		goto out;
+	}
+	mounted = 1;
+	if (check_content(mnt, name, osid, id, why) < 0)
+		goto out;
+	if (merge_copy_tree(mnt, stage, &e) < 0) {
+		snprintf(why, WHY_MAX, "copy into RAM: %s %.100s: %s", e.op, e.path, strerror(e.err));
+		if (merge_remove_tree(stage, &e) < 0 && e.err != ENOENT)
+			fail("stack extensions", stage, "a failed copy cannot be removed");
+		rc = RAM_NOT_HERE;
+		goto out;
+	}
+	ram_stack(mnt_dir, stage, path, layer, sizeof layer);
+	log_info("extension %s: stacked on %s (in RAM: root hash %.16s..., %lu blocks verified in memory, ID=%s)",
+		 path, layer, roothash, vc.verity_data_blocks, id);
+	rc = RAM_STACKED;
+out:
+	if (mounted && umount2(mnt, 0) < 0 && umount2(mnt, MNT_DETACH) < 0)
+		log_warn("umount %s: %s", mnt, strerror(errno));
+	if (loop_fd >= 0)
+		close(loop_fd); /* autoclear: the loop device is free again once unmounted */
+	if (rofd >= 0)
+		close(rofd);
+	return rc;
+}
+
+/* One extension, verified and stacked: in RAM when small, else on its own
+ * devices; 0, or -1 with why (never mounted then). */
+static int use_one(const struct config *c, const char *path, const char *name, const char *mnt_dir,
+		   const char *osid, char *why)
+{
+	char roothash[65], err[160];
+	struct ddi_layout l;
+	struct stat st;
+	int fd, rc = -1;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		snprintf(why, WHY_MAX, "%s", fd < 0 ? strerror(errno) : "not a regular file");
+		goto out;
+	}
+	if (ddi_read(fd, (uint64_t)st.st_size, &l, err, sizeof err) < 0) {
+		snprintf(why, WHY_MAX, "not a DDI: %s", err);
+		goto out;
+	}
+	ddi_roothash_of_guids(&l, roothash);
+	if (!is_pinned(c, roothash) && signed_by_pinned(fd, &l, roothash, why) < 0)
+		goto out;
+	if (read_superblock(fd, &l, roothash, why) < 0)
+		goto out;
+	if ((uint64_t)vc.verity_data_blocks * VERITY_BLOCK <= SYSEXT_RAM_ONE) {
+		enum ram_result r = use_in_ram(fd, path, name, &l, roothash, mnt_dir, osid, why);
+
+		if (r != RAM_NOT_HERE) {
+			rc = r == RAM_STACKED ? 0 : -1;
+			goto out;
+		}
+		log_info("extension %s: not in RAM (%s): on its own loop and dm-verity devices", path, why);
+	}
+	rc = use_devices(fd, path, name, &l, roothash, mnt_dir, osid, why);
+out:
 	if (fd >= 0)
 		close(fd);
 	return rc;
@@ -284,7 +469,7 @@ static void scan(const struct config *c, const char *dir, const char *mnt_dir, c
 		 struct sysext_report *rep)
 {
 	struct dirent **list;
-	char path[2 * SI_PATH_MAX], mnt[SI_PATH_MAX], why[WHY_MAX], name[256];
+	char path[2 * SI_PATH_MAX], why[WHY_MAX], name[256];
 	int n, i;
 	size_t k;
 
@@ -305,8 +490,7 @@ static void scan(const struct config *c, const char *dir, const char *mnt_dir, c
 		} else if (rep->stacked >= CFG_MAX_SYSEXTS) {
 			snprintf(why, sizeof why, "more than %d extensions", CFG_MAX_SYSEXTS);
 		} else {
-			snprintf(mnt, sizeof mnt, "%s/%zu", mnt_dir, rep->stacked);
-			if (use_one(c, path, name, rep->stacked, mnt, osid, why) == 0) {
+			if (use_one(c, path, name, mnt_dir, osid, why) == 0) {
 				str_copy(names[rep->stacked++], sizeof names[0], name);
 				continue;
 			}
@@ -351,28 +535,39 @@ void sysext_apply(const struct config *c, const char *image_path, const char *im
 	}
 	snprintf(dir, sizeof dir, "%s%s", image_path, SYSEXT_IMAGE_SUFFIX);
 	scan(c, dir, mnt_dir, osid, rep);
-	/* the topmost layer first: the last one stacked */
-	for (i = rep->stacked; i-- > 0;) {
-		int n = snprintf(lower + o, lowersize - o, "%s/%zu:", mnt_dir, i);
+	/* the RAM layers are done: nothing writes to them any more */
+	snprintf(dir, sizeof dir, "%s/" SYSEXT_RAM_DIR, mnt_dir);
+	if (ram_mounted && mount(NULL, dir, NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0)
+		fail_errno("stack extensions", dir, errno);
+	rep->layers = n_layers;
+	/* the topmost layer first: the last one stacked (CFG_MAX_SYSEXTS of
+	 * them fit: main.c sizes lower for that) */
+	for (i = n_layers; i-- > 0;) {
+		int n = snprintf(lower + o, lowersize - o, "%s/%s:", mnt_dir, layers[i].path);
 
 		if (n < 0 || (size_t)n >= lowersize - o)
-			break;
+			fail("stack extensions", mnt_dir, "too many layers for the overlay's options");
 		o += (size_t)n;
 	}
 	snprintf(lower + o, lowersize - o, "%s", image_root);
 	if (rep->stacked || rep->skipped)
-		log_info("extensions: %zu stacked, %zu skipped, image os-release ID=%s (%llu ms)",
-			 rep->stacked, rep->skipped, osid[0] ? osid : "(none)", now_ms() - t0);
+		log_info("extensions: %zu stacked, %zu skipped, %zu layer(s), image os-release ID=%s (%llu ms)",
+			 rep->stacked, rep->skipped, n_layers, osid[0] ? osid : "(none)", now_ms() - t0);
 }
 
-void sysext_release(const char *mnt_dir, size_t n)
+void sysext_release(const char *mnt_dir)
 {
 	char mnt[SI_PATH_MAX];
 	size_t i;
 
-	for (i = 0; i < n; i++) {
-		snprintf(mnt, sizeof mnt, "%s/%zu", mnt_dir, i);
+	for (i = 0; i < n_layers; i++) {
+		if (layers[i].ram)
+			continue;
+		snprintf(mnt, sizeof mnt, "%.200s/%.15s", mnt_dir, layers[i].path);
 		if (umount2(mnt, MNT_DETACH) < 0)
 			log_warn("detach %s: %s", mnt, strerror(errno));
 	}
+	snprintf(mnt, sizeof mnt, "%s/" SYSEXT_RAM_DIR, mnt_dir);
+	if (ram_mounted && umount2(mnt, MNT_DETACH) < 0)
+		log_warn("detach %s: %s", mnt, strerror(errno));
 }

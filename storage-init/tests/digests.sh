@@ -39,5 +39,23 @@ for size in 0 1 55 56 63 64 111 112 119 127 128 4095 4096 4097 8192 $((128 * 409
 		[ $alg = sha256 ] && check "fs-verity $alg $size (portable code)" "$want" "$(SI_SHA_PORTABLE=1 $RUN "$DIGEST" fsverity-$alg "$f")"
 	done
 done
+# dm-verity root hashes against `veritysetup format`: one block (no tree: the
+# block's hash is the root), one and two full hash blocks, a third level;
+# no salt, an odd-length and a 32-byte salt, formats 1 (salt first) and 0
+command -v veritysetup >/dev/null 2>&1 || { fail=$((fail + 1)); echo "FAIL veritysetup missing"; }
+for blocks in 1 2 128 129 $((128 * 128 + 1)); do
+	f=$T/d$blocks
+	head -c $((blocks * 4096)) /dev/urandom >"$f"
+	for salt in - 0a1b2c3d4e5f60 $(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n'); do
+		for format in 1 0; do
+			want=$(veritysetup format --format=$format --data-block-size=4096 --hash-block-size=4096 \
+				--hash=sha256 --salt="$salt" "$f" "$T/hash" 2>&1 | sed -n 's/^Root hash:[[:space:]]*//p')
+			check "dm-verity $blocks blocks, salt $salt, format $format" "$want" \
+				"$($RUN "$DIGEST" dm-verity "$f" "$salt" $format)"
+		done
+	done
+done
+# not a whole number of blocks: refused
+check "dm-verity of 4097 bytes refused" "1" "$(head -c 4097 /dev/zero >"$T/odd"; $RUN "$DIGEST" dm-verity "$T/odd" - 1 >/dev/null 2>&1; echo $?)"
 echo "digests: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

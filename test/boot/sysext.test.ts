@@ -5,11 +5,14 @@
  * is stacked because its signature verifies against the pinned signer; a tampered, an unpinned, a
  * wrongly signed, an out-of-scope and a wrong-ID extension are each skipped with one
  * line, never mounted; one passed as systemd-stub does (/.extra/sysext in an appended cpio) is
- * stacked too, below the boot partition's (a file both carry shows the higher one's). Then the
- * boot cost of 100 small extensions against none.
+ * stacked too, below the boot partition's (a file both carry shows the higher one's). Small ones are
+ * verified in memory and merged into RAM layers; a large one (over 16 MiB) is read through its
+ * own loop and dm-verity devices and sits between them; a tampered one of each kind is skipped.
+ * Then the boot cost of 100 small extensions against none.
  */
 import test, { after, before } from "node:test";
 import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
 import { chmodSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
@@ -58,7 +61,7 @@ before(async () => {
     "opt/ext/data": "opt-data-from-extension\n",
     // also in the stub's extension, which stacks lower: this one must win
     "usr/share/ext-both/mark": "TOP-LAYER tools\n",
-    [WRAPPER.slice(1)]: "#!/bin/sh\n/usr/bin/ext-hello\n/usr/bin/ext-signed\ncat /usr/share/ext-stub/only /usr/share/ext-both/mark\nexec /init \"$@\"\n",
+    [WRAPPER.slice(1)]: "#!/bin/sh\n/usr/bin/ext-hello\n/usr/bin/ext-signed\ncat /usr/share/ext-stub/only /usr/share/ext-both/mark /usr/share/ext-big/mark\nexec /init \"$@\"\n",
   });
   const stub = await ext("stubbed", { "usr/share/ext-stub/only": "STUB-LAYER seen\n", "usr/share/ext-both/mark": "TOP-LAYER stubbed\n" });
   // pinned, but its /usr is a symlink (the sysext command refuses that; made here by hand): it would replace the image's /usr
@@ -81,6 +84,9 @@ before(async () => {
   const other = makeTestKey(otherKeys);
   const wrongSigner = await ext("wrongsigner", { "usr/bin/ext-wrongsigner": "#!/bin/sh\necho WRONGSIGNER\n" }, { sign: { key: other.keyFile, cert: other.certFile } });
   const tamperedSrc = await ext("tampered", { "usr/bin/ext-tampered": "#!/bin/sh\necho TAMPERED\n" });
+  // over LIMITS.sysextRam (16 MiB): on their own loop and dm-verity devices
+  const big = await ext("big", { "usr/share/ext-big/blob": randomBytes(13 << 20).toString("base64"), "usr/share/ext-big/mark": "BIG-LAYER seen\n" });
+  const bigTamperedSrc = await ext("bigtampered", { "usr/share/ext-bigtampered/blob": randomBytes(13 << 20).toString("base64"), "usr/bin/ext-bigtampered": "#!/bin/sh\necho BIGTAMPERED\n" });
   const unpinned = await ext("unpinned", { "usr/bin/ext-unpinned": "#!/bin/sh\necho UNPINNED\n" });
   const system = await ext("systemonly", { "usr/bin/ext-system": "#!/bin/sh\necho SYSTEM\n" }, { scope: ["system", "portable"] });
   const wrongId = await ext("wrongid", { "usr/bin/ext-wrongid": "#!/bin/sh\necho WRONGID\n" }, { id: "fedora" });
@@ -89,14 +95,18 @@ before(async () => {
   t[readDdi(tamperedSrc.path).parts.root.offset + 100] ^= 1;
   const tampered = join(work, "tampered-flipped.raw");
   writeFileSync(tampered, t);
+  const bt = Buffer.from(readFileSync(bigTamperedSrc.path));
+  bt[readDdi(bigTamperedSrc.path).parts.root.offset + (8 << 20)] ^= 1;
+  const bigTampered = join(work, "bigtampered-flipped.raw");
+  writeFileSync(bigTampered, bt);
   pair = await buildPair({
     initramfs: STOCK_INITRD, kver: KVER, boot: `UUID=${BOOT_UUID}`, outputDir: join(work, "out"), integrity: "dm-verity",
-    sysext: [good.path, stub.path, tamperedSrc.path, system.path, wrongId.path, perKernel.path, usrLink], sysextCert: key.certFile,
+    sysext: [good.path, stub.path, tamperedSrc.path, system.path, wrongId.path, perKernel.path, usrLink, big.path, bigTamperedSrc.path], sysextCert: key.certFile,
   });
   const shared = join(work, "shared");
   mkdirSync(shared);
   const files: Record<string, string> = { [IMAGE]: pair.image.path };
-  for (const [n, p] of Object.entries({ "tools.raw": good.path, "usrlink.raw": usrLink, "signed.raw": signedOnly.path, "wrongsigner.raw": wrongSigner.path, "tampered.raw": tampered, "unpinned.raw": unpinned.path, "systemonly.raw": system.path, "wrongid.raw": wrongId.path })) {
+  for (const [n, p] of Object.entries({ "big.raw": big.path, "bigtampered.raw": bigTampered, "tools.raw": good.path, "usrlink.raw": usrLink, "signed.raw": signedOnly.path, "wrongsigner.raw": wrongSigner.path, "tampered.raw": tampered, "unpinned.raw": unpinned.path, "systemonly.raw": system.path, "wrongid.raw": wrongId.path })) {
     files[`${SHARED}/${n}`] = p;
   }
   files[`${IMAGE}.extra.d/perkernel.raw`] = perKernel.path;
@@ -122,32 +132,35 @@ function makeBootDiskWithDirs(files: Record<string, string>, tag = "-sysext"): s
   return makeBootDisk(work, "ext4", files, { uuid: BOOT_UUID, tag });
 }
 
-test("sysext: the pinned extension's tool runs before the original init, which boots on; a signed one is stacked by its signature; extensions stack in order; tampered, unpinned, wrongly signed, out-of-scope and wrong-ID ones are skipped with one line each", async () => {
+test("sysext: the pinned extension's tool runs before the original init, which boots on; a signed one is stacked by its signature; extensions stack in order, small ones merged in RAM layers, a large one on its devices between them; tampered (small and large), unpinned, wrongly signed, out-of-scope and wrong-ID ones are skipped with one line each", async () => {
   const r = await boot({ initrd: stubInitrd, disks: [root, disk], timeoutSeconds: 300, append: `initoverlayfs.init=${WRAPPER}` });
   const c = r.console;
   const rep = rootReport(c);
   assert.ok(!r.timedOut && rep.reached && rep.done, `did not reach the test root\n${tail(c, 120)}`);
-  assert.match(c, /^EXT-TOOL-RAN opt-data-from-extension\nEXT-SIGNED-RAN\nSTUB-LAYER seen\nTOP-LAYER perkernel$/m, tail(c, 120));
-  assert.match(c, /initoverlayfs: extension \/.extra\/sysext\/stubbed\.raw: stacked on \/initoverlayfs\/x\/0 /);
+  assert.match(c, /^EXT-TOOL-RAN opt-data-from-extension\nEXT-SIGNED-RAN\nSTUB-LAYER seen\nTOP-LAYER perkernel\nBIG-LAYER seen$/m, tail(c, 120));
+  // layers: r/0 (RAM: stubbed), 1 (big, its devices), r/2 (RAM: signed, tools, perkernel merged)
+  assert.match(c, /initoverlayfs: extension \/.extra\/sysext\/stubbed\.raw: stacked on \/initoverlayfs\/x\/r\/0 \(in RAM: /);
+  assert.match(c, new RegExp(`initoverlayfs: extension /boot/${SHARED}/big\\.raw: stacked on /initoverlayfs/x/1 \\(root hash [0-9a-f]{16}\\.\\.\\., \\d+ blocks read through dm-verity`));
   // by name within a directory: signed.raw (its signature verifies against the pinned signer) before tools.raw
   assert.match(c, /initoverlayfs: extension root hash [0-9a-f]{16}\.\.\.: signature verifies against \/etc\/initoverlayfs\/sysext-cert\.der/);
-  assert.match(c, new RegExp(`initoverlayfs: extension /boot/${SHARED}/signed\\.raw: stacked on /initoverlayfs/x/1 `));
-  assert.match(c, new RegExp(`initoverlayfs: extension /boot/${SHARED}/tools\\.raw: stacked on /initoverlayfs/x/2 `));
+  assert.match(c, new RegExp(`initoverlayfs: extension /boot/${SHARED}/signed\\.raw: stacked on /initoverlayfs/x/r/2 \\(in RAM: `));
+  assert.match(c, new RegExp(`initoverlayfs: extension /boot/${SHARED}/tools\\.raw: stacked on /initoverlayfs/x/r/2 \\(in RAM: `));
   const skipped = (name: string, why: RegExp) => {
     const lines = c.split("\n").filter((l) => l.includes(`extension /boot/${SHARED}/${name}.raw: skipped: `));
     assert.equal(lines.length, 1, `${name}: one skip line\n${tail(c, 120)}`);
     assert.match(lines[0], why);
   };
-  skipped("tampered", /dm-verity: data at offset \d+ does not match the pinned root hash/);
+  skipped("tampered", /verity: the data give root hash [0-9a-f]{16}\.\.\., not the pinned one$/);
+  skipped("bigtampered", /dm-verity: data at offset \d+ does not match the pinned root hash/);
   skipped("unpinned", /root hash [0-9a-f]{16}\.\.\. not pinned \(sysext_roothash\) and not signed/);
   skipped("systemonly", /SYSEXT_SCOPE does not include initrd/);
   skipped("wrongid", /ID=fedora, the image's os-release says ID=\(none\)/);
   skipped("wrongsigner", /root hash [0-9a-f]{16}\.\.\. not pinned; signature: /);
-  assert.match(c, new RegExp(`initoverlayfs: extension /boot/${IMAGE.replace(/\./g, "\\.")}\\.extra\\.d/perkernel\\.raw: stacked on /initoverlayfs/x/3 `));
+  assert.match(c, new RegExp(`initoverlayfs: extension /boot/${IMAGE.replace(/\./g, "\\.")}\\.extra\\.d/perkernel\\.raw: stacked on /initoverlayfs/x/r/2 \\(in RAM: `));
   skipped("usrlink", /\/usr is not a directory/);
-  assert.match(c, /initoverlayfs: extensions: 4 stacked, 6 skipped/);
-  assert.match(c, /overlay mounted on \/initoverlayfs\/root \(4 extension layer\(s\) over the image\)/);
-  for (const never of ["TAMPERED", "UNPINNED", "SYSTEM", "WRONGID", "WRONGSIGNER"]) assert.doesNotMatch(c, new RegExp(`^${never}$`, "m"));
+  assert.match(c, /initoverlayfs: extensions: 5 stacked, 7 skipped, 3 layer\(s\)/);
+  assert.match(c, /overlay mounted on \/initoverlayfs\/root \(5 extension\(s\) in 3 layer\(s\) over the image\)/);
+  for (const never of ["TAMPERED", "BIGTAMPERED", "UNPINNED", "SYSTEM", "WRONGID", "WRONGSIGNER"]) assert.doesNotMatch(c, new RegExp(`^${never}$`, "m"));
   assert.deepEqual(rep.dmPresent, [], `a device-mapper device is left\n${tail(c, 80)}`);
   assert.deepEqual(rep.loopsBacked, [], `a loop device is left\n${tail(c, 80)}`);
 
@@ -156,7 +169,7 @@ test("sysext: the pinned extension's tool runs before the original init, which b
   const bootDir = join(work, "bootdir-ext4-sysext");
   const x = await extensionsStatus(join(bootDir, IMAGE), mini.config, mini.tree);
   assert.equal(x.osId, "");
-  assert.equal(x.extensions.length, 9);
+  assert.equal(x.extensions.length, 11);
   for (const v of x.extensions) {
     const onBoot = `/boot/${v.path.slice(bootDir.length + 1)}`;
     const line = c.split("\n").find((l) => l.includes(`initoverlayfs: extension ${onBoot}: `));
@@ -213,6 +226,8 @@ test("sysext: 100 small pinned extensions against none: storage-init's extension
     assert.ok(step, tail(rN.console, 120));
     assert.equal(Number(step[1]), N);
     assert.equal(Number(step[2]), 0);
+    // one-block extensions: all verified in memory and merged into one RAM layer
+    assert.match(rN.console, new RegExp(`overlay mounted on /initoverlayfs/root \\(${N} extension\\(s\\) in 1 layer\\(s\\) over the image\\)`));
     const t0 = started(r0.console);
     const tN = started(rN.console);
     assert.ok(Number.isFinite(t0) && Number.isFinite(tN));
@@ -225,5 +240,6 @@ test("sysext: 100 small pinned extensions against none: storage-init's extension
       writeFileSync(`${process.env.SYSEXT_BENCH_CONSOLE}-${round}-${N}.txt`, rN.console);
     }
     assert.ok(rootReport(rN.console).dmPresent.length === 0, tail(rN.console, 40));
+    assert.deepEqual(rootReport(rN.console).loopsBacked, [], tail(rN.console, 40));
   }
 });

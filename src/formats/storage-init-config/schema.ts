@@ -46,6 +46,7 @@ export const LIMITS = {
   manifestEntries: 1024, // MANIFEST_MAX_ENTRIES
   manifestPath: 4095, // MANIFEST_PATH_MAX - 1
   sysexts: 128, // CFG_MAX_SYSEXTS: pinned extension root hashes, and extensions stacked
+  sysextRam: 16 * 1048576, // SYSEXT_RAM_ONE (sysext.h): an extension's root partition up to this is verified in memory and merged into a RAM layer
 } as const;
 
 /**

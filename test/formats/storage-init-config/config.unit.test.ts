@@ -74,6 +74,7 @@ test("the limits are storage-init's own (config.h), and renderConfig enforces th
   // system extensions: the limit, the certificate's path and where storage-init looks (sysext.h)
   assert.equal(define(header, "CFG_MAX_SYSEXTS"), LIMITS.sysexts);
   const sysext = readFileSync(new URL("../../../../storage-init/src/sysext.h", import.meta.url), "utf8");
+  assert.equal(define(sysext, "SYSEXT_RAM_ONE"), LIMITS.sysextRam);
   const str = (name: string) => new RegExp(`#define ${name} "([^"]+)"`).exec(sysext)?.[1];
   assert.deepEqual(
     { cert: SYSEXT_CERT_PATH, stub: SYSEXT_DIRS.stub, shared: SYSEXT_DIRS.shared, perImage: SYSEXT_DIRS.perImageSuffix },
