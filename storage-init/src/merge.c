@@ -273,11 +273,43 @@ static int is_opaque(const char *path)
 	return lgetxattr(path, MERGE_OPAQUE_XATTR, v, sizeof v) == 1 && v[0] == 'y';
 }
 
-/* w->src: a lower directory, w->dst: the upper one above it */
+static int remove_node(struct walk *w, int depth);
+
+/* dst, a lower directory merged with the upper src, takes src's owner,
+ * mode, xattrs and times (overlayfs shows the upper one's), and stays or
+ * becomes opaque when it hid what is below. */
+static int take_dir_attrs(struct walk *w, const struct stat *st, int opaque)
+{
+	ssize_t n = llistxattr(w->dst, names, sizeof names);
+	struct timespec ts[2];
+	const char *p;
+
+	if (n < 0)
+		return failed(w->e, "listxattr", w->dst);
+	for (p = names; p < names + n; p += strlen(p) + 1)
+		if (lremovexattr(w->dst, p) < 0)
+			return failed(w->e, "removexattr", w->dst);
+	if (lchown(w->dst, st->st_uid, st->st_gid) < 0)
+		return failed(w->e, "chown", w->dst);
+	if (chmod(w->dst, st->st_mode & 07777) < 0)
+		return failed(w->e, "chmod", w->dst);
+	if (copy_xattrs(w) < 0)
+		return -1;
+	if (opaque && lsetxattr(w->dst, MERGE_OPAQUE_XATTR, "y", 1, 0) < 0)
+		return failed(w->e, "setxattr " MERGE_OPAQUE_XATTR, w->dst);
+	ts[0] = st->st_atim;
+	ts[1] = st->st_mtim;
+	if (utimensat(AT_FDCWD, w->dst, ts, AT_SYMLINK_NOFOLLOW) < 0)
+		return failed(w->e, "utimensat", w->dst);
+	return 0;
+}
+
+/* w->src: an upper directory, w->dst: the lower one it goes over. Only the
+ * upper tree is walked: the cost is the new extension's size, not the
+ * layer's. */
 static int merge_dir(struct walk *w, int depth)
 {
-	struct timespec ts[2];
-	struct stat ls, us;
+	struct stat us, ls;
 	struct dirent *de;
 	DIR *d;
 	int rc = 0;
@@ -303,28 +335,35 @@ static int merge_dir(struct walk *w, int depth)
 			rc = -1;
 			break;
 		}
-		if (lstat(w->src, &ls) < 0) {
+		if (lstat(w->src, &us) < 0) {
 			rc = failed(w->e, "lstat", w->src);
-		} else if (lstat(w->dst, &us) < 0) {
-			/* nothing above it: it shows through */
+		} else if (lstat(w->dst, &ls) < 0) {
+			/* nothing below it */
 			if (errno != ENOENT)
 				rc = failed(w->e, "lstat", w->dst);
 			else if (rename(w->src, w->dst) < 0)
 				rc = failed(w->e, "rename", w->dst);
-		} else if (S_ISDIR(us.st_mode) && !is_opaque(w->dst)) {
-			/* the upper directory's times, not those of our moves into it */
-			ts[0] = us.st_atim;
-			ts[1] = us.st_mtim;
-			if (S_ISDIR(ls.st_mode))
-				rc = merge_dir(w, depth + 1);
-			/* what hid everything below it still does */
-			if (rc == 0 && (!S_ISDIR(ls.st_mode) || is_opaque(w->src)) &&
-			    lsetxattr(w->dst, MERGE_OPAQUE_XATTR, "y", 1, 0) < 0)
+		} else if (S_ISDIR(us.st_mode) && S_ISDIR(ls.st_mode) && !is_opaque(w->src)) {
+			int opaque = is_opaque(w->dst);
+
+			rc = merge_dir(w, depth + 1);
+			if (rc == 0)
+				rc = take_dir_attrs(w, &us, opaque);
+		} else {
+			/* the upper entry hides the lower one; an upper directory
+			 * over a non-directory stops the merge there: opaque */
+			int opaque = S_ISDIR(us.st_mode) && !S_ISDIR(ls.st_mode);
+			static struct walk r; /* remove_node never comes back here */
+
+			memcpy(r.src, w->dst, w->dlen + 1);
+			memcpy(r.dst, w->dst, w->dlen + 1);
+			r.slen = r.dlen = w->dlen;
+			r.e = w->e;
+			if (remove_node(&r, 0) < 0 || rename(w->src, w->dst) < 0)
+				rc = r.e->op ? -1 : failed(w->e, "rename", w->dst);
+			else if (opaque && lsetxattr(w->dst, MERGE_OPAQUE_XATTR, "y", 1, 0) < 0)
 				rc = failed(w->e, "setxattr " MERGE_OPAQUE_XATTR, w->dst);
-			if (rc == 0 && utimensat(AT_FDCWD, w->dst, ts, AT_SYMLINK_NOFOLLOW) < 0)
-				rc = failed(w->e, "utimensat", w->dst);
 		}
-		/* else the upper entry hides the lower one, which stays behind */
 		pop(w, de->d_name);
 		if (rc < 0)
 			break;
@@ -333,21 +372,18 @@ static int merge_dir(struct walk *w, int depth)
 	return rc;
 }
 
-int merge_under(const char *lower, const char *upper, struct merge_error *e)
+int merge_over(const char *upper, const char *lower, struct merge_error *e)
 {
 	static struct walk w;
-	struct timespec ts[2];
 	struct stat us;
 
-	if (start(&w, lower, upper, e) < 0)
+	if (start(&w, upper, lower, e) < 0)
 		return -1;
 	if (lstat(upper, &us) < 0)
 		return failed(e, "lstat", upper);
 	if (merge_dir(&w, 0) < 0)
 		return -1;
-	ts[0] = us.st_atim;
-	ts[1] = us.st_mtim;
-	return utimensat(AT_FDCWD, upper, ts, 0) < 0 ? failed(e, "utimensat", upper) : 0;
+	return take_dir_attrs(&w, &us, is_opaque(lower));
 }
 
 static int remove_node(struct walk *w, int depth)

@@ -25,10 +25,11 @@ struct merge_error {
  * tree. Returns 0, or -1 with the failing step in e (dst then partly made). */
 int merge_copy_tree(const char *src, const char *dst, struct merge_error *e);
 
-/* Move what lower holds into upper where upper does not hide it, by the
- * rules above (both directories on one filesystem); lower is left with what
- * upper hides. Returns 0, or -1 with e. */
-int merge_under(const char *lower, const char *upper, struct merge_error *e);
+/* Move upper's entries into lower, by the rules above, so that lower shows
+ * what overlayfs would show of upper over lower (both directories on one
+ * filesystem); what lower had that upper hides is removed, upper is left
+ * with emptied directories. Returns 0, or -1 with e. */
+int merge_over(const char *upper, const char *lower, struct merge_error *e);
 
 /* Remove path and everything under it. Returns 0, or -1 with e. */
 int merge_remove_tree(const char *path, struct merge_error *e);

@@ -318,13 +318,13 @@ static void ram_stack(const char *mnt_dir, const char *stage, const char *path, 
 
 	if (n_layers && layers[n_layers - 1].ram) {
 		snprintf(layer, layersize, "%s/%s", mnt_dir, layers[n_layers - 1].path);
-		if (merge_under(layer, stage, &e) < 0 || (step = "remove", merge_remove_tree(layer, &e)) < 0)
+		if (merge_over(stage, layer, &e) < 0 || (step = "remove", merge_remove_tree(stage, &e)) < 0)
 			goto fail;
-	} else {
-		snprintf(layers[n_layers].path, sizeof layers[0].path, SYSEXT_RAM_DIR "/%zu", n_layers);
-		layers[n_layers++].ram = 1;
-		snprintf(layer, layersize, "%s/%s", mnt_dir, layers[n_layers - 1].path);
+		return;
 	}
+	snprintf(layers[n_layers].path, sizeof layers[0].path, SYSEXT_RAM_DIR "/%zu", n_layers);
+	layers[n_layers++].ram = 1;
+	snprintf(layer, layersize, "%s/%s", mnt_dir, layers[n_layers - 1].path);
 	if (rename(stage, layer) < 0) {
 		e.err = errno;
 		e.op = "rename";

@@ -1,5 +1,5 @@
 /* merge.c on host directories, driven by tests/merge.sh:
- *   merge-io copy SRC DST | under LOWER UPPER | remove PATH
+ *   merge-io copy SRC DST | over UPPER LOWER | remove PATH
  * exit 0, or "FAILED OP PATH: REASON" and exit 1. */
 #include "merge.h"
 
@@ -13,12 +13,12 @@ int main(int argc, char **argv)
 
 	if (argc == 4 && strcmp(argv[1], "copy") == 0)
 		rc = merge_copy_tree(argv[2], argv[3], &e);
-	else if (argc == 4 && strcmp(argv[1], "under") == 0)
-		rc = merge_under(argv[2], argv[3], &e);
+	else if (argc == 4 && strcmp(argv[1], "over") == 0)
+		rc = merge_over(argv[2], argv[3], &e);
 	else if (argc == 3 && strcmp(argv[1], "remove") == 0)
 		rc = merge_remove_tree(argv[2], &e);
 	else {
-		fprintf(stderr, "usage: merge-io copy SRC DST | under LOWER UPPER | remove PATH\n");
+		fprintf(stderr, "usage: merge-io copy SRC DST | over UPPER LOWER | remove PATH\n");
 		return 2;
 	}
 	if (rc < 0) {

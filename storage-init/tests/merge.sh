@@ -38,13 +38,13 @@ if [ "${2:-}" = --in-namespace ]; then
 	ln -s ../usr/a "$E1/opt/tool/sym"; touch -h -d @1234567890 "$E1/opt/tool/sym"
 	echo tool >"$E1/opt/tool/bin"; chown 3:4 "$E1/opt/tool/bin"; chmod 4755 "$E1/opt/tool/bin"
 	setcap cap_net_raw+ep "$E1/opt/tool/bin"
-	setfattr -n trusted.note -v e1 "$E1/usr/a"
+	setfattr -n trusted.note -v e1 "$E1/usr/a"; setfattr -n trusted.note -v e1dir "$E1/usr/d1"
 	touch -d @1400000000 "$E1/usr/d1" "$E1/usr/a"
 	# e2
 	mkdir -p "$E2/usr/d1" "$E2/usr/d2" "$E2/usr/d3" "$E2/usr/d4" "$E2/usr/file-then-dir"
 	echo e2 >"$E2/usr/d1/e2"; echo e2 >"$E2/usr/d2/v"; echo e2 >"$E2/usr/d3/q"; echo e2 >"$E2/usr/d4/only-e2"
 	mknod "$E2/usr/n" c 0 0; echo e2 >"$E2/usr/dir-then-file"; echo e2 >"$E2/usr/file-then-dir/f"
-	chmod 0700 "$E2/usr/d1"; touch -d @1500000000 "$E2/usr/d1"
+	chmod 0700 "$E2/usr/d1"; setfattr -n trusted.other -v e2dir "$E2/usr/d1"; touch -d @1500000000 "$E2/usr/d1"
 	for d in "$I" "$E1" "$E2"; do touch -d @1300000000 "$d/usr" "$d"; done
 	[ -d "$E1/opt" ] && touch -d @1300000000 "$E1/opt"
 	# what storage-init did before: each extension a layer of the overlay
@@ -52,9 +52,8 @@ if [ "${2:-}" = --in-namespace ]; then
 	# now: e1 copied into the RAM layer, e2 staged and merged over it
 	"$BIN" copy "$E1" "$R/0" || bad "copy e1"
 	"$BIN" copy "$E2" "$R/s" || bad "copy e2"
-	"$BIN" under "$R/0" "$R/s" || bad "merge"
-	"$BIN" remove "$R/0" || bad "remove the old layer"
-	mv "$R/s" "$R/0" || bad "rename"
+	"$BIN" over "$R/s" "$R/0" || bad "merge"
+	"$BIN" remove "$R/s" || bad "remove the staged leftovers"
 	mount -t overlay overlay -o ro,lowerdir="$R/0:$I" "$T/b" || exit 1
 	list() (
 		cd "$1" && { find . ! -type d -printf '%p %y %m %U:%G %s %l %T@ %n\n'

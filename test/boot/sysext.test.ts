@@ -201,7 +201,7 @@ function phaseSplit(a: Record<string, number>, b: Record<string, number>): strin
   return names.slice(0, -1).map((k, i) => `${k}→${names[i + 1]} ${(a[names[i + 1]] - a[k]).toFixed(2)} / ${(b[names[i + 1]] - b[k]).toFixed(2)} s`).join(", ");
 }
 
-test("sysext: 100 small pinned extensions against none: storage-init's extension step and the time to the original init", async () => {
+test("sysext: 100 small pinned extensions against none (instruction clock): under 10 ms each in storage-init, the real root under 10 % later, no device left", async () => {
   const N = 100;
   const many = join(work, "many");
   mkdirSync(many);
@@ -218,9 +218,9 @@ test("sysext: 100 small pinned extensions against none: storage-init's extension
   // SYSEXT_BENCH_ROUNDS=K: K pairs of boots, alternating, so that a shared machine's load falls on both alike
   const rounds = Math.max(1, Math.min(5, Number(process.env.SYSEXT_BENCH_ROUNDS ?? 1) || 1));
   for (let round = 1; round <= rounds; round++) {
-    const r0 = await boot({ initrd: p.mini.path, disks: [root, none], timeoutSeconds: 300, marks: PHASE_MARKS });
+    const r0 = await boot({ initrd: p.mini.path, disks: [root, none], timeoutSeconds: 300, marks: PHASE_MARKS, icount: true });
     assert.ok(rootReport(r0.console).reached, tail(r0.console));
-    const rN = await boot({ initrd: p.mini.path, disks: [root, d], timeoutSeconds: 600, marks: PHASE_MARKS });
+    const rN = await boot({ initrd: p.mini.path, disks: [root, d], timeoutSeconds: 600, marks: PHASE_MARKS, icount: true });
     assert.ok(rootReport(rN.console).reached, tail(rN.console, 120));
     const step = /initoverlayfs: extensions: (\d+) stacked, (\d+) skipped, [^\n]*\((\d+) ms\)/.exec(rN.console);
     assert.ok(step, tail(rN.console, 120));
@@ -239,6 +239,13 @@ test("sysext: 100 small pinned extensions against none: storage-init's extension
       writeFileSync(`${process.env.SYSEXT_BENCH_CONSOLE}-${round}-0.txt`, r0.console);
       writeFileSync(`${process.env.SYSEXT_BENCH_CONSOLE}-${round}-${N}.txt`, rN.console);
     }
+    // the instruction clock makes the two comparable on a shared machine: each extension must
+    // cost little (3.7 ms of TCG time measured here, against 4.7 ms and 200 devices when each had
+    // its own loop and dm-verity devices: the root then came 16 % later)
+    const u0 = rootReport(r0.console).uptime ?? NaN;
+    const uN = rootReport(rN.console).uptime ?? NaN;
+    assert.ok(Number(step[3]) / N < 10, `extension step ${step[3]} ms for ${N}`);
+    assert.ok((uN - u0) / u0 < 0.1, `root reached at ${uN} s with ${N} extensions, ${u0} s without`);
     assert.ok(rootReport(rN.console).dmPresent.length === 0, tail(rN.console, 40));
     assert.deepEqual(rootReport(rN.console).loopsBacked, [], tail(rN.console, 40));
   }
