@@ -19,10 +19,11 @@ import { statSync } from "node:fs";
 import { join } from "node:path";
 import { buildPair } from "../src/pipeline/build.js";
 import { makeTempDir, removeDir } from "../test/helpers/tmp.js";
-import { Arch, boot, enableVerity, KVER as HOST_KVER, makeBootDisk, makeRootDisk, makeSdCard, rootReport, STOCK_INITRD as HOST_INITRD, tail } from "../test/boot/vm.js";
+import { Arch, boot, enableVerity, KVER as HOST_KVER, makeBootDisk, makeRootDisk, makeSdCard, STOCK_INITRD as HOST_INITRD } from "../test/boot/vm.js";
 import { arm64Kernel } from "../test/boot/arm64-kernel.js";
 import { INTEGRITY_MODES } from "../src/formats/storage-init-config/index.js";
 import { median } from "./common.js";
+import { parseBootTimes } from "./root-sample.js";
 
 const args = process.argv.slice(2);
 const opt = (name: string, dflt: number) => {
@@ -40,27 +41,12 @@ const STOCK_INITRD = a64?.initrd ?? HOST_INITRD;
 
 interface Sample { uptime: number; kernelAt: number; originalInitAt: number; memAvailableKiB: number; bytesRead: Record<string, number> }
 
-/** When the kernel runs the initramfs's first program (stock: the original /init; ours: storage-init). */
-function kernelAt(text: string): number {
-  const m = /^\[\s*([\d.]+)\] Run \S+ as init process/m.exec(text);
-  return m ? Number(m[1]) : NaN;
-}
-
-/**
- * When the original initramfs's init starts: storage-init's hand-over line for ours; for the stock
- * boot it is the kernel's first program. Everything after it is the same program doing the same
- * work, so this isolates what initoverlayfs changes.
- */
-function originalInitAt(text: string): number {
-  const ours = /^\[\s*([\d.]+)\] initoverlayfs: starting \S+ from the image/m.exec(text);
-  return ours ? Number(ours[1]) : kernelAt(text);
-}
-
 async function sample(initrd: string, disks: string[], driveOptions?: string, sdCards?: string[]): Promise<Sample> {
   const r = await boot({ initrd, disks, driveOptions, sdCards, timeoutSeconds: a64 ? 600 : 300, ...(a64 ? { arch, kernel: a64.vmlinuz } : {}) });
-  const rep = rootReport(r.console);
-  if (!rep.reached || rep.uptime === undefined) throw new Error(`boot did not reach the root:\n${tail(r.console)}`);
-  return { uptime: rep.uptime, kernelAt: kernelAt(r.console), originalInitAt: originalInitAt(r.console), memAvailableKiB: rep.memAvailableKiB ?? 0, bytesRead: rep.bytesRead };
+  // the original init starts at storage-init's hand-over (ours) or is the first program (stock):
+  // everything after it is the same program doing the same work, which isolates what we change
+  const t = parseBootTimes(r.console);
+  return { uptime: t.uptime, kernelAt: t.kernelAt, originalInitAt: t.originalInitAt, memAvailableKiB: t.memAvailableKiB, bytesRead: t.root.bytesRead };
 }
 
 function summarize(xs: Sample[]) {

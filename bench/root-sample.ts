@@ -3,8 +3,8 @@
  * per-CPU free lists, and the parser that splits the console into phases (boot-report's parser).
  */
 import { closeSync, fsyncSync, openSync, renameSync, writeSync } from "node:fs";
-import { buildBootReport, parseKernelLog, KERNEL_LINES } from "../src/formats/boot-log/index.js";
-import { ROOT_INIT, rootReport, tail } from "../test/boot/vm.js";
+import { buildBootReport, parseKernelLog, KERNEL_LINES, KernelLogLine } from "../src/formats/boot-log/index.js";
+import { ROOT_INIT, rootReport, tail } from "../test/boot/root-report.js";
 import { ScalingSample } from "./scaling-report.js";
 
 // the reporting init, plus all of /proc/meminfo at the real root (where the memory went), and
@@ -20,18 +20,42 @@ if ((SAMPLE_INIT.match(/MEMINFO/g) ?? []).length !== 2) throw new Error("ROOT_IN
 // still reach the root without the appended content, which is not a boot of that initramfs
 export const UNPACK_FAILED = /Initramfs unpacking failed: .*/;
 
-export function parseSample(text: string): ScalingSample {
+/** The times of one boot to the test root, in seconds since the kernel started. */
+export interface BootTimes {
+  /** /proc/uptime when the real root's init printed ROOT-MARKER */
+  uptime: number;
+  /** the kernel runs the initramfs's first program (stock: the original /init; the pair: storage-init) */
+  kernelAt: number;
+  /** the original initramfs's init starts: storage-init's hand-over (the pair), the first program (stock) */
+  originalInitAt: number;
+  memAvailableKiB: number;
+  /** all the root printed (bytes read per disk, modules, ...) */
+  root: ReturnType<typeof rootReport>;
+  /** the kernel log in the console */
+  lines: KernelLogLine[];
+}
+
+/**
+ * Where one boot's time went, by boot-report's parser. Throws when the kernel did not unpack the
+ * whole initramfs, the boot did not reach the root, or storage-init ran and did not hand over.
+ */
+export function parseBootTimes(text: string): BootTimes {
   const failed = UNPACK_FAILED.exec(text);
   if (failed) throw new Error(`the kernel did not unpack the whole initramfs: ${failed[0]}`);
-  const rep = rootReport(text);
-  if (!rep.reached || rep.uptime === undefined || rep.memAvailableKiB === undefined) throw new Error(`boot did not reach the root:\n${tail(text)}`);
+  const root = rootReport(text);
+  if (!root.reached || root.uptime === undefined || root.memAvailableKiB === undefined) throw new Error(`boot did not reach the root:\n${tail(text)}`);
   const lines = parseKernelLog(text, "console");
   const br = buildBootReport(lines);
   if (!br.phases.kernel) throw new Error(`no kernel phase in the boot log:\n${tail(text)}`);
+  if (br.storageInit && !br.storageInit.handOver) throw new Error(`storage-init did not hand over:\n${tail(text)}`);
   // the original init starts at the first program (stock) or storage-init's hand-over (pair): it
   // ends at the root's own UPTIME line, which the kernel log does not show
-  const originalFrom = br.storageInit?.handOver?.at ?? br.phases.kernel.to;
-  if (br.storageInit && !br.storageInit.handOver) throw new Error(`storage-init did not hand over:\n${tail(text)}`);
+  const originalInitAt = br.storageInit?.handOver?.at ?? br.phases.kernel.to;
+  return { uptime: root.uptime, kernelAt: br.phases.kernel.to, originalInitAt, memAvailableKiB: root.memAvailableKiB, root, lines };
+}
+
+export function parseSample(text: string): ScalingSample {
+  const { uptime, kernelAt, originalInitAt, memAvailableKiB, root, lines } = parseBootTimes(text);
   const freeing = lines.find((l) => KERNEL_LINES.unpackEnd.test(l.message));
   const meminfo: Record<string, number> = {};
   const meminfoAfterTeardown: Record<string, number> = {};
@@ -43,8 +67,8 @@ export function parseSample(text: string): ScalingSample {
   return {
     perCpuFreeKiB: pcp.length ? { count: 4 * pages("count"), high: 4 * pages("high") } : undefined,
     minFreeKiB: minFree ? Number(minFree[1]) : undefined,
-    uptime: rep.uptime, kernel: br.phases.kernel.seconds, storageInit: br.storageInit ? originalFrom - br.phases.kernel.to : 0,
-    originalInit: rep.uptime - originalFrom, memAvailableKiB: rep.memAvailableKiB, modules: rep.modules, moduleMs: rep.moduleMs,
+    uptime, kernel: kernelAt, storageInit: originalInitAt - kernelAt,
+    originalInit: uptime - originalInitAt, memAvailableKiB, modules: root.modules, moduleMs: root.moduleMs,
     freeingInitrd: freeing ? { at: freeing.usec / 1e6, kiB: Number(/(\d+)K$/.exec(freeing.message)![1]) } : undefined, meminfo, meminfoAfterTeardown,
   };
 }

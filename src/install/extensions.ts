@@ -11,7 +11,7 @@ import { configFromKeys, ConfigKeys, LIMITS, SYSEXT_CERT_PATH, SYSEXT_DIRS } fro
 import { osReleaseIdOf } from "../formats/sysext/index.js";
 import { FsTree, lookup } from "../fs/tree.js";
 import { Arch } from "../formats/elf/arch.js";
-import { elfArch, ELF_HEADER_PREFIX, readElfIdent } from "../formats/elf/elf.js";
+import { archOfElf, ELF_HEADER_PREFIX } from "../formats/elf/elf.js";
 import { readDdi } from "../integrity/ddi-file.js";
 import { certificateFingerprint, extensionDirsOf, ExtensionPins, ExtensionVerdict, judgeExtensionDirs } from "../integrity/sysext-check.js";
 
@@ -38,16 +38,19 @@ export function pinsOf(config: ConfigKeys, tree: FsTree): ExtensionPins {
     if (!(e instanceof FormatError)) throw e; // status reports the config's problem elsewhere
   }
   const node = lookup(tree, SYSEXT_CERT_PATH);
-  const arch = storageInitArch(tree);
+  const arch = miniArch(tree);
   return { rootHashes, ...(node?.kind === "file" ? { certificate: node.content.read() } : {}), ...(arch ? { arch } : {}) };
 }
 
-/** The architecture of the mini's /init (storage-init), from its ELF header; undefined when it is not one. */
-function storageInitArch(tree: FsTree): Arch | undefined {
+/**
+ * The mini initramfs's architecture: its /init's (storage-init), from the ELF header; undefined
+ * when /init is not an ELF program of one of ours (a script: the caller's default stands).
+ */
+function miniArch(tree: FsTree): Arch | undefined {
   const init = lookup(tree, "/init");
   if (init?.kind !== "file") return undefined;
   try {
-    return elfArch(readElfIdent(init.content.read().subarray(0, ELF_HEADER_PREFIX), "/init"));
+    return archOfElf(init.content.read().subarray(0, ELF_HEADER_PREFIX), "/init");
   } catch (e) {
     if (e instanceof FormatError) return undefined;
     throw e;

@@ -7,7 +7,7 @@
  */
 import { FormatError, UsageError } from "../errors.js";
 import { Arch, ARCH_INFO, ARCHES } from "../formats/elf/arch.js";
-import { describeElf, elfArch, readElfIdent } from "../formats/elf/elf.js";
+import { archOfElf, describeElf, readElfIdent } from "../formats/elf/elf.js";
 import { FileContent, FileNode } from "../fs/tree.js";
 import { readStorageInit, storageInitPath } from "../io/package-files.js";
 import { KernelConfig } from "./kernel.js";
@@ -59,9 +59,8 @@ export async function modulesArch(source: ModuleSource): Promise<ModuleArch | un
 
 /** A kernel module's architecture; one of ours or a FormatError naming the file. */
 export function moduleElfArch(bytes: Uint8Array, file: string): Arch {
-  const e = readElfIdent(bytes, file);
-  const arch = elfArch(e);
-  if (!arch) throw new FormatError("ELF", 18, `a kernel module for ${describeElf(e)}: initoverlayfs builds for ${ARCHES.join(" and ")}`, file);
+  const arch = archOfElf(bytes, file);
+  if (!arch) throw new FormatError("ELF", 18, `a kernel module for ${describeElf(readElfIdent(bytes, file))}: initoverlayfs builds for ${ARCHES.join(" and ")}`, file);
   return arch;
 }
 
@@ -107,9 +106,9 @@ export function chooseArch(r: ArchRequest): { arch: ArchChoice; storageInit: Fil
 
 /** storage-init's architecture: a static program for one of ours. */
 function storageInitArch(content: FileContent, path: string): Arch {
-  const e = readElfIdent(content.read(), path);
-  const arch = elfArch(e);
-  if (!arch) throw new UsageError(`${path}: storage-init is built for ${describeElf(e)}; initoverlayfs builds for ${ARCHES.join(" and ")}`);
+  const bytes = content.read();
+  const arch = archOfElf(bytes, path);
+  if (!arch) throw new UsageError(`${path}: storage-init is built for ${describeElf(readElfIdent(bytes, path))}; initoverlayfs builds for ${ARCHES.join(" and ")}`);
   return arch;
 }
 

@@ -36,6 +36,23 @@ after(() => work && removeDir(work));
 
 const arm64 = (o: Omit<BootOptions, "arch" | "kernel">): Promise<BootResult> => boot({ arch: "arm64", kernel: k.vmlinuz, timeoutSeconds: 300, ...o });
 
+/**
+ * Boots `p`'s mini initramfs with a boot disk holding its image with one byte flipped (at the
+ * offset `at` gives for the image's length): the boot must end, short of the test root. Returns
+ * the console for the test's own checks of how it was refused.
+ */
+async function bootTampered(p: BuildResult, tag: string, at: (length: number) => number): Promise<string> {
+  const bad = Buffer.from(readFileSync(p.image.path));
+  bad[at(bad.length)] ^= 0x01;
+  const badPath = join(work, `bad${tag}.img`);
+  writeFileSync(badPath, bad);
+  const disk = makeBootDisk(work, "ext4", { [image]: badPath }, { uuid: BOOT_UUID, tag: `${tag}-bad` });
+  const r = await arm64({ initrd: p.mini.path, disks: [root, disk], timeoutSeconds: 240 });
+  assert.ok(!r.timedOut, `timed out\n${tail(r.console)}`);
+  assert.ok(!rootReport(r.console).reached, `the tampered image booted\n${tail(r.console)}`);
+  return r.console;
+}
+
 test("arm64 baseline: Debian's stock arm64 initramfs boots to the test root", async () => {
   const r = await arm64({ initrd: k.initrd, disks: [root] });
   assertReachedRoot(r, "arm64 stock");
@@ -72,18 +89,11 @@ for (const fs of ["vfat", "ext4"] as const) {
 
 test("arm64 pair: a tampered image is refused (dm-verity)", async () => {
   assert.equal(pair.integrity.mode, "dm-verity");
-  const bad = Buffer.from(readFileSync(pair.image.path));
   // a byte of the EROFS superblock (its uuid): the first block the kernel reads through dm-verity
-  bad[1024 + 0x30] ^= 0x01;
-  const badPath = join(work, "bad.img");
-  writeFileSync(badPath, bad);
-  const disk = makeBootDisk(work, "ext4", { [image]: badPath }, { uuid: BOOT_UUID, tag: "-bad" });
-  const r = await arm64({ initrd: pair.mini.path, disks: [root, disk], timeoutSeconds: 240 });
-  assert.ok(!r.timedOut, `timed out\n${tail(r.console)}`);
-  assert.ok(!rootReport(r.console).reached, `the tampered image booted\n${tail(r.console)}`);
-  assert.match(r.console, /initoverlayfs: integrity dm-verity: /, tail(r.console));
-  assert.match(r.console, /verity.*(corrupt|mismatch)/i, tail(r.console));
-  assert.match(r.console, /Kernel panic/);
+  const out = await bootTampered(pair, "", () => 1024 + 0x30);
+  assert.match(out, /initoverlayfs: integrity dm-verity: /, tail(out));
+  assert.match(out, /verity.*(corrupt|mismatch)/i, tail(out));
+  assert.match(out, /Kernel panic/);
 });
 
 test("arm64 pair, integrity copy: storage-init hashes the image itself (ARMv8 SHA-256) and boots it; a changed byte is refused", async () => {
@@ -93,14 +103,7 @@ test("arm64 pair, integrity copy: storage-init hashes the image itself (ARMv8 SH
   const r = await arm64({ initrd: copy.mini.path, disks: [root, good] });
   assertReachedRoot(r, "arm64 pair/copy");
   assert.match(r.console, /initoverlayfs: integrity copy: .* digest matches; memfd sealed/, tail(r.console));
-  const bad = Buffer.from(readFileSync(copy.image.path));
   // the last byte: the digest covers the whole file, not only what the boot would read
-  bad[bad.length - 1] ^= 0x01;
-  const badPath = join(work, "bad-copy.img");
-  writeFileSync(badPath, bad);
-  const disk = makeBootDisk(work, "ext4", { [image]: badPath }, { uuid: BOOT_UUID, tag: "-copy-bad" });
-  const f = await arm64({ initrd: copy.mini.path, disks: [root, disk], timeoutSeconds: 240 });
-  assert.ok(!f.timedOut, `timed out\n${tail(f.console)}`);
-  assert.ok(!rootReport(f.console).reached, `the changed image booted\n${tail(f.console)}`);
-  assert.match(f.console, /initoverlayfs: FAILED at verify image: .*digest mismatch/, tail(f.console));
+  const out = await bootTampered(copy, "-copy", (length) => length - 1);
+  assert.match(out, /initoverlayfs: FAILED at verify image: .*digest mismatch/, tail(out));
 });

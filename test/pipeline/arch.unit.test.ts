@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { FormatError, UsageError } from "../../src/errors.js";
 import { ARCH_INFO, archOfUname, machineName } from "../../src/formats/elf/arch.js";
-import { describeElf, elfArch, ET_REL, readElfIdent } from "../../src/formats/elf/elf.js";
+import { archOfElf, describeElf, elfArch, ET_REL, readElfIdent } from "../../src/formats/elf/elf.js";
 import { FsTree, newTree } from "../../src/fs/tree.js";
 import { checkModuleArch, chooseArch, modulesArch } from "../../src/pipeline/arch.js";
 import { parseKernelConfig } from "../../src/pipeline/kernel.js";
@@ -40,6 +40,8 @@ test("ELF headers of real modules: x86-64 from the Debian kernel, arm64 from aar
   const a = readElfIdent(ARM64_KO, "arm64-module.ko");
   assert.deepEqual(a, { bits: 64, littleEndian: true, type: ET_REL, machine: 183 });
   assert.equal(elfArch(a), "arm64");
+  assert.equal(archOfElf(x.bytes, x.path), "x86-64");
+  assert.equal(archOfElf(ARM64_KO, "arm64-module.ko"), "arm64");
   assert.equal(ARCH_INFO.arm64.elfMachine, 183);
   assert.equal(archOfUname("aarch64"), "arm64");
   assert.equal(archOfUname("x86_64"), "x86-64");
@@ -61,6 +63,9 @@ test("ELF: what is not one of ours is described, and what is not ELF is refused 
   assert.equal(describeElf(readElfIdent(hdr(1, 1, 62))), "32-bit x86-64", "x32-style: not ours");
   assert.equal(describeElf(readElfIdent(hdr(2, 1, 243))), "RISC-V");
   assert.equal(machineName(4242), "e_machine 4242");
+  assert.equal(archOfElf(hdr(1, 1, 40)), undefined, "32-bit ARM: not ours");
+  assert.equal(archOfElf(hdr(2, 2, 183)), undefined, "big-endian arm64: not ours");
+  assert.throws(() => archOfElf(Buffer.from("#!/bin/sh\n"), "/init"), (e: unknown) => e instanceof FormatError && e.offset === 0 && /^\/init: offset 0/.test(e.message));
   const bad = (b: Uint8Array, offset: number, re: RegExp) =>
     assert.throws(() => readElfIdent(b, "f.ko"), (e: unknown) => e instanceof FormatError && e.offset === offset && re.test(e.message) && e.message.startsWith("f.ko: offset"));
   bad(Buffer.from([0x4d, 0x5a, 0x90, 0]), 0, /expected the magic 7f 45 4c 46, got 4d5a9000/);

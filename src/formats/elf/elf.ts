@@ -48,3 +48,11 @@ export function describeElf(e: ElfIdent): string {
 export function elfArch(e: ElfIdent): Arch | undefined {
   return e.bits === 64 && e.littleEndian ? archOfMachine(e.machine) : undefined;
 }
+
+/**
+ * The architecture an ELF file is built for, if it is one of ours (undefined: another machine,
+ * 32-bit or big-endian; describeElf says which). A FormatError when the bytes are not ELF.
+ */
+export function archOfElf(bytes: Uint8Array, source?: string): Arch | undefined {
+  return elfArch(readElfIdent(bytes, source));
+}

@@ -1,0 +1,59 @@
+/**
+ * The test root's side of a boot: the init the root disk runs and the parser of what it prints
+ * on the console. Pure (text in, numbers out), so the unit tier can parse captured consoles.
+ */
+
+/** The test root's /sbin/init: a marker, the numbers the benchmark needs, then power off. */
+export const ROOT_INIT = `#!/bin/busybox sh
+B=/bin/busybox
+[ -e /proc/self/stat ] || $B mount -t proc proc /proc
+[ -d /sys/block ] || $B mount -t sysfs sysfs /sys
+echo ROOT-MARKER
+echo "UPTIME $($B cat /proc/uptime)"
+for f in /sys/block/*/stat; do echo "STAT $f $($B cat $f)"; done
+$B grep MemAvailable /proc/meminfo | $B sed 's/^/MEM /'
+echo "MODULES $($B cut -d' ' -f1 /proc/modules | $B tr '\n' ' ')"
+# storage-init's per-module times (initoverlayfs.debug=1 puts them in the kernel log only)
+$B dmesg | $B grep 'initoverlayfs: module ' | $B sed 's/^/KMOD /'
+# the old overlay, EROFS mount and loop device go away asynchronously after the switch
+n=0
+while [ $n -lt 5 ]; do
+  busy=0
+  for f in /sys/block/loop*/loop/backing_file; do [ -e "$f" ] && busy=1; done
+  [ $busy = 0 ] && break
+  n=$((n + 1)); $B sleep 1
+done
+for f in /sys/block/loop*/loop/backing_file; do [ -e "$f" ] && echo "LOOP-BACKED $f $($B cat $f)"; done
+for d in /sys/block/dm-*; do [ -e "$d" ] && echo "DM-PRESENT $d"; done
+echo "LOOPS-CHECKED"
+$B grep -q ' /boot ' /proc/mounts && echo "BOOT-MOUNTED" || echo "BOOT-NOT-MOUNTED"
+echo "ROOT-DONE"
+$B poweroff -f
+`;
+
+/** The numbers the test root prints. */
+export function rootReport(consoleText: string) {
+  const up = /^UPTIME ([\d.]+)/m.exec(consoleText);
+  const mem = /^MEM MemAvailable:\s+(\d+) kB/m.exec(consoleText);
+  const sectorsRead: Record<string, number> = {};
+  for (const m of consoleText.matchAll(/^STAT \/sys\/block\/(\w+)\/stat\s+(\d+)\s+(\d+)\s+(\d+)/gm)) sectorsRead[m[1]] = Number(m[4]);
+  return {
+    reached: /^ROOT-MARKER$/m.test(consoleText),
+    uptime: up ? Number(up[1]) : undefined,
+    memAvailableKiB: mem ? Number(mem[1]) : undefined,
+    bytesRead: Object.fromEntries(Object.entries(sectorsRead).map(([k, v]) => [k, v * 512])),
+    /** the modules loaded when the root started */
+    modules: (/^MODULES (.*)$/m.exec(consoleText)?.[1] ?? "").split(" ").filter(Boolean),
+    /** storage-init's load time of each module it loaded, by module name, ms (with initoverlayfs.debug=1) */
+    moduleMs: Object.fromEntries([...consoleText.matchAll(/^KMOD .*initoverlayfs: module \S*\/([^/\s]+)\.ko\S*(?: [^:]*)?: loaded \((\d+) ms\)$/gm)].map((m) => [m[1].replace(/-/g, "_"), Number(m[2])])),
+    loopsBacked: [...consoleText.matchAll(/^LOOP-BACKED (.*)$/gm)].map((m) => m[1]),
+    dmPresent: [...consoleText.matchAll(/^DM-PRESENT (.*)$/gm)].map((m) => m[1]),
+    bootMounted: /^BOOT-MOUNTED$/m.test(consoleText),
+    done: /^ROOT-DONE$/m.test(consoleText),
+  };
+}
+
+/** The console's last lines, for failure messages. */
+export function tail(text: string, n = 60): string {
+  return text.split("\n").slice(-n).join("\n");
+}
