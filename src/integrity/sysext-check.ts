@@ -13,7 +13,7 @@ import { closeSync, fstatSync, openSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { FormatError } from "../errors.js";
 import { ErofsImage } from "../formats/erofs/reader.js";
-import { ANY_ID, EXTENSION_SUFFIX, extensionReleaseText, extensionTopProblem, initrdReleaseOf } from "../formats/sysext/index.js";
+import { ANY_ID, EXTENSION_SUFFIX, extensionReleaseText, extensionTopProblem, initrdReleaseOf, usrReleaseDir } from "../formats/sysext/index.js";
 import { LIMITS, SYSEXT_DIRS, VERITY_BLOCK_SIZE } from "../formats/storage-init-config/index.js";
 import { ByteSource, fdSource, readRange } from "./byte-source.js";
 import { DdiInfo, hashDdiSource, readDdiSource } from "./ddi-file.js";
@@ -80,7 +80,8 @@ export async function judgeExtension(path: string, name: string, pins: Extension
       if (e instanceof FormatError) return skip(`not a DDI: ${e.message}`);
       throw e;
     }
-    if (info.parts.kind !== "root") return skip(`not a DDI: no ${arch} root partition (a ${info.parts.kind} one)`);
+    // a usr partition's filesystem is /usr: stacked under it
+    const usr = info.parts.kind === "usr";
     const rootHash = (info.parts.root.guid + info.parts.verity.guid).replace(/-/g, "");
     v.rootHash = rootHash;
     v.pinned = pins.rootHashes.includes(rootHash);
@@ -98,9 +99,11 @@ export async function judgeExtension(path: string, name: string, pins: Extension
     if (p.algorithm !== "sha256" || p.dataBlockSize !== VERITY_BLOCK_SIZE || p.hashBlockSize !== VERITY_BLOCK_SIZE || info.parts.verity.offset < info.parts.root.offset + info.parts.root.size) {
       return skip(`offset ${info.parts.verity.offset}: expected a version 1 sha256 verity superblock with ${VERITY_BLOCK_SIZE}-byte blocks covering the root partition, after it`);
     }
+    const ram = p.dataBlocks * p.dataBlockSize <= LIMITS.sysextRam;
+    if (usr && !ram) return skip(`a usr partition of over ${LIMITS.sysextRam >> 20} MiB: stacked only from RAM`);
     const hashed = await hashDdiSource(src, info);
     // a small one is hashed in memory (its hash partition unread), a larger one read through dm-verity
-    if (p.dataBlocks * p.dataBlockSize <= LIMITS.sysextRam) {
+    if (ram) {
       if (hashed.rootHash !== rootHash) return skip(`verity: the data give root hash ${hashed.rootHash.slice(0, 16)}..., not the pinned one`);
     } else if (hashed.problem || hashed.rootHash !== rootHash) {
       return skip(`dm-verity: ${hashed.problem ?? `the data give root hash ${hashed.rootHash}`}: does not match the pinned root hash`);
@@ -108,10 +111,10 @@ export async function judgeExtension(path: string, name: string, pins: Extension
     let img: ErofsImage;
     try {
       img = ErofsImage.open(readRange(src, info.parts.root.offset, p.dataBlocks * p.dataBlockSize));
-      const top = extensionTopProblem(img);
+      const top = usr ? undefined : extensionTopProblem(img);
       if (top) return skip(top);
-      const text = extensionReleaseText(img, name);
-      if (text === undefined) return skip(`no usr/lib/extension-release.d/extension-release.${name}`);
+      const text = extensionReleaseText(img, name, usr);
+      if (text === undefined) return skip(`no ${usr ? usrReleaseDir() : "usr/lib/extension-release.d"}/extension-release.${name}`);
       const release = initrdReleaseOf(text);
       if (!release) return skip(`extension-release.${name}: no ID=`);
       v.id = release.id;

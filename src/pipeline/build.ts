@@ -9,6 +9,7 @@ import { UsageError } from "../errors.js";
 import {
   absolutePathProblem, BOOT_SPEC_ESP, BootFstype, bootSpecProblem, BUILD_DEFAULTS, checked, defaultImagePath, FailurePolicy, FAILURE_POLICIES, IntegrityConfig,
   MiniCompression, MINI_COMPRESSIONS, renderConfig, SYSEXT_CERT_PATH, SYSEXT_ROOTHASH_KEY, sysextRootHashProblem, VERITY_BLOCK_SIZE,
+  LIMITS,
 } from "../formats/storage-init-config/index.js";
 import { bytesContent, displayName, FileContent, FsTree, Timestamp, toByteString, TreeStats, treeStats } from "../fs/tree.js";
 import { EarlyArchives } from "../initramfs/early.js";
@@ -362,7 +363,10 @@ export async function extensionRootHashes(given: readonly string[]): Promise<str
     if (r.info.params.algorithm !== "sha256" || r.info.params.dataBlockSize !== VERITY_BLOCK_SIZE || r.info.params.hashBlockSize !== VERITY_BLOCK_SIZE) {
       throw new UsageError(`--sysext ${f}: storage-init takes sha256 dm-verity with ${VERITY_BLOCK_SIZE}-byte blocks, this is ${r.info.params.algorithm} with ${r.info.params.dataBlockSize}/${r.info.params.hashBlockSize}`);
     }
-    if (r.info.parts.kind !== "root") throw new UsageError(`--sysext ${f}: a ${r.info.parts.kind} partition; storage-init stacks extensions with a root partition (as \`initoverlayfs sysext\` writes them)`);
+    // a usr partition's filesystem is /usr: storage-init copies it under /usr in RAM, so only a small one
+    if (r.info.parts.kind === "usr" && r.info.params.dataBlocks * VERITY_BLOCK_SIZE > LIMITS.sysextRam) {
+      throw new UsageError(`--sysext ${f}: a usr partition of over ${LIMITS.sysextRam >> 20} MiB; storage-init stacks a usr partition only from RAM (a root partition has no such limit)`);
+    }
     if (!rootHashes.includes(r.rootHash)) rootHashes.push(r.rootHash);
   }
   return rootHashes;

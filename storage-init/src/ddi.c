@@ -13,25 +13,25 @@
 #define SECTOR 512
 #define ALIGN 4096
 
-/* this architecture's name, then its root, root-verity, root-verity-sig types */
-static const char *const ddi_arch_types[4] = { DDI_TYPES };
+/* this architecture's name, then its root, root-verity, root-verity-sig,
+ * usr, usr-verity, usr-verity-sig types */
+static const char *const ddi_arch_types[7] = { DDI_TYPES };
 #define DDI_ARCH (ddi_arch_types[0])
 static const char *const *const ddi_types = ddi_arch_types + 1;
-static const char *const ddi_roles[3] = { "root", "root-verity", "root-verity-sig" };
+static const char *const ddi_roles[6] = { "root", "root-verity", "root-verity-sig", "usr", "usr-verity", "usr-verity-sig" };
 
 int ddi_find(const unsigned char *lba1, const unsigned char *entries, size_t len, uint64_t size,
 	     struct ddi_layout *out, char *err, size_t errlen)
 {
-	struct ddi_part *slot[3];
+	struct ddi_part part[6], *slot[3];
 	struct gpt_header h;
-	int found[3] = { 0, 0, 0 };
+	int found[6] = { 0, 0, 0, 0, 0, 0 };
+	const char *const *role;
 	unsigned long i;
-	int k;
+	int k, *has;
 
 	memset(out, 0, sizeof *out);
-	slot[0] = &out->root;
-	slot[1] = &out->verity;
-	slot[2] = &out->sig;
+	memset(part, 0, sizeof part);
 	if (gpt_parse_header(lba1, SECTOR, &h) < 0) {
 		snprintf(err, errlen, "offset 512: GPT header: bad signature, size, CRC or entry geometry");
 		return -1;
@@ -47,10 +47,10 @@ int ddi_find(const unsigned char *lba1, const unsigned char *entries, size_t len
 		char type[37];
 
 		guid_format(e, type);
-		for (k = 0; k < 3; k++)
+		for (k = 0; k < 6; k++)
 			if (strcmp(type, ddi_types[k]) == 0)
 				break;
-		if (k == 3)
+		if (k == 6)
 			continue;
 		if (found[k]++) {
 			snprintf(err, errlen, "more than one %s %s partition", DDI_ARCH, ddi_roles[k]);
@@ -64,29 +64,40 @@ int ddi_find(const unsigned char *lba1, const unsigned char *entries, size_t len
 				 h.first_usable, h.last_usable, (unsigned long long)size);
 			return -1;
 		}
-		slot[k]->offset = first * SECTOR;
-		slot[k]->size = (last - first + 1) * SECTOR;
-		memcpy(slot[k]->guid, e + 16, 16);
+		part[k].offset = first * SECTOR;
+		part[k].size = (last - first + 1) * SECTOR;
+		memcpy(part[k].guid, e + 16, 16);
 	}
+	/* a root partition first (an image); else usr (an extension of /usr only) */
+	out->usr = !found[0] && !found[1] && (found[3] || found[4]);
+	has = found + (out->usr ? 3 : 0);
+	role = ddi_roles + (out->usr ? 3 : 0);
+	out->root = part[out->usr ? 3 : 0];
+	out->verity = part[out->usr ? 4 : 1];
+	out->sig = part[out->usr ? 5 : 2];
+	slot[0] = &out->root;
+	slot[1] = &out->verity;
+	slot[2] = &out->sig;
 	for (k = 0; k < 2; k++)
-		if (!found[k]) {
-			snprintf(err, errlen, "no %s %s partition", DDI_ARCH, ddi_roles[k]);
+		if (!has[k]) {
+			snprintf(err, errlen, found[3] || found[4] ? "no %s %s partition" : "no %s %s or usr partition",
+				 DDI_ARCH, role[k]);
 			return -1;
 		}
-	out->has_sig = found[2];
+	out->has_sig = has[2];
 	for (k = 0; k < 3; k++) {
 		int j;
 
-		if (!found[k])
+		if (!has[k])
 			continue;
 		if (slot[k]->offset % ALIGN || slot[k]->size % ALIGN) {
-			snprintf(err, errlen, "the %s partition is not %d-byte aligned", ddi_roles[k], ALIGN);
+			snprintf(err, errlen, "the %s partition is not %d-byte aligned", role[k], ALIGN);
 			return -1;
 		}
 		for (j = k + 1; j < 3; j++)
-			if (found[j] && slot[k]->offset < slot[j]->offset + slot[j]->size &&
+			if (has[j] && slot[k]->offset < slot[j]->offset + slot[j]->size &&
 			    slot[j]->offset < slot[k]->offset + slot[k]->size) {
-				snprintf(err, errlen, "the %s and %s partitions overlap", ddi_roles[k], ddi_roles[j]);
+				snprintf(err, errlen, "the %s and %s partitions overlap", role[k], role[j]);
 				return -1;
 			}
 	}
@@ -305,7 +316,13 @@ int ddi_read_signature(int fd, const struct ddi_layout *l, const char *roothash,
 int ddi_locate(int fd, uint64_t size, const struct config *c, const unsigned char *cert, size_t cert_len,
 	       struct ddi_layout *out, char *err, size_t errlen)
 {
-	if (ddi_read(fd, size, out, err, errlen) < 0 || ddi_check(out, c, err, errlen) < 0)
+	if (ddi_read(fd, size, out, err, errlen) < 0)
+		return -1;
+	if (out->usr) {
+		snprintf(err, errlen, "no %s root partition (a usr one: an extension, not an image)", DDI_ARCH);
+		return -1;
+	}
+	if (ddi_check(out, c, err, errlen) < 0)
 		return -1;
 	if (!out->has_sig) {
 		if (!cert_len)

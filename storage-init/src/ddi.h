@@ -17,14 +17,17 @@ struct ddi_part {
 };
 
 struct ddi_layout {
+	/* the data partition (root, or usr when usr is set), its verity and signature partitions */
 	struct ddi_part root, verity, sig;
 	int has_sig;
+	int usr;                      /* the data partition holds /usr (an extension), not / */
 };
 
 /* From the entry array (CRC-checked against the header parsed from lba1),
  * the one root, root-verity and (optional) root-verity-sig partition of
- * this architecture, inside the usable LBAs of a file of `size` bytes.
- * Returns 0, or -1 with a reason in err. */
+ * this architecture, or without a root partition the usr ones, inside the
+ * usable LBAs of a file of `size` bytes. Returns 0, or -1 with a reason in
+ * err. */
 int ddi_find(const unsigned char *lba1, const unsigned char *entries, size_t len, uint64_t size,
 	     struct ddi_layout *out, char *err, size_t errlen);
 

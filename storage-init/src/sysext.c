@@ -29,6 +29,7 @@
 #define ID_MAX 64
 #define WHY_MAX 200
 #define RELEASE_DIR "/usr/lib/extension-release.d/extension-release."
+#define USR_RELEASE_DIR (RELEASE_DIR + 4) /* in a usr partition, which is /usr */
 
 /* the verity parameters of the extension at hand, for verity_table(), and
  * its salt as bytes for the tree computed in RAM */
@@ -194,18 +195,19 @@ static int signed_by_pinned(int fd, const struct ddi_layout *l, const char *root
 	return 0;
 }
 
-/* What the mounted extension holds, checked: /usr and /opt only, its
- * extension-release for the initrd and the image's ID. 0, or -1 with why. */
-static int check_content(const char *mnt, const char *name, const char *osid, char *id, char *why)
+/* What the mounted extension holds, checked: /usr and /opt only (a usr
+ * partition is /usr), its extension-release for the initrd and the image's
+ * ID. 0, or -1 with why. */
+static int check_content(const char *mnt, int usr, const char *name, const char *osid, char *id, char *why)
 {
 	char rel[3 * SI_PATH_MAX];
 	int initrd;
 
-	if (check_top(mnt, why) < 0)
+	if (!usr && check_top(mnt, why) < 0)
 		return -1;
-	snprintf(rel, sizeof rel, "%s" RELEASE_DIR "%s", mnt, name);
+	snprintf(rel, sizeof rel, "%s%s%s", mnt, usr ? USR_RELEASE_DIR : RELEASE_DIR, name);
 	if (read_file(rel, text, sizeof text, NULL) < 0) {
-		snprintf(why, WHY_MAX, "no %s%.64s (%s)", RELEASE_DIR + 1, name, strerror(errno));
+		snprintf(why, WHY_MAX, "no %s%.64s (%s)", (usr ? USR_RELEASE_DIR : RELEASE_DIR) + 1, name, strerror(errno));
 		return -1;
 	}
 	if (sysext_parse_release(text, id, ID_MAX, &initrd) < 0) {
@@ -271,7 +273,7 @@ static int use_devices(int fd, const char *path, const char *name, const struct 
 		goto out;
 	}
 	stage = 3;
-	if (check_content(mnt, name, osid, id, why) < 0)
+	if (check_content(mnt, 0, name, osid, id, why) < 0)
 		goto out;
 	log_info("extension %s: stacked on %s (root hash %.16s..., %lu blocks read through dm-verity, ID=%s)",
 		 path, mnt, roothash, vc.verity_data_blocks, id);
@@ -353,10 +355,10 @@ static enum ram_result use_in_ram(int fd, const char *path, const char *name, co
 	static struct fsverity_ctx tree;
 	unsigned char got[32], want[32];
 	char mnt[SI_PATH_MAX], stage[SI_PATH_MAX], layer[SI_PATH_MAX], loopdev[SI_PATH_MAX];
-	char self[32], id[ID_MAX], hex[65];
+	char target[SI_PATH_MAX + 8], self[32], id[ID_MAX], hex[65];
 	uint64_t size = (uint64_t)vc.verity_data_blocks * VERITY_BLOCK;
 	enum ram_result rc = RAM_NOT_HERE;
-	struct merge_error e;
+	struct merge_error e = { .op = NULL };
 	const char *what;
 	int mfd, rofd = -1, loop_fd = -1, mounted = 0;
 
@@ -395,9 +397,16 @@ static enum ram_result use_in_ram(int fd, const char *path, const char *name, co
 		goto out;
 	}
 	mounted = 1;
-	if (check_content(mnt, name, osid, id, why) < 0)
+	if (check_content(mnt, l->usr, name, osid, id, why) < 0)
 		goto out;
-	if (merge_copy_tree(mnt, stage, &e) < 0) {
+	/* a usr partition's root is the layer's /usr */
+	snprintf(target, sizeof target, "%s%s", stage, l->usr ? "/usr" : "");
+	if ((l->usr && mkdir(stage, 0755) < 0) || merge_copy_tree(mnt, target, &e) < 0) {
+		if (l->usr && !e.op) {
+			e.op = "mkdir";
+			e.err = errno;
+			str_copy(e.path, sizeof e.path, stage);
+		}
 		snprintf(why, WHY_MAX, "copy into RAM: %s %.100s: %s", e.op, e.path, strerror(e.err));
 		if (merge_remove_tree(stage, &e) < 0 && e.err != ENOENT)
 			fail("stack extensions", stage, "a failed copy cannot be removed");
@@ -449,7 +458,15 @@ static int use_one(const struct config *c, const char *path, const char *name, c
 			rc = r == RAM_STACKED ? 0 : -1;
 			goto out;
 		}
+		if (l.usr) {
+			/* an overlay layer cannot have a mount at its /usr */
+			snprintf(why + strlen(why), WHY_MAX - strlen(why), "; a usr partition is stacked only from RAM");
+			goto out;
+		}
 		log_info("extension %s: not in RAM (%s): on its own loop and dm-verity devices", path, why);
+	} else if (l.usr) {
+		snprintf(why, WHY_MAX, "a usr partition of over %d MiB: stacked only from RAM", SYSEXT_RAM_ONE >> 20);
+		goto out;
 	}
 	rc = use_devices(fd, path, name, &l, roothash, mnt_dir, osid, why);
 out:

@@ -41,7 +41,7 @@ let disk: string;
 let stubInitrd: string;
 
 /** an extension of `files` (path under the tree → content, executable) */
-async function ext(name: string, files: Record<string, string>, o: { id?: string; scope?: ("initrd" | "system" | "portable")[]; sign?: { key: string; cert: string } } = {}) {
+async function ext(name: string, files: Record<string, string>, o: { id?: string; scope?: ("initrd" | "system" | "portable")[]; sign?: { key: string; cert: string }; partition?: "root" | "usr" } = {}) {
   const tree = join(work, `tree-${name}`);
   for (const [p, content] of Object.entries(files)) {
     mkdirSync(join(tree, p, ".."), { recursive: true });
@@ -49,7 +49,7 @@ async function ext(name: string, files: Record<string, string>, o: { id?: string
     chmodSync(join(tree, p), 0o755);
   }
   const out = join(work, `${name}.raw`);
-  const r = await buildSysext({ dir: tree, output: out, id: o.id ?? "_any", scope: o.scope ?? ["initrd"], timestamp: { sec: 0, nsec: 0 }, key: o.sign?.key, cert: o.sign?.cert });
+  const r = await buildSysext({ dir: tree, output: out, id: o.id ?? "_any", scope: o.scope ?? ["initrd"], timestamp: { sec: 0, nsec: 0 }, key: o.sign?.key, cert: o.sign?.cert, partition: o.partition });
   return { path: out, rootHash: r.rootHash };
 }
 
@@ -61,7 +61,7 @@ before(async () => {
     "opt/ext/data": "opt-data-from-extension\n",
     // also in the stub's extension, which stacks lower: this one must win
     "usr/share/ext-both/mark": "TOP-LAYER tools\n",
-    [WRAPPER.slice(1)]: "#!/bin/sh\n/usr/bin/ext-hello\n/usr/bin/ext-signed\ncat /usr/share/ext-stub/only /usr/share/ext-both/mark /usr/share/ext-big/mark\nexec /init \"$@\"\n",
+    [WRAPPER.slice(1)]: "#!/bin/sh\n/usr/bin/ext-hello\n/usr/bin/ext-signed\ncat /usr/share/ext-stub/only /usr/share/ext-both/mark /usr/share/ext-big/mark /usr/share/ext-usr/mark\nexec /init \"$@\"\n",
   });
   const stub = await ext("stubbed", { "usr/share/ext-stub/only": "STUB-LAYER seen\n", "usr/share/ext-both/mark": "TOP-LAYER stubbed\n" });
   // pinned, but its /usr is a symlink (the sysext command refuses that; made here by hand): it would replace the image's /usr
@@ -83,6 +83,8 @@ before(async () => {
   mkdirSync(otherKeys);
   const other = makeTestKey(otherKeys);
   const wrongSigner = await ext("wrongsigner", { "usr/bin/ext-wrongsigner": "#!/bin/sh\necho WRONGSIGNER\n" }, { sign: { key: other.keyFile, cert: other.certFile } });
+  // a usr partition (its filesystem is /usr, as mkosi and systemd-repart make them): stacked from RAM under /usr
+  const usrPart = await ext("usrpart", { "usr/share/ext-usr/mark": "USR-PARTITION seen\n" }, { partition: "usr" });
   const tamperedSrc = await ext("tampered", { "usr/bin/ext-tampered": "#!/bin/sh\necho TAMPERED\n" });
   // over LIMITS.sysextRam (16 MiB): on their own loop and dm-verity devices
   const big = await ext("big", { "usr/share/ext-big/blob": randomBytes(13 << 20).toString("base64"), "usr/share/ext-big/mark": "BIG-LAYER seen\n" });
@@ -101,12 +103,12 @@ before(async () => {
   writeFileSync(bigTampered, bt);
   pair = await buildPair({
     initramfs: STOCK_INITRD, kver: KVER, boot: `UUID=${BOOT_UUID}`, outputDir: join(work, "out"), integrity: "dm-verity",
-    sysext: [good.path, stub.path, tamperedSrc.path, system.path, wrongId.path, perKernel.path, usrLink, big.path, bigTamperedSrc.path], sysextCert: key.certFile,
+    sysext: [good.path, stub.path, tamperedSrc.path, system.path, wrongId.path, perKernel.path, usrLink, big.path, bigTamperedSrc.path, usrPart.path], sysextCert: key.certFile,
   });
   const shared = join(work, "shared");
   mkdirSync(shared);
   const files: Record<string, string> = { [IMAGE]: pair.image.path };
-  for (const [n, p] of Object.entries({ "big.raw": big.path, "bigtampered.raw": bigTampered, "tools.raw": good.path, "usrlink.raw": usrLink, "signed.raw": signedOnly.path, "wrongsigner.raw": wrongSigner.path, "tampered.raw": tampered, "unpinned.raw": unpinned.path, "systemonly.raw": system.path, "wrongid.raw": wrongId.path })) {
+  for (const [n, p] of Object.entries({ "usrpart.raw": usrPart.path, "big.raw": big.path, "bigtampered.raw": bigTampered, "tools.raw": good.path, "usrlink.raw": usrLink, "signed.raw": signedOnly.path, "wrongsigner.raw": wrongSigner.path, "tampered.raw": tampered, "unpinned.raw": unpinned.path, "systemonly.raw": system.path, "wrongid.raw": wrongId.path })) {
     files[`${SHARED}/${n}`] = p;
   }
   files[`${IMAGE}.extra.d/perkernel.raw`] = perKernel.path;
@@ -137,8 +139,8 @@ test("sysext: the pinned extension's tool runs before the original init, which b
   const c = r.console;
   const rep = rootReport(c);
   assert.ok(!r.timedOut && rep.reached && rep.done, `did not reach the test root\n${tail(c, 120)}`);
-  assert.match(c, /^EXT-TOOL-RAN opt-data-from-extension\nEXT-SIGNED-RAN\nSTUB-LAYER seen\nTOP-LAYER perkernel\nBIG-LAYER seen$/m, tail(c, 120));
-  // layers: r/0 (RAM: stubbed), 1 (big, its devices), r/2 (RAM: signed, tools, perkernel merged)
+  assert.match(c, /^EXT-TOOL-RAN opt-data-from-extension\nEXT-SIGNED-RAN\nSTUB-LAYER seen\nTOP-LAYER perkernel\nBIG-LAYER seen\nUSR-PARTITION seen$/m, tail(c, 120));
+  // layers: r/0 (RAM: stubbed), 1 (big, its devices), r/2 (RAM: signed, tools, usrpart, perkernel merged)
   assert.match(c, /initoverlayfs: extension \/.extra\/sysext\/stubbed\.raw: stacked on \/initoverlayfs\/x\/r\/0 \(in RAM: /);
   assert.match(c, new RegExp(`initoverlayfs: extension /boot/${SHARED}/big\\.raw: stacked on /initoverlayfs/x/1 \\(root hash [0-9a-f]{16}\\.\\.\\., \\d+ blocks read through dm-verity`));
   // by name within a directory: signed.raw (its signature verifies against the pinned signer) before tools.raw
@@ -158,8 +160,9 @@ test("sysext: the pinned extension's tool runs before the original init, which b
   skipped("wrongsigner", /root hash [0-9a-f]{16}\.\.\. not pinned; signature: /);
   assert.match(c, new RegExp(`initoverlayfs: extension /boot/${IMAGE.replace(/\./g, "\\.")}\\.extra\\.d/perkernel\\.raw: stacked on /initoverlayfs/x/r/2 \\(in RAM: `));
   skipped("usrlink", /\/usr is not a directory/);
-  assert.match(c, /initoverlayfs: extensions: 5 stacked, 7 skipped, 3 layer\(s\)/);
-  assert.match(c, /overlay mounted on \/initoverlayfs\/root \(5 extension\(s\) in 3 layer\(s\) over the image\)/);
+  assert.match(c, new RegExp(`initoverlayfs: extension /boot/${SHARED}/usrpart\\.raw: stacked on /initoverlayfs/x/r/2 \\(in RAM: `));
+  assert.match(c, /initoverlayfs: extensions: 6 stacked, 7 skipped, 3 layer\(s\)/);
+  assert.match(c, /overlay mounted on \/initoverlayfs\/root \(6 extension\(s\) in 3 layer\(s\) over the image\)/);
   for (const never of ["TAMPERED", "BIGTAMPERED", "UNPINNED", "SYSTEM", "WRONGID", "WRONGSIGNER"]) assert.doesNotMatch(c, new RegExp(`^${never}$`, "m"));
   assert.deepEqual(rep.dmPresent, [], `a device-mapper device is left\n${tail(c, 80)}`);
   assert.deepEqual(rep.loopsBacked, [], `a loop device is left\n${tail(c, 80)}`);
@@ -169,7 +172,7 @@ test("sysext: the pinned extension's tool runs before the original init, which b
   const bootDir = join(work, "bootdir-ext4-sysext");
   const x = await extensionsStatus(join(bootDir, IMAGE), mini.config, mini.tree);
   assert.equal(x.osId, "");
-  assert.equal(x.extensions.length, 11);
+  assert.equal(x.extensions.length, 12);
   for (const v of x.extensions) {
     const onBoot = `/boot/${v.path.slice(bootDir.length + 1)}`;
     const line = c.split("\n").find((l) => l.includes(`initoverlayfs: extension ${onBoot}: `));

@@ -158,7 +158,7 @@ test("--arch selects the partition types: systemd-dissect reads sysext images of
   });
 });
 
-test("--partition usr: the filesystem is /usr itself (usr, usr-verity partitions); systemd-dissect and systemd-sysext take it, storage-init's checks skip it", () => {
+test("--partition usr: the filesystem is /usr itself (usr, usr-verity partitions); systemd-dissect and systemd-sysext take it, and so do storage-init's checks", () => {
   assert.ok(isRoot(), "precondition: root (loop devices, overlay mounts)");
   return withTempDir(async (dir) => {
     const tree = join(dir, "tree");
@@ -187,10 +187,13 @@ test("--partition usr: the filesystem is /usr itself (usr, usr-verity partitions
     const m = run("unshare", ["-m", "--propagation", "shared", "sh", "-c", script], { allowFail: true });
     assert.equal(m.code, 0, m.stderr);
     assert.equal(m.stdout, "#!/bin/sh\necho usr partition\n");
-    // storage-init stacks root-partition extensions only: the checks say so
+    // storage-init stacks it (from RAM, under /usr): the checks read its release file at lib/
     const { judgeExtension } = await import("../../src/integrity/sysext-check.js");
     const v = await judgeExtension(out, "hello", { rootHashes: [made.rootHash] }, "debian");
-    assert.equal(v.reason, "not a DDI: no x86-64 root partition (a usr one)");
+    assert.equal(v.stacked, true, v.reason);
+    assert.equal(v.id, "debian");
+    const other = await judgeExtension(out, "hello", { rootHashes: [made.rootHash] }, "fedora");
+    assert.equal(other.reason, "ID=debian, the image's os-release says ID=fedora");
     // /opt cannot be in a usr partition
     mkdirSync(join(tree, "opt/x"), { recursive: true });
     const opt = cli(["sysext", tree, "-o", join(dir, "opt.raw"), "--id", "debian", "--partition", "usr"]);

@@ -20,14 +20,14 @@ import { withTempDir } from "../helpers/tmp.js";
 const dir = () => join(packageRoot()!, "storage-init");
 const HEADER = () => join(dir(), "src/ddi_types.h");
 
-test("ddi_types.h holds the table's root, root-verity and root-verity-sig types for every architecture", () => {
+test("ddi_types.h holds the table's root, root-verity, root-verity-sig, usr, usr-verity and usr-verity-sig types for every architecture", () => {
   const text = readFileSync(HEADER(), "utf8").replace(/\s*\\\n\s*/g, " ");
   const found = new Map<string, string[]>();
-  for (const m of text.matchAll(/^#define DDI_TYPES_(\w+) "([^"]+)", "([^"]+)", "([^"]+)", "([^"]+)"$/gm)) found.set(m[2], [m[3], m[4], m[5]]);
+  for (const m of text.matchAll(/^#define DDI_TYPES_\w+ "([^"]+)", ((?:"[^"]+"(?:, )?)+)$/gm)) found.set(m[1], [...m[2].matchAll(/"([^"]+)"/g)].map((g) => g[1]));
   assert.deepEqual([...found.keys()].sort(), [...DDI_ARCHES].sort());
   for (const arch of DDI_ARCHES) {
-    const t = DDI_PARTITION_TYPES[arch].root;
-    assert.deepEqual(found.get(arch), [t.root, t.verity, t.signature], arch);
+    const { root: r, usr: u } = DDI_PARTITION_TYPES[arch];
+    assert.deepEqual(found.get(arch), [r.root, r.verity, r.signature, u.root, u.verity, u.signature], arch);
   }
 });
 
@@ -46,7 +46,7 @@ test("the compiler's architecture macro picks that architecture's types; an unkn
   assert.match(none.stderr, /no Discoverable Partitions types for this architecture/);
 });
 
-test("storage-init built for x86-64 takes an x86-64 DDI and refuses the same image with arm64 types", () => withTempDir(async (tmp) => {
+test("storage-init built for x86-64 takes an x86-64 DDI and refuses the same image with arm64 types, or with a usr partition", () => withTempDir(async (tmp) => {
   run("make", ["-s", "-C", dir(), "build/ddi-locate"], { timeoutMs: 300_000 });
   const bin = join(dir(), "build", "ddi-locate");
   const src = join(tmp, "src");
@@ -63,7 +63,15 @@ test("storage-init built for x86-64 takes an x86-64 DDI and refuses the same ima
     if (arch === "x86-64") assert.equal(r.code, 0, r.stderr);
     else {
       assert.equal(r.code, 1, r.stdout);
-      assert.equal(r.stderr, `${img}: no x86-64 root partition\n`);
+      assert.equal(r.stderr, `${img}: no x86-64 root or usr partition\n`);
     }
   }
+  // a usr partition is found as one (an extension of /usr) but refused as an image
+  const usrImg = join(tmp, "usr.raw");
+  const u = await writeDdi(erofs, usrImg, { arch: "x86-64", kind: "usr", salt: randomBytes(32, 6), uuid: randomBytes(16, 7) });
+  const usrConf = join(tmp, "usr.conf");
+  writeFileSync(usrConf, renderConfig({ ...BASE, integrity: { ...dmVerityConfigOf({ ...u.params, hashOffset: u.table.partitions[1].offset }, u.rootHash), imageFormat: "ddi" } }), "latin1");
+  const ru = run(bin, [usrConf, usrImg], { allowFail: true });
+  assert.equal(ru.code, 1, ru.stdout);
+  assert.equal(ru.stderr, `${usrImg}: no x86-64 root partition (a usr one: an extension, not an image)\n`);
 }));

@@ -29,6 +29,11 @@ export function extensionInfoOf(erofs: Uint8Array, source = "extension"): Extens
   return { ...r, name: displayName(bytesToByteString(Buffer.from(e.name, "latin1")).slice(prefix.length)), effectiveScope: [...(r.scope ?? DEFAULT_SYSEXT_SCOPE)] };
 }
 
+/** EXTENSION_RELEASE_DIR as seen from a usr partition's filesystem */
+export function usrReleaseDir(): string {
+  return EXTENSION_RELEASE_DIR.replace(/^usr\//, "");
+}
+
 /** where storage-init reads the image's os-release ID, first found wins (as systemd-sysext in an initrd) */
 export const OS_RELEASE_FILES = ["etc/initrd-release", "etc/os-release", "usr/lib/os-release"] as const;
 /** symlinks followed on one path at most (the kernel's limit) */
@@ -90,9 +95,12 @@ export function extensionTopProblem(img: ErofsImage): string | undefined {
   return undefined;
 }
 
-/** The text of usr/lib/extension-release.d/extension-release.NAME (NAME of NAME.raw), or undefined. */
-export function extensionReleaseText(img: ErofsImage, name: string): string | undefined {
-  const path = `${EXTENSION_RELEASE_DIR}/extension-release.${toByteString(name)}`;
+/**
+ * The text of usr/lib/extension-release.d/extension-release.NAME (NAME of NAME.raw), or
+ * undefined; in a usr partition's filesystem (which is /usr) lib/extension-release.d/.
+ */
+export function extensionReleaseText(img: ErofsImage, name: string, usr = false): string | undefined {
+  const path = `${usr ? usrReleaseDir() : EXTENSION_RELEASE_DIR}/extension-release.${toByteString(name)}`;
   const ino = lookupFollowing(img, path);
   return ino && Buffer.from(img.readData(ino, path)).toString("utf8");
 }
