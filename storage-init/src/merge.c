@@ -165,20 +165,18 @@ static int link_known(struct walk *w, const struct stat *st)
 	return 0;
 }
 
-static int copy_node(struct walk *w, int depth);
-
-static int copy_dir(struct walk *w, int depth)
+/* fn on each entry of the directory at w->src (w->dst following along),
+ * stopping at the first failure. */
+static int each_entry(struct walk *w, int depth, int (*fn)(struct walk *w, int depth))
 {
-	DIR *d;
 	struct dirent *de;
+	DIR *d;
 	int rc = 0;
 
 	if (depth >= MAX_DEPTH) {
 		errno = ELOOP;
 		return failed(w->e, "depth", w->src);
 	}
-	if (mkdir(w->dst, 0700) < 0)
-		return failed(w->e, "mkdir", w->dst);
 	d = opendir(w->src);
 	if (!d)
 		return failed(w->e, "opendir", w->src);
@@ -196,13 +194,22 @@ static int copy_dir(struct walk *w, int depth)
 			rc = -1;
 			break;
 		}
-		rc = copy_node(w, depth + 1);
+		rc = fn(w, depth + 1);
 		pop(w, de->d_name);
 		if (rc < 0)
 			break;
 	}
 	closedir(d);
 	return rc;
+}
+
+static int copy_node(struct walk *w, int depth);
+
+static int copy_dir(struct walk *w, int depth)
+{
+	if (mkdir(w->dst, 0700) < 0)
+		return failed(w->e, "mkdir", w->dst);
+	return each_entry(w, depth, copy_node);
 }
 
 static int copy_node(struct walk *w, int depth)
@@ -304,72 +311,51 @@ static int take_dir_attrs(struct walk *w, const struct stat *st, int opaque)
 	return 0;
 }
 
-/* w->src: an upper directory, w->dst: the lower one it goes over. Only the
- * upper tree is walked: the cost is the new extension's size, not the
- * layer's. */
+static int merge_dir(struct walk *w, int depth);
+
+/* w->src: an entry of an upper directory, w->dst: the same name in the
+ * lower one it goes over */
+static int merge_entry(struct walk *w, int depth)
+{
+	static struct walk r; /* remove_node never comes back here */
+	struct stat us, ls;
+	int opaque;
+
+	if (lstat(w->src, &us) < 0)
+		return failed(w->e, "lstat", w->src);
+	if (lstat(w->dst, &ls) < 0) {
+		/* nothing below it */
+		if (errno != ENOENT)
+			return failed(w->e, "lstat", w->dst);
+		return rename(w->src, w->dst) < 0 ? failed(w->e, "rename", w->dst) : 0;
+	}
+	if (S_ISDIR(us.st_mode) && S_ISDIR(ls.st_mode) && !is_opaque(w->src)) {
+		opaque = is_opaque(w->dst);
+		if (merge_dir(w, depth) < 0)
+			return -1;
+		return take_dir_attrs(w, &us, opaque);
+	}
+	/* the upper entry hides the lower one; an upper directory over a
+	 * non-directory stops the merge there: opaque */
+	opaque = S_ISDIR(us.st_mode) && !S_ISDIR(ls.st_mode);
+	memcpy(r.src, w->dst, w->dlen + 1);
+	memcpy(r.dst, w->dst, w->dlen + 1);
+	r.slen = r.dlen = w->dlen;
+	r.e = w->e;
+	if (remove_node(&r, 0) < 0)
+		return -1;
+	if (rename(w->src, w->dst) < 0)
+		return failed(w->e, "rename", w->dst);
+	if (opaque && lsetxattr(w->dst, MERGE_OPAQUE_XATTR, "y", 1, 0) < 0)
+		return failed(w->e, "setxattr " MERGE_OPAQUE_XATTR, w->dst);
+	return 0;
+}
+
+/* Only the upper tree is walked: the cost is the new extension's size,
+ * not the layer's. */
 static int merge_dir(struct walk *w, int depth)
 {
-	struct stat us, ls;
-	struct dirent *de;
-	DIR *d;
-	int rc = 0;
-
-	if (depth >= MAX_DEPTH) {
-		errno = ELOOP;
-		return failed(w->e, "depth", w->src);
-	}
-	d = opendir(w->src);
-	if (!d)
-		return failed(w->e, "opendir", w->src);
-	for (;;) {
-		errno = 0;
-		de = readdir(d);
-		if (!de) {
-			if (errno)
-				rc = failed(w->e, "readdir", w->src);
-			break;
-		}
-		if (is_dot(de->d_name))
-			continue;
-		if (push(w, de->d_name) < 0) {
-			rc = -1;
-			break;
-		}
-		if (lstat(w->src, &us) < 0) {
-			rc = failed(w->e, "lstat", w->src);
-		} else if (lstat(w->dst, &ls) < 0) {
-			/* nothing below it */
-			if (errno != ENOENT)
-				rc = failed(w->e, "lstat", w->dst);
-			else if (rename(w->src, w->dst) < 0)
-				rc = failed(w->e, "rename", w->dst);
-		} else if (S_ISDIR(us.st_mode) && S_ISDIR(ls.st_mode) && !is_opaque(w->src)) {
-			int opaque = is_opaque(w->dst);
-
-			rc = merge_dir(w, depth + 1);
-			if (rc == 0)
-				rc = take_dir_attrs(w, &us, opaque);
-		} else {
-			/* the upper entry hides the lower one; an upper directory
-			 * over a non-directory stops the merge there: opaque */
-			int opaque = S_ISDIR(us.st_mode) && !S_ISDIR(ls.st_mode);
-			static struct walk r; /* remove_node never comes back here */
-
-			memcpy(r.src, w->dst, w->dlen + 1);
-			memcpy(r.dst, w->dst, w->dlen + 1);
-			r.slen = r.dlen = w->dlen;
-			r.e = w->e;
-			if (remove_node(&r, 0) < 0 || rename(w->src, w->dst) < 0)
-				rc = r.e->op ? -1 : failed(w->e, "rename", w->dst);
-			else if (opaque && lsetxattr(w->dst, MERGE_OPAQUE_XATTR, "y", 1, 0) < 0)
-				rc = failed(w->e, "setxattr " MERGE_OPAQUE_XATTR, w->dst);
-		}
-		pop(w, de->d_name);
-		if (rc < 0)
-			break;
-	}
-	closedir(d);
-	return rc;
+	return each_entry(w, depth, merge_entry);
 }
 
 int merge_over(const char *upper, const char *lower, struct merge_error *e)
@@ -389,44 +375,14 @@ int merge_over(const char *upper, const char *lower, struct merge_error *e)
 static int remove_node(struct walk *w, int depth)
 {
 	struct stat st;
-	struct dirent *de;
-	DIR *d;
-	int rc = 0;
 
 	if (lstat(w->src, &st) < 0)
 		return failed(w->e, "lstat", w->src);
 	if (!S_ISDIR(st.st_mode))
 		return unlink(w->src) < 0 ? failed(w->e, "unlink", w->src) : 0;
-	if (depth >= MAX_DEPTH) {
-		errno = ELOOP;
-		return failed(w->e, "depth", w->src);
-	}
-	d = opendir(w->src);
-	if (!d)
-		return failed(w->e, "opendir", w->src);
-	for (;;) {
-		errno = 0;
-		de = readdir(d);
-		if (!de) {
-			if (errno)
-				rc = failed(w->e, "readdir", w->src);
-			break;
-		}
-		if (is_dot(de->d_name))
-			continue;
-		if (push(w, de->d_name) < 0) {
-			rc = -1;
-			break;
-		}
-		rc = remove_node(w, depth + 1);
-		pop(w, de->d_name);
-		if (rc < 0)
-			break;
-	}
-	closedir(d);
-	if (rc == 0 && rmdir(w->src) < 0)
-		rc = failed(w->e, "rmdir", w->src);
-	return rc;
+	if (each_entry(w, depth, remove_node) < 0)
+		return -1;
+	return rmdir(w->src) < 0 ? failed(w->e, "rmdir", w->src) : 0;
 }
 
 int merge_remove_tree(const char *path, struct merge_error *e)

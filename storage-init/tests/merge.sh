@@ -81,14 +81,5 @@ if [ "${2:-}" = --in-namespace ]; then
 	exit $fail
 fi
 
-if [ "$(id -u)" != 0 ] || ! command -v unshare >/dev/null 2>&1; then
-	echo "skip merge.sh: needs root and unshare"
-	exit 0
-fi
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-trap 'exit 1' INT TERM
-rc=0
-unshare -m --propagation private sh "$0" "$BIN" --in-namespace "$T" || rc=1
-echo "merge.sh: $([ $rc = 0 ] && echo passed || echo FAILED)"
-exit $rc
+. "$(dirname "$0")/in-namespace.sh"
+in_namespace merge.sh "$BIN"
