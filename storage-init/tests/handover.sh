@@ -14,12 +14,10 @@
 set -u
 PATH=$PATH:/usr/sbin:/sbin
 BIN=$1
+. "$(dirname "$0")/in-namespace.sh"
 
 if [ "${2:-}" = --in-namespace ]; then
 	T=$3
-	fail=0
-	ok() { echo "ok   $1"; }
-	bad() { echo "FAIL $1"; fail=1; }
 	# expect DESC PATH STAT-FORMAT WANT
 	expect() {
 		got=$(stat -c "$3" "$2" 2>&1)
@@ -102,5 +100,4 @@ if [ "${2:-}" = --in-namespace ]; then
 	exit $fail
 fi
 
-. "$(dirname "$0")/in-namespace.sh"
 in_namespace handover.sh "$BIN"

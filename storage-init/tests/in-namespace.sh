@@ -1,7 +1,12 @@
 # Sourced by the tests that mount (handover.sh, merge.sh): runs the calling
 # script again as "SCRIPT BIN --in-namespace DIR" in a private mount
 # namespace with a fresh directory, and exits with its result. Root only.
-# usage: in_namespace NAME BIN
+# usage: in_namespace NAME BIN; inside, ok DESC / bad DESC report a check
+# (bad sets fail=1).
+fail=0
+ok() { echo "ok   $1"; }
+bad() { echo "FAIL $1"; fail=1; }
+
 in_namespace() {
 	if [ "$(id -u)" != 0 ] || ! command -v unshare >/dev/null 2>&1; then
 		echo "skip $1: needs root and unshare"

@@ -15,12 +15,10 @@
 set -u
 PATH=$PATH:/usr/sbin:/sbin
 BIN=$1
+. "$(dirname "$0")/in-namespace.sh"
 
 if [ "${2:-}" = --in-namespace ]; then
 	T=$3
-	fail=0
-	ok() { echo "ok   $1"; }
-	bad() { echo "FAIL $1"; fail=1; }
 	mount -t tmpfs -o mode=0755 tmpfs "$T" || exit 1
 	I=$T/image E1=$T/e1 E2=$T/e2 R=$T/r
 	mkdir -p "$I/usr/d1" "$I/usr/d2" "$I/usr/d3" "$I/usr/d4" "$I/usr/dir-then-file/x" "$R" "$T/a" "$T/b"
@@ -81,5 +79,4 @@ if [ "${2:-}" = --in-namespace ]; then
 	exit $fail
 fi
 
-. "$(dirname "$0")/in-namespace.sh"
 in_namespace merge.sh "$BIN"
