@@ -12,7 +12,7 @@
 #define FSV_LOG_BLOCK 12
 #define FSV_DESC_LEN 256
 
-static int tree_init(struct fsverity_ctx *c, enum hash_alg alg, uint64_t size)
+int fsverity_init(struct fsverity_ctx *c, enum hash_alg alg, uint64_t size)
 {
 	uint64_t blocks = size / FSV_BLOCK + (size % FSV_BLOCK != 0);
 	uint64_t per = FSV_BLOCK / hash_len(alg);
@@ -29,16 +29,11 @@ static int tree_init(struct fsverity_ctx *c, enum hash_alg alg, uint64_t size)
 	return 0;
 }
 
-int fsverity_init(struct fsverity_ctx *c, enum hash_alg alg, uint64_t size)
-{
-	return tree_init(c, alg, size);
-}
-
 int dmverity_init(struct fsverity_ctx *c, uint64_t size, const unsigned char *salt, size_t salt_len,
 		  unsigned format)
 {
 	if (size == 0 || size % FSV_BLOCK || salt_len > DMV_SALT_MAX || format > 1 ||
-	    tree_init(c, HASH_SHA256, size) < 0)
+	    fsverity_init(c, HASH_SHA256, size) < 0)
 		return -1;
 	memcpy(c->salt, salt, salt_len);
 	c->salt_len = salt_len;
