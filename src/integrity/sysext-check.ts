@@ -49,6 +49,8 @@ export interface ExtensionVerdict {
   initrd?: boolean;
   /** storage-init would stack it */
   stacked: boolean;
+  /** how: verified in memory and merged into a RAM layer (at most LIMITS.sysextRam), or on a loop and a dm-verity device of its own */
+  placement?: "RAM" | "devices";
   /** why it would be skipped (storage-init's reason) */
   reason?: string;
 }
@@ -125,7 +127,7 @@ export async function judgeExtension(path: string, name: string, pins: Extension
     }
     if (!v.initrd) return skip("SYSEXT_SCOPE does not include initrd");
     if (osId !== undefined && v.id !== ANY_ID && v.id !== osId) return skip(`ID=${v.id}, the image's os-release says ID=${osId || "(none)"}`);
-    return { ...v, stacked: true };
+    return { ...v, stacked: true, placement: ram ? "RAM" : "devices" };
   } finally {
     closeSync(fd);
   }

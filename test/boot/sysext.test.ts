@@ -179,6 +179,7 @@ test("sysext: the pinned extension's tool runs before the original init, which b
     assert.ok(line, `${onBoot}: no storage-init line`);
     const said = /: (stacked on \S+|skipped: (.*))/.exec(line.slice(line.indexOf(onBoot)))!;
     assert.equal(v.stacked, said[1].startsWith("stacked"), `${onBoot}: status says ${v.stacked ? "stacked" : `skipped (${v.reason})`}, storage-init: ${said[1]}`);
+    if (v.stacked) assert.equal(v.placement, said[1].startsWith("stacked on /initoverlayfs/x/r/") ? "RAM" : "devices", onBoot);
     if (!v.stacked) {
       // the same words, up to where the checks' own libraries word the detail (dm-verity's errno, the PKCS#7 verdict)
       const until = (t: string) => t.replace(/^(dm-verity:|root hash \S+ not pinned; signature:).*$/, "$1");

@@ -375,7 +375,7 @@ test("install.conf pins extensions (sysext = FILE, sysext_roothash, sysext_cert)
     const text = cliEnv(["status", "--root", root, "--kver", KVER]).stdout;
     assert.match(text, /^ {2}extensions: 2 root hash\(es\) pinned, signer [0-9a-f]{64}; image os-release ID=\(none\); looked for in /m);
     assert.match(text, /other\.raw: would be skipped: root hash [0-9a-f]{16}\.\.\. not pinned; signature: /);
-    assert.match(text, /signed\.raw: would be stacked \(signed by the pinned signer, root hash [0-9a-f]{64}, ID=_any\)/);
+    assert.match(text, /signed\.raw: would be stacked \(signed by the pinned signer, root hash [0-9a-f]{64}, ID=_any; in RAM\)/);
 
     // a hook runs install again without options: the pins stay, nothing to do
     const again = cliEnv(["install", "--root", root, "--kver", KVER]);

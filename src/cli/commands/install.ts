@@ -114,7 +114,7 @@ function describeExtensions(x: ExtensionsStatus): string[] {
   for (const e of x.extensions) {
     const how = e.pinned ? "pinned" : e.signature === "verified" ? `signed by the pinned signer` : "";
     lines.push(e.stacked
-      ? `    ${e.path}: would be stacked (${how}, root hash ${e.rootHash}, ID=${e.id})`
+      ? `    ${e.path}: would be stacked (${how}, root hash ${e.rootHash}, ID=${e.id}; ${e.placement === "RAM" ? "in RAM" : "on its own loop and dm-verity devices"})`
       : `    ${e.path}: would be skipped: ${e.reason}`);
   }
   return lines;
