@@ -13,7 +13,11 @@
  * disks throttled to --slow-bps (reads and writes: bps-total), plus the boot loader's read of the
  * initramfs at that speed; no integrity round.
  *
- *   node dist/bench/boot.js [--runs N] [--slow-bps N] [--no-integrity] [--arch arm64]
+ * --icount runs QEMU on its instruction clock (-icount shift=0: the phases count the guest's
+ * instructions, not the shared host's load), --cpu MODEL (e.g. max: SHA-NI) for every boot;
+ * --only-integrity skips the first two rounds.
+ *
+ *   node dist/bench/boot.js [--runs N] [--slow-bps N] [--no-integrity | --only-integrity] [--icount] [--cpu MODEL] [--arch arm64]
  */
 import { statSync } from "node:fs";
 import { join } from "node:path";
@@ -38,11 +42,14 @@ if (arch !== "x86-64" && arch !== "arm64") throw new Error(`--arch: expected x86
 const a64 = arch === "arm64" ? arm64Kernel() : undefined;
 const KVER = a64?.kver ?? HOST_KVER;
 const STOCK_INITRD = a64?.initrd ?? HOST_INITRD;
+const icount = args.includes("--icount");
+const cpu = args.includes("--cpu") ? args[args.indexOf("--cpu") + 1] : undefined;
+const onlyIntegrity = args.includes("--only-integrity");
 
 interface Sample { uptime: number; kernelAt: number; originalInitAt: number; memAvailableKiB: number; bytesRead: Record<string, number> }
 
 async function sample(initrd: string, disks: string[], driveOptions?: string, sdCards?: string[]): Promise<Sample> {
-  const r = await boot({ initrd, disks, driveOptions, sdCards, timeoutSeconds: a64 ? 600 : 300, ...(a64 ? { arch, kernel: a64.vmlinuz } : {}) });
+  const r = await boot({ initrd, disks, driveOptions, sdCards, timeoutSeconds: (a64 ? 600 : 300) * (icount ? 3 : 1), icount, cpu, ...(a64 ? { arch, kernel: a64.vmlinuz } : {}) });
   // the original init starts at storage-init's hand-over (ours) or is the first program (stock):
   // everything after it is the same program doing the same work, which isolates what we change
   const t = parseBootTimes(r.console);
@@ -79,10 +86,11 @@ try {
   const result: Record<string, unknown> = {
     arch, kernel: KVER, runs, stockInitramfsBytes: stockBytes, miniInitramfsBytes: pair.mini.bytes,
     imageBytes: pair.image.bytes, miniRatio: pair.mini.bytes / stockBytes, modules: pair.modules.length,
+    cpu: cpu ?? "qemu64", clock: icount ? "icount" : "wall",
   };
   // arm64: the boot partition on an SD card, which reads and writes at the card's speed
   const sdCard = a64 ? makeSdCard(work, bootDisk, "ext4") : undefined;
-  const rounds: [string, string | undefined, boolean][] = a64
+  const rounds: [string, string | undefined, boolean][] = onlyIntegrity ? [] : a64
     ? [["normal", undefined, false], ["slow", `,throttling.bps-total=${slowBps}`, true]]
     : [["normal", undefined, false], ["slow", `,throttling.bps-read=${slowBps}`, false]];
   for (const [label, drive, onSd] of rounds) {
