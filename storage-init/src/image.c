@@ -104,7 +104,6 @@ static int copy_verified(const struct config *c, int fd, const char *path, long 
 	unsigned char got[SHA_MAX_LEN];
 	unsigned long long t0 = now_ms();
 	long long avail = mem_available();
-	char self[32];
 	const char *what;
 	int mfd, rofd;
 
@@ -136,13 +135,9 @@ static int copy_verified(const struct config *c, int fd, const char *path, long 
 	log_info("integrity copy: %lld bytes copied into a sealed memfd in %llu ms", size,
 		 now_ms() - t0);
 	check_digest(c, path, (unsigned)c->digest_alg, got, hash_len((enum hash_alg)c->digest_alg));
-	/* a read-only open file for the loop device, also on pre-5.8 kernels
-	 * where read-only comes from the file's mode */
-	snprintf(self, sizeof self, "/proc/self/fd/%d", mfd);
-	rofd = open(self, O_RDONLY | O_CLOEXEC);
+	rofd = memfd_reopen_readonly(mfd);
 	if (rofd < 0)
-		fail_errno("copy image", self, errno);
-	close(mfd);
+		fail_errno("copy image", MEMFD_REOPEN_WHAT, errno);
 	log_info("integrity copy: %s digest matches; memfd sealed (shrink, grow, write, seal)",
 		 alg_name(c->digest_alg));
 	return rofd;

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -104,4 +105,17 @@ fail:
 	close(mfd);
 	errno = saved;
 	return -1;
+}
+
+int memfd_reopen_readonly(int mfd)
+{
+	char self[32];
+	int fd, saved;
+
+	snprintf(self, sizeof self, "/proc/self/fd/%d", mfd);
+	fd = open(self, O_RDONLY | O_CLOEXEC);
+	saved = errno;
+	close(mfd);
+	errno = saved;
+	return fd;
 }

@@ -22,6 +22,12 @@ int fsverity_measure(int fd, unsigned *alg, unsigned char *digest, size_t *len);
  * errno and the failing operation in *what. */
 int copy_to_sealed_memfd(int fd, uint64_t size, struct fsverity_ctx *tree, const char **what);
 
+/* A read-only open file of the sealed memfd mfd, for a loop device (also on
+ * pre-5.8 kernels, where read-only comes from the file's mode); mfd is
+ * closed either way. Returns the new fd, or -1 with errno. */
+int memfd_reopen_readonly(int mfd);
+#define MEMFD_REOPEN_WHAT "open /proc/self/fd (the sealed memfd, read-only)"
+
 /* The seals copy_to_sealed_memfd sets. */
 #define MEMFD_SEALS (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL)
 

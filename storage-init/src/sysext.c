@@ -39,14 +39,16 @@ static size_t salt_len;
 static char names[CFG_MAX_SYSEXTS][256];
 static char text[4096];
 
-/* the overlay's extension layers, bottom first: under mnt_dir, "N" (one
- * extension's own mount) or "r/N" (a RAM layer, any number of them merged) */
-static struct {
-	char path[16];
-	int ram;
-} layers[CFG_MAX_SYSEXTS];
+/* the overlay's extension layers, bottom first: layer N is mnt_dir/N (one
+ * extension's own mount) or, a RAM layer, mnt_dir/r/N (any number merged) */
+static unsigned char layer_in_ram[CFG_MAX_SYSEXTS];
 static size_t n_layers;
 static int ram_mounted;
+
+static void layer_dir(const char *mnt_dir, size_t i, char *out, size_t size)
+{
+	snprintf(out, size, "%.200s/%s%zu", mnt_dir, layer_in_ram[i] ? SYSEXT_RAM_DIR "/" : "", i);
+}
 
 static int devnum(const char *node, char *out, size_t size)
 {
@@ -239,7 +241,8 @@ static int use_devices(int fd, const char *path, const char *name, const struct 
 	unsigned maj, min;
 	int loop_fd, rc = -1, stage = 0;
 
-	snprintf(mnt, sizeof mnt, "%s/%zu", mnt_dir, n_layers);
+	layer_in_ram[n_layers] = 0;
+	layer_dir(mnt_dir, n_layers, mnt, sizeof mnt);
 	snprintf(verity_name, sizeof verity_name, "initoverlayfs-x%zu", n_layers);
 	/* from the root partition on: dm-verity's data start at its device's
 	 * sector 0, and the hash partition follows in the same device */
@@ -277,8 +280,7 @@ static int use_devices(int fd, const char *path, const char *name, const struct 
 		goto out;
 	log_info("extension %s: stacked on %s (root hash %.16s..., %lu blocks read through dm-verity, ID=%s)",
 		 path, mnt, roothash, vc.verity_data_blocks, id);
-	snprintf(layers[n_layers].path, sizeof layers[0].path, "%zu", n_layers);
-	layers[n_layers++].ram = 0;
+	n_layers++;
 	rc = 0;
 out:
 	if (rc < 0 && stage >= 3 && umount2(mnt, 0) < 0)
@@ -318,15 +320,14 @@ static void ram_stack(const char *mnt_dir, const char *stage, const char *path, 
 	struct merge_error e;
 	const char *step = "merge";
 
-	if (n_layers && layers[n_layers - 1].ram) {
-		snprintf(layer, layersize, "%s/%s", mnt_dir, layers[n_layers - 1].path);
+	if (n_layers && layer_in_ram[n_layers - 1]) {
+		layer_dir(mnt_dir, n_layers - 1, layer, layersize);
 		if (merge_over(stage, layer, &e) < 0 || (step = "remove", merge_remove_tree(stage, &e)) < 0)
 			goto fail;
 		return;
 	}
-	snprintf(layers[n_layers].path, sizeof layers[0].path, SYSEXT_RAM_DIR "/%zu", n_layers);
-	layers[n_layers++].ram = 1;
-	snprintf(layer, layersize, "%s/%s", mnt_dir, layers[n_layers - 1].path);
+	layer_in_ram[n_layers] = 1;
+	layer_dir(mnt_dir, n_layers++, layer, layersize);
 	if (rename(stage, layer) < 0) {
 		e.err = errno;
 		e.op = "rename";
@@ -355,7 +356,7 @@ static enum ram_result use_in_ram(int fd, const char *path, const char *name, co
 	static struct fsverity_ctx tree;
 	unsigned char got[32], want[32];
 	char mnt[SI_PATH_MAX], stage[SI_PATH_MAX], layer[SI_PATH_MAX], loopdev[SI_PATH_MAX];
-	char target[SI_PATH_MAX + 8], self[32], id[ID_MAX], hex[65];
+	char target[SI_PATH_MAX + 8], id[ID_MAX], hex[65];
 	uint64_t size = (uint64_t)vc.verity_data_blocks * VERITY_BLOCK;
 	enum ram_result rc = RAM_NOT_HERE;
 	struct merge_error e = { .op = NULL };
@@ -381,14 +382,11 @@ static enum ram_result use_in_ram(int fd, const char *path, const char *name, co
 		close(mfd);
 		return RAM_SKIPPED;
 	}
-	/* read-only for the loop device, as copy mode does */
-	snprintf(self, sizeof self, "/proc/self/fd/%d", mfd);
-	rofd = open(self, O_RDONLY | O_CLOEXEC);
-	close(mfd);
+	rofd = memfd_reopen_readonly(mfd);
 	snprintf(mnt, sizeof mnt, "%s/" SYSEXT_RAM_MOUNT, mnt_dir);
 	snprintf(stage, sizeof stage, "%s/" SYSEXT_RAM_DIR "/" SYSEXT_RAM_STAGE, mnt_dir);
 	if (rofd < 0 || (loop_fd = loop_attach(rofd, path, loopdev, sizeof loopdev, &what)) < 0) {
-		snprintf(why, WHY_MAX, "%.64s: %s", rofd < 0 ? self : what, strerror(errno));
+		snprintf(why, WHY_MAX, "%.64s: %s", rofd < 0 ? MEMFD_REOPEN_WHAT : what, strerror(errno));
 		goto out;
 	}
 	rc = RAM_SKIPPED; /* from here on, the verified data themselves are at fault */
@@ -560,7 +558,10 @@ void sysext_apply(const struct config *c, const char *image_path, const char *im
 	/* the topmost layer first: the last one stacked (CFG_MAX_SYSEXTS of
 	 * them fit: main.c sizes lower for that) */
 	for (i = n_layers; i-- > 0;) {
-		int n = snprintf(lower + o, lowersize - o, "%s/%s:", mnt_dir, layers[i].path);
+		int n;
+
+		layer_dir(mnt_dir, i, dir, sizeof dir);
+		n = snprintf(lower + o, lowersize - o, "%s:", dir);
 
 		if (n < 0 || (size_t)n >= lowersize - o)
 			fail("stack extensions", mnt_dir, "too many layers for the overlay's options");
@@ -578,9 +579,9 @@ void sysext_release(const char *mnt_dir)
 	size_t i;
 
 	for (i = 0; i < n_layers; i++) {
-		if (layers[i].ram)
+		if (layer_in_ram[i])
 			continue;
-		snprintf(mnt, sizeof mnt, "%.200s/%.15s", mnt_dir, layers[i].path);
+		layer_dir(mnt_dir, i, mnt, sizeof mnt);
 		if (umount2(mnt, MNT_DETACH) < 0)
 			log_warn("detach %s: %s", mnt, strerror(errno));
 	}
