@@ -13,7 +13,7 @@ import { closeSync, fstatSync, openSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { FormatError } from "../errors.js";
 import { ErofsImage } from "../formats/erofs/reader.js";
-import { ANY_ID, EXTENSION_SUFFIX, extensionReleaseText, extensionTopProblem, initrdReleaseOf, usrReleaseDir } from "../formats/sysext/index.js";
+import { ANY_ID, EXTENSION_SUFFIX, extensionReleaseText, extensionTopProblem, initrdReleaseOf, USR_RELEASE_DIR, EXTENSION_RELEASE_DIR } from "../formats/sysext/index.js";
 import { LIMITS, SYSEXT_DIRS, VERITY_BLOCK_SIZE } from "../formats/storage-init-config/index.js";
 import { ByteSource, fdSource, readRange } from "./byte-source.js";
 import { DdiInfo, hashDdiSource, readDdiSource } from "./ddi-file.js";
@@ -116,7 +116,7 @@ export async function judgeExtension(path: string, name: string, pins: Extension
       const top = usr ? undefined : extensionTopProblem(img);
       if (top) return skip(top);
       const text = extensionReleaseText(img, name, usr);
-      if (text === undefined) return skip(`no ${usr ? usrReleaseDir() : "usr/lib/extension-release.d"}/extension-release.${name}`);
+      if (text === undefined) return skip(`no ${usr ? USR_RELEASE_DIR : EXTENSION_RELEASE_DIR}/extension-release.${name}`);
       const release = initrdReleaseOf(text);
       if (!release) return skip(`extension-release.${name}: no ID=`);
       v.id = release.id;

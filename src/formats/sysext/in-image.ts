@@ -29,10 +29,8 @@ export function extensionInfoOf(erofs: Uint8Array, source = "extension"): Extens
   return { ...r, name: displayName(bytesToByteString(Buffer.from(e.name, "latin1")).slice(prefix.length)), effectiveScope: [...(r.scope ?? DEFAULT_SYSEXT_SCOPE)] };
 }
 
-/** EXTENSION_RELEASE_DIR as seen from a usr partition's filesystem */
-export function usrReleaseDir(): string {
-  return EXTENSION_RELEASE_DIR.replace(/^usr\//, "");
-}
+/** EXTENSION_RELEASE_DIR as seen from a usr partition's filesystem (which is /usr) */
+export const USR_RELEASE_DIR = EXTENSION_RELEASE_DIR.replace(/^usr\//, "");
 
 /** where storage-init reads the image's os-release ID, first found wins (as systemd-sysext in an initrd) */
 export const OS_RELEASE_FILES = ["etc/initrd-release", "etc/os-release", "usr/lib/os-release"] as const;
@@ -100,7 +98,7 @@ export function extensionTopProblem(img: ErofsImage): string | undefined {
  * undefined; in a usr partition's filesystem (which is /usr) lib/extension-release.d/.
  */
 export function extensionReleaseText(img: ErofsImage, name: string, usr = false): string | undefined {
-  const path = `${usr ? usrReleaseDir() : EXTENSION_RELEASE_DIR}/extension-release.${toByteString(name)}`;
+  const path = `${usr ? USR_RELEASE_DIR : EXTENSION_RELEASE_DIR}/extension-release.${toByteString(name)}`;
   const ino = lookupFollowing(img, path);
   return ino && Buffer.from(img.readData(ino, path)).toString("utf8");
 }
