@@ -113,8 +113,13 @@ int loop_attach_at(int image_fd, const char *image_name, uint64_t offset, char *
 			rc = set_fd_status(loopfd, image_fd, image_name, offset);
 		}
 		if (rc == 0) {
+			char path[64], dio[8] = "?";
+
 			close(ctl);
-			log_debug("loop: %s attached with %s", devpath, how);
+			/* the kernel drops the flag silently where the backing file cannot do it */
+			snprintf(path, sizeof path, "/sys/class/block/loop%d/loop/dio", nr);
+			(void)read_sysfs(path, dio, sizeof dio);
+			log_debug("loop: %s attached with %s, direct I/O %s", devpath, how, dio);
 			return loopfd;
 		}
 		saved = errno;

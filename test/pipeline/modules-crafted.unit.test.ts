@@ -6,7 +6,7 @@ import test from "node:test";
 import assert from "node:assert/strict";
 import { FormatError, UnsupportedError, UsageError } from "../../src/errors.js";
 import { FsNode, FsTree, newDir, newTree } from "../../src/fs/tree.js";
-import { buildWants, bootFsModules, integrityWants, vfatCompanions } from "../../src/pipeline/modules/defaults.js";
+import { buildWants, bootFsModules, integrityWants, signatureHashWants, vfatCompanions } from "../../src/pipeline/modules/defaults.js";
 import { globToRegExp, parseBuiltinModinfo, parseModulesDep, parseSoftdeps } from "../../src/pipeline/modules/index-files.js";
 import { normalizeAlias, parseModulePath, uncompressedModulePath } from "../../src/pipeline/modules/names.js";
 import { ModuleRequest, selectModules, kernelVersionsIn } from "../../src/pipeline/modules/select.js";
@@ -239,6 +239,29 @@ test("integrity wants: dm-verity required; accelerated hashes may fail, and so m
   const a = integrityWants("arm64", { mode: "dm-verity", hashAlgorithm: "sha512" }, parseKernelConfig("CONFIG_CRYPTO_SHA512=m\n"));
   assert.deepEqual(a.filter((x) => x.optionalModule).map((x) => x.name), ["sha512_arm64", "sha512_ce"]);
   assert.deepEqual(integrityWants("arm64", { mode: "copy" }), []);
+});
+
+test("signed modules: the accelerated module-signature hash loads first, so every later module's check uses it", () => {
+  const t = modTree([
+    "kernel/fs/ext4/ext4.ko: kernel/fs/jbd2/jbd2.ko", "kernel/fs/jbd2/jbd2.ko:", "kernel/drivers/block/loop.ko:", "kernel/fs/erofs/erofs.ko:",
+    "kernel/fs/overlayfs/overlay.ko:", "kernel/drivers/md/dm-verity.ko: kernel/drivers/md/dm-mod.ko", "kernel/drivers/md/dm-mod.ko:",
+    "kernel/arch/x86/crypto/sha256-ssse3.ko:", "kernel/arch/x86/crypto/sha512-ssse3.ko:",
+  ].join("\n"));
+  const signed = parseKernelConfig('CONFIG_MODULE_SIG=y\nCONFIG_MODULE_SIG_HASH="sha512"\nCONFIG_CRYPTO_SHA256=y\n');
+  const sel = selectModules(t, KVER, { wants: buildWants({ arch: "x86-64", fstype: "ext4", defaultStorage: false, kernelConfig: signed, integrity: { mode: "dm-verity" } }) });
+  const order = sel.modules.map((m) => m.name);
+  // the signature hash (here sha512) first; the integrity mode's (sha256) where it was
+  assert.equal(order[0], "sha512_ssse3");
+  assert.ok(sel.modules[0].optionalModule, "a CPU without the feature refuses it: the generic code checks");
+  assert.ok(order.indexOf("sha256_ssse3") > order.indexOf("ext4"));
+  // the same algorithm for both: asked for twice, loaded once, first
+  const same = parseKernelConfig('CONFIG_MODULE_SIG=y\nCONFIG_MODULE_SIG_HASH="sha256"\nCONFIG_CRYPTO_SHA256=y\n');
+  const one = selectModules(t, KVER, { wants: buildWants({ arch: "x86-64", fstype: "ext4", defaultStorage: false, kernelConfig: same, integrity: { mode: "dm-verity" } }) }).modules.map((m) => m.name);
+  assert.deepEqual([one[0], one.filter((n) => n === "sha256_ssse3").length], ["sha256_ssse3", 1]);
+  // unsigned modules, or no config: nothing extra
+  assert.deepEqual(signatureHashWants("x86-64", parseKernelConfig('CONFIG_MODULE_SIG_HASH="sha256"\n')), []);
+  assert.deepEqual(signatureHashWants("x86-64"), []);
+  assert.deepEqual(signatureHashWants("arm64", same).map((w) => w.name), ["sha256_arm64", "sha2_ce"]);
 });
 
 test("index file parsers and name helpers", () => {

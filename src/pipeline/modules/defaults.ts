@@ -131,8 +131,22 @@ export function integrityWants(arch: Arch, integrity: WantsOptions["integrity"],
   return wants;
 }
 
+/**
+ * A kernel that signs its modules (CONFIG_MODULE_SIG) hashes each whole module file before it
+ * loads it, with the fastest implementation of CONFIG_MODULE_SIG_HASH registered at that moment:
+ * the generic C code, unless the accelerated one is loaded first. So it comes first, and every
+ * module after it is checked faster (ext4.ko, 2 MB: 254 ms instead of 351 under TCG with SHA-NI);
+ * the original init's modules, loaded after the hand-over, too. The same module the integrity
+ * mode asks for when it hashes with the same algorithm.
+ */
+export function signatureHashWants(arch: Arch, config?: KernelConfig): ModuleWant[] {
+  if (config?.options.get("CONFIG_MODULE_SIG") !== "y") return [];
+  const alg = config.options.get("CONFIG_MODULE_SIG_HASH") ?? "";
+  return (ACCELERATED_HASH_MODULES[arch][alg] ?? []).map((name) => ({ name, ifAvailable: true, optionalModule: true, why: `module signatures (${alg}), CPU-accelerated` }));
+}
+
 export function buildWants(o: WantsOptions): ModuleWant[] {
-  const wants: ModuleWant[] = [];
+  const wants: ModuleWant[] = signatureHashWants(o.arch, o.kernelConfig);
   for (const name of o.add ?? []) wants.push({ name, why: "--add-modules" });
   // which of them drives the boot disk is unknown here: storage-init stops loading them once it is there
   if (o.defaultStorage !== false) for (const name of DEFAULT_STORAGE_MODULES[o.arch]) wants.push({ name, ifAvailable: true, storageModule: true, why: "storage driver" });
