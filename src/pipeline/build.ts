@@ -9,7 +9,7 @@ import { UsageError } from "../errors.js";
 import {
   absolutePathProblem, BOOT_SPEC_ESP, BootFstype, bootSpecProblem, BUILD_DEFAULTS, checked, defaultImagePath, FailurePolicy, FAILURE_POLICIES, IntegrityConfig,
   MiniCompression, MINI_COMPRESSIONS, renderConfig, SYSEXT_CERT_PATH, SYSEXT_ROOTHASH_KEY, sysextRootHashProblem, VERITY_BLOCK_SIZE,
-  LIMITS,
+  LIMITS, MountFstype,
 } from "../formats/storage-init-config/index.js";
 import { bytesContent, displayName, FileContent, FsTree, Timestamp, toByteString, TreeStats, treeStats } from "../fs/tree.js";
 import { EarlyArchives } from "../initramfs/early.js";
@@ -110,6 +110,8 @@ export interface BuiltModule {
   storageModule: boolean;
   /** an optional module: the kernel may refuse it at boot (a CPU-accelerated variant) and storage-init carries on */
   optionalModule: boolean;
+  /** a boot filesystem's module: loaded only before the boot partition is mounted as this type */
+  bootFs?: MountFstype;
 }
 
 export interface BuildResult {
@@ -326,7 +328,7 @@ async function planMini(o: BuildOptions, input: Input, kernel: Kernel): Promise<
     timeout: o.timeout ?? BUILD_DEFAULTS.timeout,
     failure: o.failure ?? BUILD_DEFAULTS.failure,
     cmdline: o.cmdline,
-    modules: files.map((f, i) => ({ path: "/" + f.path, storageModule: modules[i].storageModule, optionalModule: modules[i].optionalModule })),
+    modules: files.map((f, i) => ({ path: "/" + f.path, storageModule: modules[i].storageModule, optionalModule: modules[i].optionalModule, bootFs: modules[i].bootFs })),
     shims,
     ...(sysext.rootHashes.length ? { sysextRootHashes: sysext.rootHashes } : {}),
   });
@@ -420,7 +422,7 @@ async function moduleFiles(o: BuildOptions, kver: string, sel: ModuleSelection, 
     modules.push({
       name: m.name, path: "/" + displayName(path), source: m.source, bytes: content.size,
       compression: o.decompressModules ? "none" : m.compression, needs: m.needs, reason: m.reason,
-      storageModule: m.storageModule, optionalModule: m.optionalModule,
+      storageModule: m.storageModule, optionalModule: m.optionalModule, ...(m.bootFs ? { bootFs: m.bootFs } : {}),
     });
   }
   checkModuleArch(plain, arch);

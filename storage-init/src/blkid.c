@@ -192,3 +192,10 @@ int probe_fs(const unsigned char *buf, size_t len, struct fs_info *out)
 	return probe_btrfs(buf, len, out) || probe_xfs(buf, len, out) ||
 	       probe_ext(buf, len, out) || probe_vfat(buf, len, out);
 }
+
+const char *const mount_fstypes[N_MOUNT_FSTYPES] = { "ext4", "vfat", "xfs", "btrfs" };
+
+const char *mount_fstype(const char *type)
+{
+	return strncmp(type, "ext", 3) == 0 ? "ext4" : type;
+}

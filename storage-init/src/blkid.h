@@ -32,4 +32,11 @@ unsigned long long le64(const unsigned char *p);
 /* 16 bytes -> "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx", bytes in order */
 void uuid_format(const unsigned char *u, char out[37]);
 
+/* The types the boot partition is mounted as, in the order "auto" tries
+ * them after the probed one; ext2 and ext3 mount as ext4. */
+#define N_MOUNT_FSTYPES 4
+extern const char *const mount_fstypes[N_MOUNT_FSTYPES];
+/* The type TYPE mounts as: ext4 for ext2 and ext3, else TYPE itself. */
+const char *mount_fstype(const char *type);
+
 #endif

@@ -1,4 +1,5 @@
 #include "config.h"
+#include "blkid.h"
 #include "efivar.h"
 
 #include <stddef.h>
@@ -32,6 +33,7 @@ static int check_boot(const char *v, char *err, size_t errlen)
 	snprintf(err, errlen, "expected UUID=..., LABEL=..., PARTUUID=..., PARTLABEL=..., /dev/... or esp: \"%s\"", v);
 	return -1;
 }
+
 
 static int check_fstype(const char *v, char *err, size_t errlen)
 {
@@ -148,7 +150,8 @@ enum kind {
 	K_BOOL,     /* debug: sets loglevel 7 */
 	K_YESNO,    /* unsigned char at off: 1 yes, 0 no */
 	K_FAILURE,
-	K_MODULE,   /* repeatable; max = 1: storage_module, 2: optional_module (field and key alike) */
+	K_MODULE,   /* repeatable; max = 1: storage_module, 2: optional_module (field and key
+		     * alike), 3: bootfs_module (TYPE PATH [params]) */
 	K_PATHS,    /* repeatable absolute paths: struct path_list at off */
 	K_INTEGRITY,
 	K_IMAGE_FORMAT,
@@ -189,6 +192,7 @@ static const struct key_def keys[] = {
 	{ "module", K_MODULE, 0, 0, 0, NULL, 0 },
 	{ "storage_module", K_MODULE, 0, 0, 1, NULL, 0 },
 	{ "optional_module", K_MODULE, 0, 0, 2, NULL, 0 },
+	{ "bootfs_module", K_MODULE, 0, 0, 3, NULL, 0 },
 	{ "shim", K_PATHS, offsetof(struct config, shims), 0, 0, NULL, 0 },
 	{ "shim_script", K_PATHS, offsetof(struct config, scripts), 0, 0, NULL, 0 },
 	/* no: the kernel command line changes nothing (it may be editable by
@@ -240,19 +244,40 @@ void config_defaults(struct config *c)
 	c->verity_hash_offset = CFG_UNSET;
 }
 
+static const char *skip_blanks(const char *s)
+{
+	while (*s == ' ' || *s == '\t')
+		s++;
+	return s;
+}
+
 static int set_module(struct config *c, const char *v, unsigned long kind, char *err, size_t errlen)
 {
 	struct module_spec *m;
-	size_t plen = strcspn(v, " \t");
-	const char *params = v + plen;
+	size_t plen, i;
+	const char *params;
 
 	if (c->n_modules >= CFG_MAX_MODULES) {
 		snprintf(err, errlen, "too many modules (at most %d)", CFG_MAX_MODULES);
 		return -1;
 	}
-	while (*params == ' ' || *params == '\t')
-		params++;
 	m = &c->modules[c->n_modules];
+	m->bootfs[0] = '\0';
+	if (kind == 3) {
+		size_t tlen = strcspn(v, " \t");
+
+		for (i = 0; i < N_MOUNT_FSTYPES; i++)
+			if (strlen(mount_fstypes[i]) == tlen && strncmp(v, mount_fstypes[i], tlen) == 0)
+				break;
+		if (i == N_MOUNT_FSTYPES) {
+			snprintf(err, errlen, "expected a type (ext4, vfat, xfs, btrfs) before the module path");
+			return -1;
+		}
+		str_copy(m->bootfs, sizeof m->bootfs, mount_fstypes[i]);
+		v = skip_blanks(v + tlen);
+	}
+	plen = strcspn(v, " \t");
+	params = skip_blanks(v + plen);
 	if (str_ncopy(m->path, sizeof m->path, v, plen) < 0) {
 		snprintf(err, errlen, "module path longer than %d bytes", SI_PATH_MAX - 1);
 		return -1;

@@ -40,7 +40,11 @@ struct module_spec {
 	 * hash; efivarfs needs UEFI); the kernel may refuse it: logged, not
 	 * fatal (the generic hash runs; boot = esp says what it cannot read) */
 	unsigned char optional_module;
+	/* boot filesystem module: loaded just before the boot partition is
+	 * mounted as this type (one of mount_fstypes); "" for the others */
+	char bootfs[8];
 };
+
 
 /* A repeatable key holding absolute paths. */
 struct path_list {

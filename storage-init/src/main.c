@@ -11,6 +11,7 @@
 #include "log.h"
 #include "manifest.h"
 #include "modules.h"
+#include "blkid.h"
 #include "mounts.h"
 #include "shims.h"
 #include "switchroot.h"
@@ -93,8 +94,10 @@ static void print_config(void)
 	if (!cfg.cmdline)
 		printf("cmdline=no\n"); /* only when set: the default needs no line */
 	for (i = 0; i < cfg.n_modules; i++)
-		printf("%s=%s%s%s\n", cfg.modules[i].storage_module ? "storage_module" :
+		printf("%s=%s%s%s%s%s\n", cfg.modules[i].bootfs[0] ? "bootfs_module" :
+		       cfg.modules[i].storage_module ? "storage_module" :
 		       cfg.modules[i].optional_module ? "optional_module" : "module",
+		       cfg.modules[i].bootfs, cfg.modules[i].bootfs[0] ? " " : "",
 		       cfg.modules[i].path, cfg.modules[i].params[0] ? " " : "", cfg.modules[i].params);
 	if (cfg.shims.n == 0)
 		printf("shim=\n"); /* an empty list, as the file says it */
@@ -255,6 +258,21 @@ static void log_handover(const struct handover_stats *s, unsigned long long ms)
 		log_warn("%lu appended entr(ies) not handed over (see above)", s->skipped);
 }
 
+/* Before each try at mounting the boot partition: that type's modules. */
+static void load_bootfs_modules(const char *type, void *ctx)
+{
+	const struct module_spec *bad;
+	unsigned long long t0 = now_ms();
+	size_t n;
+
+	(void)ctx;
+	if (modules_load_bootfs(&cfg, type, &bad, &n) < 0)
+		fail_errno("load modules", bad->path, errno);
+	if (n)
+		log_info("boot filesystem %s: %zu module(s) loaded (%llu ms)", mount_fstype(type), n,
+			 now_ms() - t0);
+}
+
 static int storage_init(int argc, char **argv)
 {
 	char err[CFG_ERR_MAX * 2], image_path[SI_PATH_MAX + 8];
@@ -324,7 +342,8 @@ static int storage_init(int argc, char **argv)
 	failure_set_cleanup(release_boot_device);
 	if (blockdev_hold_ro(bdev.node) < 0)
 		fail_errno("mount boot device", bdev.node, errno);
-	if (mount_boot(bdev.node, BOOT_MNT, cfg.bootfstype, bdev.fstype, cfg.bootflags, &fstype) < 0)
+	if (mount_boot(bdev.node, BOOT_MNT, cfg.bootfstype, bdev.fstype, cfg.bootflags,
+		       load_bootfs_modules, NULL, &fstype) < 0)
 		fail_errno("mount boot device", bdev.node, errno);
 	log_info("%s mounted read-only on " BOOT_MNT " (%s%s%s)", bdev.node, fstype,
 		 mount_no_replay_option(fstype) ? ", " : "",

@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "modules.h"
+#include "blkid.h"
 #include "kabi.h"
 #include "log.h"
 #include "util.h"
@@ -57,7 +58,8 @@ int modules_load(const struct config *c, int (*present)(void *ctx), void *ctx,
 		for (i = 0; i < c->n_modules; i++) {
 			const struct module_spec *m = &c->modules[i];
 
-			if (m->storage_module != pass)
+			/* a boot filesystem's modules wait for its mount: modules_load_bootfs */
+			if (m->storage_module != pass || m->bootfs[0])
 				continue;
 			/* once the boot device is there, no more storage drivers:
 			 * the original init loads what the machine needs */
@@ -77,6 +79,27 @@ int modules_load(const struct config *c, int (*present)(void *ctx), void *ctx,
 			}
 			n->loaded++;
 		}
+	}
+	return 0;
+}
+
+int modules_load_bootfs(const struct config *c, const char *type,
+			const struct module_spec **failed, size_t *loaded)
+{
+	const char *t = mount_fstype(type);
+	size_t i;
+
+	*loaded = 0;
+	for (i = 0; i < c->n_modules; i++) {
+		const struct module_spec *m = &c->modules[i];
+
+		if (strcmp(m->bootfs, t) != 0)
+			continue;
+		if (load_one(m) < 0) {
+			*failed = m;
+			return -1;
+		}
+		(*loaded)++;
 	}
 	return 0;
 }

@@ -10,12 +10,17 @@ struct module_counts {
 };
 
 /* finit_module() each module in order, EEXIST counting as loaded: first the
- * plain ones, then the storage modules, each only while present(ctx) says the
+ * plain ones (not the boot filesystems'), then the storage modules, each only while present(ctx) says the
  * boot device is still missing. An optional module the kernel refuses is
  * logged and counted, nothing more. Returns 0 with the counts, or -1 with
  * *failed set to the module and errno set. */
 int modules_load(const struct config *c, int (*present)(void *ctx), void *ctx,
 		 const struct module_spec **failed, struct module_counts *n);
+/* finit_module() the boot filesystem modules for a mount as type (ext2 and
+ * ext3 mount as ext4), in order, EEXIST counting as loaded. Returns 0 with
+ * *loaded, or -1 with *failed and errno. */
+int modules_load_bootfs(const struct config *c, const char *type,
+			const struct module_spec **failed, size_t *loaded);
 /* Whether a module file name asks for in-kernel decompression. */
 int module_is_compressed(const char *path);
 

@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "mounts.h"
+#include "blkid.h"
 #include "kabi.h"
 #include "log.h"
 #include "util.h"
@@ -85,10 +86,10 @@ const char *mount_no_replay_option(const char *type)
 }
 
 int mount_boot(const char *dev, const char *target, const char *fstype,
-	       const char *probed, const char *flags, const char **used)
+	       const char *probed, const char *flags,
+	       void (*prepare)(const char *type, void *ctx), void *ctx, const char **used)
 {
 	char data[1024];
-	static const char *const fallback[] = { "ext4", "vfat", "xfs", "btrfs" };
 	const char *order[6];
 	size_t n = 0, i, j;
 	int first_err = 0;
@@ -97,18 +98,20 @@ int mount_boot(const char *dev, const char *target, const char *fstype,
 		order[n++] = fstype;
 	} else {
 		if (probed && probed[0])
-			order[n++] = (strncmp(probed, "ext", 3) == 0) ? "ext4" : probed;
-		for (i = 0; i < sizeof fallback / sizeof fallback[0]; i++) {
+			order[n++] = mount_fstype(probed);
+		for (i = 0; i < N_MOUNT_FSTYPES; i++) {
 			for (j = 0; j < n; j++)
-				if (strcmp(order[j], fallback[i]) == 0)
+				if (strcmp(order[j], mount_fstypes[i]) == 0)
 					break;
 			if (j == n)
-				order[n++] = fallback[i];
+				order[n++] = mount_fstypes[i];
 		}
 	}
 	for (i = 0; i < n; i++) {
 		const char *nr = mount_no_replay_option(order[i]);
 
+		if (prepare)
+			prepare(order[i], ctx);
 		if (snprintf(data, sizeof data, "%s%s%s", flags, flags[0] && nr ? "," : "",
 			     nr ? nr : "") >= (int)sizeof data) {
 			errno = E2BIG;

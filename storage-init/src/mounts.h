@@ -13,11 +13,13 @@ int mount_api_filesystems(const char **what);
 void ensure_std_fds(void);
 
 /* Mount the boot device read-only on target. fstype "auto" tries the
- * probed type first, then ext4, vfat, xfs, btrfs. flags (bootflags) get
- * the type's mount_no_replay_option. Returns 0 or -1 with errno; *used
- * gets the type that worked. */
+ * probed type first, then mount_fstypes. flags (bootflags) get the type's
+ * mount_no_replay_option. prepare(type, ctx) runs before each try (it loads
+ * the type's modules). Returns 0 or -1 with errno; *used gets the type that
+ * worked. */
 int mount_boot(const char *dev, const char *target, const char *fstype,
-	       const char *probed, const char *flags, const char **used);
+	       const char *probed, const char *flags,
+	       void (*prepare)(const char *type, void *ctx), void *ctx, const char **used);
 
 /* Is the filesystem at path a tmpfs or ramfs (statfs magic)? */
 int is_ram_fs(const char *path);

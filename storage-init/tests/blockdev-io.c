@@ -92,7 +92,7 @@ static int mount_boot_test(const char *dev, const char *dir)
 	if (ro_flag(dev) != 1)
 		rc = bad("BLKROGET after blockdev_hold_ro: not read-only", EINVAL);
 	/* mounted even so: blockdev.sh compares the image bytes afterwards */
-	if (mount_boot(dev, dir, "auto", "ext4", "", &used) < 0)
+	if (mount_boot(dev, dir, "auto", "ext4", "", NULL, NULL, &used) < 0)
 		return bad("mount_boot", errno);
 	if (umount2(dir, 0) < 0)
 		return bad("umount", errno);

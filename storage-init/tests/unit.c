@@ -150,6 +150,21 @@ static void test_config_repeats(void)
 	CHECK(!c.modules[1].storage_module);
 	CHECK_STR(c.modules[1].path, "/arch/sha256-ssse3.ko");
 	CHECK(parse("optional_module = sha.ko\n") < 0);
+	/* bootfs_module: TYPE PATH [params], waiting for a mount as TYPE */
+	CHECK(parse("module = /a.ko\nbootfs_module = ext4  /fs/jbd2.ko x=1\nbootfs_module=vfat /fs/fat.ko\n") == 0);
+	CHECK(c.n_modules == 3);
+	CHECK_STR(c.modules[0].bootfs, "");
+	CHECK_STR(c.modules[1].bootfs, "ext4");
+	CHECK_STR(c.modules[1].path, "/fs/jbd2.ko");
+	CHECK_STR(c.modules[1].params, "x=1");
+	CHECK_STR(c.modules[2].bootfs, "vfat");
+	CHECK(!c.modules[1].storage_module && !c.modules[1].optional_module);
+	CHECK(parse("bootfs_module = ext3 /fs/ext4.ko\n") < 0); /* ext3 mounts as ext4 */
+	CHECK(parse("bootfs_module = /fs/ext4.ko\n") < 0);
+	CHECK(parse("bootfs_module = ext4\n") < 0);
+	CHECK(parse("bootfs_module = ext4x /fs/ext4.ko\n") < 0);
+	CHECK_STR(mount_fstype("ext3"), "ext4");
+	CHECK_STR(mount_fstype("vfat"), "vfat");
 	c.boot[0] = 'x';
 	CHECK(parse("boot=/dev/vda\nimage=/i\nshim=\n") == 0);
 	CHECK(config_finish(&c, err, sizeof err) == 0);

@@ -31,6 +31,7 @@ export const CONFIGS: StorageInitConfig[] = [
   {
     ...BASE, boot: "LABEL=my boot", modules: [
       { path: "/lib/modules/k/a.ko" }, { path: "/lib/modules/k/virtio_blk.ko", storageModule: true }, { path: "/lib/modules/k/sha256-ssse3.ko", optionalModule: true },
+      { path: "/lib/modules/k/jbd2.ko", bootFs: "ext4" }, { path: "/lib/modules/k/fat.ko", params: "x=1", bootFs: "vfat" },
     ],
   },
   ...INTEGRITY.map((integrity) => ({ ...BASE, integrity })),

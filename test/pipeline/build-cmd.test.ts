@@ -95,7 +95,10 @@ test("build on the Debian initramfs: a valid small mini initramfs and an image f
     assert.deepEqual(conf.get("failure"), ["panic"]);
     assert.deepEqual(conf.get("shim"), ["/usr/sbin/run-init", "/usr/sbin/switch_root"]);
     // always-needed modules first, then the storage drivers storage-init skips once the boot device is there
-    assert.deepEqual(conf.get("module"), res.modules.filter((m) => !m.storageModule && !m.optionalModule).map((m) => m.path));
+    assert.deepEqual(conf.get("module"), res.modules.filter((m) => !m.storageModule && !m.optionalModule && !m.bootFs).map((m) => m.path));
+    // the boot filesystem's, loaded just before storage-init mounts /boot as that type
+    assert.deepEqual(conf.get("bootfs_module"), res.modules.filter((m) => m.bootFs).map((m) => `${m.bootFs} ${m.path}`));
+    assert.ok(res.modules.some((m) => m.name === "ext4" && m.bootFs === "ext4"));
     // the accelerated SHA-256 for dm-verity, which a CPU without SSSE3 refuses
     assert.deepEqual(conf.get("optional_module"), res.modules.filter((m) => m.optionalModule).map((m) => m.path));
     assert.deepEqual(res.modules.filter((m) => m.optionalModule).map((m) => m.name), ["sha256_ssse3"]);
@@ -112,7 +115,7 @@ test("build on the Debian initramfs: a valid small mini initramfs and an image f
     for (const [i, m] of res.modules.entries()) for (const d of m.needs) assert.ok(names.indexOf(d) >= 0 && names.indexOf(d) < i, `${d} before ${m.name}`);
     // storage-init itself accepts it
     const check = run(bin, ["--check-config", join(x, "etc/initoverlayfs.conf")]).stdout;
-    assert.equal(check.split("\n").filter((l) => /^(storage_|optional_)?module=/.test(l)).length, res.modules.length);
+    assert.equal(check.split("\n").filter((l) => /^(storage_|optional_|bootfs_)?module=/.test(l)).length, res.modules.length);
     assert.equal(check.split("\n").filter((l) => l.startsWith("optional_module=")).length, 1);
     assert.equal(check.split("\n").filter((l) => l.startsWith("storage_module=")).length, lazy.size);
     // and its manifest: every archive member, each module among them (what the boot keeps back)
@@ -149,7 +152,9 @@ test("build with --boot-fstype auto: every boot filesystem storage-init tries, a
     const conf = run("sh", ["-c", `zstd -dc '${join(dir, `initramfs-${KVER}.img`)}' | cpio -i --quiet --to-stdout etc/initoverlayfs.conf`]).stdout;
     for (const m of ["fs/ext4/ext4.ko", "fs/xfs/xfs.ko", "fs/btrfs/btrfs.ko", "fs/fat/vfat.ko", "fs/nls/nls_cp437.ko", "fs/nls/nls_ascii.ko"]) {
       assert.ok(listed.includes(`lib/modules/${KVER}/kernel/${m}`), m);
-      assert.ok(conf.includes(`module = /lib/modules/${KVER}/kernel/${m}\n`), m);
+      // each waits for a mount as its type
+      const type = m.includes("nls") || m.includes("fat") ? "vfat" : m.split("/")[1];
+      assert.ok(conf.includes(`bootfs_module = ${type} /lib/modules/${KVER}/kernel/${m}\n`), m);
     }
     assert.match(conf, /^boot = LABEL=boot$/m);
     // the default integrity: dm-verity, its modules from the host, the root hash printed above
@@ -261,7 +266,7 @@ test("build with xz modules: refused (exit 3) when the kernel cannot decompress 
     mkdirSync(x);
     run("sh", ["-c", `gzip -dc '${join(out, "initramfs-9.9.9.img")}' | cpio -idm --quiet`], { cwd: x });
     for (const [rel, data] of plain) assert.ok(readFileSync(join(x, "lib/modules/9.9.9", rel)).equals(data), rel);
-    assert.match(readFileSync(join(x, "etc/initoverlayfs.conf"), "latin1"), /^module = \/lib\/modules\/9\.9\.9\/kernel\/fs\/ext4\/ext4\.ko$/m);
+    assert.match(readFileSync(join(x, "etc/initoverlayfs.conf"), "latin1"), /^bootfs_module = ext4 \/lib\/modules\/9\.9\.9\/kernel\/fs\/ext4\/ext4\.ko$/m);
     assert.match(readFileSync(join(x, "etc/initoverlayfs.conf"), "latin1"), /^shim =$/m, "no switch-root program in this initramfs");
   }));
 

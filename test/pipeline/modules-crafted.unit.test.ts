@@ -199,6 +199,25 @@ test("default wants: storage drivers optional, a named boot fs required, vfat wi
   assert.deepEqual(vfatCompanions(parseKernelConfig('CONFIG_FAT_DEFAULT_CODEPAGE=850\nCONFIG_FAT_DEFAULT_IOCHARSET="iso8859-15"\n')), { required: ["nls_cp850", "nls_iso8859_15"], ifAvailable: [] });
 });
 
+test("boot filesystem modules wait for a mount as their type; what a driver or another type needs too loads first", () => {
+  const t = modTree([
+    "kernel/drivers/block/virtio_blk.ko: kernel/lib/crc16.ko", "kernel/lib/crc16.ko:", "kernel/lib/libcrc32c.ko:", "kernel/fs/mbcache.ko:",
+    "kernel/fs/ext4/ext4.ko: kernel/lib/crc16.ko kernel/fs/mbcache.ko", "kernel/fs/fat/fat.ko:", "kernel/fs/fat/vfat.ko: kernel/fs/fat/fat.ko",
+    "kernel/fs/nls/nls_cp437.ko:", "kernel/fs/xfs/xfs.ko: kernel/lib/libcrc32c.ko", "kernel/fs/btrfs/btrfs.ko: kernel/lib/libcrc32c.ko",
+    "kernel/drivers/block/loop.ko:", "kernel/fs/erofs/erofs.ko:", "kernel/fs/overlayfs/overlay.ko:",
+  ].join("\n"));
+  const sel = selectModules(t, KVER, { wants: buildWants({ arch: "x86-64", fstype: "auto" }) });
+  const rule = Object.fromEntries(sel.modules.map((m) => [m.name, m.bootFs ?? (m.storageModule ? "storage" : "always")]));
+  assert.deepEqual(rule, {
+    // crc16: the storage driver needs it too; libcrc32c: both xfs and btrfs
+    virtio_blk: "storage", crc16: "always", libcrc32c: "always", mbcache: "ext4", ext4: "ext4", fat: "vfat", vfat: "vfat", nls_cp437: "vfat",
+    xfs: "xfs", btrfs: "btrfs", loop: "always", erofs: "always", overlay: "always",
+  });
+  // a named ext3 /boot mounts as ext4: its modules are ext4's
+  const ext3 = selectModules(t, KVER, { wants: buildWants({ arch: "x86-64", fstype: "ext3", defaultStorage: false }) });
+  assert.deepEqual(ext3.modules.filter((m) => m.bootFs).map((m) => [m.name, m.bootFs]), [["mbcache", "ext4"], ["crc16", "ext4"], ["ext4", "ext4"]]);
+});
+
 test("boot = esp: efivarfs as an optional module, or nothing when it is built in", () => {
   const base = ["kernel/fs/fat/fat.ko:", "kernel/fs/fat/vfat.ko: kernel/fs/fat/fat.ko", "kernel/fs/nls/nls_cp437.ko:", "kernel/drivers/block/loop.ko:", "kernel/fs/erofs/erofs.ko:", "kernel/fs/overlayfs/overlay.ko:"];
   const wants = buildWants({ arch: "x86-64", fstype: "vfat", defaultStorage: false, efivars: true });

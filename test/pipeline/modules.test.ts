@@ -98,7 +98,9 @@ test("the Debian initramfs: default selection has the boot storage, filesystem a
   assert.deepEqual(names.filter((n) => cpu.has(n)), [], "no CPU-specific module");
   assert.ok(sel.skipped.some((s) => s.name === "crc32c_intel"));
   // modules the initramfs lacks come from the host, the rest from the initramfs
-  for (const m of sel.modules) assert.equal(m.source, ["vfat", "fat", "erofs", "overlay", "nls_cp437", "nls_ascii", "xxhash_generic"].includes(m.name) ? HOST : "initramfs", m.name);
+  for (const m of sel.modules) assert.equal(m.source, ["vfat", "fat", "erofs", "overlay", "nls_cp437", "nls_ascii", "xxhash_generic", "sha256_ssse3"].includes(m.name) ? HOST : "initramfs", m.name);
+  // Debian signs its modules with SHA-256: the accelerated one first, optional (SSSE3 at least)
+  assert.deepEqual([sel.modules[0].name, sel.modules[0].optionalModule], ["sha256_ssse3", true]);
   // the files are the initramfs's own bytes
   const ext4 = sel.modules.find((m) => m.name === "ext4")!;
   assert.ok(Buffer.from(ext4.node.content.read()).equals(readFileSync(join(extracted, "usr/lib/modules", KVER, ext4.path))));

@@ -1,7 +1,7 @@
 /** The whole config file as one typed value: what the build renders and `status` reads back. */
 import { ByteString } from "../../fs/tree.js";
 import { IntegrityConfig } from "./integrity.js";
-import { BootFstype, FailurePolicy, ModuleKey } from "./schema.js";
+import { BootFstype, FailurePolicy, ModuleKey, MountFstype } from "./schema.js";
 
 export interface ModuleSpec {
   /** absolute path inside the mini initramfs */
@@ -11,6 +11,8 @@ export interface ModuleSpec {
   storageModule?: boolean;
   /** the kernel may refuse it (a CPU-accelerated hash): logged, not fatal (`optional_module`) */
   optionalModule?: boolean;
+  /** loaded only before the boot partition is mounted as this type (`bootfs_module`) */
+  bootFs?: MountFstype;
 }
 
 export interface StorageInitConfig {
@@ -35,7 +37,7 @@ export interface StorageInitConfig {
   comment?: string;
 }
 
-/** The config key of a module's load rule (a storage driver is never also optional). */
+/** The config key of a module's load rule (one rule each: a storage driver is never also optional). */
 export function moduleKey(m: ModuleSpec): ModuleKey {
-  return m.storageModule ? "storage_module" : m.optionalModule ? "optional_module" : "module";
+  return m.bootFs ? "bootfs_module" : m.storageModule ? "storage_module" : m.optionalModule ? "optional_module" : "module";
 }

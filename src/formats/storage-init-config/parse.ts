@@ -6,7 +6,7 @@
 import { ByteString } from "../../fs/tree.js";
 import { ModuleSpec, StorageInitConfig } from "./config.js";
 import { parseIntegrity } from "./integrity.js";
-import { BOOT_FSTYPES, BUILD_DEFAULTS, DEFAULT_SHIMS, FAILURE_POLICIES, LIMITS, memberOf, MODULE_KEYS } from "./schema.js";
+import { BOOT_FSTYPES, BUILD_DEFAULTS, DEFAULT_SHIMS, FAILURE_POLICIES, LIMITS, memberOf, MODULE_KEYS, MOUNT_FSTYPES } from "./schema.js";
 import { ConfigEntry, ConfigKeys } from "./text.js";
 import { absolutePathProblem, bootSpecProblem, parseCount, SYSEXT_ROOTHASH_KEY, sysextRootHashProblem } from "./values.js";
 
@@ -52,13 +52,21 @@ export function configFromKeys(keys: ConfigKeys): StorageInitConfig {
         continue;
       }
       if (modules.length >= LIMITS.modules) at(`more than ${LIMITS.modules} modules`);
-      const p = e.value.split(/[ \t]+/)[0];
-      const params = text(e.key, e.value.slice(p.length).trim(), e);
+      // bootfs_module = TYPE PATH [params]
+      let rest = e.value;
+      let bootFs: ModuleSpec["bootFs"];
+      if (e.key === "bootfs_module") {
+        const t = rest.split(/[ \t]+/)[0];
+        bootFs = memberOf(MOUNT_FSTYPES, t) ?? at(`expected a type (${MOUNT_FSTYPES.join(", ")}) before the path, got ${JSON.stringify(t)}`);
+        rest = rest.slice(t.length).trimStart();
+      }
+      const p = rest.split(/[ \t]+/)[0];
+      const params = text(e.key, rest.slice(p.length).trim(), e);
       if (params.length > LIMITS.params) at(`module parameters longer than ${LIMITS.params} bytes`);
       modules.push({
         path: rawPath(e.key, p, e),
         ...(params ? { params } : {}),
-        ...(e.key === "storage_module" ? { storageModule: true } : e.key === "optional_module" ? { optionalModule: true } : {}),
+        ...(e.key === "storage_module" ? { storageModule: true } : e.key === "optional_module" ? { optionalModule: true } : bootFs ? { bootFs } : {}),
       });
     } else if (e.key === SYSEXT_ROOTHASH_KEY) {
       if (e.value === "") {

@@ -7,7 +7,7 @@ import { FormatError, UsageError } from "../../errors.js";
 import { ByteString, displayName, toByteString } from "../../fs/tree.js";
 import { moduleKey, StorageInitConfig } from "./config.js";
 import { IntegrityConfig, integrityEntries, parseIntegrity } from "./integrity.js";
-import { BOOT_FSTYPES, FAILURE_POLICIES, LIMITS } from "./schema.js";
+import { BOOT_FSTYPES, FAILURE_POLICIES, LIMITS, MOUNT_FSTYPES } from "./schema.js";
 import { ConfigKeys, quoteValue } from "./text.js";
 import { absolutePathProblem, bootSpecProblem, SYSEXT_ROOTHASH_KEY, sysextRootHashProblem, valueProblem } from "./values.js";
 
@@ -45,7 +45,8 @@ export function renderConfig(c: StorageInitConfig): ByteString {
   for (const m of c.modules) {
     if (!m.path.startsWith("/") || m.path.length > L.path || /\s/.test(m.path)) throw new UsageError(`module path unusable by storage-init: ${JSON.stringify(displayName(m.path))}`);
     if (m.params !== undefined && (b(m.params).length > L.params || /[\n\r\0"]/.test(m.params))) throw new UsageError(`module parameters unusable by storage-init: ${JSON.stringify(m.params)}`);
-    lines.push(`${moduleKey(m)} = ${m.path}${m.params ? " " + b(m.params) : ""}`);
+    if (m.bootFs !== undefined && !MOUNT_FSTYPES.includes(m.bootFs)) throw new UsageError(`module ${JSON.stringify(displayName(m.path))}: boot filesystem type ${JSON.stringify(m.bootFs)} is not one of ${MOUNT_FSTYPES.join(", ")}`);
+    lines.push(`${moduleKey(m)} = ${m.bootFs ? m.bootFs + " " : ""}${m.path}${m.params ? " " + b(m.params) : ""}`);
   }
   if (c.shims.length === 0) lines.push("shim =");
   for (const s of c.shims) {

@@ -63,6 +63,16 @@ export type FailurePolicy = (typeof FAILURE_POLICIES)[number];
 /** what storage-init's check_fstype accepts ("auto": try each it knows) */
 export const BOOT_FSTYPES = ["auto", "ext4", "ext3", "ext2", "vfat", "xfs", "btrfs"] as const;
 export type BootFstype = (typeof BOOT_FSTYPES)[number];
+/**
+ * The types storage-init mounts the boot partition as, in the order "auto" tries them after the
+ * probed one (mounts.c: fallback); ext2 and ext3 mount as ext4. A `bootfs_module` names one.
+ */
+export const MOUNT_FSTYPES = ["ext4", "vfat", "xfs", "btrfs"] as const;
+export type MountFstype = (typeof MOUNT_FSTYPES)[number];
+/** The type a boot filesystem type mounts as: its modules are that type's `bootfs_module`s. */
+export function mountFstype(t: Exclude<BootFstype, "auto">): MountFstype {
+  return t === "ext2" || t === "ext3" ? "ext4" : t;
+}
 
 export const INTEGRITY_MODES = ["none", "dm-verity", "fs-verity", "copy"] as const;
 export type IntegrityMode = (typeof INTEGRITY_MODES)[number];
@@ -87,8 +97,11 @@ export const VERITY_BLOCK_SIZE = 4096;
  *   optional_module needs a CPU or firmware feature (an accelerated hash; efivarfs, UEFI): the
  *                   kernel may refuse it, and the boot goes on (the generic hash runs; boot = esp
  *                   then says the variable cannot be read)
+ *   bootfs_module   `TYPE PATH`: a boot filesystem's module, loaded only before storage-init
+ *                   mounts the boot partition as TYPE (one of MOUNT_FSTYPES); a failure stops the
+ *                   boot. An ext4 /boot then never loads vfat, nor an ESP ext4.
  */
-export const MODULE_KEYS = ["module", "storage_module", "optional_module"] as const;
+export const MODULE_KEYS = ["module", "storage_module", "optional_module", "bootfs_module"] as const;
 export type ModuleKey = (typeof MODULE_KEYS)[number];
 
 /** The switch-root programs storage-init replaces when the file names none (config.c: default_shims). */

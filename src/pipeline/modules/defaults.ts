@@ -4,7 +4,7 @@
  */
 import { UsageError } from "../../errors.js";
 import { Arch } from "../../formats/elf/arch.js";
-import { BOOT_SPEC_ESP, BootFstype, EFIVARFS_MODULE } from "../../formats/storage-init-config/schema.js";
+import { BOOT_SPEC_ESP, BootFstype, EFIVARFS_MODULE, MOUNT_FSTYPES, MountFstype, mountFstype } from "../../formats/storage-init-config/schema.js";
 import { KernelConfig } from "../kernel.js";
 import { ModuleWant } from "./select.js";
 
@@ -49,7 +49,7 @@ export const FSTYPE_MODULE: Readonly<Record<Exclude<BootFstype, "auto">, string>
 };
 
 /** Every type storage-init's "auto" tries: what `--boot-fstype auto` asks for. */
-export const AUTO_FSTYPES: readonly Exclude<BootFstype, "auto">[] = ["ext4", "vfat", "xfs", "btrfs"];
+export const AUTO_FSTYPES: readonly Exclude<BootFstype, "auto">[] = MOUNT_FSTYPES;
 
 /**
  * With no type named and none found on the build machine: the usual /boot filesystems (ext4 on
@@ -150,8 +150,9 @@ export function buildWants(o: WantsOptions): ModuleWant[] {
   for (const name of o.add ?? []) wants.push({ name, why: "--add-modules" });
   // which of them drives the boot disk is unknown here: storage-init stops loading them once it is there
   if (o.defaultStorage !== false) for (const name of DEFAULT_STORAGE_MODULES[o.arch]) wants.push({ name, ifAvailable: true, storageModule: true, why: "storage driver" });
+  // each type's modules load only when storage-init mounts the boot partition as that type
   for (const fs of bootFsModules(o.fstype)) {
-    const w: ModuleWant = { name: fs.module, ifAvailable: fs.ifAvailable, why: "boot filesystem" };
+    const w: ModuleWant = { name: fs.module, ifAvailable: fs.ifAvailable, why: "boot filesystem", bootFs: fs.type };
     if (fs.module === "vfat") {
       const c = vfatCompanions(o.kernelConfig);
       w.with = [...c.required.map((name) => ({ name })), ...c.ifAvailable.map((name) => ({ name, ifAvailable: true }))];
@@ -166,10 +167,10 @@ export function buildWants(o: WantsOptions): ModuleWant[] {
 }
 
 /** One module for a named type (required); for "auto" every type, for none the default types, each if available. */
-export function bootFsModules(fstype?: string): { module: string; ifAvailable: boolean }[] {
-  if (fstype === undefined) return DEFAULT_FSTYPES.map((t) => ({ module: FSTYPE_MODULE[t], ifAvailable: true }));
-  if (fstype === "auto") return AUTO_FSTYPES.map((t) => ({ module: FSTYPE_MODULE[t], ifAvailable: true }));
-  const module = Object.hasOwn(FSTYPE_MODULE, fstype) ? FSTYPE_MODULE[fstype as keyof typeof FSTYPE_MODULE] : undefined;
-  if (!module) throw new UsageError(`--boot-fstype: expected auto, ${Object.keys(FSTYPE_MODULE).join(", ")}; got ${JSON.stringify(fstype)}`);
-  return [{ module, ifAvailable: false }];
+export function bootFsModules(fstype?: string): { type: MountFstype; module: string; ifAvailable: boolean }[] {
+  const one = (t: Exclude<BootFstype, "auto">, ifAvailable: boolean) => ({ type: mountFstype(t), module: FSTYPE_MODULE[t], ifAvailable });
+  if (fstype === undefined) return DEFAULT_FSTYPES.map((t) => one(t, true));
+  if (fstype === "auto") return AUTO_FSTYPES.map((t) => one(t, true));
+  if (!Object.hasOwn(FSTYPE_MODULE, fstype)) throw new UsageError(`--boot-fstype: expected auto, ${Object.keys(FSTYPE_MODULE).join(", ")}; got ${JSON.stringify(fstype)}`);
+  return [one(fstype as Exclude<BootFstype, "auto">, false)];
 }

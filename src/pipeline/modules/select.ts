@@ -11,6 +11,7 @@
  */
 import { FormatError, UnsupportedError, UsageError } from "../../errors.js";
 import { FileNode, FsTree } from "../../fs/tree.js";
+import { MountFstype } from "../../formats/storage-init-config/schema.js";
 import { configIsY, KernelConfig } from "../kernel.js";
 import { loadModuleIndex, matchAlias, ModuleEntry, ModuleIndex, ModuleSource, moduleFile } from "./index-files.js";
 import { ModuleCompression, normalizeAlias, normalizeModuleName } from "./names.js";
@@ -32,6 +33,9 @@ export interface ModuleWant {
   /** an optional module: the kernel may refuse it at boot (it needs a CPU feature) and
    * storage-init carries on; what it needs that nothing else needs is optional too */
   optionalModule?: boolean;
+  /** a boot filesystem's module: storage-init loads it, and what only it needs, just before it
+   * mounts the boot partition as this type */
+  bootFs?: MountFstype;
 }
 
 export interface ModuleRequest {
@@ -61,6 +65,8 @@ export interface SelectedModule {
   storageModule: boolean;
   /** needed only by optional-module wants: a refusal at boot is not an error */
   optionalModule: boolean;
+  /** needed only by this boot filesystem type's wants: loaded before a mount as that type */
+  bootFs?: MountFstype;
 }
 
 export interface ModuleSelection {
@@ -132,6 +138,8 @@ class Selector {
   private alwaysRoots: Ref[] = [];
   /** what each want that must load resolved to (not an optional module) */
   private requiredRoots: Ref[] = [];
+  /** what each boot filesystem type's wants resolved to */
+  private bootFsRoots = new Map<MountFstype, Ref[]>();
 
   constructor(private indexes: ModuleIndex[]) {}
 
@@ -197,26 +205,35 @@ class Selector {
         for (const x of refs.filter((x) => this.isCpuSpecific(x))) this.skip(x.entry.name, `CPU-specific provider of ${w.name}`);
         refs = refs.filter((x) => !this.isCpuSpecific(x));
       }
-      if (!w.storageModule) this.alwaysRoots.push(...refs);
+      if (w.bootFs) this.bootFsRoots.set(w.bootFs, [...(this.bootFsRoots.get(w.bootFs) ?? []), ...refs]);
+      else if (!w.storageModule) this.alwaysRoots.push(...refs);
       if (!w.optionalModule) this.requiredRoots.push(...refs);
       for (const ref of refs) {
         const why = w.why ?? "requested";
         this.visit(ref, normalizeModuleName(w.name) === ref.entry.name ? why : `${why} (${w.name})`);
       }
     }
-    for (const c of w.with ?? []) this.want({ why: `needed by ${w.name}`, storageModule: w.storageModule, optionalModule: w.optionalModule, ...c });
+    for (const c of w.with ?? []) this.want({ why: `needed by ${w.name}`, storageModule: w.storageModule, optionalModule: w.optionalModule, bootFs: w.bootFs, ...c });
   }
 
   /**
    * A module is a storage module only if no other want reaches it through dependencies or
    * softdeps; the others are closed under both, so loading them first keeps the order valid.
-   * Likewise it may fail only if no want that must load reaches it.
+   * Likewise it may fail only if no want that must load reaches it. A boot filesystem's module
+   * is one only one type's wants reach: what a storage driver or another type needs too is
+   * always loaded, so each type's set needs nothing loaded later.
    */
   markLoadKinds(): void {
     const always = this.reach(this.alwaysRoots), required = this.reach(this.requiredRoots);
+    const byType = [...this.bootFsRoots].map(([t, roots]) => [t, this.reach(roots)] as const);
+    const storage = this.reach(this.order.filter((m) => !always.has(m.name) && !byType.some(([, r]) => r.has(m.name))).map((m) => this.find(m.name)!));
     for (const m of this.order) {
-      m.storageModule = !always.has(m.name);
+      const types = byType.filter(([, r]) => r.has(m.name)).map(([t]) => t);
+      const bootFs = !always.has(m.name) && !storage.has(m.name) && types.length === 1 ? types[0] : undefined;
+      const loadedFirst = always.has(m.name) || (types.length > 0 && bootFs === undefined);
+      m.storageModule = !loadedFirst && !bootFs;
       m.optionalModule = !required.has(m.name);
+      if (bootFs) m.bootFs = bootFs;
     }
   }
 

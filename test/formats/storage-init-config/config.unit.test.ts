@@ -182,6 +182,11 @@ test("a bad module or shim line is reported at its own offset, not at the key's 
   assert.throws(() => parseConfig(text, "x.conf"), (e: unknown) => e instanceof FormatError && e.offset === text.indexOf("module = rel") && /module: must be an absolute path/.test(e.message));
   const shims = text.replace("module = rel/a.ko", "module = /a.ko");
   assert.throws(() => parseConfig(shims, "x.conf"), (e: unknown) => e instanceof FormatError && e.offset === shims.indexOf("shim = x"));
+  // bootfs_module: the type a mount uses comes first (ext3 mounts as ext4)
+  const fs = "boot = LABEL=b\nimage = /i.img\nbootfs_module = ext4 /jbd2.ko\nbootfs_module = ext3 /ext4.ko\n";
+  assert.throws(() => parseConfig(fs, "x.conf"), (e: unknown) => e instanceof FormatError && e.offset === fs.indexOf("bootfs_module = ext3") && /expected a type \(ext4, vfat, xfs, btrfs\) before the path, got "ext3"/.test(e.message));
+  assert.deepEqual(parseConfig(fs.replace("ext3", "vfat")).modules, [{ path: "/jbd2.ko", bootFs: "ext4" }, { path: "/ext4.ko", bootFs: "vfat" }]);
+  assert.throws(() => renderConfig({ ...parseConfig(fs.replace("ext3", "vfat")), modules: [{ path: "/a.ko", bootFs: "ext3" as "ext4" }] }), /boot filesystem type "ext3" is not one of/);
 });
 
 test("sysext_roothash: repeated, lower-cased, at most LIMITS.sysexts; a bad one is refused at its line, an empty one empties the list", () => {
