@@ -14,7 +14,7 @@
  * initramfs at that speed; no integrity round.
  *
  * --icount runs QEMU on its instruction clock (-icount shift=0: the phases count the guest's
- * instructions, not the shared host's load), --cpu MODEL (e.g. max: SHA-NI) for every boot;
+ * instructions, not the shared host's load), --cpu MODEL (e.g. max: AVX2; QEMU 7.2's TCG has no SHA-NI) for every boot;
  * --only-integrity skips the first two rounds.
  *
  *   node dist/bench/boot.js [--runs N] [--slow-bps N] [--no-integrity | --only-integrity] [--icount] [--cpu MODEL] [--arch arm64]

@@ -46,7 +46,7 @@ export interface SizeResult {
 
 export interface ScalingResult {
   kernel: string;
-  /** QEMU's -cpu model (qemu64: no SHA or AVX instructions; max: what QEMU can emulate, SHA-NI included) */
+  /** QEMU's -cpu model (qemu64: no SHA or AVX instructions; max: what QEMU can emulate, AVX2 included; QEMU 7.2's TCG has no SHA-NI) */
   cpu?: string;
   /** the guest's clock: "wall" (TCG at the host's speed and load) or "icount" (one instruction, one ns) */
   clock?: "wall" | "icount";

@@ -9,7 +9,7 @@
  *
  *   node dist/bench/scaling.js [--sizes 0,100,300] [--runs 5] [--memory 1024] [--no-min-memory]
  *                              [--quick] [--out bench/results] [--cpu MODEL] [--icount] [--slow-bps N]
- * --cpu: QEMU's CPU model for both (default qemu64; `max` has SHA-NI, as real x86-64 CPUs do).
+ * --cpu: QEMU's CPU model for both (default qemu64; `max` has AVX2, which the kernel's accelerated SHA-256 uses; QEMU 7.2's TCG has no SHA-NI).
  * --slow-bps N: both boots' disks read-throttled to N bytes/s (an SD card: 25000000), and the boot
  * loader's read of each initramfs at that speed counted in the table.
  * --icount: the guest's clock counts instructions (one per ns), not host time: the numbers hold

@@ -135,7 +135,7 @@ export function integrityWants(arch: Arch, integrity: WantsOptions["integrity"],
  * A kernel that signs its modules (CONFIG_MODULE_SIG) hashes each whole module file before it
  * loads it, with the fastest implementation of CONFIG_MODULE_SIG_HASH registered at that moment:
  * the generic C code, unless the accelerated one is loaded first. So it comes first, and every
- * module after it is checked faster (ext4.ko, 2 MB: 254 ms instead of 351 under TCG with SHA-NI);
+ * module after it is checked faster (ext4.ko, 2 MB: 254 ms instead of 351 under TCG with AVX2);
  * the original init's modules, loaded after the hand-over, too. The same module the integrity
  * mode asks for when it hashes with the same algorithm.
  */
