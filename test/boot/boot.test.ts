@@ -62,6 +62,10 @@ test("the pair boots to the test root with /boot on ext4; nothing stays pinned",
   // virtio_blk made the boot disk appear: the other storage drivers were not loaded
   assert.match(r.console, /initoverlayfs: \d+ module\(s\) loaded, \d+ storage module\(s\) not needed: the boot device is there/);
   assert.doesNotMatch(r.console, /usbcore: registered new/, "the USB stack was loaded for nothing");
+  // the mini initramfs has vfat's modules too: an ext4 /boot loads only ext4's, as it is mounted
+  assert.ok(pair.modules.some((m) => m.name === "vfat" && m.bootFs === "vfat"));
+  assert.match(r.console, /initoverlayfs: boot filesystem ext4: \d+ module\(s\) loaded/);
+  assert.deepEqual(rep.modules.filter((m) => /^(vfat|fat|nls_)/.test(m)), [], "vfat was loaded for an ext4 /boot");
   assert.deepEqual(rep.loopsBacked, [], `a loop device still holds the image\n${tail(r.console)}`);
   assert.equal(rep.bootMounted, false);
   // boot-report on this console: every phase, storage-init handed over, our shim marks the real root
@@ -78,6 +82,7 @@ test("the pair boots with /boot on vfat (boot device overridden on the kernel co
   const r = await boot({ initrd: pair.mini.path, disks: [root, bootVfat], append: `initoverlayfs.boot=UUID=${VFAT_ID}` });
   const rep = expectReachedCleanly(r, "pair/vfat");
   assert.match(r.console, new RegExp(`initoverlayfs: boot device UUID=${VFAT_ID} is /dev/vdb \\(vfat\\)`));
+  assert.match(r.console, /initoverlayfs: boot filesystem vfat: \d+ module\(s\) loaded/);
   assert.deepEqual(rep.loopsBacked, []);
   assert.equal(rep.bootMounted, false);
 });
