@@ -98,7 +98,7 @@ async function drain(gen: AsyncGenerator<Uint8Array, number, void>): Promise<voi
 const EROFS_HINTS = { hot: [[1024, 1152], [4096, 4352]] as [number, number][] };
 
 const CONFIG_TOKENS = [
-  "\n", " = ", "=", "\"", "#", "-", "boot", "image", "init", "timeout", "failure", "module", "storage_module", "optional_module",
+  "\n", " = ", "=", "\"", "#", "-", "boot", "image", "init", "timeout", "failure", "module", "storage_module", "optional_module", "bootfs_module",
   "shim", "bootfstype", "bootflags", "integrity", "digest", "verity_roothash", "verity_salt", "verity_hashalg", "verity_format",
   "verity_data_blocks", "verity_hash_offset", "verity_sig", "dm-verity", "fs-verity", "copy", "none", "sha256:", "sha512", "sha1",
   "UUID=", "LABEL=", "/dev/", "/lib/modules/x.ko", " a=b", "panic", "reboot", "shell", "ext4", "vfat",
