@@ -34,7 +34,6 @@ static int check_boot(const char *v, char *err, size_t errlen)
 	return -1;
 }
 
-
 static int check_fstype(const char *v, char *err, size_t errlen)
 {
 	static const char *const types[] = { "auto", "ext4", "ext3", "ext2", "vfat", "xfs", "btrfs" };

@@ -45,7 +45,6 @@ struct module_spec {
 	char bootfs[8];
 };
 
-
 /* A repeatable key holding absolute paths. */
 struct path_list {
 	size_t n;

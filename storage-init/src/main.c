@@ -1,6 +1,7 @@
 /* storage-init: PID 1 of the initoverlayfs mini initramfs. See README.md. */
 #define _GNU_SOURCE
 #include "args.h"
+#include "blkid.h"
 #include "blockdev.h"
 #include "cmdline.h"
 #include "config.h"
@@ -11,7 +12,6 @@
 #include "log.h"
 #include "manifest.h"
 #include "modules.h"
-#include "blkid.h"
 #include "mounts.h"
 #include "shims.h"
 #include "switchroot.h"

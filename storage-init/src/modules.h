@@ -10,9 +10,9 @@ struct module_counts {
 };
 
 /* finit_module() each module in order, EEXIST counting as loaded: first the
- * plain ones (not the boot filesystems'), then the storage modules, each only while present(ctx) says the
- * boot device is still missing. An optional module the kernel refuses is
- * logged and counted, nothing more. Returns 0 with the counts, or -1 with
+ * plain ones (not the boot filesystems'), then the storage modules, each
+ * only while present(ctx) says the boot device is still missing. An
+ * optional module the kernel refuses is logged and counted, nothing more. Returns 0 with the counts, or -1 with
  * *failed set to the module and errno set. */
 int modules_load(const struct config *c, int (*present)(void *ctx), void *ctx,
 		 const struct module_spec **failed, struct module_counts *n);
