@@ -13,7 +13,9 @@ import { FormatError } from "../errors.js";
 import { lz4CompressBound, lz4DecompressBlock } from "../formats/lz4/block.js";
 
 export const LZ4_LEGACY_MAGIC = 0x184c2102;
-const CHUNK_OUTPUT_MAX = 8 << 20;
+/** what one chunk decodes to at most, and what a writer puts in each */
+export const LZ4_LEGACY_CHUNK = 8 << 20;
+const CHUNK_OUTPUT_MAX = LZ4_LEGACY_CHUNK;
 const CHUNK_INPUT_MAX = lz4CompressBound(CHUNK_OUTPUT_MAX);
 /**
  * What a block of n bytes can decode to at most: a match-length extension byte adds 255 bytes out,

@@ -4,7 +4,7 @@
  * system needs (a boot partition findmnt cannot see, another failure policy...) goes here.
  *
  *   boot = UUID=...            boot_fstype = ext4      failure = panic|reboot|shell
- *   timeout = 10               init = /init            mini_compression = gzip|zstd|none
+ *   timeout = 10               init = /init            mini_compression = gzip|zstd|lz4|none
  *   add_modules = a,b          default_modules = yes|no
  *   integrity = dm-verity|fs-verity|copy|none (default dm-verity, as build)
  *   integrity_hash = sha256|...  sign_key = /path.pem  sign_cert = /path.pem (dm-verity root hash)

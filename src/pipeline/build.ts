@@ -304,6 +304,7 @@ interface MiniPlan {
 
 /** Everything the mini initramfs holds but the integrity setting, checked before anything is written. */
 async function planMini(o: BuildOptions, input: Input, kernel: Kernel): Promise<MiniPlan> {
+  checkMiniCompression(o.miniCompression ?? BUILD_DEFAULTS.miniCompression, kernel.config);
   requireInitramfsModules(input.tree, kernel.kver);
   const found: ModuleArch[] = [];
   for (const source of [initramfsModuleSource(input.tree, kernel.kver), ...kernel.extraSources]) {
@@ -372,6 +373,17 @@ export async function extensionRootHashes(given: readonly string[]): Promise<str
     if (!rootHashes.includes(r.rootHash)) rootHashes.push(r.rootHash);
   }
   return rootHashes;
+}
+
+/** The kernel option that lets the kernel unpack each kind of mini (gzip's is on in every kernel in practice). */
+const MINI_DECOMPRESSOR: Partial<Record<MiniCompression, string>> = { zstd: "CONFIG_RD_ZSTD", lz4: "CONFIG_RD_LZ4" };
+
+/** A mini the kernel cannot unpack would boot to a panic: refused when its config says so. */
+function checkMiniCompression(kind: MiniCompression, config: KernelConfig | undefined): void {
+  const option = MINI_DECOMPRESSOR[kind];
+  if (option && config && config.options.get(option) !== "y") {
+    throw new UsageError(`--mini-compression ${kind}: this kernel cannot unpack it (${option} is not set in ${config.source})`);
+  }
 }
 
 /** The modules for the boot filesystem, storage drivers, storage-init's mounts and the integrity mode. */

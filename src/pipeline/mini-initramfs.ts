@@ -5,6 +5,7 @@
  * (microcode, ACPI tables: initramfs/early.ts), carried first and unchanged.
  */
 import { gzipSync } from "node:zlib";
+import { compressLz4Legacy } from "../compression/lz4-native.js";
 import { compressZstd } from "../compression/zstd.js";
 import { UsageError } from "../errors.js";
 import { CONFIG_PATH, MANIFEST_PATH, MiniCompression, renderManifest } from "../formats/storage-init-config/index.js";
@@ -77,6 +78,8 @@ export async function compressArchive(cpio: Uint8Array, kind: MiniCompression): 
   switch (kind) {
     case "gzip": return gzipSync(cpio, { level: 6 }); // level 9: 10x slower for 0.5% smaller
     case "zstd": return compressZstd(cpio, ZSTD_LEVEL);
+    // LZ4HC: the largest of the three, the fastest for the kernel to unpack (CONFIG_RD_LZ4)
+    case "lz4": return compressLz4Legacy(cpio);
     case "none": return cpio;
   }
 }

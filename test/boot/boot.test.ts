@@ -7,7 +7,8 @@ import test, { after, before } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { gzipSync } from "node:zlib";
+import { gunzipSync, gzipSync } from "node:zlib";
+import { compressLz4Legacy } from "../../src/compression/lz4-native.js";
 import { join } from "node:path";
 import { buildPair, BuildResult } from "../../src/pipeline/build.js";
 import { readInitramfs } from "../../src/initramfs/read.js";
@@ -85,6 +86,16 @@ test("the pair boots with /boot on vfat (boot device overridden on the kernel co
   assert.match(r.console, /initoverlayfs: boot filesystem vfat: \d+ module\(s\) loaded/);
   assert.deepEqual(rep.loopsBacked, []);
   assert.equal(rep.bootMounted, false);
+});
+
+test("the pair boots with its mini initramfs in lz4 legacy frames (--mini-compression lz4), unpacked by the kernel", async () => {
+  // the same archive as the gzip mini, packed as build does for --mini-compression lz4
+  const lz4 = join(work, "mini-lz4.img");
+  writeFileSync(lz4, compressLz4Legacy(gunzipSync(readFileSync(pair.mini.path))));
+  const r = await boot({ initrd: lz4, disks: [root, bootExt4] });
+  expectReachedCleanly(r, "pair/lz4 mini");
+  assert.match(r.console, /Freeing initrd memory/);
+  assert.doesNotMatch(r.console, /Initramfs unpacking failed/, tail(r.console));
 });
 
 test("image missing: one clear line, then the VM stops", async () => {

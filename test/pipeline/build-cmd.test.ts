@@ -185,11 +185,15 @@ test("build: bad options and impossible requests fail with exit 2 and write noth
     storageInitBinary();
     const out = join(dir, "out");
     const base = ["build", "--initramfs", INITRD, "-o", out];
+    const noLz4 = join(dir, "no-lz4.config");
+    writeFileSync(noLz4, readFileSync(`/boot/config-${KVER}`, "latin1").replace(/^CONFIG_RD_LZ4=y$/m, "# CONFIG_RD_LZ4 is not set"));
     const cases: [string[], RegExp][] = [
       [[...base, "--boot", "UUID=not-hex"], /--boot: UUID must be hex digits and dashes/],
       [[...base, "--boot", "sda1"], /--boot: not a device spec/],
       [[...base, "--boot", "LABEL=x", "--storage-init", join(dir, "nope")], /storage-init binary not found at .*nope: run make -C storage-init/],
-      [[...base, "--boot", "LABEL=x", "--mini-compression", "lz4"], /--mini-compression: expected gzip, zstd, none/],
+      [[...base, "--boot", "LABEL=x", "--mini-compression", "xz"], /--mini-compression: expected gzip, zstd, lz4, none/],
+      // a kernel whose config cannot unpack it: refused before anything is written
+      [[...base, "--boot", "LABEL=x", "--mini-compression", "lz4", "--kernel-config", noLz4], /--mini-compression lz4: this kernel cannot unpack it \(CONFIG_RD_LZ4 is not set in .*no-lz4\.config\)/],
       [[...base, "--boot", "LABEL=x", "--boot-fstype", "ntfs"], /--boot-fstype: expected auto/],
       [[...base, "--boot", "LABEL=x", "--failure", "explode"], /--failure: expected panic, reboot, shell/],
       [[...base, "--boot", "LABEL=x", "--timeout", "soon"], /--timeout: expected a whole number/],

@@ -5,6 +5,7 @@
  */
 import test from "node:test";
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { gunzipSync } from "node:zlib";
 import { bytesContent, lookup } from "../../src/fs/tree.js";
 import { readInitramfs } from "../../src/initramfs/read.js";
@@ -53,6 +54,13 @@ test("every compression reads back with the kernel's unpack rules, byte for byte
     const con = lookup(tree, "dev/console");
     assert.ok(con?.kind === "chardev" && con.rdevMajor === 5 && con.rdevMinor === 1);
   }
+  // lz4's legacy frames as the lz4 tool writes them (`lz4 -l`): it reads ours back byte for byte
+  const { bytes } = await packMiniInitramfs(CONTENT, "lz4");
+  assert.deepEqual([...bytes.subarray(0, 4)], [0x02, 0x21, 0x4c, 0x18]);
+  const none = await packMiniInitramfs(CONTENT, "none");
+  const dec = spawnSync("lz4", ["-dc"], { input: bytes, maxBuffer: 1 << 28 });
+  assert.equal(dec.status, 0, dec.stderr.toString());
+  assert.ok(dec.stdout.equals(Buffer.from(none.bytes)), "lz4 -dc gives the cpio back");
 });
 
 test("the archive is reproducible, and a path added twice is refused", async () => {

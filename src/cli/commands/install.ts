@@ -30,7 +30,7 @@ function installCommand(): Command {
     .option("--timeout <seconds>", "how long storage-init waits for the boot device")
     .option("--cmdline <yes|no>", "no: storage-init ignores initoverlayfs.* on the kernel command line")
     .option("--add-modules <names>", "more modules for the mini initramfs (comma-separated, repeatable)", list)
-    .option("--mini-compression <kind>", "gzip, zstd or none")
+    .option("--mini-compression <kind>", MINI_COMPRESSIONS.join(", "))
     .option("--integrity <mode>", "what the mini initramfs checks the image against: dm-verity (default), fs-verity, copy or none (see build --help)")
     .option("--integrity-hash <alg>", "dm-verity tree or fs-verity digest hash")
     .option("--sign-key <pem>", "dm-verity: sign the root hash with this RSA key")

@@ -108,7 +108,7 @@ export type ModuleKey = (typeof MODULE_KEYS)[number];
 export const DEFAULT_SHIMS = ["/usr/sbin/run-init", "/usr/bin/run-init", "/usr/sbin/switch_root", "/sbin/switch_root"] as const;
 
 /** How the mini initramfs holding the config is compressed (gzip: every kernel unpacks it). */
-export const MINI_COMPRESSIONS = ["gzip", "zstd", "none"] as const;
+export const MINI_COMPRESSIONS = ["gzip", "zstd", "lz4", "none"] as const;
 export type MiniCompression = (typeof MINI_COMPRESSIONS)[number];
 
 /** What `build` and `install` write when not told otherwise; `--help` shows the same values. */
