@@ -13,6 +13,11 @@ import { FormatError } from "../errors.js";
 import { lz4CompressBound, lz4DecompressBlock } from "../formats/lz4/block.js";
 
 export const LZ4_LEGACY_MAGIC = 0x184c2102;
+/**
+ * A zero chunk size, which a writer puts after the last chunk when more may follow: the kernel's
+ * decoder (5.11 and later) and ours stop there, and the initramfs loop skips the zeros.
+ */
+export const LZ4_LEGACY_END_BYTES = 4;
 /** what one chunk decodes to at most, and what a writer puts in each */
 export const LZ4_LEGACY_CHUNK = 8 << 20;
 const CHUNK_OUTPUT_MAX = LZ4_LEGACY_CHUNK;

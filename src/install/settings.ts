@@ -4,7 +4,7 @@
  * system needs (a boot partition findmnt cannot see, another failure policy...) goes here.
  *
  *   boot = UUID=...            boot_fstype = ext4      failure = panic|reboot|shell
- *   timeout = 10               init = /init            mini_compression = gzip|zstd|lz4|none
+ *   timeout = 10               init = /init            mini_compression = auto|gzip|zstd|lz4|none
  *   add_modules = a,b          default_modules = yes|no
  *   integrity = dm-verity|fs-verity|copy|none (default dm-verity, as build)
  *   integrity_hash = sha256|...  sign_key = /path.pem  sign_cert = /path.pem (dm-verity root hash)
@@ -20,7 +20,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { FormatError } from "../errors.js";
 import { inRoot } from "../io/in-root.js";
 import {
-  absolutePathProblem, SYSEXT_ROOTHASH_KEY, sysextRootHashProblem, BOOT_FSTYPES, BootFstype, bootSpecProblem, FAILURE_POLICIES, FailurePolicy, IMAGE_FORMATS, ImageFormat, INTEGRITY_MODES, IntegrityMode, LIMITS, memberOf, MINI_COMPRESSIONS, MiniCompression, parseConfigText, parseCount,
+  absolutePathProblem, SYSEXT_ROOTHASH_KEY, sysextRootHashProblem, BOOT_FSTYPES, BootFstype, bootSpecProblem, FAILURE_POLICIES, FailurePolicy, IMAGE_FORMATS, ImageFormat, INTEGRITY_MODES, IntegrityMode, LIMITS, memberOf, MINI_COMPRESSION_CHOICES, MiniCompressionChoice, parseConfigText, parseCount,
 } from "../formats/storage-init-config/index.js";
 
 export interface InstallSettings {
@@ -29,7 +29,7 @@ export interface InstallSettings {
   failure?: FailurePolicy;
   timeout?: number;
   init?: string;
-  miniCompression?: MiniCompression;
+  miniCompression?: MiniCompressionChoice;
   addModules?: string[];
   defaultModules?: boolean;
   integrity?: IntegrityMode;
@@ -66,7 +66,7 @@ export function parseSettings(text: string, path = "install.conf"): InstallSetti
       case "failure": s.failure = oneOf(FAILURE_POLICIES); break;
       case "timeout": s.timeout = parseCount(v, LIMITS.timeout) ?? bad(`expected a whole number of seconds from 0 to ${LIMITS.timeout}`); break;
       case "init": s.init = valid(absolutePathProblem(v)); break;
-      case "mini_compression": s.miniCompression = oneOf(MINI_COMPRESSIONS); break;
+      case "mini_compression": s.miniCompression = oneOf(MINI_COMPRESSION_CHOICES); break;
       case "add_modules": s.addModules = v.split(",").map((x) => x.trim()).filter(Boolean); break;
       case "default_modules": if (v !== "yes" && v !== "no") bad("expected yes or no"); s.defaultModules = v === "yes"; break;
       case "integrity": s.integrity = oneOf(INTEGRITY_MODES); break;

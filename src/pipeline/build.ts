@@ -8,7 +8,7 @@ import { basename, dirname, join, resolve, sep } from "node:path";
 import { UsageError } from "../errors.js";
 import {
   absolutePathProblem, BOOT_SPEC_ESP, BootFstype, bootSpecProblem, BUILD_DEFAULTS, checked, defaultImagePath, FailurePolicy, FAILURE_POLICIES, IntegrityConfig,
-  MiniCompression, MINI_COMPRESSIONS, renderConfig, SYSEXT_CERT_PATH, SYSEXT_ROOTHASH_KEY, sysextRootHashProblem, VERITY_BLOCK_SIZE,
+  MiniCompression, MINI_COMPRESSION_CHOICES, MiniCompressionChoice, renderConfig, SYSEXT_CERT_PATH, SYSEXT_ROOTHASH_KEY, sysextRootHashProblem, VERITY_BLOCK_SIZE,
   LIMITS, MountFstype,
 } from "../formats/storage-init-config/index.js";
 import { bytesContent, displayName, FileContent, FsTree, Timestamp, toByteString, TreeStats, treeStats } from "../fs/tree.js";
@@ -25,6 +25,7 @@ import { formatUuid, loadCompressing, timestampFromEnv, writeImage } from "./con
 import { CompressionSettings, TreeCompressor, withCompressor } from "./compress-tree.js";
 import { checkKver, findInitramfs, findKernelConfig, findModulesDir, KernelConfig, readKernelConfig, runningKernel } from "./kernel.js";
 import { packMiniInitramfs } from "./mini-initramfs.js";
+import { chooseMiniCompression } from "./mini-compression.js";
 import { decompressModule } from "./modules/decompress.js";
 import { probeBootFstype } from "./probe-boot.js";
 import { AUTO_FSTYPES, bootFsModules, buildWants, DEFAULT_FSTYPES, FSTYPE_MODULE } from "./modules/defaults.js";
@@ -53,7 +54,7 @@ export interface BuildOptions {
   arch?: Arch;
   /** default: this package's storage-init for the kernel's architecture (storageInitPath) */
   storageInit?: string;
-  miniCompression?: MiniCompression;
+  miniCompression?: MiniCompressionChoice;
   addModules?: string[];
   /** the default storage driver set (default true) */
   defaultModules?: boolean;
@@ -172,8 +173,8 @@ export function checkBuildOptions(o: BuildOptions): void {
   if (o.bootFstype !== undefined) bootFsModules(o.bootFstype);
   if (o.init !== undefined) checked("--init", o.init, absolutePathProblem(o.init));
   if (o.imagePath !== undefined) checked("--image-path", o.imagePath, absolutePathProblem(o.imagePath));
-  if (o.miniCompression !== undefined && !MINI_COMPRESSIONS.includes(o.miniCompression)) {
-    throw new UsageError(`--mini-compression: expected ${MINI_COMPRESSIONS.join(", ")}, got ${JSON.stringify(o.miniCompression)}`);
+  if (o.miniCompression !== undefined && !MINI_COMPRESSION_CHOICES.includes(o.miniCompression)) {
+    throw new UsageError(`--mini-compression: expected ${MINI_COMPRESSION_CHOICES.join(", ")}, got ${JSON.stringify(o.miniCompression)}`);
   }
   if (o.failure !== undefined && !FAILURE_POLICIES.includes(o.failure)) {
     throw new UsageError(`--failure: expected ${FAILURE_POLICIES.join(", ")}, got ${JSON.stringify(o.failure)}`);
@@ -299,12 +300,13 @@ interface MiniPlan {
   shims: string[];
   /** renders the config once the image's integrity setting is known */
   configFor: (integrity?: IntegrityConfig) => string;
+  compression: MiniCompression;
   seconds: number;
 }
 
 /** Everything the mini initramfs holds but the integrity setting, checked before anything is written. */
 async function planMini(o: BuildOptions, input: Input, kernel: Kernel): Promise<MiniPlan> {
-  checkMiniCompression(o.miniCompression ?? BUILD_DEFAULTS.miniCompression, kernel.config);
+  const compression = chooseMiniCompression(o.miniCompression ?? BUILD_DEFAULTS.miniCompression, kernel);
   requireInitramfsModules(input.tree, kernel.kver);
   const found: ModuleArch[] = [];
   for (const source of [initramfsModuleSource(input.tree, kernel.kver), ...kernel.extraSources]) {
@@ -334,7 +336,7 @@ async function planMini(o: BuildOptions, input: Input, kernel: Kernel): Promise<
     ...(sysext.rootHashes.length ? { sysextRootHashes: sysext.rootHashes } : {}),
   });
   configFor(); // refuses a config storage-init would refuse before anything is written
-  return { arch, storageInit, storageInitPath, selection, files, sysextFiles: sysext.files, modules, shims, configFor, seconds: clock() - t };
+  return { arch, storageInit, storageInitPath, selection, files, sysextFiles: sysext.files, modules, shims, configFor, compression, seconds: clock() - t };
 }
 
 /**
@@ -373,17 +375,6 @@ export async function extensionRootHashes(given: readonly string[]): Promise<str
     if (!rootHashes.includes(r.rootHash)) rootHashes.push(r.rootHash);
   }
   return rootHashes;
-}
-
-/** The kernel option that lets the kernel unpack each kind of mini (gzip's is on in every kernel in practice). */
-const MINI_DECOMPRESSOR: Partial<Record<MiniCompression, string>> = { zstd: "CONFIG_RD_ZSTD", lz4: "CONFIG_RD_LZ4" };
-
-/** A mini the kernel cannot unpack would boot to a panic: refused when its config says so. */
-function checkMiniCompression(kind: MiniCompression, config: KernelConfig | undefined): void {
-  const option = MINI_DECOMPRESSOR[kind];
-  if (option && config && config.options.get(option) !== "y") {
-    throw new UsageError(`--mini-compression ${kind}: this kernel cannot unpack it (${option} is not set in ${config.source})`);
-  }
 }
 
 /** The modules for the boot filesystem, storage drivers, storage-init's mounts and the integrity mode. */
@@ -458,7 +449,7 @@ async function writePair(o: BuildOptions, kver: string, input: Input, mini: Mini
   for (const out of [imageOut, miniOut]) {
     if (sameFile(out, input.path)) throw new UsageError(`${out} is the input initramfs: choose another --output-dir`);
   }
-  const compression = o.miniCompression ?? BUILD_DEFAULTS.miniCompression;
+  const compression = mini.compression;
   const timestamp = o.timestamp ?? timestampFromEnv();
   mkdirSync(input.outDir, { recursive: true });
   // the image holds every file of the original: both outputs are at most as readable as it is

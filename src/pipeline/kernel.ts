@@ -70,6 +70,14 @@ export function readKernelConfig(path: string): KernelConfig {
   return parseKernelConfig(readFileSync(path, "utf8"), path);
 }
 
+/** Whether release `kver` ("6.1.0-57-amd64") is `major.minor` or later; undefined when it does not start with its numbers. */
+export function kernelAtLeast(kver: string, major: number, minor: number): boolean | undefined {
+  const m = /^(\d+)\.(\d+)(?:[.+~_-]|$)/.exec(kver);
+  if (!m) return undefined;
+  const [a, b] = [Number(m[1]), Number(m[2])];
+  return a > major || (a === major && b >= minor);
+}
+
 /** Whether a bool/tristate option is built in; a missing option is off, as in Kconfig. */
 export function configIsY(config: KernelConfig, name: string): boolean {
   return config.options.get(name) === "y";

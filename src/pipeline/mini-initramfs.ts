@@ -5,6 +5,7 @@
  * (microcode, ACPI tables: initramfs/early.ts), carried first and unchanged.
  */
 import { gzipSync } from "node:zlib";
+import { LZ4_LEGACY_END_BYTES } from "../compression/lz4-legacy.js";
 import { compressLz4Legacy } from "../compression/lz4-native.js";
 import { compressZstd } from "../compression/zstd.js";
 import { UsageError } from "../errors.js";
@@ -73,13 +74,14 @@ export function miniInitramfsTree(c: MiniInitramfsContent): FsTree {
  */
 const ZSTD_LEVEL = 3;
 
-/** gzip is the default: every kernel can unpack it (CONFIG_RD_GZIP is always on in practice). */
+/** The kinds build chooses from (auto: see chooseMiniCompression in build.ts). */
 export async function compressArchive(cpio: Uint8Array, kind: MiniCompression): Promise<Uint8Array> {
   switch (kind) {
     case "gzip": return gzipSync(cpio, { level: 6 }); // level 9: 10x slower for 0.5% smaller
     case "zstd": return compressZstd(cpio, ZSTD_LEVEL);
-    // LZ4HC: the largest of the three, the fastest for the kernel to unpack (CONFIG_RD_LZ4)
-    case "lz4": return compressLz4Legacy(cpio);
+    // LZ4HC: the largest of the three, the fastest for the kernel to unpack (CONFIG_RD_LZ4); ended,
+    // so that an archive the boot loader appends (at any multiple of 4) is not read as a chunk
+    case "lz4": return Buffer.concat([compressLz4Legacy(cpio), new Uint8Array(LZ4_LEGACY_END_BYTES)]);
     case "none": return cpio;
   }
 }

@@ -7,8 +7,7 @@ import test, { after, before } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { gunzipSync, gzipSync } from "node:zlib";
-import { compressLz4Legacy } from "../../src/compression/lz4-native.js";
+import { gzipSync } from "node:zlib";
 import { join } from "node:path";
 import { buildPair, BuildResult } from "../../src/pipeline/build.js";
 import { readInitramfs } from "../../src/initramfs/read.js";
@@ -17,6 +16,7 @@ import { bytesContent, FsNode, lookup, newDir, newTree } from "../../src/fs/tree
 import { makeTempDir, removeDir } from "../helpers/tmp.js";
 import { buildBootReport, parseKernelLog } from "../../src/formats/boot-log/index.js";
 import { boot, KVER, makeBootDisk, makeRootDisk, rootReport, STOCK_INITRD, tail } from "./vm.js";
+import { miniCpio } from "../helpers/initrd.js";
 
 const BOOT_UUID = "5a1e0b7e-0000-4000-8000-b00770000001";
 const VFAT_ID = "B007-0FA7";
@@ -88,14 +88,41 @@ test("the pair boots with /boot on vfat (boot device overridden on the kernel co
   assert.equal(rep.bootMounted, false);
 });
 
-test("the pair boots with its mini initramfs in lz4 legacy frames (--mini-compression lz4), unpacked by the kernel", async () => {
-  // the same archive as the gzip mini, packed as build does for --mini-compression lz4
-  const lz4 = join(work, "mini-lz4.img");
-  writeFileSync(lz4, compressLz4Legacy(gunzipSync(readFileSync(pair.mini.path))));
-  const r = await boot({ initrd: lz4, disks: [root, bootExt4] });
-  expectReachedCleanly(r, "pair/lz4 mini");
-  assert.match(r.console, /Freeing initrd memory/);
-  assert.doesNotMatch(r.console, /Initramfs unpacking failed/, tail(r.console));
+/** What a boot loader might append: a file initramfs-tools' init sources (conf/conf.d/*), which says it ran. */
+const APPENDED_SEEN = /^IOFS-APPENDED-SEEN$/m;
+function markerTree() {
+  const t = newTree();
+  const m = { perm: 0o755, uid: 0, gid: 0, mtime: { sec: 0, nsec: 0 }, xattrs: new Map() };
+  const confd = newDir(m);
+  const conf = newDir(m);
+  t.root.entries.set("conf", conf);
+  conf.entries.set("conf.d", confd);
+  confd.entries.set("zz-iofs-appended", { kind: "file", content: bytesContent(Buffer.from("echo IOFS-APPENDED-SEEN\n")), ...m, perm: 0o644 });
+  return t;
+}
+
+test("the mini initramfs: lz4 by default for this kernel, ended so that an appended archive unpacks; gzip, the fallback, boots too", async () => {
+  // the default pair above: LZ4HC legacy frames the kernel unpacks (boot test 1 reached the root with it)
+  assert.equal(pair.mini.compression, "lz4");
+  const cpio = miniCpio(readFileSync(pair.mini.path));
+  // the same archive as gzip, as build packs it where lz4 is not known to work, with an archive
+  // appended after each (unpadded: the lz4 mini's own end must stop the kernel's lz4 decoder)
+  const extra = gzipSync(treeToCpio(markerTree()));
+  for (const [name, mini] of [["gzip", gzipSync(cpio)], ["lz4", readFileSync(pair.mini.path)]] as const) {
+    const file = join(work, `mini-${name}-appended.img`);
+    writeFileSync(file, Buffer.concat([mini, extra]));
+    const r = await boot({ initrd: file, disks: [root, bootExt4] });
+    expectReachedCleanly(r, `pair/${name} mini + appended archive`);
+    assert.match(r.console, /Freeing initrd memory/);
+    assert.doesNotMatch(r.console, /Initramfs unpacking failed/, tail(r.console));
+    assert.match(r.console, APPENDED_SEEN, `${name}: the appended archive's file reached the original init`);
+  }
+  // without that end the kernel decodes the gzip header as one more lz4 chunk: the archive is lost
+  const unended = join(work, "mini-lz4-unended-appended.img");
+  writeFileSync(unended, Buffer.concat([readFileSync(pair.mini.path).subarray(0, -4), extra]));
+  const u = await boot({ initrd: unended, disks: [root, bootExt4] });
+  assert.match(u.console, /Initramfs unpacking failed/, tail(u.console));
+  assert.doesNotMatch(u.console, APPENDED_SEEN);
 });
 
 test("image missing: one clear line, then the VM stops", async () => {

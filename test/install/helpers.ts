@@ -11,6 +11,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { join } from "node:path";
 import { cpioOf } from "../helpers/fixtures.js";
 import { CLI } from "../helpers/cli.js";
+import { miniCpio } from "../helpers/initrd.js";
 import { KVER } from "../helpers/kernel.js";
 import { prng } from "../helpers/prng.js";
 import { run } from "../helpers/run.js";
@@ -162,7 +163,9 @@ export function cliEnv(args: string[], env: Record<string, string> = {}): CliRun
 /** The mini initramfs's config as cpio reads it (gzip or uncompressed archives), or undefined for an archive without it. */
 export function miniConfig(path: string): Map<string, string> | undefined {
   const bytes = readFileSync(path);
-  const cpioBytes = bytes[0] === 0x1f && bytes[1] === 0x8b ? spawnSync("gzip", ["-dc"], { input: bytes, maxBuffer: 1 << 30 }).stdout : bytes;
+  // our minis are gzip, lz4 or none; anything else (an original) is read as it is and has no config
+  const ours = (bytes[0] === 0x1f && bytes[1] === 0x8b) || (bytes.length >= 4 && bytes.readUInt32LE(0) === 0x184c2102);
+  const cpioBytes = ours ? miniCpio(bytes) : bytes;
   const r = spawnSync("cpio", ["-i", "--quiet", "--to-stdout", "etc/initoverlayfs.conf"], { input: cpioBytes, maxBuffer: 1 << 30 });
   const text = r.stdout.toString("latin1");
   if (!text.includes("image")) return undefined;

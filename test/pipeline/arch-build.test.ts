@@ -9,12 +9,13 @@ import test from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { gunzipSync, gzipSync } from "node:zlib";
+import { gzipSync } from "node:zlib";
 import { ARCH_INFO } from "../../src/formats/elf/arch.js";
 import { describeElf, readElfIdent } from "../../src/formats/elf/elf.js";
 import { BuildResult } from "../../src/pipeline/build.js";
 import { cli } from "../helpers/cli.js";
 import { cpioOf } from "../helpers/fixtures.js";
+import { miniCpio } from "../helpers/initrd.js";
 import { KVER } from "../helpers/kernel.js";
 import { run } from "../helpers/run.js";
 import { storageInitBinary } from "../helpers/storage-init.js";
@@ -63,7 +64,7 @@ function arm64Initramfs(dir: string, opts: { modules?: boolean } = {}): string {
 }
 
 const conf = (mini: string) => {
-  const x = gunzipSync(readFileSync(mini));
+  const x = miniCpio(readFileSync(mini));
   return { archive: x, text: run("cpio", ["-i", "--quiet", "--to-stdout", "etc/initoverlayfs.conf"], { input: x }).stdout };
 };
 

@@ -8,7 +8,6 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { gunzipSync } from "node:zlib";
 import { diffTrees } from "../../src/fs/compare.js";
 import { readInitramfs } from "../../src/initramfs/read.js";
 import { readDirTree } from "../../src/io/dir-reader.js";
@@ -61,17 +60,21 @@ test("build on the Debian initramfs: a valid small mini initramfs and an image f
     assert.equal(res.mini.bytes, miniSize);
     assert.ok(miniSize < origSize / 10, `mini ${miniSize} bytes is not < 10% of ${origSize}`);
 
-    // a gzip'd newc archive cpio lists: /init, the config, every module
+    // for this kernel (6.1, CONFIG_RD_LZ4=y) LZ4HC in legacy frames, ended by a zero chunk size,
+    // around a newc archive cpio lists: /init, the config, every module
+    assert.equal(res.mini.compression, "lz4");
     const miniBytes = readFileSync(mini);
-    assert.deepEqual([...miniBytes.subarray(0, 2)], [0x1f, 0x8b]);
-    const listed = run("cpio", ["-t", "--quiet"], { input: gunzipSync(miniBytes) }).stdout.trim().split("\n");
+    assert.deepEqual([...miniBytes.subarray(0, 4)], [0x02, 0x21, 0x4c, 0x18]);
+    assert.deepEqual([...miniBytes.subarray(-4)], [0, 0, 0, 0]);
+    const miniCpio = spawnSync("lz4", ["-dc"], { input: miniBytes.subarray(0, -4), maxBuffer: 1 << 28 }).stdout;
+    const listed = run("cpio", ["-t", "--quiet"], { input: miniCpio }).stdout.trim().split("\n");
     for (const p of ["init", "etc/initoverlayfs.conf", "dev/console", ...res.modules.map((m) => m.path.slice(1))]) assert.ok(listed.includes(p), `${p} not in the archive`);
     assert.equal(listed.filter((p) => p.endsWith(".ko")).length, res.modules.length);
 
     // extracted: /init is storage-init, the modules are the original bytes
     const x = join(work, "mini");
     mkdirSync(x);
-    run("sh", ["-c", `gzip -dc '${mini}' | cpio -idm --quiet`], { cwd: x });
+    run("cpio", ["-idm", "--quiet"], { cwd: x, input: miniCpio });
     assert.ok(readFileSync(join(x, "init")).equals(readFileSync(bin)));
     assert.equal(statSync(join(x, "init")).mode & 0o777, 0o755);
     const orig = join(work, "orig");
@@ -175,6 +178,11 @@ test("build with --boot-fstype auto: every boot filesystem storage-init tries, a
     const names = j.modules.map((m: { name: string }) => m.name);
     assert.ok(names.includes("ext4") && names.includes("vfat"));
     assert.ok(!names.includes("xfs") && !names.includes("btrfs"), names.join(" "));
+    // the default mini compression: lz4 for this kernel (6.1, CONFIG_RD_LZ4=y), ended by a zero chunk size
+    assert.equal(j.mini.compression, "lz4");
+    const dmini = readFileSync(join(dflt, `initramfs-${KVER}.img`));
+    assert.deepEqual([...dmini.subarray(0, 4)], [0x02, 0x21, 0x4c, 0x18]);
+    assert.deepEqual([...dmini.subarray(-4)], [0, 0, 0, 0]);
     assert.match(conf, /^timeout = 30$/m);
     assert.match(conf, /^failure = shell$/m);
     assert.match(conf, /^init = \/sbin\/init$/m);
@@ -191,7 +199,7 @@ test("build: bad options and impossible requests fail with exit 2 and write noth
       [[...base, "--boot", "UUID=not-hex"], /--boot: UUID must be hex digits and dashes/],
       [[...base, "--boot", "sda1"], /--boot: not a device spec/],
       [[...base, "--boot", "LABEL=x", "--storage-init", join(dir, "nope")], /storage-init binary not found at .*nope: run make -C storage-init/],
-      [[...base, "--boot", "LABEL=x", "--mini-compression", "xz"], /--mini-compression: expected gzip, zstd, lz4, none/],
+      [[...base, "--boot", "LABEL=x", "--mini-compression", "xz"], /--mini-compression: expected auto, gzip, zstd, lz4, none/],
       // a kernel whose config cannot unpack it: refused before anything is written
       [[...base, "--boot", "LABEL=x", "--mini-compression", "lz4", "--kernel-config", noLz4], /--mini-compression lz4: this kernel cannot unpack it \(CONFIG_RD_LZ4 is not set in .*no-lz4\.config\)/],
       [[...base, "--boot", "LABEL=x", "--boot-fstype", "ntfs"], /--boot-fstype: expected auto/],

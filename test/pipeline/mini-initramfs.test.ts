@@ -6,9 +6,10 @@
 import test from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { gunzipSync } from "node:zlib";
+import { gunzipSync, gzipSync } from "node:zlib";
 import { bytesContent, lookup } from "../../src/fs/tree.js";
 import { readInitramfs } from "../../src/initramfs/read.js";
+import { CpioWriter } from "../../src/formats/cpio/writer.js";
 import { CONFIG_PATH, MANIFEST_PATH, MINI_COMPRESSIONS, renderConfig } from "../../src/formats/storage-init-config/index.js";
 import { BASE } from "../helpers/storage-init-configs.js";
 import { miniInitramfsTree, packMiniInitramfs } from "../../src/pipeline/mini-initramfs.js";
@@ -54,13 +55,27 @@ test("every compression reads back with the kernel's unpack rules, byte for byte
     const con = lookup(tree, "dev/console");
     assert.ok(con?.kind === "chardev" && con.rdevMajor === 5 && con.rdevMinor === 1);
   }
-  // lz4's legacy frames as the lz4 tool writes them (`lz4 -l`): it reads ours back byte for byte
+  // lz4's legacy frames as the lz4 tool writes them (`lz4 -l`): it reads ours back byte for byte.
+  // Then the end, a zero chunk size, which the lz4 tool does not know (it calls it corrupt).
   const { bytes } = await packMiniInitramfs(CONTENT, "lz4");
   assert.deepEqual([...bytes.subarray(0, 4)], [0x02, 0x21, 0x4c, 0x18]);
+  assert.deepEqual([...bytes.subarray(-4)], [0, 0, 0, 0], "ended by a zero chunk size");
   const none = await packMiniInitramfs(CONTENT, "none");
-  const dec = spawnSync("lz4", ["-dc"], { input: bytes, maxBuffer: 1 << 28 });
+  const dec = spawnSync("lz4", ["-dc"], { input: bytes.subarray(0, -4), maxBuffer: 1 << 28 });
   assert.equal(dec.status, 0, dec.stderr.toString());
   assert.ok(dec.stdout.equals(Buffer.from(none.bytes)), "lz4 -dc gives the cpio back");
+});
+
+test("an archive appended after an lz4 mini (as a boot loader appends, no padding) is read as the next one", async () => {
+  const { bytes } = await packMiniInitramfs(CONTENT, "lz4");
+  const extra = gzipSync(new CpioWriter().add({ name: "appended", mode: 0o100644, data: Buffer.from("late\n") }).trailer().bytes());
+  const { tree, segments } = await readInitramfs(Buffer.concat([bytes, extra]));
+  assert.deepEqual(segments.map((s) => s.compression), ["lz4", "gzip"]);
+  const f = lookup(tree, "appended");
+  assert.ok(f?.kind === "file" && Buffer.from(f.content.read()).toString() === "late\n");
+  assert.ok(lookup(tree, CONFIG_PATH), "the mini's own files stay");
+  // without the end, the gzip header would be read as a chunk size, as the kernel reads it
+  await assert.rejects(readInitramfs(Buffer.concat([bytes.subarray(0, -4), extra])), /lz4/);
 });
 
 test("the archive is reproducible, and a path added twice is refused", async () => {

@@ -3,7 +3,7 @@ import type { BuildResult } from "../../pipeline/build.js";
 import { UsageError } from "../../errors.js";
 import { DEFAULT_MAX_UNPACKED } from "../../initramfs/limits.js";
 import {
-  BOOT_FSTYPES, BUILD_DEFAULTS, FAILURE_POLICIES, IMAGE_FORMATS, INTEGRITY_MODES, MINI_COMPRESSIONS,
+  BOOT_FSTYPES, BUILD_DEFAULTS, FAILURE_POLICIES, IMAGE_FORMATS, INTEGRITY_MODES, MINI_COMPRESSION_CHOICES,
 } from "../../formats/storage-init-config/schema.js";
 import type { IntegrityConfig } from "../../formats/storage-init-config/integrity.js";
 import { bytes, describeEarly } from "../format.js";
@@ -35,7 +35,7 @@ export function buildCommand(): Command {
     .option("--no-host-modules", "take modules from the initramfs only")
     .option("--kernel-config <file>", "the kernel's .config (default /boot/config-KVER)")
     .option("--decompress-modules", "store compressed modules decompressed (no CONFIG_MODULE_DECOMPRESS needed)")
-    .option("--mini-compression <kind>", MINI_COMPRESSIONS.join(", "), BUILD_DEFAULTS.miniCompression)
+    .option("--mini-compression <kind>", MINI_COMPRESSION_CHOICES.join(", "), BUILD_DEFAULTS.miniCompression)
     .option("--arch <arch>", `the kernel's architecture, ${ARCHES.join(" or ")} (default: what its modules are built for; needed only for a kernel without modules)`)
     .option("--storage-init <file>", "the storage-init binary (default: this package's, storage-init/build/ARCH/storage-init, for the kernel's architecture)")
     .option("--timestamp <epoch>", "fixed mtime for every inode of both outputs (default: $SOURCE_DATE_EPOCH if set)")
@@ -61,7 +61,7 @@ export function buildCommand(): Command {
         r = await buildPair({
           initramfs: o.initramfs, kver: o.kver, boot: o.boot, bootFstype: optionalOneOf("--boot-fstype", o.bootFstype, BOOT_FSTYPES), bootFlags: o.bootFlags,
           outputDir: o.outputDir, allowBoot: !!o.allowBoot, arch: optionalOneOf("--arch", o.arch, ARCHES), storageInit: o.storageInit,
-          miniCompression: oneOf("--mini-compression", o.miniCompression, MINI_COMPRESSIONS), addModules: o.addModules, defaultModules: o.defaultModules,
+          miniCompression: oneOf("--mini-compression", o.miniCompression, MINI_COMPRESSION_CHOICES), addModules: o.addModules, defaultModules: o.defaultModules,
           modulesDir: o.hostModules === false ? false : o.modulesDir, kernelConfig: o.kernelConfig,
           decompressModules: !!o.decompressModules, init: o.init, imagePath: o.imagePath, timeout,
           failure: oneOf("--failure", o.failure, FAILURE_POLICIES), cmdline: oneOf("--cmdline", o.cmdline, ["yes", "no"]) === "yes", timestamp: o.timestamp !== undefined ? parseTimestamp(o.timestamp) : undefined,

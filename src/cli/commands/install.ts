@@ -1,7 +1,7 @@
 /** install, uninstall, status and install-hooks: the pair on a real system's /boot. */
 import { Command } from "commander";
 import { UsageError } from "../../errors.js";
-import { BOOT_FSTYPES, FAILURE_POLICIES, IMAGE_FORMATS, INTEGRITY_MODES, MINI_COMPRESSIONS } from "../../formats/storage-init-config/schema.js";
+import { BOOT_FSTYPES, FAILURE_POLICIES, IMAGE_FORMATS, INTEGRITY_MODES, MINI_COMPRESSION_CHOICES } from "../../formats/storage-init-config/schema.js";
 import { optionalOneOf, whole } from "../options.js";
 import { EXIT } from "../exit-codes.js";
 import { bytes, describeEarly } from "../format.js";
@@ -30,7 +30,7 @@ function installCommand(): Command {
     .option("--timeout <seconds>", "how long storage-init waits for the boot device")
     .option("--cmdline <yes|no>", "no: storage-init ignores initoverlayfs.* on the kernel command line")
     .option("--add-modules <names>", "more modules for the mini initramfs (comma-separated, repeatable)", list)
-    .option("--mini-compression <kind>", MINI_COMPRESSIONS.join(", "))
+    .option("--mini-compression <kind>", MINI_COMPRESSION_CHOICES.join(", "))
     .option("--integrity <mode>", "what the mini initramfs checks the image against: dm-verity (default), fs-verity, copy or none (see build --help)")
     .option("--integrity-hash <alg>", "dm-verity tree or fs-verity digest hash")
     .option("--sign-key <pem>", "dm-verity: sign the root hash with this RSA key")
@@ -46,7 +46,7 @@ function installCommand(): Command {
       const r = await install({
         root: o.root, kver: o.kver, entryDir: o.entryDir, boot: o.boot, bootFstype: optionalOneOf("--boot-fstype", o.bootFstype, BOOT_FSTYPES), failure: optionalOneOf("--failure", o.failure, FAILURE_POLICIES),
         cmdline: o.cmdline === undefined ? undefined : optionalOneOf("--cmdline", o.cmdline, ["yes", "no"]) === "yes",
-        timeout: o.timeout !== undefined ? whole("--timeout", o.timeout) : undefined, addModules: o.addModules, miniCompression: optionalOneOf("--mini-compression", o.miniCompression, MINI_COMPRESSIONS),
+        timeout: o.timeout !== undefined ? whole("--timeout", o.timeout) : undefined, addModules: o.addModules, miniCompression: optionalOneOf("--mini-compression", o.miniCompression, MINI_COMPRESSION_CHOICES),
         integrity: optionalOneOf("--integrity", o.integrity, INTEGRITY_MODES), integrityHash: o.integrityHash, signKey: o.signKey, signCert: o.signCert,
         imageFormat: optionalOneOf("--image-format", o.imageFormat, IMAGE_FORMATS), sysext: o.sysext, sysextCert: o.sysextCert, storageInit: o.storageInit, force: !!o.force, lockTimeout: lockTimeout(), log,
       });

@@ -110,6 +110,12 @@ export const DEFAULT_SHIMS = ["/usr/sbin/run-init", "/usr/bin/run-init", "/usr/s
 /** How the mini initramfs holding the config is compressed (gzip: every kernel unpacks it). */
 export const MINI_COMPRESSIONS = ["gzip", "zstd", "lz4", "none"] as const;
 export type MiniCompression = (typeof MINI_COMPRESSIONS)[number];
+/**
+ * What `build --mini-compression` and install.conf's `mini_compression` take: one of those, or
+ * `auto`, lz4 where the kernel's config says it unpacks lz4 and finds the end of it, else gzip.
+ */
+export const MINI_COMPRESSION_CHOICES = ["auto", ...MINI_COMPRESSIONS] as const;
+export type MiniCompressionChoice = (typeof MINI_COMPRESSION_CHOICES)[number];
 
 /** What `build` and `install` write when not told otherwise; `--help` shows the same values. */
 export const BUILD_DEFAULTS = {
@@ -117,10 +123,10 @@ export const BUILD_DEFAULTS = {
   timeout: 10,
   failure: "panic",
   integrity: "dm-verity",
-  miniCompression: "gzip",
+  miniCompression: "auto",
   imageFormat: "plain",
 } as const satisfies {
-  init: string; timeout: number; failure: FailurePolicy; integrity: IntegrityMode; miniCompression: MiniCompression; imageFormat: ImageFormat;
+  init: string; timeout: number; failure: FailurePolicy; integrity: IntegrityMode; miniCompression: MiniCompressionChoice; imageFormat: ImageFormat;
 };
 
 /** The image's path on the boot partition when none is named. */
