@@ -74,7 +74,7 @@ export function miniInitramfsTree(c: MiniInitramfsContent): FsTree {
  */
 const ZSTD_LEVEL = 3;
 
-/** The kinds build chooses from (auto: see chooseMiniCompression in build.ts). */
+/** The kinds build chooses from (`auto`: chooseMiniCompression in mini-compression.ts). */
 export async function compressArchive(cpio: Uint8Array, kind: MiniCompression): Promise<Uint8Array> {
   switch (kind) {
     case "gzip": return gzipSync(cpio, { level: 6 }); // level 9: 10x slower for 0.5% smaller

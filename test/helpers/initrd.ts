@@ -1,6 +1,7 @@
 /** Initramfs files as a boot loader hands them to the kernel. */
 import { spawnSync } from "node:child_process";
 import { align4 } from "../../src/formats/cpio/newc.js";
+import { LZ4_LEGACY_END_BYTES, LZ4_LEGACY_MAGIC } from "../../src/compression/lz4-legacy.js";
 
 /** Archives one after the other, each starting at a multiple of 4 (as boot loaders place them). */
 export function concatInitrds(parts: readonly Uint8Array[]): Buffer {
@@ -25,10 +26,11 @@ export function miniCpio(mini: Uint8Array): Buffer {
   };
   if (b[0] === 0x1f && b[1] === 0x8b) return tool("gzip", b);
   if (b.readUInt32LE(0) === 0xfd2fb528) return tool("zstd", b);
-  if (b.readUInt32LE(0) === 0x184c2102) {
+  if (b.readUInt32LE(0) === LZ4_LEGACY_MAGIC) {
     // the zero chunk size that ends our lz4 frames is not the lz4 tool's (it calls it corrupt)
-    if (!b.subarray(-4).equals(Buffer.alloc(4))) throw new Error("an lz4 mini must end with a zero chunk size");
-    return tool("lz4", b.subarray(0, -4));
+    const end = b.length - LZ4_LEGACY_END_BYTES;
+    if (!b.subarray(end).equals(Buffer.alloc(LZ4_LEGACY_END_BYTES))) throw new Error("an lz4 mini must end with a zero chunk size");
+    return tool("lz4", b.subarray(0, end));
   }
   return b;
 }

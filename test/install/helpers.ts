@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { cpioOf } from "../helpers/fixtures.js";
 import { CLI } from "../helpers/cli.js";
 import { miniCpio } from "../helpers/initrd.js";
+import { LZ4_LEGACY_MAGIC } from "../../src/compression/lz4-legacy.js";
 import { KVER } from "../helpers/kernel.js";
 import { prng } from "../helpers/prng.js";
 import { run } from "../helpers/run.js";
@@ -164,7 +165,7 @@ export function cliEnv(args: string[], env: Record<string, string> = {}): CliRun
 export function miniConfig(path: string): Map<string, string> | undefined {
   const bytes = readFileSync(path);
   // our minis are gzip, lz4 or none; anything else (an original) is read as it is and has no config
-  const ours = (bytes[0] === 0x1f && bytes[1] === 0x8b) || (bytes.length >= 4 && bytes.readUInt32LE(0) === 0x184c2102);
+  const ours = (bytes[0] === 0x1f && bytes[1] === 0x8b) || (bytes.length >= 4 && bytes.readUInt32LE(0) === LZ4_LEGACY_MAGIC);
   const cpioBytes = ours ? miniCpio(bytes) : bytes;
   const r = spawnSync("cpio", ["-i", "--quiet", "--to-stdout", "etc/initoverlayfs.conf"], { input: cpioBytes, maxBuffer: 1 << 30 });
   const text = r.stdout.toString("latin1");
