@@ -15,14 +15,21 @@ $B grep MemAvailable /proc/meminfo | $B sed 's/^/MEM /'
 echo "MODULES $($B cut -d' ' -f1 /proc/modules | $B tr '\n' ' ')"
 # storage-init's per-module times (initoverlayfs.debug=1 puts them in the kernel log only)
 $B dmesg | $B grep 'initoverlayfs: module ' | $B sed 's/^/KMOD /'
-# the old overlay, EROFS mount and loop device go away asynchronously after the switch
+# the old overlay, EROFS mount, device-mapper and loop devices go away asynchronously after the
+# switch, once the last process of the initramfs has exited: wait up to 30 s in half seconds (a
+# loaded host slows a TCG guest's teardown); when they are not gone at once, say who still runs
 n=0
-while [ $n -lt 5 ]; do
+while [ $n -lt 60 ]; do
   busy=0
-  for f in /sys/block/loop*/loop/backing_file; do [ -e "$f" ] && busy=1; done
+  for f in /sys/block/loop*/loop/backing_file /sys/block/dm-*/dm; do [ -e "$f" ] && busy=1; done
   [ $busy = 0 ] && break
-  n=$((n + 1)); $B sleep 1
+  if [ $n = 0 ]; then
+    $B ps -o pid,stat,args | $B grep -v ' \\[[^]]*\\]$' | $B sed 's/^/WAIT-PS /'
+    for h in /sys/block/*/holders/*; do [ -e "$h" ] && echo "WAIT-HOLDER $h"; done
+  fi
+  n=$((n + 1)); $B sleep 0.5
 done
+echo "LOOPS-WAITED $n"
 for f in /sys/block/loop*/loop/backing_file; do [ -e "$f" ] && echo "LOOP-BACKED $f $($B cat $f)"; done
 for d in /sys/block/dm-*; do [ -e "$d" ] && echo "DM-PRESENT $d"; done
 echo "LOOPS-CHECKED"
@@ -47,6 +54,10 @@ export function rootReport(consoleText: string) {
     /** storage-init's load time of each module it loaded, by module name, ms (with initoverlayfs.debug=1) */
     moduleMs: Object.fromEntries([...consoleText.matchAll(/^KMOD .*initoverlayfs: module \S*\/([^/\s]+)\.ko\S*(?: [^:]*)?: loaded \((\d+) ms\)$/gm)].map((m) => [m[1].replace(/-/g, "_"), Number(m[2])])),
     loopsBacked: [...consoleText.matchAll(/^LOOP-BACKED (.*)$/gm)].map((m) => m[1]),
+    /** half seconds the root waited for the loop and device-mapper devices to go */
+    loopsWaited: Number(/^LOOPS-WAITED (\d+)$/m.exec(consoleText)?.[1] ?? NaN),
+    /** what still ran, and what held which device, when the root first looked */
+    loopWait: [...consoleText.matchAll(/^WAIT-(?:PS|HOLDER) (.*)$/gm)].map((m) => m[1]),
     dmPresent: [...consoleText.matchAll(/^DM-PRESENT (.*)$/gm)].map((m) => m[1]),
     bootMounted: /^BOOT-MOUNTED$/m.test(consoleText),
     done: /^ROOT-DONE$/m.test(consoleText),

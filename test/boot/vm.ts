@@ -240,9 +240,18 @@ export function assertReachedRoot(r: BootResult, what: string): ReturnType<typeo
   const rep = rootReport(r.console);
   assert.ok(!r.timedOut, `${what}: timed out\n${tail(r.console)}`);
   assert.ok(rep.reached && rep.done, `${what}: did not reach the test root\n${tail(r.console)}`);
-  assert.deepEqual(rep.loopsBacked, [], `${what}: a loop device still holds the image\n${tail(r.console)}`);
-  assert.deepEqual(rep.dmPresent, [], `${what}: a device-mapper device is left\n${tail(r.console)}`);
+  assertNothingLeft(r.console, what);
   return rep;
+}
+
+/**
+ * No loop device holds the image and no device-mapper device is left when the test root looks
+ * (it waits for the asynchronous teardown); a failure shows what still ran at the first look.
+ */
+export function assertNothingLeft(consoleText: string, what: string): void {
+  const rep = rootReport(consoleText);
+  assert.deepEqual(rep.loopsBacked, [], `${what}: a loop device still holds the image after ${rep.loopsWaited / 2} s; at the first look:\n${rep.loopWait.join("\n")}\n${tail(consoleText)}`);
+  assert.deepEqual(rep.dmPresent, [], `${what}: a device-mapper device is left\n${tail(consoleText)}`);
 }
 
 /**
