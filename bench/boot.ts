@@ -26,25 +26,23 @@ import { makeTempDir, removeDir } from "../test/helpers/tmp.js";
 import { Arch, boot, enableVerity, KVER as HOST_KVER, makeBootDisk, makeRootDisk, makeSdCard, STOCK_INITRD as HOST_INITRD } from "../test/boot/vm.js";
 import { arm64Kernel } from "../test/boot/arm64-kernel.js";
 import { INTEGRITY_MODES } from "../src/formats/storage-init-config/index.js";
+import { benchArgs } from "./args.js";
 import { median } from "./common.js";
 import { parseBootTimes } from "./root-sample.js";
 
-const args = process.argv.slice(2);
-const opt = (name: string, dflt: number) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? Number(args[i + 1]) : dflt;
-};
-const runs = opt("--runs", 3);
-const slowBps = opt("--slow-bps", 25_000_000);
+const args = benchArgs(import.meta.url, { runs: "N", "slow-bps": "N", "no-integrity": true, "only-integrity": true, icount: true, cpu: "MODEL", arch: "x86-64|arm64" });
+const runs = args.number("runs", 3, { min: 1, integer: true });
+const slowBps = args.number("slow-bps", 25_000_000, { min: 1 });
 const BOOT_UUID = "5a1e0b7e-0000-4000-8000-b00770000001";
-const arch: Arch = args.includes("--arch") ? (args[args.indexOf("--arch") + 1] as Arch) : "x86-64";
-if (arch !== "x86-64" && arch !== "arm64") throw new Error(`--arch: expected x86-64 or arm64, got ${arch}`);
+const arch = args.choice<Arch>("arch", ["x86-64", "arm64"]);
 const a64 = arch === "arm64" ? arm64Kernel() : undefined;
 const KVER = a64?.kver ?? HOST_KVER;
 const STOCK_INITRD = a64?.initrd ?? HOST_INITRD;
-const icount = args.includes("--icount");
-const cpu = args.includes("--cpu") ? args[args.indexOf("--cpu") + 1] : undefined;
-const onlyIntegrity = args.includes("--only-integrity");
+const icount = args.flag("icount");
+const cpu = args.text("cpu");
+const onlyIntegrity = args.flag("only-integrity");
+const noIntegrity = args.flag("no-integrity");
+if (onlyIntegrity && noIntegrity) args.fail("--no-integrity and --only-integrity exclude each other");
 
 interface Sample { uptime: number; kernelAt: number; originalInitAt: number; memAvailableKiB: number; bytesRead: Record<string, number> }
 
@@ -121,7 +119,7 @@ try {
     console.log(`${label}: ratio with a storage-init taking no time at all: ${(entry.ratioIfStorageInitTookNoTime as number).toFixed(2)}`);
     if (entry.savingMs !== undefined) console.log(`${label}: with the boot loader's read of the initramfs at ${slowBps / 1e6} MB/s: saving ${entry.savingMs} ms`);
   }
-  if (!args.includes("--no-integrity") && !a64) {
+  if (!noIntegrity && !a64) {
     // what each integrity mode costs, against none; same root, one boot disk per mode
     const image = `initoverlayfs-${KVER}.img`;
     const disks: Record<string, { mini: string; disk: string }> = {};

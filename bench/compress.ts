@@ -15,16 +15,13 @@ import { loadavg } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { decompressorFor, defaultInitramfs, median, timed, tmpfs } from "./common.js";
+import { benchArgs } from "./args.js";
 
-const args = process.argv.slice(2);
-function opt(name: string, dflt: string): string {
-  const at = args.indexOf(name);
-  return at >= 0 ? args.splice(at, 2)[1] : dflt;
-}
-const runs = Number(opt("--runs", "3"));
-const level = Number(opt("--level", "9"));
-const workers = opt("--workers", "");
-const input = resolve(args[0] ?? defaultInitramfs());
+const args = benchArgs(import.meta.url, { runs: "N", level: "L", workers: "N" }, "INITRAMFS");
+const runs = args.number("runs", 3, { min: 1, integer: true });
+const level = args.number("level", 9, { integer: true });
+const workers = args.text("workers") === undefined ? "" : String(args.number("workers", 0, { min: 1, integer: true }));
+const input = resolve(args.positionals[0] ?? defaultInitramfs());
 const cli = join(fileURLToPath(new URL(".", import.meta.url)), "../src/cli/bin.js");
 const head = readFileSync(input).subarray(0, 8);
 if (head.subarray(0, 6).toString() === "070701") throw new Error("the reference pipeline here handles single-segment initramfs files only");

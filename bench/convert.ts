@@ -9,11 +9,11 @@ import { readFileSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { decompressorFor, defaultInitramfs, median, timed, tmpfs } from "./common.js";
+import { benchArgs } from "./args.js";
 
-const args = process.argv.slice(2);
-const runsAt = args.indexOf("--runs");
-const runs = runsAt >= 0 ? Number(args.splice(runsAt, 2)[1]) : 5;
-const input = resolve(args[0] ?? defaultInitramfs());
+const args = benchArgs(import.meta.url, { runs: "N" }, "INITRAMFS");
+const runs = args.number("runs", 5, { min: 1, integer: true });
+const input = resolve(args.positionals[0] ?? defaultInitramfs());
 const cli = join(fileURLToPath(new URL(".", import.meta.url)), "../src/cli/bin.js");
 const head = readFileSync(input).subarray(0, 8);
 if (head.subarray(0, 6).toString() === "070701") {

@@ -16,10 +16,10 @@ import { machine } from "node:os";
 import { archOfUname } from "../src/formats/elf/arch.js";
 import { storageInitPath } from "../src/io/package-files.js";
 import { defaultInitramfs, median, timed, tmpfs } from "./common.js";
+import { benchArgs } from "./args.js";
 
-const args = process.argv.slice(2);
-const runsAt = args.indexOf("--runs");
-const runs = runsAt >= 0 ? Number(args.splice(runsAt, 2)[1]) : 5;
+const args = benchArgs(import.meta.url, { runs: "N" }, "EROFS-IMAGE");
+const runs = args.number("runs", 5, { min: 1, integer: true });
 const here = fileURLToPath(new URL(".", import.meta.url));
 const cli = join(here, "../src/cli/bin.js");
 // run here: the binary for this machine
@@ -35,8 +35,8 @@ function sh(cmd: string): string {
 
 const fs = tmpfs();
 try {
-  let image = args[0] ? resolve(args[0]) : join(fs.dir, "image.erofs");
-  if (!args[0]) sh(`node ${cli} convert ${defaultInitramfs()} -o ${image} >/dev/null`);
+  let image = args.positionals[0] ? resolve(args.positionals[0]) : join(fs.dir, "image.erofs");
+  if (!args.positionals[0]) sh(`node ${cli} convert ${defaultInitramfs()} -o ${image} >/dev/null`);
   // the image sits on disk-backed storage in real boots; here in the page cache for both sides
   const digest = sh(`fsverity digest --hash-alg=sha256 --block-size=4096 ${image}`).split(" ")[0];
   const conf = join(fs.dir, "initoverlayfs.conf");

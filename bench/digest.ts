@@ -18,14 +18,11 @@ import { fileURLToPath } from "node:url";
 import { fsverityDigestOfFile } from "../src/integrity/fsverity-file.js";
 import { appendVerityHashTree } from "../src/integrity/dm-verity-file.js";
 import { median, tmpfs } from "./common.js";
+import { benchArgs } from "./args.js";
 
-const args = process.argv.slice(2);
-const opt = (name: string, dflt: number) => {
-  const at = args.indexOf(name);
-  return at >= 0 ? Number(args[at + 1]) : dflt;
-};
-const mib = opt("--mib", 256);
-const runs = opt("--runs", 5);
+const args = benchArgs(import.meta.url, { mib: "N", runs: "N" });
+const mib = args.number("mib", 256, { min: 1, integer: true });
+const runs = args.number("runs", 5, { min: 1, integer: true });
 const cli = join(fileURLToPath(new URL(".", import.meta.url)), "../src/cli/bin.js");
 const size = mib << 20;
 const salt = randomBytes(32).toString("hex");

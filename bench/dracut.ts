@@ -17,18 +17,15 @@ import { buildPair } from "../src/pipeline/build.js";
 import { makeTempDir, removeDir } from "../test/helpers/tmp.js";
 import { boot, KVER, makeBootDisk, makeRootDisk } from "../test/boot/vm.js";
 import { median } from "./common.js";
+import { benchArgs } from "./args.js";
 import { parseSample, SAMPLE_INIT, writeAtomic } from "./root-sample.js";
 import { ScalingSample } from "./scaling-report.js";
 
-const args = process.argv.slice(2);
-const opt = (name: string) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
-};
-const runs = Number(opt("--runs") ?? 5);
-const cpu = opt("--cpu") ?? "qemu64";
-const icount = args.includes("--icount");
-const outDir = opt("--out") ?? "bench/results";
+const args = benchArgs(import.meta.url, { runs: "N", cpu: "MODEL", icount: true, out: "DIR" });
+const runs = args.number("runs", 5, { min: 1, integer: true });
+const cpu = args.text("cpu") ?? "qemu64";
+const icount = args.flag("icount");
+const outDir = args.text("out") ?? "bench/results";
 const BOOT_UUID = "5a1e0b7e-0000-4000-8000-b00770000001";
 /** The dracut modules of the boot test's systemd initramfs, and the drivers the VM's root needs. */
 const DRACUT_MODULES = "systemd systemd-initrd base rootfs-block kernel-modules udev-rules fs-lib";
@@ -80,7 +77,7 @@ try {
   }
   const table = rows.join("\n");
   const result = {
-    kernel: KVER, cpu, clock: icount ? "icount" : "wall", runs, command: `node dist/bench/dracut.js ${args.join(" ")}`.trim(),
+    kernel: KVER, cpu, clock: icount ? "icount" : "wall", runs, command: args.command,
     loadAverage: { start: loadStart, end: loadavg() }, buildSeconds, initramfsBytes: bytes, imageBytes: pair.image.bytes, samples,
   };
   mkdirSync(outDir, { recursive: true });

@@ -29,21 +29,20 @@ import { boot, KVER, makeBootDisk, makeRootDisk, rootReport, STOCK_INITRD } from
 import { renderSvg, renderTable, summarize, ScalingResult, SizeResult, Variant } from "./scaling-report.js";
 import { parseSample, SAMPLE_INIT, UNPACK_FAILED, writeAtomic } from "./root-sample.js";
 import { concatInitrds } from "../test/helpers/initrd.js";
+import { benchArgs } from "./args.js";
 
-const args = process.argv.slice(2);
-const opt = (name: string) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
-};
-const quick = args.includes("--quick");
-const sizes = (opt("--sizes") ?? (quick ? "0,100" : "0,100,300")).split(",").map(Number);
-const runs = Number(opt("--runs") ?? (quick ? 1 : 5));
-const memoryMiB = Number(opt("--memory") ?? 1024);
-const outDir = opt("--out") ?? "bench/results";
-const minMemory = !quick && !args.includes("--no-min-memory");
-const cpu = opt("--cpu") ?? "qemu64";
-const icount = args.includes("--icount");
-const slowBps = opt("--slow-bps") === undefined ? undefined : Number(opt("--slow-bps"));
+const args = benchArgs(import.meta.url, {
+  sizes: "N,N,...", runs: "N", memory: "MiB", "no-min-memory": true, quick: true, out: "DIR", cpu: "MODEL", icount: true, "slow-bps": "N", render: "RESULT.json",
+});
+const quick = args.flag("quick");
+const sizes = (args.text("sizes") ?? (quick ? "0,100" : "0,100,300")).split(",").map((s) => (/^\d+$/.test(s) ? Number(s) : args.fail(`--sizes: expected MiB counts separated by commas, got ${JSON.stringify(s)}`)));
+const runs = args.number("runs", quick ? 1 : 5, { min: 1, integer: true });
+const memoryMiB = args.number("memory", 1024, { min: 32, integer: true });
+const outDir = args.text("out") ?? "bench/results";
+const minMemory = !quick && !args.flag("no-min-memory");
+const cpu = args.text("cpu") ?? "qemu64";
+const icount = args.flag("icount");
+const slowBps = args.text("slow-bps") === undefined ? undefined : args.number("slow-bps", 0, { min: 1 });
 const BOOT_UUID = "5a1e0b7e-0000-4000-8000-b00770000002";
 const MIB = 1 << 20;
 
@@ -112,7 +111,7 @@ async function tryBoot(initrd: string, disks: string[], mem: number, timeoutSeco
 }
 
 // --render FILE.json: the table and the SVG again from a result, without booting
-const render = opt("--render");
+const render = args.text("render");
 if (render) {
   const r = JSON.parse(readFileSync(render, "utf8")) as ScalingResult;
   const base = render.replace(/\.json$/, "");
@@ -133,7 +132,7 @@ try {
   const root = makeRootDisk(work, { init: SAMPLE_INIT });
   const result: ScalingResult = {
     kernel: KVER, cpu, clock: icount ? "icount" : "wall", slowBps, runs, memoryMiB, compression, loadAverage: { start: loadStart, end: [] },
-    command: `node dist/bench/scaling.js ${args.join(" ")}`.trim(), sizes: [],
+    command: args.command, sizes: [],
   };
   const built: Record<number, { initrd: string; mini: string; disk: string }> = {};
   for (const mib of sizes) {

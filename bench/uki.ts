@@ -17,11 +17,11 @@ import { writeUki } from "../src/pipeline/uki.js";
 import { makeTempDir, removeDir } from "../test/helpers/tmp.js";
 import { boot, BootResult, KVER, makeEspDisk, makeRootDisk, OVMF_VARS, rootReport, STOCK_INITRD, tail, VMLINUZ } from "../test/boot/vm.js";
 import { median } from "./common.js";
+import { benchArgs } from "./args.js";
 
-const args = process.argv.slice(2);
-const i = args.indexOf("--runs");
-const runs = i >= 0 ? Number(args[i + 1]) : 3;
-const showConsole = args.includes("--console");
+const args = benchArgs(import.meta.url, { runs: "N", console: true });
+const runs = args.number("runs", 3, { min: 1, integer: true });
+const showConsole = args.flag("console");
 const PARTUUID = "e5b0e5b0-0000-4000-8000-000000000e5b";
 
 const work = makeTempDir("iofs-bench-uki-");

@@ -13,11 +13,11 @@ import { fileURLToPath } from "node:url";
 import { readInitramfs } from "../src/initramfs/read.js";
 import { extractTree } from "../src/io/extract.js";
 import { defaultInitramfs, median, timed, tmpfs } from "./common.js";
+import { benchArgs } from "./args.js";
 
-const args = process.argv.slice(2);
-const runsAt = args.indexOf("--runs");
-const runs = runsAt >= 0 ? Number(args.splice(runsAt, 2)[1]) : 5;
-const input = resolve(args[0] ?? defaultInitramfs());
+const args = benchArgs(import.meta.url, { runs: "N" }, "INITRAMFS");
+const runs = args.number("runs", 5, { min: 1, integer: true });
+const input = resolve(args.positionals[0] ?? defaultInitramfs());
 const cli = join(fileURLToPath(new URL(".", import.meta.url)), "../src/cli/bin.js");
 const VARIANTS = [["-zlz4hc"], ["-zlz4", "-C65536", "-Eztailpacking"]];
 
