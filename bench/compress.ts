@@ -20,7 +20,7 @@ import { benchArgs } from "./args.js";
 const args = benchArgs(import.meta.url, { runs: "N", level: "L", workers: "N" }, "INITRAMFS");
 const runs = args.number("runs", 3, { min: 1, integer: true });
 const level = args.number("level", 9, { integer: true });
-const workers = args.text("workers") === undefined ? "" : String(args.number("workers", 0, { min: 1, integer: true }));
+const workers = args.number("workers", 0, { integer: true }); // 0: the CLI's default
 const input = resolve(args.positionals[0] ?? defaultInitramfs());
 const cli = join(fileURLToPath(new URL(".", import.meta.url)), "../src/cli/bin.js");
 const head = readFileSync(input).subarray(0, 8);
