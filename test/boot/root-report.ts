@@ -25,6 +25,11 @@ while [ $n -lt 60 ]; do
   [ $busy = 0 ] && break
   if [ $n = 0 ]; then
     $B ps -o pid,stat,args | $B grep -v ' \\[[^]]*\\]$' | $B sed 's/^/WAIT-PS /'
+    # of each program but this shell: where it sleeps and which signals wait for it
+    for p in /proc/[0-9]*; do
+      [ "\${p#/proc/}" = 1 ] || [ "\${p#/proc/}" = $$ ] || [ -z "$($B cat $p/cmdline 2>/dev/null | $B head -c 1)" ] && continue
+      echo "WAIT-SIG \${p#/proc/} $($B cat $p/wchan 2>/dev/null) $($B grep -E '^(SigPnd|ShdPnd|SigBlk|SigCgt)' $p/status 2>/dev/null | $B tr -s '\\t\\n' '  ')"
+    done
     for h in /sys/block/*/holders/*; do [ -e "$h" ] && echo "WAIT-HOLDER $h"; done
   fi
   n=$((n + 1)); $B sleep 0.5
@@ -57,7 +62,7 @@ export function rootReport(consoleText: string) {
     /** half seconds the root waited for the loop and device-mapper devices to go */
     loopsWaited: Number(/^LOOPS-WAITED (\d+)$/m.exec(consoleText)?.[1] ?? NaN),
     /** what still ran, and what held which device, when the root first looked */
-    loopWait: [...consoleText.matchAll(/^WAIT-(?:PS|HOLDER) (.*)$/gm)].map((m) => m[1]),
+    loopWait: [...consoleText.matchAll(/^WAIT-(?:PS|SIG|HOLDER) (.*)$/gm)].map((m) => m[1]),
     dmPresent: [...consoleText.matchAll(/^DM-PRESENT (.*)$/gm)].map((m) => m[1]),
     bootMounted: /^BOOT-MOUNTED$/m.test(consoleText),
     done: /^ROOT-DONE$/m.test(consoleText),
