@@ -2,6 +2,7 @@
 #include "switchroot.h"
 #include "log.h"
 #include "mounts.h"
+#include "udevd.h"
 #include "util.h"
 
 #include <errno.h>
@@ -125,6 +126,9 @@ static void close_fds_on_root(const char *newroot)
 	close(rootfd);
 }
 
+/* how long a udevd left running gets to exit: it first waits for its workers */
+#define UDEVD_STOP_MS 5000
+
 static int shim_fail(const char *name, const char *what, int err)
 {
 	log_error("FAILED at %s: %s: %s", name, what, strerror(err));
@@ -136,7 +140,7 @@ int shim_main(enum tool t, int argc, char **argv)
 	const char *name = (t == TOOL_RUN_INIT) ? "run-init" : "switch_root";
 	struct switch_args a;
 	struct stat root_st, new_st;
-	char err[256], kmsg[SI_PATH_MAX];
+	char err[256], kmsg[SI_PATH_MAX], proc[SI_PATH_MAX];
 	/* how a failed switch_by_move() step is named in the shim's FAILED line */
 	static const char *const move_what[] = {
 		[MOVE_OPEN_ROOT] = "open /",
@@ -179,6 +183,11 @@ int shim_main(enum tool t, int argc, char **argv)
 	if (a.dry_run)
 		return 0;
 
+	/* initramfs-tools moves /proc into the new root before exec'ing us */
+	if (str_concat(proc, sizeof proc, a.newroot, "/proc/1") < 0 || access(proc, F_OK) < 0)
+		str_copy(proc, sizeof proc, "/proc/1");
+	proc[strlen(proc) - 2] = '\0';
+	stop_leftover_udevd(proc, name, UDEVD_STOP_MS);
 	if (chdir(a.newroot) < 0)
 		return shim_fail(name, a.newroot, errno);
 	close_fds_on_root(".");
