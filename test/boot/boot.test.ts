@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { buildPair, BuildResult } from "../../src/pipeline/build.js";
 import { readInitramfs } from "../../src/initramfs/read.js";
 import { treeToCpio } from "../../src/formats/cpio/writer.js";
-import { bytesContent, FsNode, lookup, newDir, newTree } from "../../src/fs/tree.js";
+import { bytesContent, DirNode, FsNode, lookup, newDir, newTree } from "../../src/fs/tree.js";
 import { makeTempDir, removeDir } from "../helpers/tmp.js";
 import { buildBootReport, parseKernelLog } from "../../src/formats/boot-log/index.js";
 import { assertNothingLeft, boot, KVER, makeBootDisk, makeRootDisk, rootReport, STOCK_INITRD, tail } from "./vm.js";
@@ -90,14 +90,20 @@ test("the pair boots with /boot on vfat (boot device overridden on the kernel co
 
 /** What a boot loader might append: a file initramfs-tools' init sources (conf/conf.d/*), which says it ran. */
 const APPENDED_SEEN = /^IOFS-APPENDED-SEEN$/m;
-function markerTree() {
+const markerTree = () => oneFileTree("conf/conf.d/zz-iofs-appended", "echo IOFS-APPENDED-SEEN\n", 0o644);
+
+/** A tree of one file and the directories above it, as an archive appended to an initramfs carries it. */
+function oneFileTree(path: string, text: string, perm: number) {
   const t = newTree();
   const m = { perm: 0o755, uid: 0, gid: 0, mtime: { sec: 0, nsec: 0 }, xattrs: new Map() };
-  const confd = newDir(m);
-  const conf = newDir(m);
-  t.root.entries.set("conf", conf);
-  conf.entries.set("conf.d", confd);
-  confd.entries.set("zz-iofs-appended", { kind: "file", content: bytesContent(Buffer.from("echo IOFS-APPENDED-SEEN\n")), ...m, perm: 0o644 });
+  const parts = path.split("/");
+  let d: DirNode = t.root;
+  for (const name of parts.slice(0, -1)) {
+    const sub = newDir(m);
+    d.entries.set(name, sub);
+    d = sub;
+  }
+  d.entries.set(parts[parts.length - 1], { kind: "file", content: bytesContent(Buffer.from(text)), ...m, perm });
   return t;
 }
 
@@ -133,13 +139,7 @@ test("a udevd of the initramfs still running at the hand-over (its exit request 
   assert.ok(hook?.kind === "file", "no scripts/init-bottom/udev in the stock initramfs");
   const text = Buffer.from(hook.content.read()).toString("latin1");
   assert.match(text, /^udevadm control --exit$/m);
-  const t = newTree();
-  const m = { perm: 0o755, uid: 0, gid: 0, mtime: { sec: 0, nsec: 0 }, xattrs: new Map() };
-  const scripts = newDir(m);
-  const bottom = newDir(m);
-  t.root.entries.set("scripts", scripts);
-  scripts.entries.set("init-bottom", bottom);
-  bottom.entries.set("udev", { kind: "file", content: bytesContent(Buffer.from(text.replace(/^udevadm control --exit$/m, ": udevd is not asked to exit"))), ...m });
+  const t = oneFileTree("scripts/init-bottom/udev", text.replace(/^udevadm control --exit$/m, ": udevd is not asked to exit"), 0o755);
   const variant = join(work, "initrd-udevd-left.img");
   writeFileSync(variant, concatInitrds([stockBytes, treeToCpio(t)]));
   const out = join(work, "udevd-left");
