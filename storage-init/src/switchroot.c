@@ -183,7 +183,8 @@ int shim_main(enum tool t, int argc, char **argv)
 	if (a.dry_run)
 		return 0;
 
-	/* initramfs-tools moves /proc into the new root before exec'ing us */
+	/* initramfs-tools moves /proc into the new root before exec'ing us:
+	 * procfs is where PID 1's directory is; "/1" is cut off again */
 	if (str_concat(proc, sizeof proc, a.newroot, "/proc/1") < 0 || access(proc, F_OK) < 0)
 		str_copy(proc, sizeof proc, "/proc/1");
 	proc[strlen(proc) - 2] = '\0';
