@@ -95,10 +95,9 @@ static long fd_mnt_id(const char *proc, int fd)
 /* Close descriptors that point into the old root mount, so that nothing
  * keeps the overlay (and with it the EROFS image and its loop device)
  * alive. Uses the mount ids in fdinfo (overlay files may report the
- * st_dev of a layer), else st_dev. */
-static void close_fds_on_root(const char *newroot)
+ * st_dev of a layer), else st_dev. PROC is procfs. */
+static void close_fds_on_root(const char *proc)
 {
-	char proc[SI_PATH_MAX];
 	struct rlimit rl;
 	struct stat root_st;
 	long root_mnt = -1;
@@ -109,10 +108,7 @@ static void close_fds_on_root(const char *newroot)
 	rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0 || fstat(rootfd, &root_st) < 0)
 		return;
-	if (str_concat(proc, sizeof proc, newroot, "/proc") == 0)
-		root_mnt = fd_mnt_id(proc, rootfd);
-	if (root_mnt < 0 && (root_mnt = fd_mnt_id("/proc", rootfd)) >= 0)
-		str_copy(proc, sizeof proc, "/proc");
+	root_mnt = fd_mnt_id(proc, rootfd);
 	for (fd = 3; fd < max; fd++) {
 		struct stat st;
 
@@ -140,7 +136,8 @@ int shim_main(enum tool t, int argc, char **argv)
 	const char *name = (t == TOOL_RUN_INIT) ? "run-init" : "switch_root";
 	struct switch_args a;
 	struct stat root_st, new_st;
-	char err[256], kmsg[SI_PATH_MAX], proc[SI_PATH_MAX];
+	char err[256], kmsg[SI_PATH_MAX];
+	const char *proc;
 	/* how a failed switch_by_move() step is named in the shim's FAILED line */
 	static const char *const move_what[] = {
 		[MOVE_OPEN_ROOT] = "open /",
@@ -183,15 +180,12 @@ int shim_main(enum tool t, int argc, char **argv)
 	if (a.dry_run)
 		return 0;
 
-	/* initramfs-tools moves /proc into the new root before exec'ing us:
-	 * procfs is where PID 1's directory is; "/1" is cut off again */
-	if (str_concat(proc, sizeof proc, a.newroot, "/proc/1") < 0 || access(proc, F_OK) < 0)
-		str_copy(proc, sizeof proc, "/proc/1");
-	proc[strlen(proc) - 2] = '\0';
-	stop_leftover_udevd(proc, name, UDEVD_STOP_MS);
 	if (chdir(a.newroot) < 0)
 		return shim_fail(name, a.newroot, errno);
-	close_fds_on_root(".");
+	/* procfs: initramfs-tools moves /proc into the new root before exec'ing us */
+	proc = access("proc/self", F_OK) == 0 ? "proc" : "/proc";
+	stop_leftover_udevd(proc, name, UDEVD_STOP_MS);
+	close_fds_on_root(proc);
 	/* pivot_root(".", "."): the old root ends up stacked on "." and is
 	 * detached right away; no directory is needed in the new root. */
 	if (syscall(SYS_pivot_root, ".", ".") == 0) {
