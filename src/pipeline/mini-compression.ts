@@ -5,7 +5,7 @@
  */
 import { UsageError } from "../errors.js";
 import { MiniCompression, MiniCompressionChoice } from "../formats/storage-init-config/index.js";
-import { kernelAtLeast, KernelConfig } from "./kernel.js";
+import { configIsY, kernelAtLeast, KernelConfig } from "./kernel.js";
 
 /** What is known of the kernel a mini is for: its release, and its config when one was found. */
 export interface KernelFacts {
@@ -25,7 +25,7 @@ const LZ4_END_KERNEL = [5, 11] as const;
 /** Why this kernel cannot boot a mini packed as `kind`, or undefined (also when its config or release is unknown). */
 function miniCompressionProblem(kind: MiniCompression, kernel: KernelFacts): string | undefined {
   const option = MINI_DECOMPRESSOR[kind];
-  if (option && kernel.config && kernel.config.options.get(option) !== "y") return `this kernel cannot unpack it (${option} is not set in ${kernel.config.source})`;
+  if (option && kernel.config && !configIsY(kernel.config, option)) return `this kernel cannot unpack it (${option} is not set in ${kernel.config.source})`;
   if (kind === "lz4" && kernelAtLeast(kernel.kver, ...LZ4_END_KERNEL) === false) {
     return `Linux ${kernel.kver} cannot find where an lz4 mini ends, so an archive a boot loader appends would not unpack (needs ${LZ4_END_KERNEL.join(".")} or later)`;
   }
