@@ -9,12 +9,32 @@ import { ScalingSample } from "./scaling-report.js";
 
 // the reporting init, plus all of /proc/meminfo at the real root (where the memory went), and
 // again once the old root's loop devices are gone (what the pair's teardown gives back)
+/** The kernel command line's list (commas) of the modules the stock boot had at its root: the pair's root unloads the others. */
+export const STOCK_MODULES_PARAM = "bench.stock_modules";
+
+// a diagnosis after every other measurement (what the modules the pair loaded beyond the stock's
+// hold): unload every module not in STOCK_MODULES_PARAM's list, in passes (a module goes once its
+// users have), and print the free memory including the per-CPU lists; without the list only the
+// memory, at the same point of the boot
+const UNLOAD_BLOCK = `keep=$($B sed -n 's/.*${STOCK_MODULES_PARAM.replace(".", "\\.")}=\\([^ ]*\\).*/\\1/p' /proc/cmdline)
+if [ -n "$keep" ]; then
+  for pass in 1 2 3; do
+    for m in $($B cut -d' ' -f1 /proc/modules); do
+      case ",$keep," in *,$m,*) ;; *) $B rmmod $m 2>/dev/null && echo "UNLOADED $m";; esac
+    done
+  done
+fi
+$B sleep 1
+echo "FREE-END $($B grep MemFree /proc/meminfo | $B tr -s ' ' | $B cut -d' ' -f2) $($B grep -E '^ +count: ' /proc/zoneinfo | $B tr -s ' ' | $B cut -d' ' -f3 | $B tr '\\n' ' ')"
+`;
+
 export const SAMPLE_INIT = ROOT_INIT
   .replace("$B grep MemAvailable /proc/meminfo | $B sed 's/^/MEM /'\n", (m) => `${m}$B sed 's/^/MEMINFO /' /proc/meminfo\n` +
     // free pages parked on the per-CPU lists, which MemFree does not count
     `$B grep -E '^ +(count|high): ' /proc/zoneinfo | $B sed 's/^ */PCP /'\necho "MIN-FREE $($B cat /proc/sys/vm/min_free_kbytes)"\n`)
-  .replace('echo "LOOPS-CHECKED"\n', (m) => `$B sed 's/^/MEMINFO-AFTER /' /proc/meminfo\n${m}`);
-if ((SAMPLE_INIT.match(/MEMINFO/g) ?? []).length !== 2) throw new Error("ROOT_INIT changed: the lines to extend are gone");
+  .replace('echo "LOOPS-CHECKED"\n', (m) => `$B sed 's/^/MEMINFO-AFTER /' /proc/meminfo\n${m}`)
+  .replace('echo "ROOT-DONE"\n', (m) => UNLOAD_BLOCK + m);
+if ((SAMPLE_INIT.match(/MEMINFO|FREE-END/g) ?? []).length !== 3) throw new Error("ROOT_INIT changed: the lines to extend are gone");
 
 // the kernel's line when an initramfs archive does not fit in RAM (init/initramfs.c): the boot may
 // still reach the root without the appended content, which is not a boot of that initramfs
@@ -64,12 +84,15 @@ export function parseSample(text: string): ScalingSample {
   const pcp = [...text.matchAll(/^PCP (count|high): +(\d+)/gm)];
   const pages = (k: string) => pcp.filter((m) => m[1] === k).reduce((a, m) => a + Number(m[2]), 0);
   const minFree = /^MIN-FREE (\d+)/m.exec(text);
+  const end = /^FREE-END (\d+)((?: \d+)*)[ \r]*$/m.exec(text);
   return {
     perCpuFreeKiB: pcp.length ? { count: 4 * pages("count"), high: 4 * pages("high") } : undefined,
     minFreeKiB: minFree ? Number(minFree[1]) : undefined,
     uptime, kernel: kernelAt, storageInit: originalInitAt - kernelAt,
     originalInit: uptime - originalInitAt, memAvailableKiB, modules: root.modules, moduleMs: root.moduleMs,
     freeingInitrd: freeing ? { at: freeing.usec / 1e6, kiB: Number(/(\d+)K$/.exec(freeing.message)![1]) } : undefined, meminfo, meminfoAfterTeardown,
+    freeAtEndKiB: end ? Number(end[1]) + 4 * end[2].trim().split(/ +/).filter(Boolean).reduce((a, x) => a + Number(x), 0) : undefined,
+    unloaded: [...text.matchAll(/^UNLOADED (\S+)$/gm)].map((m) => m[1]),
   };
 }
 

@@ -32,6 +32,11 @@ export interface ScalingSample {
   moduleMs?: Record<string, number>;
   /** the same once the old root's loop devices are gone (up to 5 s later) */
   meminfoAfterTeardown?: Record<string, number>;
+  /** MemFree plus the per-CPU lists' free pages, kB, at the end of the boot: the pair's after it
+   * unloaded the modules the stock boot did not have (a diagnosis of what they hold) */
+  freeAtEndKiB?: number;
+  /** the modules the root unloaded before freeAtEndKiB */
+  unloaded?: string[];
 }
 
 export interface SizeResult {
@@ -159,6 +164,10 @@ export function renderTable(r: ScalingResult, s: Summary = summarize(r)): string
       ? median(z.samples[v].map((x) => x.meminfo!.MemFree + x.perCpuFreeKiB!.count)) / 1024 : undefined;
     const st = free("stock"), pa = free("pair");
     if (st !== undefined && pa !== undefined) rows.push(`N = ${z.mib}: free memory at the root including the per-CPU lists (MemFree + their count): stock ${st.toFixed(1)} MiB, pair ${pa.toFixed(1)} MiB (${pa >= st ? "+" : ""}${(pa - st).toFixed(1)} MiB)`);
+    const end = (v: Variant) => z.samples[v].every((x) => x.freeAtEndKiB !== undefined) ? median(z.samples[v].map((x) => x.freeAtEndKiB!)) / 1024 : undefined;
+    const se = end("stock"), pe = end("pair");
+    const gone = [...new Set(z.samples.pair.flatMap((x) => x.unloaded ?? []))];
+    if (se !== undefined && pe !== undefined && gone.length) rows.push(`N = ${z.mib}: free memory at the end of the boot including the per-CPU lists, the pair with the modules the stock boot did not have unloaded (a diagnosis: ${gone.join(", ")}): stock ${se.toFixed(1)} MiB, pair ${pe.toFixed(1)} MiB (${pe >= se ? "+" : ""}${(pe - se).toFixed(1)} MiB)`);
   }
   if (r.minMemoryMiB) {
     const m = r.minMemoryMiB;

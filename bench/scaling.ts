@@ -27,7 +27,7 @@ import { CpioWriter } from "../src/formats/cpio/writer.js";
 import { makeTempDir, removeDir } from "../test/helpers/tmp.js";
 import { boot, KVER, makeBootDisk, makeRootDisk, rootReport, STOCK_INITRD } from "../test/boot/vm.js";
 import { renderSvg, renderTable, summarize, ScalingResult, SizeResult, Variant } from "./scaling-report.js";
-import { parseSample, SAMPLE_INIT, UNPACK_FAILED, writeAtomic } from "./root-sample.js";
+import { parseSample, SAMPLE_INIT, STOCK_MODULES_PARAM, UNPACK_FAILED, writeAtomic } from "./root-sample.js";
 import { concatInitrds } from "../test/helpers/initrd.js";
 import { benchArgs } from "./args.js";
 
@@ -147,7 +147,10 @@ try {
       for (const v of ["stock", "pair"] as Variant[]) {
         // the same disks for both: the stock boot simply never reads the boot disk
         // the pair's debug log (kernel log only, not the console) has storage-init's time per module
-        const r = await tryBoot(v === "stock" ? path : pair.mini.path, [root, disk], memoryMiB, 300, v === "pair" ? "initoverlayfs.debug=1" : undefined);
+        // and, for a diagnosis after the measurement, the modules the stock boot had in this run
+        const stockModules = entry.samples.stock[i]?.modules ?? [];
+        const append = `initoverlayfs.debug=1${stockModules.length ? ` ${STOCK_MODULES_PARAM}=${stockModules.join(",")}` : ""}`;
+        const r = await tryBoot(v === "stock" ? path : pair.mini.path, [root, disk], memoryMiB, 300, v === "pair" ? append : undefined);
         const s = parseSample(r.console);
         entry.samples[v].push(s);
         console.log(`N=${mib} run ${i + 1} ${v}: root at ${s.uptime.toFixed(2)} s, kernel ${s.kernel.toFixed(2)}, storage-init ${s.storageInit.toFixed(2)}, original init ${s.originalInit.toFixed(2)}, MemAvailable ${(s.memAvailableKiB / 1024).toFixed(1)} MiB (MemFree ${((s.meminfo?.MemFree ?? NaN) / 1024).toFixed(1)}, on per-CPU lists ${((s.perCpuFreeKiB?.count ?? NaN) / 1024).toFixed(1)} of ${((s.perCpuFreeKiB?.high ?? NaN) / 1024).toFixed(1)} MiB, min_free ${s.minFreeKiB} K), initrd freed at ${s.freeingInitrd?.at.toFixed(2)} s (${s.freeingInitrd?.kiB} K)`);

@@ -6,7 +6,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { parseBootTimes, parseSample } from "../../bench/root-sample.js";
+import { parseBootTimes, parseSample, SAMPLE_INIT } from "../../bench/root-sample.js";
 
 const fixture = (name: string) => readFileSync(new URL(`../../../test/bench/fixtures/${name}`, import.meta.url), "utf8");
 const near = (actual: number, expected: number, what: string) => assert.ok(Math.abs(actual - expected) < 1e-9, `${what}: ${actual} != ${expected}`);
@@ -52,4 +52,17 @@ test("a boot that is not a sample of the initramfs is refused, not measured", ()
   const stock = fixture("root-stock-console.txt");
   const truncated = stock.replace(/^(\[\s*[\d.]+\] )Freeing initrd memory.*$/m, "$1Initramfs unpacking failed: write error");
   assert.throws(() => parseBootTimes(truncated), /did not unpack the whole initramfs: Initramfs unpacking failed: write error/);
+});
+
+test("the end-of-boot diagnosis: the modules the root unloaded, then free memory including the per-CPU lists", () => {
+  const pair = fixture("root-pair-console.txt");
+  assert.equal(parseSample(pair).freeAtEndKiB, undefined);
+  // MemFree in kB, then each zone's per-CPU count in pages
+  const s = parseSample(pair.replace(/^ROOT-DONE$/m, "UNLOADED dm_verity\nUNLOADED erofs\nFREE-END 883956 12 30 \nROOT-DONE"));
+  assert.deepEqual(s.unloaded, ["dm_verity", "erofs"]);
+  assert.equal(s.freeAtEndKiB, 883956 + 4 * (12 + 30));
+  // the sample init carries the block, once, before its last marker
+  assert.equal(SAMPLE_INIT.match(/^echo "FREE-END /gm)?.length, 1);
+  assert.ok(SAMPLE_INIT.indexOf("FREE-END") < SAMPLE_INIT.indexOf('echo "ROOT-DONE"'));
+  assert.match(SAMPLE_INIT, /sed -n 's\/\.\*bench\\\.stock_modules=/);
 });

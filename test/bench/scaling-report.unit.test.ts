@@ -66,6 +66,18 @@ test("renderTable: free memory including the per-CPU lists, when the samples hav
   assert.match(renderTable(withPcp), /N = 0: free memory at the root including the per-CPU lists \(MemFree \+ their count\): stock 916\.1 MiB, pair 914\.0 MiB \(-2\.1 MiB\)/);
 });
 
+test("renderTable: the end-of-boot diagnosis, when the pair's root unloaded modules", () => {
+  const withEnd = structuredClone(RESULT);
+  withEnd.sizes = [withEnd.sizes[0]];
+  const end = { stock: [913.6, 913.9, 913.5], pair: [913.3, 913.0, 914.0] };
+  for (const v of ["stock", "pair"] as const) withEnd.sizes[0].samples[v].forEach((x, i) => { x.freeAtEndKiB = end[v][i] * 1024; });
+  // nothing unloaded: no row (the stock's root never unloads)
+  assert.doesNotMatch(renderTable(withEnd), /end of the boot/);
+  withEnd.sizes[0].samples.pair.forEach((x) => { x.unloaded = ["dm_verity", "loop"]; });
+  withEnd.sizes[0].samples.pair[1].unloaded = ["dm_verity", "erofs"];
+  assert.match(renderTable(withEnd), /N = 0: free memory at the end of the boot including the per-CPU lists, the pair with the modules the stock boot did not have unloaded \(a diagnosis: dm_verity, loop, erofs\): stock 913\.6 MiB, pair 913\.3 MiB \(-0\.3 MiB\)/);
+});
+
 test("renderSvg: well-formed, a stacked bar per phase that took time, a line per variant at the medians", () => {
   const svg = renderSvg(RESULT);
   assert.match(svg, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
