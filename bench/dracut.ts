@@ -18,8 +18,8 @@ import { makeTempDir, removeDir } from "../test/helpers/tmp.js";
 import { boot, KVER, makeBootDisk, makeRootDisk } from "../test/boot/vm.js";
 import { median } from "./common.js";
 import { benchArgs } from "./args.js";
-import { parseSample, SAMPLE_INIT, STOCK_MODULES_PARAM, writeAtomic } from "./root-sample.js";
-import { ScalingSample } from "./scaling-report.js";
+import { parseSample, SAMPLE_INIT, stockModulesArg, writeAtomic } from "./root-sample.js";
+import { ScalingSample, unloadedModules } from "./scaling-report.js";
 
 const args = benchArgs(import.meta.url, { runs: "N", cpu: "MODEL", icount: true, out: "DIR" });
 const runs = args.number("runs", 5, { min: 1, integer: true });
@@ -58,8 +58,7 @@ try {
     for (const v of VARIANTS) {
       // the same disks for all three: the dracut boots never read the boot disk; the pair's root
       // unloads the modules plain dracut's did not have, after the measurement (a diagnosis)
-      const plainModules = v === "pair" ? samples.dracut[i]?.modules ?? [] : [];
-      const append = plainModules.length ? `${STOCK_MODULES_PARAM}=${plainModules.join(",")}` : undefined;
+      const append = v === "pair" ? stockModulesArg(samples.dracut[i]?.modules) : undefined;
       const r = await boot({ initrd: initrd[v], disks: [root, disk], timeoutSeconds: icount ? 900 : 300, cpu: cpu === "qemu64" ? undefined : cpu, icount, append });
       const s = parseSample(r.console);
       samples[v].push(s);
@@ -78,8 +77,7 @@ try {
     const up = m(v, (x) => x.uptime);
     rows.push(`| ${v} | ${bytes[v].toLocaleString("en")} B | ${up.toFixed(2)} s | ${(up / m("dracut", (x) => x.uptime)).toFixed(2)} | ${(m(v, (x) => x.memAvailableKiB) / 1024).toFixed(1)} MiB | ${m(v, freeMiB).toFixed(1)} MiB | ${(m(v, (x) => x.freeAtEndKiB ?? NaN) / 1024).toFixed(1)} MiB |`);
   }
-  const gone = [...new Set(samples.pair.flatMap((x) => x.unloaded ?? []))];
-  rows.push("", `¹ a diagnosis after the measurement: the pair's root first unloaded the modules plain dracut's did not have (${gone.join(", ") || "none"})`);
+  rows.push("", `¹ a diagnosis after the measurement: the pair's root first unloaded the modules plain dracut's did not have (${unloadedModules(samples.pair).join(", ") || "none"})`);
   const table = rows.join("\n");
   const result = {
     kernel: KVER, cpu, clock: icount ? "icount" : "wall", runs, command: args.command,

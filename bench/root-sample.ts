@@ -7,10 +7,13 @@ import { buildBootReport, parseKernelLog, KERNEL_LINES, KernelLogLine } from "..
 import { ROOT_INIT, rootReport, tail } from "../test/boot/root-report.js";
 import { ScalingSample } from "./scaling-report.js";
 
-// the reporting init, plus all of /proc/meminfo at the real root (where the memory went), and
-// again once the old root's loop devices are gone (what the pair's teardown gives back)
 /** The kernel command line's list (commas) of the modules the stock boot had at its root: the pair's root unloads the others. */
-export const STOCK_MODULES_PARAM = "bench.stock_modules";
+const STOCK_MODULES_PARAM = "bench.stock_modules";
+
+/** The kernel command line argument that asks the root to unload all but `modules`; undefined for none. */
+export function stockModulesArg(modules: readonly string[] | undefined): string | undefined {
+  return modules?.length ? `${STOCK_MODULES_PARAM}=${modules.join(",")}` : undefined;
+}
 
 // a diagnosis after every other measurement (what the modules the pair loaded beyond the stock's
 // hold): unload every module not in STOCK_MODULES_PARAM's list, in passes (a module goes once its
@@ -28,6 +31,8 @@ $B sleep 1
 echo "FREE-END $($B grep MemFree /proc/meminfo | $B tr -s ' ' | $B cut -d' ' -f2) $($B grep -E '^ +count: ' /proc/zoneinfo | $B tr -s ' ' | $B cut -d' ' -f3 | $B tr '\\n' ' ')"
 `;
 
+// the reporting init, plus all of /proc/meminfo at the real root (where the memory went), and
+// again once the old root's loop devices are gone (what the pair's teardown gives back)
 export const SAMPLE_INIT = ROOT_INIT
   .replace("$B grep MemAvailable /proc/meminfo | $B sed 's/^/MEM /'\n", (m) => `${m}$B sed 's/^/MEMINFO /' /proc/meminfo\n` +
     // free pages parked on the per-CPU lists, which MemFree does not count
@@ -82,16 +87,18 @@ export function parseSample(text: string): ScalingSample {
   for (const m of text.matchAll(/^MEMINFO (\w+(?:\(\w+\))?):\s+(\d+)/gm)) meminfo[m[1]] = Number(m[2]);
   for (const m of text.matchAll(/^MEMINFO-AFTER (\w+(?:\(\w+\))?):\s+(\d+)/gm)) meminfoAfterTeardown[m[1]] = Number(m[2]);
   const pcp = [...text.matchAll(/^PCP (count|high): +(\d+)/gm)];
-  const pages = (k: string) => pcp.filter((m) => m[1] === k).reduce((a, m) => a + Number(m[2]), 0);
+  // per-CPU list counts are in 4 KiB pages
+  const kiB = (pages: string[]) => 4 * pages.reduce((a, n) => a + Number(n), 0);
+  const pages = (k: string) => pcp.filter((m) => m[1] === k).map((m) => m[2]);
   const minFree = /^MIN-FREE (\d+)/m.exec(text);
   const end = /^FREE-END (\d+)((?: \d+)*)[ \r]*$/m.exec(text);
   return {
-    perCpuFreeKiB: pcp.length ? { count: 4 * pages("count"), high: 4 * pages("high") } : undefined,
+    perCpuFreeKiB: pcp.length ? { count: kiB(pages("count")), high: kiB(pages("high")) } : undefined,
     minFreeKiB: minFree ? Number(minFree[1]) : undefined,
     uptime, kernel: kernelAt, storageInit: originalInitAt - kernelAt,
     originalInit: uptime - originalInitAt, memAvailableKiB, modules: root.modules, moduleMs: root.moduleMs,
     freeingInitrd: freeing ? { at: freeing.usec / 1e6, kiB: Number(/(\d+)K$/.exec(freeing.message)![1]) } : undefined, meminfo, meminfoAfterTeardown,
-    freeAtEndKiB: end ? Number(end[1]) + 4 * end[2].trim().split(/ +/).filter(Boolean).reduce((a, x) => a + Number(x), 0) : undefined,
+    freeAtEndKiB: end ? Number(end[1]) + kiB(end[2].trim().split(/ +/).filter(Boolean)) : undefined,
     unloaded: [...text.matchAll(/^UNLOADED (\S+)$/gm)].map((m) => m[1]),
   };
 }

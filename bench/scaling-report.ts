@@ -39,6 +39,11 @@ export interface ScalingSample {
   unloaded?: string[];
 }
 
+/** The modules the roots of these samples unloaded for the end-of-boot diagnosis, each once. */
+export function unloadedModules(samples: readonly ScalingSample[]): string[] {
+  return [...new Set(samples.flatMap((x) => x.unloaded ?? []))];
+}
+
 export interface SizeResult {
   /** MiB of content appended (0: the stock initramfs as it is) */
   mib: number;
@@ -160,14 +165,19 @@ export function renderTable(r: ScalingResult, s: Summary = summarize(r)): string
   if (s.perSize.length >= 2) rows.push(`growth per 100 MiB of the original init's start (kernel + storage-init): stock ${f2(s.startGrowthPer100MiB.stock)} s, pair ${f2(s.startGrowthPer100MiB.pair)} s (${s.pairStartGrowthPercent.toFixed(1)} %)`);
   // MemFree leaves out free pages parked on the per-CPU lists (up to tens of MiB, varying per boot)
   for (const z of r.sizes) {
-    const free = (v: Variant) => z.samples[v].every((x) => x.perCpuFreeKiB && x.meminfo?.MemFree !== undefined)
-      ? median(z.samples[v].map((x) => x.meminfo!.MemFree + x.perCpuFreeKiB!.count)) / 1024 : undefined;
-    const st = free("stock"), pa = free("pair");
-    if (st !== undefined && pa !== undefined) rows.push(`N = ${z.mib}: free memory at the root including the per-CPU lists (MemFree + their count): stock ${st.toFixed(1)} MiB, pair ${pa.toFixed(1)} MiB (${pa >= st ? "+" : ""}${(pa - st).toFixed(1)} MiB)`);
-    const end = (v: Variant) => z.samples[v].every((x) => x.freeAtEndKiB !== undefined) ? median(z.samples[v].map((x) => x.freeAtEndKiB!)) / 1024 : undefined;
-    const se = end("stock"), pe = end("pair");
-    const gone = [...new Set(z.samples.pair.flatMap((x) => x.unloaded ?? []))];
-    if (se !== undefined && pe !== undefined && gone.length) rows.push(`N = ${z.mib}: free memory at the end of the boot including the per-CPU lists, the pair with the modules the stock boot did not have unloaded (a diagnosis: ${gone.join(", ")}): stock ${se.toFixed(1)} MiB, pair ${pe.toFixed(1)} MiB (${pe >= se ? "+" : ""}${(pe - se).toFixed(1)} MiB)`);
+    // the median in MiB of what every sample of `v` has, else undefined
+    const mib = (v: Variant, kiB: (x: ScalingSample) => number | undefined) => {
+      const xs = z.samples[v].map(kiB);
+      return xs.every((x) => x !== undefined) ? median(xs as number[]) / 1024 : undefined;
+    };
+    const both = (what: string, kiB: (x: ScalingSample) => number | undefined) => {
+      const st = mib("stock", kiB), pa = mib("pair", kiB);
+      if (st !== undefined && pa !== undefined) rows.push(`N = ${z.mib}: ${what}: stock ${st.toFixed(1)} MiB, pair ${pa.toFixed(1)} MiB (${pa >= st ? "+" : ""}${(pa - st).toFixed(1)} MiB)`);
+    };
+    both("free memory at the root including the per-CPU lists (MemFree + their count)",
+      (x) => (x.perCpuFreeKiB && x.meminfo?.MemFree !== undefined ? x.meminfo.MemFree + x.perCpuFreeKiB.count : undefined));
+    const gone = unloadedModules(z.samples.pair);
+    if (gone.length) both(`free memory at the end of the boot including the per-CPU lists, the pair with the modules the stock boot did not have unloaded (a diagnosis: ${gone.join(", ")})`, (x) => x.freeAtEndKiB);
   }
   if (r.minMemoryMiB) {
     const m = r.minMemoryMiB;

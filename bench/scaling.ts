@@ -27,7 +27,7 @@ import { CpioWriter } from "../src/formats/cpio/writer.js";
 import { makeTempDir, removeDir } from "../test/helpers/tmp.js";
 import { boot, KVER, makeBootDisk, makeRootDisk, rootReport, STOCK_INITRD } from "../test/boot/vm.js";
 import { renderSvg, renderTable, summarize, ScalingResult, SizeResult, Variant } from "./scaling-report.js";
-import { parseSample, SAMPLE_INIT, STOCK_MODULES_PARAM, UNPACK_FAILED, writeAtomic } from "./root-sample.js";
+import { parseSample, SAMPLE_INIT, stockModulesArg, UNPACK_FAILED, writeAtomic } from "./root-sample.js";
 import { concatInitrds } from "../test/helpers/initrd.js";
 import { benchArgs } from "./args.js";
 
@@ -148,8 +148,7 @@ try {
         // the same disks for both: the stock boot simply never reads the boot disk
         // the pair's debug log (kernel log only, not the console) has storage-init's time per module
         // and, for a diagnosis after the measurement, the modules the stock boot had in this run
-        const stockModules = entry.samples.stock[i]?.modules ?? [];
-        const append = `initoverlayfs.debug=1${stockModules.length ? ` ${STOCK_MODULES_PARAM}=${stockModules.join(",")}` : ""}`;
+        const append = ["initoverlayfs.debug=1", stockModulesArg(entry.samples.stock[i]?.modules)].filter(Boolean).join(" ");
         const r = await tryBoot(v === "stock" ? path : pair.mini.path, [root, disk], memoryMiB, 300, v === "pair" ? append : undefined);
         const s = parseSample(r.console);
         entry.samples[v].push(s);
