@@ -45,6 +45,7 @@ int stop_leftover_udevd(const char *proc, const char *who, unsigned wait_ms)
 		char path[SI_PATH_MAX], comm[64];
 		unsigned long pid;
 		unsigned long long t0;
+		int stopped;
 
 		if (parse_ulong(de->d_name, 0x7fffffff, &pid) < 0 || pid <= 1 || pid == (unsigned long)getpid())
 			continue;
@@ -58,10 +59,11 @@ int stop_leftover_udevd(const char *proc, const char *who, unsigned wait_ms)
 					 strerror(errno));
 			continue;
 		}
+		/* one answer per look: once reaped, a second look could find its pid reused */
 		t0 = now_ms();
-		while (!gone((pid_t)pid) && now_ms() - t0 < wait_ms)
+		while (!(stopped = gone((pid_t)pid)) && now_ms() - t0 < wait_ms)
 			sleep_ms(10);
-		if (gone((pid_t)pid))
+		if (stopped)
 			log_warn("%s: udevd (pid %lu) still ran at the hand-over: stopped it (%llu ms)",
 				 who, pid, now_ms() - t0);
 		else
