@@ -23,6 +23,8 @@ export const STORAGE_INIT_LINES = {
 
 /** The kernel's lines. */
 export const KERNEL_LINES = {
+  /** init/version.c linux_banner, the first line start_kernel() prints: a log that has it reaches back to the boot's start */
+  banner: /^Linux version \S+ /,
   /** init/main.c run_init_process(): "Run %s as init process": the first program (the initramfs's /init, or the root's init) */
   runInit: /^Run (\S+) as init process$/,
   /** init/initramfs.c: the boot loader's initramfs is being unpacked into the rootfs (6.1: asynchronously) */

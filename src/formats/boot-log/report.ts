@@ -29,8 +29,10 @@ export interface BootPhase {
 }
 
 export interface BootReport {
-  /** whether storage-init ran in this boot */
-  initoverlayfs: boolean;
+  /** whether storage-init ran in this boot; null when the log does not reach back far enough to tell */
+  initoverlayfs: boolean | null;
+  /** whether the log holds the kernel's first line (a ring buffer that wrapped has lost it) */
+  fromBootStart: boolean;
   /** the kernel's "Run X as init process" */
   firstProgram: { path: string; at: number } | null;
   /** the kernel unpacking the boot loader's initramfs (part of the kernel phase) */
@@ -57,6 +59,14 @@ export interface BootReport {
 
 const sec = (usec: number) => usec / 1e6;
 
+/** Where to look when the kernel's ring buffer has wrapped. */
+const JOURNAL_HINT = "the journal keeps the whole boot (boot-report --boot 0, or --from the output of journalctl -k -b 0 -o json)";
+
+/** Whether a kernel log holds its boot's first line (the kernel's banner). */
+export function reachesBootStart(lines: readonly KernelLogLine[]): boolean {
+  return lines.some((l) => KERNEL_LINES.banner.test(l.message));
+}
+
 interface Hit { i: number; m: RegExpExecArray; line: KernelLogLine }
 
 export function buildBootReport(lines: KernelLogLine[], systemdAnalyze: SystemdAnalyzeTimes | null = null): BootReport {
@@ -72,6 +82,8 @@ export function buildBootReport(lines: KernelLogLine[], systemdAnalyze: SystemdA
     return undefined;
   };
 
+  const fromBootStart = reachesBootStart(lines);
+  const oldest = () => `its oldest line is at ${sec(lines[0].usec).toFixed(3)} s`;
   const run = find(KERNEL_LINES.runInit);
   const firstProgram = run ? { path: run.m[1], at: sec(run.line.usec) } : null;
   const unpackStart = find(KERNEL_LINES.unpackStart);
@@ -82,6 +94,7 @@ export function buildBootReport(lines: KernelLogLine[], systemdAnalyze: SystemdA
 
   // storage-init: from its start line to the hand-over, a failure, or the end of the log
   const start = find(STORAGE_INIT_LINES.start, 0, true);
+  const lateHandOver = start ? undefined : find(STORAGE_INIT_LINES.handOver, 0, true);
   // the kernel's work ends when it runs the first program (storage-init's start line comes right after)
   const kernelEnd = run && (!start || run.i <= start.i) ? run : start;
   let storageInit: BootReport["storageInit"] = null;
@@ -110,9 +123,16 @@ export function buildBootReport(lines: KernelLogLine[], systemdAnalyze: SystemdA
     storageInit = { version: start.m[1], startedAt: sec(start.line.usec), outcome: handOver ? "handed-over" : failure ? "failed" : "unfinished", steps, handOver, failure, lastStep };
     if (failure) notes.push(`storage-init failed at "${failure.step}" (${failure.detail}) after "${lastStep.message}": no hand-over, the original init never ran`);
     else if (!handOver) notes.push(`storage-init's last line is "${lastStep.message}": the log ends before the hand-over`);
-  } else {
+  } else if (lateHandOver) {
+    // the log lost storage-init's first lines but kept its hand-over: the original init's phase is still there
+    notes.push(`storage-init's first lines are not in the log (${oldest()}): its phase is unknown; it handed over at ${sec(lateHandOver.line.usec).toFixed(3)} s; ${JOURNAL_HINT}`);
+    originalInitFrom = lateHandOver.line;
+  } else if (run || fromBootStart) {
     notes.push("no initoverlayfs stage in this boot: storage-init did not run (no \"storage-init ... starting\" line)");
     originalInitFrom = run?.line;
+  } else {
+    // storage-init logs right after the kernel runs it: without that line or the banner, its absence says nothing
+    notes.push(`the log does not reach back to this boot's start (${oldest()}; no "Linux version" or "Run ... as init process" line): whether storage-init ran is unknown; ${JOURNAL_HINT}`);
   }
 
   // the real root: the earliest line after the original init's start that only the real root's start makes
@@ -150,7 +170,8 @@ export function buildBootReport(lines: KernelLogLine[], systemdAnalyze: SystemdA
   const phases: BootReport["phases"] = { kernel: null, storageInit: null, originalInit: null };
   if (start && !run) notes.push("the kernel's \"Run ... as init process\" line is not in the log: the kernel's phase ends at storage-init's first line");
   if (kernelEnd) phases.kernel = { from: 0, to: sec(kernelEnd.line.usec), seconds: sec(kernelEnd.line.usec), until: kernelEnd.line.message };
-  else notes.push("the kernel's \"Run ... as init process\" line is not in the log (the ring buffer may have wrapped): the kernel's phase is unknown");
+  // (without the banner either, the note on the log's start says it)
+  else if (fromBootStart) notes.push("the kernel's \"Run ... as init process\" line is not in the log: the kernel's phase is unknown");
   if (storageInit) {
     const end = storageInit.steps[storageInit.steps.length - 1];
     const from = kernelEnd!.line.usec, to = Math.round(end.at * 1e6);
@@ -162,5 +183,5 @@ export function buildBootReport(lines: KernelLogLine[], systemdAnalyze: SystemdA
   }
   if (systemdAnalyze && !systemdAnalyze.finished) notes.push("systemd-analyze: the boot is not finished yet");
 
-  return { initoverlayfs: !!start, firstProgram, initramfsUnpack, storageInit, realRoot, phases, systemdAnalyze, notes };
+  return { initoverlayfs: start || lateHandOver ? true : run || fromBootStart ? false : null, fromBootStart, firstProgram, initramfsUnpack, storageInit, realRoot, phases, systemdAnalyze, notes };
 }

@@ -99,6 +99,32 @@ test("a log that ends before the hand-over: the last step storage-init reached",
   assert.ok(r.notes.some((n) => n.includes("the log ends before the hand-over")));
 });
 
+test("a ring buffer that wrapped: storage-init's absence is not claimed, a hand-over still kept still gives the original init's phase", () => {
+  const lines = parseKernelLog(fixture("pair-console.txt"));
+  assert.equal(buildBootReport(lines).fromBootStart, true);
+  // the oldest records overwritten: everything before storage-init's last step is gone
+  const late = lines.filter((l) => l.usec >= 4_010_000);
+  const r = buildBootReport(late);
+  assert.equal(r.fromBootStart, false);
+  assert.equal(r.initoverlayfs, true);
+  assert.equal(r.storageInit, null);
+  assert.equal(r.phases.kernel, null);
+  near(r.phases.originalInit?.seconds, 9.760937 - 4.063177, "original init from the hand-over");
+  assert.ok(r.notes.some((n) => n.startsWith(`storage-init's first lines are not in the log (its oldest line is at ${(late[0].usec / 1e6).toFixed(3)} s)`)), r.notes.join("\n"));
+  // only the real root's lines left: whether storage-init ran is unknown, and the report says so
+  const tail = lines.filter((l) => l.usec > 4_063_177);
+  const u = buildBootReport(tail);
+  assert.equal(u.initoverlayfs, null);
+  assert.ok(!u.notes.some((n) => n.startsWith("no initoverlayfs stage")), u.notes.join("\n"));
+  assert.match(u.notes.join("\n"), /^the log does not reach back to this boot's start \(its oldest line is at \d+\.\d{3} s; .*whether storage-init ran is unknown; the journal keeps the whole boot/m);
+  // the stock boot without its first lines but with the kernel's "Run /init": still known not to have run
+  const stock = parseKernelLog(fixture("stock-console.txt"));
+  const run = stock.findIndex((l) => /^Run \/init as init process$/.test(l.message));
+  const s = buildBootReport(stock.slice(run));
+  assert.equal(s.fromBootStart, false);
+  assert.equal(s.initoverlayfs, false);
+});
+
 test("systemd's start outside the initrd marks the real root; its start in the initrd does not", () => {
   // systemd's lines as src/core/main.c writes them to /dev/kmsg, after the stock boot's /init started
   const systemd = (usec: number, msg: string) => `6,900,${usec},-;systemd[1]: ${msg}\n`;
