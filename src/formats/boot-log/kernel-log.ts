@@ -5,6 +5,7 @@
  * " KEY=value" ignored). Pure: text in, lines out.
  */
 import { FormatError } from "../../errors.js";
+import { isJournalJson, parseJournalKernelLog } from "./journal.js";
 
 export interface KernelLogLine {
   /** microseconds since the kernel started (the kernel's own timestamp) */
@@ -48,4 +49,9 @@ export function parseKernelLog(text: string, source?: string): KernelLogLine[] {
   if (!out.length) throw new FormatError("kernel log", 0, text.length ? `no timestamped line found; ${EXPECTED}` : `empty; ${EXPECTED}`, source);
   // stable: lines with the same timestamp keep their order
   return out.sort((a, b) => a.usec - b.usec);
+}
+
+/** The kernel log in any of its forms: text (dmesg, a console, /dev/kmsg records) or the journal's JSON. */
+export function parseKernelLogOrJournal(text: string, source?: string): KernelLogLine[] {
+  return isJournalJson(text) ? parseJournalKernelLog(text, source) : parseKernelLog(text, source);
 }
