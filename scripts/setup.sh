@@ -19,7 +19,8 @@ apt-get update -qq
 # also makes the test keys).
 # fusefat gives the install crash tests a FAT /boot where the kernel has no vfat; initramfs-tools
 # (update-initramfs and its post-update hooks) and systemd (kernel-install) run our hooks in the
-# Debian acceptance test.
+# Debian acceptance test; systemd's journalctl reads the journal the dracut initrd keeps (boot-report);
+# e2fsprogs' debugfs copies it off the test root without a mount.
 # liblz4-dev, libzstd-dev, liblzma-dev, build-essential and python3 for our LZ4, zstd and xz
 # addons (node-gyp; they link the system liblz4, libzstd and liblzma). gcc-aarch64-linux-gnu and
 # liblz4-dev:arm64 libzstd-dev:arm64 liblzma-dev:arm64 build the npm package's linux-arm64

@@ -1,13 +1,15 @@
 /**
- * boot-report: where this boot's time went. The edge: reads the kernel log (/dev/kmsg, else
- * dmesg, or --from FILE) and systemd-analyze's summary (--systemd-analyze FILE, or the command
- * when systemd is PID 1); the parsing and the phases are src/formats/boot-log.
+ * boot-report: where a boot's time went. The edge: reads the kernel log (/dev/kmsg, else dmesg,
+ * else the journal; the journal too when the ring buffer no longer holds the boot's start; --boot
+ * ID from the journal; --from FILE) and systemd-analyze's summary (--systemd-analyze FILE, or the
+ * command when systemd is PID 1 and the report is of this boot); the parsing and the phases are
+ * src/formats/boot-log.
  */
 import { Command } from "commander";
 import { spawnSync } from "node:child_process";
 import { closeSync, constants, openSync, readFileSync, readSync } from "node:fs";
-import { FormatError, InitoverlayfsError } from "../../errors.js";
-import { buildBootReport, parseKernelLog, parseSystemdAnalyze, renderBootReport, type SystemdAnalyzeTimes } from "../../formats/boot-log/index.js";
+import { FormatError, InitoverlayfsError, UsageError } from "../../errors.js";
+import { buildBootReport, JOURNAL_FIELDS, parseJournalKernelLog, parseKernelLog, parseKernelLogOrJournal, parseSystemdAnalyze, reachesBootStart, renderBootReport, type KernelLogLine, type SystemdAnalyzeTimes } from "../../formats/boot-log/index.js";
 import { EXIT } from "../exit-codes.js";
 
 /** Every record /dev/kmsg still holds: read without blocking until EAGAIN (the end of the buffer). */
@@ -43,18 +45,67 @@ function readDmesg(): string {
   return r.stdout;
 }
 
-/** This boot's kernel log, and what it was read from. */
-function liveKernelLog(): { text: string; source: string } {
-  try {
-    return { text: readKmsg(), source: "/dev/kmsg" };
-  } catch (e) {
+/** A boot's kernel records as the journal keeps them (`journalctl -k -b BOOT -o json`), the fields the reader reads. */
+function readJournal(boot: string): string {
+  const args = ["-k", "-b", boot, "-o", "json", "--all", "--no-pager", `--output-fields=${JOURNAL_FIELDS.join(",")}`];
+  const r = spawnSync("journalctl", args, { encoding: "utf8", maxBuffer: 1 << 28, timeout: 120_000 });
+  // each message names journalctl: "spawnSync journalctl ENOENT", or its own first line
+  if (r.error) throw r.error;
+  if (r.status !== 0) throw new InitoverlayfsError(`journalctl -k -b ${boot}: exit ${r.status}: ${(r.stderr || r.stdout).trim().split("\n")[0]}`);
+  return r.stdout;
+}
+
+interface KernelLog { lines: KernelLogLine[]; source: string; notes: string[] }
+
+function journalLog(boot: string): KernelLog {
+  const source = `journal (journalctl -k -b ${boot})`;
+  const text = readJournal(boot);
+  // no journal files, or none of that boot: journalctl prints nothing and exits 0
+  if (!text.trim()) throw new InitoverlayfsError(`journalctl -k -b ${boot}: no kernel record of that boot in the journal`);
+  return { lines: withSource(source, () => parseJournalKernelLog(text)), source, notes: [] };
+}
+
+/**
+ * This boot's kernel log: /dev/kmsg, else dmesg, else the journal. The kernel's ring buffer
+ * wraps on a machine that has been up for a while; then the journal, which keeps the whole boot,
+ * stands in when it reaches further back.
+ */
+function liveKernelLog(): KernelLog {
+  const failed: string[] = [];
+  let hint = "";
+  let ring: KernelLog | undefined;
+  for (const [source, read] of [["/dev/kmsg", readKmsg], ["dmesg", readDmesg]] as const) {
     try {
-      return { text: readDmesg(), source: "dmesg" };
-    } catch (e2) {
-      const hint = (e as NodeJS.ErrnoException).code === "EPERM" ? " (kernel.dmesg_restrict: run as root, or use --from FILE)" : "";
-      throw new InitoverlayfsError(`cannot read the kernel log: /dev/kmsg: ${(e as Error).message}; dmesg: ${(e2 as Error).message}${hint}`);
+      const text = read();
+      ring = { lines: withSource(source, () => parseKernelLog(text)), source, notes: [] };
+      break;
+    } catch (e) {
+      if (e instanceof FormatError) throw e;
+      if ((e as NodeJS.ErrnoException).code === "EPERM") hint = " (kernel.dmesg_restrict: run as root, or use --from FILE)";
+      failed.push(`${source}: ${(e as Error).message}`);
     }
   }
+  if (ring && reachesBootStart(ring.lines)) return ring;
+  let journal: KernelLog | undefined;
+  let journalFailure = "";
+  try {
+    journal = journalLog("0");
+  } catch (e) {
+    journalFailure = (e as Error).message;
+  }
+  if (!ring && !journal) throw new InitoverlayfsError(`cannot read the kernel log: ${[...failed, journalFailure].join("; ")}${hint}`);
+  if (!ring) return journal!;
+  if (!journal) {
+    ring.notes.push(`the journal could not stand in: ${journalFailure}`);
+    return ring;
+  }
+  const oldest = (l: KernelLog) => `its oldest line is at ${(l.lines[0].usec / 1e6).toFixed(3)} s`;
+  if (journal.lines[0].usec < ring.lines[0].usec) {
+    journal.notes.push(`read from the journal: ${ring.source} no longer holds this boot's start (${oldest(ring)})`);
+    return journal;
+  }
+  ring.notes.push(`the journal reaches back no further (${oldest(journal)})`);
+  return ring;
 }
 
 /**
@@ -87,19 +138,28 @@ function withSource<T>(source: string, fn: () => T): T {
   }
 }
 
+// journalctl's boot selectors: an offset (0 this boot, -1 the one before) or a boot ID, optionally with an offset
+const BOOT_SELECTOR = /^(?:[+-]?\d{1,6}|[0-9a-f]{32}(?:[+-]\d{1,6})?)$/;
+
 export function bootReportCommand(): Command {
   return new Command("boot-report")
-    .description("where this boot's time went, from the kernel log: the kernel until the first program, each storage-init step, the hand-over, the original init until the real root, and systemd-analyze's summary; exit 1 if the log shows storage-init failed")
-    .option("--from <file>", "read a saved kernel log (dmesg output, a serial console capture, or /dev/kmsg records) instead of this boot's")
-    .option("--systemd-analyze <file>", "read saved `systemd-analyze time` output (default: run it when systemd is PID 1 and no --from is given)")
+    .description("where a boot's time went, from the kernel log: the kernel until the first program, each storage-init step, the hand-over, the original init until the real root, and systemd-analyze's summary; exit 1 if the log shows storage-init failed")
+    .option("--from <file>", "read a saved kernel log (dmesg output, a serial console capture, /dev/kmsg records, or journalctl -k -o json output) instead of this boot's")
+    .option("--boot <id>", "read that boot's kernel log from the journal (journalctl -b: 0 this boot, -1 the one before, or a boot ID)")
+    .option("--systemd-analyze <file>", "read saved `systemd-analyze time` output (default: run it when systemd is PID 1 and the report is of this boot)")
     .option("--json", "print the report as JSON (times in seconds since the kernel started)")
     .action((o) => {
-      const log = o.from ? { text: readFileSync(o.from, "utf8"), source: o.from as string } : liveKernelLog();
-      const lines = withSource(log.source, () => parseKernelLog(log.text));
+      if (o.from && o.boot !== undefined) throw new UsageError("--from and --boot: give one of them");
+      if (o.boot !== undefined && !BOOT_SELECTOR.test(o.boot)) throw new UsageError(`--boot: expected 0, -1, ... or a 32-digit boot ID, got ${JSON.stringify(o.boot)}`);
+      const log: KernelLog = o.from
+        ? { lines: withSource(o.from, () => parseKernelLogOrJournal(readFileSync(o.from, "utf8"))), source: o.from as string, notes: [] }
+        : o.boot !== undefined ? journalLog(o.boot) : liveKernelLog();
+      const thisBoot = !o.from && (o.boot === undefined || o.boot === "0");
       const analyze = o.systemdAnalyze
         ? { times: withSource(o.systemdAnalyze, () => parseSystemdAnalyze(readFileSync(o.systemdAnalyze, "utf8"))) }
-        : o.from ? { times: null } : liveSystemdAnalyze();
-      const report = buildBootReport(lines, analyze.times);
+        : thisBoot ? liveSystemdAnalyze() : { times: null };
+      const report = buildBootReport(log.lines, analyze.times);
+      report.notes.push(...log.notes);
       if (analyze.note) report.notes.push(analyze.note);
       process.stdout.write(o.json ? JSON.stringify({ source: log.source, ...report }, null, 2) + "\n" : renderBootReport(report));
       if (report.storageInit?.outcome === "failed") process.exitCode = EXIT.PROBLEMS;
