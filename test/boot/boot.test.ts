@@ -14,8 +14,8 @@ import { readInitramfs } from "../../src/initramfs/read.js";
 import { treeToCpio } from "../../src/formats/cpio/writer.js";
 import { bytesContent, DirNode, FsNode, lookup, newDir, newTree } from "../../src/fs/tree.js";
 import { makeTempDir, removeDir } from "../helpers/tmp.js";
-import { buildBootReport, parseKernelLog } from "../../src/formats/boot-log/index.js";
-import { assertNothingLeft, boot, KVER, makeBootDisk, makeRootDisk, rootReport, STOCK_INITRD, tail } from "./vm.js";
+import { buildBootReport, JOURNAL_FIELDS, parseJournalKernelLog, parseKernelLog } from "../../src/formats/boot-log/index.js";
+import { assertNothingLeft, boot, KVER, makeBootDisk, makeRootDisk, ROOT_INIT, rootReport, STOCK_INITRD, tail } from "./vm.js";
 import { concatInitrds, miniCpio } from "../helpers/initrd.js";
 
 const BOOT_UUID = "5a1e0b7e-0000-4000-8000-b00770000001";
@@ -198,10 +198,34 @@ test("a dracut/systemd initramfs boots as it is, and converted (systemctl switch
   const dp = await buildPair({ initramfs: img, kver: KVER, boot: `UUID=${BOOT_UUID}`, outputDir: out });
   assert.deepEqual(dp.shims, [], "systemd needs no switch-root shim");
   const bootDisk = makeBootDisk(out, "ext4", { [`initoverlayfs-${KVER}.img`]: dp.image.path }, { uuid: BOOT_UUID });
-  const r = await boot({ initrd: dp.mini.path, disks: [root, bootDisk] });
+  // a root that keeps the initrd's journal (systemd moves /run into the real root) for the host
+  const keep = "[ -d /run/log/journal ] && $B cp -a /run/log/journal /initrd-journal && $B sync && echo JOURNAL-KEPT\necho ROOT-MARKER";
+  assert.match(ROOT_INIT, /^echo ROOT-MARKER$/m);
+  const journalRoot = makeRootDisk(work, { name: "root-journal", init: ROOT_INIT.replace(/^echo ROOT-MARKER$/m, keep) });
+  const r = await boot({ initrd: dp.mini.path, disks: [journalRoot, bootDisk] });
   const rep = expectReachedCleanly(r, "dracut pair");
   assertNothingLeft(r.console, "dracut pair");
   assert.equal(rep.bootMounted, false);
+
+  // boot-report on the journal systemd-journald kept in that initrd: the same storage-init lines as the console
+  assert.match(r.console, /^JOURNAL-KEPT$/m, tail(r.console));
+  const kept = join(work, "journal-out");
+  mkdirSync(kept);
+  const dump = spawnSync("debugfs", ["-R", `rdump /initrd-journal ${kept}`, journalRoot], { encoding: "utf8" });
+  assert.equal(dump.status, 0, dump.stderr);
+  const files = spawnSync("find", [kept, "-name", "*.journal"], { encoding: "utf8" }).stdout.split("\n").filter(Boolean);
+  assert.ok(files.length > 0, `no journal file in ${kept}`);
+  const j = spawnSync("journalctl", [...files.map((f) => `--file=${f}`), "_TRANSPORT=kernel", "-o", "json", "--all", "--no-pager", `--output-fields=${JOURNAL_FIELDS.join(",")}`], { encoding: "utf8", maxBuffer: 1 << 28 });
+  assert.equal(j.status, 0, j.stderr);
+  // journalctl adds _BOOT_ID to every record, which the reader's one-boot check reads
+  assert.ok(j.stdout.trim().split("\n").every((l) => /^[0-9a-f]{32}$/.test(JSON.parse(l)._BOOT_ID)), "each record has its _BOOT_ID");
+  const jr = buildBootReport(parseJournalKernelLog(j.stdout, "journal"));
+  assert.equal(jr.fromBootStart, true);
+  assert.equal(jr.storageInit?.outcome, "handed-over", jr.notes.join("\n"));
+  const onConsole = buildBootReport(parseKernelLog(r.console)).storageInit!.steps.map((st) => st.message);
+  assert.deepEqual(jr.storageInit!.steps.map((st) => st.message), onConsole);
+  // systemd's own kmsg lines come back with their "systemd[1]: " (the journal keeps it apart)
+  assert.ok(parseJournalKernelLog(j.stdout).some((l) => /^systemd\[1\]: Running in initrd\.$/.test(l.message)), "systemd's initrd line in the journal");
 });
 
 /** A hand-made busybox initramfs: its /init loads the modules, mounts the root and switch_roots. */
