@@ -2,7 +2,7 @@
 import test from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { chmodSync, closeSync, constants, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, constants, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CLI, cli } from "../helpers/cli.js";
@@ -105,6 +105,14 @@ test("boot-report falls back to dmesg when /dev/kmsg cannot be opened", (t) =>
     const rep = JSON.parse(r.stdout);
     assert.equal(rep.source, "dmesg");
     assert.equal(rep.storageInit.outcome, "handed-over");
+    // only the journal: read from it, saying why
+    writeFileSync(join(bin, "journalctl"), `#!/bin/sh\nexec cat '${fixture("dracut-pair-journal.json")}'\n`, { mode: 0o755 });
+    rmSync(join(bin, "dmesg"));
+    const j = run(`${bin}:/usr/bin:/bin`);
+    assert.equal(j.status, 0, j.stderr);
+    const rj = JSON.parse(j.stdout);
+    assert.equal(rj.source, "journal (journalctl -k -b 0)");
+    assert.match(rj.notes.join("\n"), /^read from the journal: \/dev\/kmsg: EPERM[^\n]*; dmesg: /m);
     // none works: one line naming each, exit 4
     const none = run("/nonexistent");
     assert.equal(none.status, 4);

@@ -94,7 +94,10 @@ function liveKernelLog(): KernelLog {
     journalFailure = (e as Error).message;
   }
   if (!ring && !journal) throw new InitoverlayfsError(`cannot read the kernel log: ${[...failed, journalFailure].join("; ")}${hint}`);
-  if (!ring) return journal!;
+  if (!ring) {
+    journal!.notes.push(`read from the journal: ${failed.join("; ")}`);
+    return journal!;
+  }
   if (!journal) {
     ring.notes.push(`the journal could not stand in: ${journalFailure}`);
     return ring;
