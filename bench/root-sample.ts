@@ -41,6 +41,9 @@ export const SAMPLE_INIT = ROOT_INIT
   .replace('echo "ROOT-DONE"\n', (m) => UNLOAD_BLOCK + m);
 if ((SAMPLE_INIT.match(/MEMINFO|FREE-END/g) ?? []).length !== 3) throw new Error("ROOT_INIT changed: the lines to extend are gone");
 
+/** The benches attach the test root, then the boot disk: the second virtio disk. */
+export const BOOT_DISK = "vdb";
+
 // the kernel's line when an initramfs archive does not fit in RAM (init/initramfs.c): the boot may
 // still reach the root without the appended content, which is not a boot of that initramfs
 export const UNPACK_FAILED = /Initramfs unpacking failed: .*/;
@@ -100,6 +103,7 @@ export function parseSample(text: string): ScalingSample {
     freeingInitrd: freeing ? { at: freeing.usec / 1e6, kiB: Number(/(\d+)K$/.exec(freeing.message)![1]) } : undefined, meminfo, meminfoAfterTeardown,
     freeAtEndKiB: end ? Number(end[1]) + kiB(end[2].trim().split(/ +/).filter(Boolean)) : undefined,
     unloaded: [...text.matchAll(/^UNLOADED (\S+)$/gm)].map((m) => m[1]),
+    bootDiskReads: root.readRequests[BOOT_DISK] === undefined ? undefined : { requests: root.readRequests[BOOT_DISK], bytes: root.bytesRead[BOOT_DISK] },
   };
 }
 

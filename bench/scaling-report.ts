@@ -37,6 +37,8 @@ export interface ScalingSample {
   freeAtEndKiB?: number;
   /** the modules the root unloaded before freeAtEndKiB */
   unloaded?: string[];
+  /** what the boot read from the boot disk until the root (the stock: only probes of it) */
+  bootDiskReads?: { requests: number; bytes: number };
 }
 
 /** The modules the roots of these samples unloaded for the end-of-boot diagnosis, each once. */
@@ -62,6 +64,8 @@ export interface ScalingResult {
   clock?: "wall" | "icount";
   /** disks read-throttled to this many bytes/s; the boot loader's read of the initramfs at that speed is counted */
   slowBps?: number;
+  /** --slow-iops: the disks' read requests per second */
+  slowIops?: number;
   runs: number;
   memoryMiB: number;
   compression: string;
@@ -141,7 +145,7 @@ const f2 = (x: number) => x.toFixed(2);
 
 /** A Markdown table, one row per size and variant, then the growth lines. */
 export function renderTable(r: ScalingResult, s: Summary = summarize(r)): string {
-  const rows = [`-cpu ${r.cpu ?? "qemu64"}, ${r.clock === "icount" ? "instruction clock (-icount shift=0: 1 instruction = 1 ns)" : "TCG wall clock"}${r.slowBps ? `, disks read at ${r.slowBps / 1e6} MB/s` : ""}, medians of ${r.runs}`, "", "| N MiB | variant | to the real root | kernel | storage-init | original init | MemAvailable |", "|---|---|---|---|---|---|---|"];
+  const rows = [`-cpu ${r.cpu ?? "qemu64"}, ${r.clock === "icount" ? "instruction clock (-icount shift=0: 1 instruction = 1 ns)" : "TCG wall clock"}${r.slowBps ? `, disks read at ${r.slowBps / 1e6} MB/s` : ""}${r.slowIops ? `, ${r.slowIops} read requests/s` : ""}, medians of ${r.runs}`, "", "| N MiB | variant | to the real root | kernel | storage-init | original init | MemAvailable |", "|---|---|---|---|---|---|---|"];
   for (const p of s.perSize) {
     for (const v of VARIANTS) {
       const x = p[v];
@@ -159,6 +163,13 @@ export function renderTable(r: ScalingResult, s: Summary = summarize(r)): string
   for (const p of s.perSize) {
     const sh = p.pair.sharedModuleSeconds;
     if (sh !== undefined) rows.push(`N = ${p.mib}: of storage-init's ${f2(p.pair.storageInit)} s, ${f2(sh)} s load modules the stock boot loads too (moved out of the original init's phase); the rest: ${f2(p.pair.storageInit - sh)} s`);
+  }
+  for (const z of r.sizes) {
+    const reads = (v: Variant) => (z.samples[v].every((x) => x.bootDiskReads) ? z.samples[v].map((x) => x.bootDiskReads!) : undefined);
+    const st = reads("stock"), pa = reads("pair");
+    if (!st || !pa) continue;
+    const req = median(pa.map((x) => x.requests)), mb = median(pa.map((x) => x.bytes)) / 1e6;
+    rows.push(`N = ${z.mib}: read from the boot disk until the root: pair ${mb.toFixed(1)} MB in ${Math.round(req)} requests (${(1e3 * mb / req).toFixed(0)} KB each on average), stock ${(median(st.map((x) => x.bytes)) / 1e6).toFixed(1)} MB (probes)`);
   }
   // a slope needs two sizes
   if (s.perSize.length >= 2) rows.push(`growth per 100 MiB appended: stock ${f2(s.growthPer100MiB.stock)} s, pair ${f2(s.growthPer100MiB.pair)} s (${s.pairGrowthPercent.toFixed(1)} % of the stock's; target ≤ 5 %)`);
@@ -208,7 +219,7 @@ export function renderSvg(r: ScalingResult, s: Summary = summarize(r)): string {
     out.push(`<text x="${x0 - 36}" y="${(top + bottom) / 2}" transform="rotate(-90 ${x0 - 36} ${(top + bottom) / 2})" text-anchor="middle">seconds (median)</text>`);
   };
   out.push(`<text x="${W / 2}" y="16" text-anchor="middle" font-size="14">Boot to the real root, stock initramfs vs initoverlayfs pair, N MiB appended</text>`);
-  out.push(`<text x="${W / 2}" y="31" text-anchor="middle">${esc(r.kernel)}, medians of ${r.runs}, -m ${r.memoryMiB}, -cpu ${esc(r.cpu ?? "qemu64")}, ${r.clock === "icount" ? "instruction clock" : "TCG wall clock"}${r.slowBps ? `, disks at ${r.slowBps / 1e6} MB/s` : ""}</text>`);
+  out.push(`<text x="${W / 2}" y="31" text-anchor="middle">${esc(r.kernel)}, medians of ${r.runs}, -m ${r.memoryMiB}, -cpu ${esc(r.cpu ?? "qemu64")}, ${r.clock === "icount" ? "instruction clock" : "TCG wall clock"}${r.slowBps ? `, disks at ${r.slowBps / 1e6} MB/s` : ""}${r.slowIops ? `, ${r.slowIops} reads/s` : ""}</text>`);
   // left: stacked phases
   const L0 = 70, L1 = 450, group = (L1 - L0) / s.perSize.length, bw = Math.min(40, group / 3);
   axis(L0, L1);

@@ -8,10 +8,13 @@
  * result, a Markdown table and an SVG.
  *
  *   node dist/bench/scaling.js [--sizes 0,100,300] [--runs 5] [--memory 1024] [--no-min-memory]
- *                              [--quick] [--out bench/results] [--cpu MODEL] [--icount] [--slow-bps N]
+ *                              [--quick] [--out bench/results] [--cpu MODEL] [--icount] [--slow-bps N] [--slow-iops N]
  * --cpu: QEMU's CPU model for both (default qemu64; `max` has AVX2, which the kernel's accelerated SHA-256 uses; QEMU 7.2's TCG has no SHA-NI).
  * --slow-bps N: both boots' disks read-throttled to N bytes/s (an SD card: 25000000), and the boot
  * loader's read of each initramfs at that speed counted in the table.
+ * --slow-iops N: both boots' disks read at most N requests/s, whatever their size: a card's random
+ * reads (the SD A1 class promises 1500 random 4 KiB reads/s; with --slow-bps, large sequential
+ * requests stay bandwidth-bound). The boot loader's read is one sequential pass: not affected.
  * --icount: the guest's clock counts instructions (one per ns), not host time: the numbers hold
  * on a busy machine and the hash instructions cost what they would on hardware.
  *   node dist/bench/scaling.js --render bench/results/scaling.json   (table and SVG again)
@@ -32,7 +35,7 @@ import { concatInitrds } from "../test/helpers/initrd.js";
 import { benchArgs } from "./args.js";
 
 const args = benchArgs(import.meta.url, {
-  sizes: "N,N,...", runs: "N", memory: "MiB", "no-min-memory": true, quick: true, out: "DIR", cpu: "MODEL", icount: true, "slow-bps": "N", render: "RESULT.json",
+  sizes: "N,N,...", runs: "N", memory: "MiB", "no-min-memory": true, quick: true, out: "DIR", cpu: "MODEL", icount: true, "slow-bps": "N", "slow-iops": "N", render: "RESULT.json",
 });
 const quick = args.flag("quick");
 const sizes = (args.text("sizes") ?? (quick ? "0,100" : "0,100,300")).split(",").map((s) => (/^\d+$/.test(s) ? Number(s) : args.fail(`--sizes: expected MiB counts separated by commas, got ${JSON.stringify(s)}`)));
@@ -43,6 +46,7 @@ const minMemory = !quick && !args.flag("no-min-memory");
 const cpu = args.text("cpu") ?? "qemu64";
 const icount = args.flag("icount");
 const slowBps = args.text("slow-bps") === undefined ? undefined : args.number("slow-bps", 0, { min: 1 });
+const slowIops = args.text("slow-iops") === undefined ? undefined : args.number("slow-iops", 0, { min: 1, integer: true });
 const BOOT_UUID = "5a1e0b7e-0000-4000-8000-b00770000002";
 const MIB = 1 << 20;
 
@@ -106,7 +110,7 @@ function appendPayload(work: string, stock: Uint8Array, compression: string, mib
 async function tryBoot(initrd: string, disks: string[], mem: number, timeoutSeconds = 300, append?: string) {
   // the instruction clock runs TCG about 2.5 times slower in host time
   const r = await boot({ initrd, disks, memoryMiB: mem, timeoutSeconds: icount ? timeoutSeconds * 3 : timeoutSeconds, cpu: cpu === "qemu64" ? undefined : cpu, icount, append,
-    driveOptions: slowBps ? `,throttling.bps-read=${slowBps}` : undefined });
+    driveOptions: [slowBps && `,throttling.bps-read=${slowBps}`, slowIops && `,throttling.iops-read=${slowIops}`].filter(Boolean).join("") || undefined });
   return r;
 }
 
@@ -131,7 +135,7 @@ try {
   if (!compression) throw new Error(`${STOCK_INITRD}: offset ${early.bytes}: expected a compressed archive after the early ones`);
   const root = makeRootDisk(work, { init: SAMPLE_INIT });
   const result: ScalingResult = {
-    kernel: KVER, cpu, clock: icount ? "icount" : "wall", slowBps, runs, memoryMiB, compression, loadAverage: { start: loadStart, end: [] },
+    kernel: KVER, cpu, clock: icount ? "icount" : "wall", slowBps, slowIops, runs, memoryMiB, compression, loadAverage: { start: loadStart, end: [] },
     command: args.command, sizes: [],
   };
   const built: Record<number, { initrd: string; mini: string; disk: string }> = {};
@@ -186,7 +190,7 @@ try {
   const summary = summarize(result);
   const table = renderTable(result, summary);
   mkdirSync(outDir, { recursive: true });
-  const base = join(outDir, `${quick ? "scaling-quick" : "scaling"}${cpu === "qemu64" ? "" : `-${cpu}`}${icount ? "-icount" : ""}${slowBps ? `-${slowBps / 1e6}MBps` : ""}`);
+  const base = join(outDir, `${quick ? "scaling-quick" : "scaling"}${cpu === "qemu64" ? "" : `-${cpu}`}${icount ? "-icount" : ""}${slowBps ? `-${slowBps / 1e6}MBps` : ""}${slowIops ? `-${slowIops}iops` : ""}`);
   writeAtomic(`${base}.json`, JSON.stringify({ ...result, summary }, null, 1) + "\n");
   writeAtomic(`${base}.md`, table + "\n");
   writeAtomic(`${base}.svg`, renderSvg(result, summary));

@@ -25,6 +25,8 @@ test("stock boot: the original /init is the kernel's first program", () => {
   assert.equal(s.storageInit, 0);
   near(s.originalInit, 9.72 - 4.891187, "original init");
   assert.deepEqual(s.freeingInitrd, { at: 3.842913, kiB: 35376 });
+  // "STAT /sys/block/vdb/stat       99        0     4200": the boot disk, only probed
+  assert.deepEqual(s.bootDiskReads, { requests: 99, bytes: 4200 * 512 });
 });
 
 test("pair boot: storage-init from the kernel's first program to its hand-over", () => {
@@ -42,6 +44,8 @@ test("pair boot: storage-init from the kernel's first program to its hand-over",
   near(s.originalInit, 7.94 - 3.170242, "original init");
   assert.deepEqual(s.freeingInitrd, { at: 1.472491, kiB: 2608 });
   assert.ok(s.modules?.includes("erofs"), "the root's MODULES line lists erofs");
+  // "STAT /sys/block/vdb/stat      448        0    28058": requests completed, merged, sectors
+  assert.deepEqual(s.bootDiskReads, { requests: 448, bytes: 28058 * 512 });
 });
 
 test("a boot that is not a sample of the initramfs is refused, not measured", () => {

@@ -122,4 +122,17 @@ test("renderTable: with throttled disks, the boot loader's read of each initramf
   // N = 0: stock 9.2 + 36e6 / 25e6 = 10.64 s; pair 7.1 + 2e6 / 25e6 = 7.18 s
   assert.match(t, /N = 0: with the boot loader's read of the initramfs at 25 MB\/s: stock 10\.64 s, pair 7\.18 s \(0\.67; 3460 ms saved\)/);
   assert.match(t, /disks read at 25 MB\/s/);
+  assert.match(renderTable({ ...RESULT, slowBps: 25e6, slowIops: 1500 }), /disks read at 25 MB\/s, 1500 read requests\/s, medians of 3/);
+});
+
+test("renderTable: what the boot read from the boot disk, when every sample has it", () => {
+  assert.doesNotMatch(renderTable(RESULT), /from the boot disk/);
+  const withReads = structuredClone(RESULT);
+  withReads.sizes = [withReads.sizes[0]];
+  const reads = { stock: [[99, 2.1e6], [98, 2.1e6], [99, 2.2e6]], pair: [[448, 14.3e6], [440, 14.4e6], [450, 14.6e6]] };
+  for (const v of ["stock", "pair"] as const) withReads.sizes[0].samples[v].forEach((x, i) => { x.bootDiskReads = { requests: reads[v][i][0], bytes: reads[v][i][1] }; });
+  // medians: pair 448 requests, 14.4 MB: 32 KB each; stock 2.1 MB
+  assert.match(renderTable(withReads), /^N = 0: read from the boot disk until the root: pair 14\.4 MB in 448 requests \(32 KB each on average\), stock 2\.1 MB \(probes\)$/m);
+  delete withReads.sizes[0].samples.pair[2].bootDiskReads;
+  assert.doesNotMatch(renderTable(withReads), /from the boot disk/);
 });

@@ -47,13 +47,19 @@ $B poweroff -f
 export function rootReport(consoleText: string) {
   const up = /^UPTIME ([\d.]+)/m.exec(consoleText);
   const mem = /^MEM MemAvailable:\s+(\d+) kB/m.exec(consoleText);
-  const sectorsRead: Record<string, number> = {};
-  for (const m of consoleText.matchAll(/^STAT \/sys\/block\/(\w+)\/stat\s+(\d+)\s+(\d+)\s+(\d+)/gm)) sectorsRead[m[1]] = Number(m[4]);
+  // /sys/block/X/stat: read requests completed, read requests merged, sectors read, ...
+  const sectorsRead: Record<string, number> = {}, readRequests: Record<string, number> = {};
+  for (const m of consoleText.matchAll(/^STAT \/sys\/block\/(\w+)\/stat\s+(\d+)\s+(\d+)\s+(\d+)/gm)) {
+    sectorsRead[m[1]] = Number(m[4]);
+    readRequests[m[1]] = Number(m[2]);
+  }
   return {
     reached: /^ROOT-MARKER$/m.test(consoleText),
     uptime: up ? Number(up[1]) : undefined,
     memAvailableKiB: mem ? Number(mem[1]) : undefined,
     bytesRead: Object.fromEntries(Object.entries(sectorsRead).map(([k, v]) => [k, v * 512])),
+    /** read requests each disk completed (after the block layer merged adjacent ones) */
+    readRequests,
     /** the modules loaded when the root started */
     modules: (/^MODULES (.*)$/m.exec(consoleText)?.[1] ?? "").split(" ").filter(Boolean),
     /** storage-init's load time of each module it loaded, by module name, ms (with initoverlayfs.debug=1) */
