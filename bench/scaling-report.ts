@@ -143,6 +143,12 @@ export function summarize(r: ScalingResult): Summary {
 
 const f2 = (x: number) => x.toFixed(2);
 
+/** The median of what every sample has, else undefined (results from before a field was recorded). */
+function medianOfAll(samples: readonly ScalingSample[], f: (x: ScalingSample) => number | undefined): number | undefined {
+  const xs = samples.map(f);
+  return xs.every((x) => x !== undefined) ? median(xs as number[]) : undefined;
+}
+
 /** A Markdown table, one row per size and variant, then the growth lines. */
 export function renderTable(r: ScalingResult, s: Summary = summarize(r)): string {
   const rows = [`-cpu ${r.cpu ?? "qemu64"}, ${r.clock === "icount" ? "instruction clock (-icount shift=0: 1 instruction = 1 ns)" : "TCG wall clock"}${r.slowBps ? `, disks read at ${r.slowBps / 1e6} MB/s` : ""}${r.slowIops ? `, ${r.slowIops} read requests/s` : ""}, medians of ${r.runs}`, "", "| N MiB | variant | to the real root | kernel | storage-init | original init | MemAvailable |", "|---|---|---|---|---|---|---|"];
@@ -165,21 +171,19 @@ export function renderTable(r: ScalingResult, s: Summary = summarize(r)): string
     if (sh !== undefined) rows.push(`N = ${p.mib}: of storage-init's ${f2(p.pair.storageInit)} s, ${f2(sh)} s load modules the stock boot loads too (moved out of the original init's phase); the rest: ${f2(p.pair.storageInit - sh)} s`);
   }
   for (const z of r.sizes) {
-    const reads = (v: Variant) => (z.samples[v].every((x) => x.bootDiskReads) ? z.samples[v].map((x) => x.bootDiskReads!) : undefined);
-    const st = reads("stock"), pa = reads("pair");
-    if (!st || !pa) continue;
-    const req = median(pa.map((x) => x.requests)), mb = median(pa.map((x) => x.bytes)) / 1e6;
-    rows.push(`N = ${z.mib}: read from the boot disk until the root: pair ${mb.toFixed(1)} MB in ${Math.round(req)} requests (${(1e3 * mb / req).toFixed(0)} KB each on average), stock ${(median(st.map((x) => x.bytes)) / 1e6).toFixed(1)} MB (probes)`);
+    const req = medianOfAll(z.samples.pair, (x) => x.bootDiskReads?.requests);
+    const mb = medianOfAll(z.samples.pair, (x) => x.bootDiskReads?.bytes), stockMb = medianOfAll(z.samples.stock, (x) => x.bootDiskReads?.bytes);
+    if (req === undefined || mb === undefined || stockMb === undefined) continue;
+    rows.push(`N = ${z.mib}: read from the boot disk until the root: pair ${(mb / 1e6).toFixed(1)} MB in ${Math.round(req)} requests (${(mb / 1e3 / req).toFixed(0)} KB each on average), stock ${(stockMb / 1e6).toFixed(1)} MB (probes)`);
   }
   // a slope needs two sizes
   if (s.perSize.length >= 2) rows.push(`growth per 100 MiB appended: stock ${f2(s.growthPer100MiB.stock)} s, pair ${f2(s.growthPer100MiB.pair)} s (${s.pairGrowthPercent.toFixed(1)} % of the stock's; target ≤ 5 %)`);
   if (s.perSize.length >= 2) rows.push(`growth per 100 MiB of the original init's start (kernel + storage-init): stock ${f2(s.startGrowthPer100MiB.stock)} s, pair ${f2(s.startGrowthPer100MiB.pair)} s (${s.pairStartGrowthPercent.toFixed(1)} %)`);
   // MemFree leaves out free pages parked on the per-CPU lists (up to tens of MiB, varying per boot)
   for (const z of r.sizes) {
-    // the median in MiB of what every sample of `v` has, else undefined
     const mib = (v: Variant, kiB: (x: ScalingSample) => number | undefined) => {
-      const xs = z.samples[v].map(kiB);
-      return xs.every((x) => x !== undefined) ? median(xs as number[]) / 1024 : undefined;
+      const m = medianOfAll(z.samples[v], kiB);
+      return m === undefined ? undefined : m / 1024;
     };
     const both = (what: string, kiB: (x: ScalingSample) => number | undefined) => {
       const st = mib("stock", kiB), pa = mib("pair", kiB);

@@ -9,7 +9,7 @@ import { Command } from "commander";
 import { spawnSync } from "node:child_process";
 import { closeSync, constants, openSync, readFileSync, readSync } from "node:fs";
 import { FormatError, InitoverlayfsError, UsageError } from "../../errors.js";
-import { buildBootReport, JOURNAL_FIELDS, parseJournalKernelLog, parseKernelLog, parseKernelLogOrJournal, parseSystemdAnalyze, reachesBootStart, renderBootReport, type KernelLogLine, type SystemdAnalyzeTimes } from "../../formats/boot-log/index.js";
+import { buildBootReport, JOURNAL_FIELDS, parseJournalKernelLog, parseKernelLog, parseKernelLogOrJournal, oldestLine, parseSystemdAnalyze, reachesBootStart, renderBootReport, type KernelLogLine, type SystemdAnalyzeTimes } from "../../formats/boot-log/index.js";
 import { EXIT } from "../exit-codes.js";
 
 /** Every record /dev/kmsg still holds: read without blocking until EAGAIN (the end of the buffer). */
@@ -102,12 +102,11 @@ function liveKernelLog(): KernelLog {
     ring.notes.push(`the journal could not stand in: ${journalFailure}`);
     return ring;
   }
-  const oldest = (l: KernelLog) => `its oldest line is at ${(l.lines[0].usec / 1e6).toFixed(3)} s`;
   if (journal.lines[0].usec < ring.lines[0].usec) {
-    journal.notes.push(`read from the journal: ${ring.source} no longer holds this boot's start (${oldest(ring)})`);
+    journal.notes.push(`read from the journal: ${ring.source} no longer holds this boot's start (${oldestLine(ring.lines)})`);
     return journal;
   }
-  ring.notes.push(`the journal reaches back no further (${oldest(journal)})`);
+  ring.notes.push(`the journal reaches back no further (${oldestLine(journal.lines)})`);
   return ring;
 }
 

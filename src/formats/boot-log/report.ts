@@ -62,6 +62,11 @@ const sec = (usec: number) => usec / 1e6;
 /** Where to look when the kernel's ring buffer has wrapped. */
 const JOURNAL_HINT = "the journal keeps the whole boot (boot-report --boot 0, or --from the output of journalctl -k -b 0 -o json)";
 
+/** Where a log that lost its start begins, in words: "its oldest line is at 4.013 s". */
+export function oldestLine(lines: readonly KernelLogLine[]): string {
+  return `its oldest line is at ${sec(lines[0].usec).toFixed(3)} s`;
+}
+
 /** Whether a kernel log holds its boot's first line (the kernel's banner). */
 export function reachesBootStart(lines: readonly KernelLogLine[]): boolean {
   return lines.some((l) => KERNEL_LINES.banner.test(l.message));
@@ -83,7 +88,6 @@ export function buildBootReport(lines: KernelLogLine[], systemdAnalyze: SystemdA
   };
 
   const fromBootStart = reachesBootStart(lines);
-  const oldest = () => `its oldest line is at ${sec(lines[0].usec).toFixed(3)} s`;
   const run = find(KERNEL_LINES.runInit);
   const firstProgram = run ? { path: run.m[1], at: sec(run.line.usec) } : null;
   const unpackStart = find(KERNEL_LINES.unpackStart);
@@ -125,14 +129,14 @@ export function buildBootReport(lines: KernelLogLine[], systemdAnalyze: SystemdA
     else if (!handOver) notes.push(`storage-init's last line is "${lastStep.message}": the log ends before the hand-over`);
   } else if (lateHandOver) {
     // the log lost storage-init's first lines but kept its hand-over: the original init's phase is still there
-    notes.push(`storage-init's first lines are not in the log (${oldest()}): its phase is unknown; it handed over at ${sec(lateHandOver.line.usec).toFixed(3)} s; ${JOURNAL_HINT}`);
+    notes.push(`storage-init's first lines are not in the log (${oldestLine(lines)}): its phase is unknown; it handed over at ${sec(lateHandOver.line.usec).toFixed(3)} s; ${JOURNAL_HINT}`);
     originalInitFrom = lateHandOver.line;
   } else if (run || fromBootStart) {
     notes.push("no initoverlayfs stage in this boot: storage-init did not run (no \"storage-init ... starting\" line)");
     originalInitFrom = run?.line;
   } else {
     // storage-init logs right after the kernel runs it: without that line or the banner, its absence says nothing
-    notes.push(`the log does not reach back to this boot's start (${oldest()}; no "Linux version" or "Run ... as init process" line): whether storage-init ran is unknown; ${JOURNAL_HINT}`);
+    notes.push(`the log does not reach back to this boot's start (${oldestLine(lines)}; no "Linux version" or "Run ... as init process" line): whether storage-init ran is unknown; ${JOURNAL_HINT}`);
   }
 
   // the real root: the earliest line after the original init's start that only the real root's start makes
