@@ -7,7 +7,8 @@
  * dracut runs from the host's dracut-core and dracut-squash (modules only: initramfs-tools stays
  * the host's initramfs generator).
  *
- *   node dist/bench/dracut.js [--runs 5] [--cpu MODEL] [--icount] [--out bench/results]
+ *   node dist/bench/dracut.js [--runs 5] [--cpu MODEL] [--icount] [--out bench/results] [--integrity-hash sha256|sha512]
+ * --integrity-hash: the pair's dm-verity hash (default the build's, sha256).
  */
 import { spawnSync } from "node:child_process";
 import { mkdirSync, statSync } from "node:fs";
@@ -18,14 +19,16 @@ import { makeTempDir, removeDir } from "../test/helpers/tmp.js";
 import { boot, KVER, makeBootDisk, makeRootDisk } from "../test/boot/vm.js";
 import { median } from "./common.js";
 import { benchArgs } from "./args.js";
+import { VERITY_HASH_ALGORITHMS } from "../src/formats/storage-init-config/schema.js";
 import { parseSample, SAMPLE_INIT, stockModulesArg, writeAtomic } from "./root-sample.js";
 import { ScalingSample, unloadedModules } from "./scaling-report.js";
 
-const args = benchArgs(import.meta.url, { runs: "N", cpu: "MODEL", icount: true, out: "DIR" });
+const args = benchArgs(import.meta.url, { runs: "N", cpu: "MODEL", icount: true, out: "DIR", "integrity-hash": VERITY_HASH_ALGORITHMS.join("|") });
 const runs = args.number("runs", 5, { min: 1, integer: true });
 const cpu = args.text("cpu") ?? "qemu64";
 const icount = args.flag("icount");
 const outDir = args.text("out") ?? "bench/results";
+const integrityHash = args.text("integrity-hash") === undefined ? undefined : args.choice("integrity-hash", VERITY_HASH_ALGORITHMS);
 const BOOT_UUID = "5a1e0b7e-0000-4000-8000-b00770000001";
 /** The dracut modules of the boot test's systemd initramfs, and the drivers the VM's root needs. */
 const DRACUT_MODULES = "systemd systemd-initrd base rootfs-block kernel-modules udev-rules fs-lib";
@@ -49,7 +52,7 @@ const loadStart = loadavg();
 try {
   const plain = join(work, "dracut.img"), squash = join(work, "dracut-squash.img");
   const buildSeconds = { dracut: dracut(plain, []), "dracut-squash": dracut(squash, ["-a", "squash"]) };
-  const pair = await buildPair({ initramfs: plain, kver: KVER, boot: `UUID=${BOOT_UUID}`, bootFstype: "ext4", outputDir: join(work, "out") });
+  const pair = await buildPair({ initramfs: plain, kver: KVER, boot: `UUID=${BOOT_UUID}`, bootFstype: "ext4", integrityHash, outputDir: join(work, "out") });
   const root = makeRootDisk(work, { init: SAMPLE_INIT });
   const disk = makeBootDisk(work, "ext4", { [`initoverlayfs-${KVER}.img`]: pair.image.path }, { uuid: BOOT_UUID });
   const initrd: Record<Variant, string> = { dracut: plain, "dracut-squash": squash, pair: pair.mini.path };
@@ -68,7 +71,7 @@ try {
   const m = (v: Variant, f: (x: ScalingSample) => number) => median(samples[v].map(f));
   const bytes: Record<Variant, number> = { dracut: statSync(plain).size, "dracut-squash": statSync(squash).size, pair: pair.mini.bytes };
   const rows = [
-    `-cpu ${cpu}, ${icount ? "instruction clock (-icount shift=0)" : "TCG wall clock"}, medians of ${runs}; dracut ${DRACUT_MODULES} + ${DRACUT_DRIVERS}`,
+    `-cpu ${cpu}, ${icount ? "instruction clock (-icount shift=0)" : "TCG wall clock"}${integrityHash ? `, the pair's dm-verity hash ${integrityHash}` : ""}, medians of ${runs}; dracut ${DRACUT_MODULES} + ${DRACUT_DRIVERS}`,
     "",
     "| variant | initramfs | to the real root | vs dracut | MemAvailable | free incl. per-CPU lists | the same at the end of the boot¹ |",
     "|---|---|---|---|---|---|---|",
@@ -80,11 +83,11 @@ try {
   rows.push("", `¹ a diagnosis after the measurement: the pair's root first unloaded the modules plain dracut's did not have (${unloadedModules(samples.pair).join(", ") || "none"})`);
   const table = rows.join("\n");
   const result = {
-    kernel: KVER, cpu, clock: icount ? "icount" : "wall", runs, command: args.command,
+    kernel: KVER, cpu, clock: icount ? "icount" : "wall", integrityHash, runs, command: args.command,
     loadAverage: { start: loadStart, end: loadavg() }, buildSeconds, initramfsBytes: bytes, imageBytes: pair.image.bytes, samples,
   };
   mkdirSync(outDir, { recursive: true });
-  const base = join(outDir, `dracut${cpu === "qemu64" ? "" : `-${cpu}`}${icount ? "-icount" : ""}`);
+  const base = join(outDir, `dracut${cpu === "qemu64" ? "" : `-${cpu}`}${icount ? "-icount" : ""}${integrityHash ? `-${integrityHash}` : ""}`);
   writeAtomic(`${base}.json`, JSON.stringify(result, null, 1) + "\n");
   writeAtomic(`${base}.md`, table + "\n");
   console.log(table);
