@@ -1,11 +1,16 @@
 /* Host helper for tests/real-images.sh: print what storage-init's probes see
  * in an image file, in `blkid -o export` form.
  *   probe FILE              -> TYPE= UUID= LABEL=
- *   probe --part FILE N     -> PARTUUID= (and PARTLABEL=) of partition N */
+ *   probe --part FILE N     -> PARTUUID= (and PARTLABEL=) of partition N
+ *   probe --ext4 FILE PATH  -> SIZE= and one "LOGICAL PHYSICAL LENGTH FLAGS" line (bytes)
+ *                              per extent of PATH, as storage-init reads them without a mount */
 #include "blkid.h"
+#include "ext4map.h"
+#include "extents.h"
 #include "gpt.h"
 #include "util.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +18,18 @@
 #include <unistd.h>
 
 static unsigned char buf[PROBE_BUF_SIZE];
+static struct si_fiemap_extent ext[EXTENTS_MAX + 1];
+
+static int file_read(void *ctx, void *out, size_t len, uint64_t off)
+{
+	ssize_t r = pread_full(*(const int *)ctx, out, len, (off_t)off);
+
+	if (r == (ssize_t)len)
+		return 0;
+	if (r >= 0)
+		errno = EIO;
+	return -1;
+}
 static unsigned char entries[GPT_ENTRIES_MAX_BYTES];
 
 int main(int argc, char **argv)
@@ -62,6 +79,28 @@ int main(int argc, char **argv)
 		printf("PARTUUID=%s\n", mbr);
 		return 0;
 	}
-	fprintf(stderr, "usage: probe FILE | probe --part FILE N\n");
+	if (argc == 4 && strcmp(argv[1], "--ext4") == 0) {
+		char err[256];
+		uint64_t size;
+		long n, i;
+
+		fd = open(argv[2], O_RDONLY);
+		if (fd < 0) {
+			perror(argv[2]);
+			return 2;
+		}
+		n = ext4_file_extents(file_read, &fd, argv[3], ext, EXTENTS_MAX + 1, &size, err, sizeof err);
+		if (n < 0) {
+			fprintf(stderr, "%s\n", err);
+			return 1;
+		}
+		printf("SIZE=%llu\n", (unsigned long long)size);
+		for (i = 0; i < n; i++)
+			printf("%llu %llu %llu %u\n", (unsigned long long)ext[i].fe_logical,
+			       (unsigned long long)ext[i].fe_physical, (unsigned long long)ext[i].fe_length,
+			       ext[i].fe_flags);
+		return 0;
+	}
+	fprintf(stderr, "usage: probe FILE | probe --part FILE N | probe --ext4 FILE PATH\n");
 	return 2;
 }

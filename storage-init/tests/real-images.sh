@@ -99,6 +99,73 @@ else
 	skip "GPT/MBR (no sfdisk)"
 fi
 
+# ext2/3/4 metadata read as storage-init reads the image's blocks without a mount: the extents
+# must be the ones debugfs (e2fsprogs) reports for the same file, holes and extent index blocks
+# included; what the reader refuses must be refused with its reason
+ext4_extents() { # name img path block-size
+	want=$(debugfs -R "stat $3" "$2" 2>/dev/null | sed -n '/^EXTENTS:/{n;p}' | tr ',' '\n' |
+		sed 's/^ *//' | grep -v '^(ETB' | tr '\n' ' ')
+	wsize=$(debugfs -R "stat $3" "$2" 2>/dev/null | sed -n 's/.*Size: \([0-9]*\).*/\1/p' | head -1)
+	if ! $RUN "$PROBE" --ext4 "$2" "$3" >"$T/ext" 2>"$T/err"; then
+		bad "$1: refused: $(cat "$T/err")"; return
+	fi
+	got=$(awk -v bs="$4" 'NR > 1 { l = $1 / bs; p = $2 / bs; n = $3 / bs;
+		if (n == 1) printf "(%d):%d ", l, p; else printf "(%d-%d):%d-%d ", l, l + n - 1, p, p + n - 1 }' "$T/ext")
+	gsize=$(sed -n 's/^SIZE=//p' "$T/ext")
+	if [ -n "$want" ] && [ "$got" = "$want" ] && [ "$gsize" = "$wsize" ]; then
+		ok "$1: $(($(wc -l <"$T/ext") - 1)) extent(s), $gsize bytes, as debugfs"
+	else
+		bad "$1"; echo "  debugfs: $want ($wsize bytes)"; echo "  ours:    $got ($gsize bytes)"
+	fi
+}
+ext4_refused() { # name img path reason
+	if $RUN "$PROBE" --ext4 "$2" "$3" >/dev/null 2>"$T/err"; then
+		bad "$1: accepted"
+	elif grep -q "$4" "$T/err"; then
+		ok "$1: $(cat "$T/err")"
+	else
+		bad "$1: $(cat "$T/err"), expected \"$4\""
+	fi
+}
+if have mkfs.ext4 && have debugfs && have e2fsck; then
+	D="$T/ext4-tree"
+	mkdir -p "$D/boot/many"
+	head -c 3000000 /dev/urandom >"$D/boot/initoverlayfs.img"
+	# holes between 8 pieces of data: 9 extents, more than the inode holds (an index block)
+	for i in 0 1 2 3 4 5 6 7; do
+		head -c 40960 /dev/urandom | dd of="$D/sparse.img" bs=4096 seek=$((i * 64)) conv=notrunc 2>/dev/null
+	done
+	for i in $(seq 1 1500); do : >"$D/boot/many/f$i"; done
+	head -c 100000 /dev/urandom >"$D/boot/many/image.img"
+	ln -s boot "$D/link"
+	truncate -s 64M "$T/e1k.img" "$T/e4k.img" "$T/e2.img" "$T/inline.img"
+	mkfs.ext4 -q -F -b 1024 -d "$D" "$T/e1k.img" && e2fsck -fyD "$T/e1k.img" >/dev/null 2>&1 # htree directories
+	mkfs.ext4 -q -F -b 4096 -O ^64bit -d "$D" "$T/e4k.img"
+	mkfs.ext4 -q -F -b 4096 -O 64bit,metadata_csum -d "$D" "$T/e64.img" 64M
+	for fs in e1k:1024 e4k:4096 e64:4096; do
+		img="$T/${fs%%:*}.img" bs=${fs#*:}
+		ext4_extents "ext4 ${fs%%:*} /boot/initoverlayfs.img" "$img" /boot/initoverlayfs.img "$bs"
+		ext4_extents "ext4 ${fs%%:*} sparse (index block)" "$img" /sparse.img "$bs"
+		ext4_extents "ext4 ${fs%%:*} in a directory of 1501 files" "$img" /boot/many/image.img "$bs"
+	done
+	if debugfs -R "stat /boot/many" "$T/e1k.img" 2>/dev/null | grep -q 'Flags: 0x81000'; then
+		ok "ext4 e1k: /boot/many is an htree directory"
+	else
+		bad "ext4 e1k: /boot/many is not an htree directory (e2fsck -D)"
+	fi
+	ext4_refused "ext4 missing file" "$T/e4k.img" /boot/nothere 'no "nothere" in directory'
+	ext4_refused "ext4 symlink on the way" "$T/e4k.img" /link/initoverlayfs.img 'symbolic link'
+	ext4_refused "ext4 a directory" "$T/e4k.img" /boot 'not a regular file'
+	mkfs.ext2 -q -F -d "$D" "$T/e2.img"
+	ext4_refused "ext2 (block-mapped)" "$T/e2.img" /boot/initoverlayfs.img 'block-mapped'
+	mkfs.ext4 -q -F -O inline_data -d "$D" "$T/inline.img"
+	ext4_refused "ext4 inline-data directory" "$T/inline.img" /boot/initoverlayfs.img 'inline-data'
+	printf 'x' | dd of="$T/e4k.img" bs=1 seek=$((1024 + 0x38)) conv=notrunc 2>/dev/null
+	ext4_refused "ext4 bad magic" "$T/e4k.img" /boot/initoverlayfs.img 'no ext2/3/4 superblock (byte 1080)'
+else
+	skip "ext4 metadata (no mkfs.ext4, debugfs or e2fsck)"
+fi
+
 # the static binary's config parser, end to end (not PID 1: --check-config)
 cat >"$T/conf" <<'CONF'
 # comment

@@ -37,6 +37,7 @@ export const C_TARGETS: readonly { name: string; what: string }[] = [
   { name: "c-efivar", what: "LoaderDevicePartUUID's efivarfs bytes for boot = esp (src/efivar.c)" },
   { name: "c-manifest", what: "the mini initramfs's manifest and its lookups (src/manifest.c)" },
   { name: "c-pkcs7", what: "a certificate and a detached PKCS#7 signature, checked as storage-init checks a DDI's (src/pkcs7.c, BearSSL)" },
+  { name: "c-ext4", what: "ext2/3/4 metadata: an image's extents found by path without a mount (src/ext4map.c)" },
   { name: "c-ddi", what: "a DDI's GPT as storage-init reads it at boot: partitions by type, bounds, the signature JSON's root hash (src/ddi.c)" },
 ];
 

@@ -5,7 +5,7 @@
  * the version) and reused: a fresh checkout makes them in about ten seconds.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { buildErofsImage } from "../../src/formats/erofs/writer/index.js";
 import { renderConfig } from "../../src/formats/storage-init-config/render.js";
@@ -199,6 +199,21 @@ function makeAll(work: string): Seed[] {
     } catch {
       // a mkfs this machine lacks; the others still seed the target
     }
+  }
+  // c-ext4: small whole filesystems (1 KiB blocks, no journal) holding /boot/initoverlayfs.img,
+  // one in a single extent, one sparse (an extent index block)
+  for (const [name, sparse] of [["ext4-plain", false], ["ext4-sparse", true]] as const) {
+    const tree = join(work, name);
+    mkdirSync(join(tree, "boot"), { recursive: true });
+    const img = join(tree, "boot", "initoverlayfs.img");
+    const fd = openSync(img, "w");
+    // sparse: 1 KiB of data every 4 KiB, holes between
+    for (let i = 0; i < (sparse ? 6 : 1); i++) writeSync(fd, Buffer.alloc(sparse ? 1024 : 8192, i + 1), 0, undefined, i * 4096);
+    closeSync(fd);
+    const file = join(work, `${name}.img`);
+    run("truncate", ["-s", "160K", file]);
+    run("mkfs.ext4", ["-q", "-F", "-b", "1024", "-O", "^has_journal,^resize_inode", "-N", "16", "-d", tree, file]);
+    add("c-ext4", name, readFileSync(file));
   }
   // c-gpt: byte 0 = partition number, byte 1 bit 0 = 4096-byte sectors, then the disk's start
   const gpt = diskPrefix(work, "gpt", "label: gpt\nsize=4M, type=L, name=boot\nsize=4M, type=U, name=ESP\ntype=L\n", 34);
