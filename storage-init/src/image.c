@@ -1,8 +1,10 @@
 #define _GNU_SOURCE
 #include "image.h"
+#include "blkid.h"
 #include "blockdev.h"
 #include "ddi.h"
 #include "dm.h"
+#include "ext4map.h"
 #include "extents.h"
 #include "failure.h"
 #include "integrity.h"
@@ -15,6 +17,7 @@
 #include "verity.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -353,39 +356,22 @@ static long read_blocks(int fd, long long size, struct si_fiemap_extent *ext, si
 	return (long)n;
 }
 
-/* Maps the image's blocks on BOOTDEV: a read-only loop device over the
- * partition itself (opened as a device, not claimed, no filesystem) and a
- * dm-linear device of the extents over it. Returns the loop device's fd
- * with out->dev the dm-linear device, or -1 with a reason (then nothing
- * was set up). */
-static int map_image(int img_fd, const char *path, long long size, const char *bootdev,
-		     struct image_mounted *out, char *err, size_t errlen)
+/* Maps N extents of an image of SIZE bytes on BOOTDEV: a read-only loop
+ * device over the partition itself (opened as a device, not claimed, no
+ * filesystem) and a dm-linear device of the extents over it. Returns the
+ * loop device's fd with out->dev the dm-linear device, or -1 with a reason
+ * (then nothing was set up). */
+static int map_extents(const struct si_fiemap_extent *ext, size_t n, uint64_t size, const char *bootdev,
+		       const char *path, struct image_mounted *out, char *err, size_t errlen)
 {
-	static struct si_fiemap_extent ext[EXTENTS_MAX + 1];
 	static struct dm_target t[EXTENTS_MAX];
-	struct stat ist, bst;
 	const char *what;
 	char dev[32], dmname[32];
 	unsigned maj, min;
-	long n;
 	int bfd, loop_fd, nt;
 
-	if (fstat(img_fd, &ist) < 0 || stat(bootdev, &bst) < 0) {
-		snprintf(err, errlen, "stat: %s", strerror(errno));
-		return -1;
-	}
-	/* btrfs and others report their own device numbers and logical addresses */
-	if (!S_ISBLK(bst.st_mode) || ist.st_dev != bst.st_rdev) {
-		snprintf(err, errlen, "the file's filesystem does not address %s directly", bootdev);
-		return -1;
-	}
-	n = read_extents(img_fd, ext, EXTENTS_MAX + 1, err, errlen);
-	if (n < 0 && (errno == EOPNOTSUPP || errno == ENOTTY))
-		n = read_blocks(img_fd, size, ext, EXTENTS_MAX + 1, err, errlen);
-	if (n < 0)
-		return -1;
 	/* checked once with a stand-in device, so a refusal leaves nothing attached */
-	if (extents_table(ext, (size_t)n, (uint64_t)size, "0:0", t, EXTENTS_MAX, err, errlen) < 0)
+	if (extents_table(ext, n, size, "0:0", t, EXTENTS_MAX, err, errlen) < 0)
 		return -1;
 	bfd = open(bootdev, O_RDONLY | O_CLOEXEC);
 	if (bfd < 0)
@@ -396,7 +382,7 @@ static int map_image(int img_fd, const char *path, long long size, const char *b
 	close(bfd); /* the loop device holds its own reference */
 	if (devnum(out->loopdev, dev, sizeof dev) < 0)
 		fail_errno("attach loop device", out->loopdev, errno);
-	nt = extents_table(ext, (size_t)n, (uint64_t)size, dev, t, EXTENTS_MAX, err, errlen);
+	nt = extents_table(ext, n, size, dev, t, EXTENTS_MAX, err, errlen);
 	if (nt < 0)
 		fail("map image", path, err);
 	if (dm_create_readonly(DM_IMAGE_NAME, t, (size_t)nt, &maj, &min, &what) < 0) {
@@ -414,6 +400,34 @@ static int map_image(int img_fd, const char *path, long long size, const char *b
 	return loop_fd;
 }
 
+/* the image's extents, however they were found (one image per boot) */
+static struct si_fiemap_extent image_ext[EXTENTS_MAX + 1];
+
+/* The image file's blocks on BOOTDEV as the mounted filesystem reports
+ * them (FIEMAP, else FIBMAP), mapped by map_extents. */
+static int map_image(int img_fd, const char *path, long long size, const char *bootdev,
+		     struct image_mounted *out, char *err, size_t errlen)
+{
+	struct stat ist, bst;
+	long n;
+
+	if (fstat(img_fd, &ist) < 0 || stat(bootdev, &bst) < 0) {
+		snprintf(err, errlen, "stat: %s", strerror(errno));
+		return -1;
+	}
+	/* btrfs and others report their own device numbers and logical addresses */
+	if (!S_ISBLK(bst.st_mode) || ist.st_dev != bst.st_rdev) {
+		snprintf(err, errlen, "the file's filesystem does not address %s directly", bootdev);
+		return -1;
+	}
+	n = read_extents(img_fd, image_ext, EXTENTS_MAX + 1, err, errlen);
+	if (n < 0 && (errno == EOPNOTSUPP || errno == ENOTTY))
+		n = read_blocks(img_fd, size, image_ext, EXTENTS_MAX + 1, err, errlen);
+	if (n < 0)
+		return -1;
+	return map_extents(image_ext, (size_t)n, (uint64_t)size, bootdev, path, out, err, errlen);
+}
+
 /* Removes the dm devices we made: now (a failed mount) or when the mount goes. */
 static void dm_release(const struct config *c, const struct image_mounted *m, int deferred)
 {
@@ -424,6 +438,8 @@ static void dm_release(const struct config *c, const struct image_mounted *m, in
 	if (m->unpinned && dm_remove(DM_IMAGE_NAME, deferred) < 0 && deferred)
 		fail_errno("map image", "deferred remove of " DM_IMAGE_NAME, errno);
 }
+
+static void verify_and_mount(const struct config *c, int loop_fd, const char *mnt, struct image_mounted *out);
 
 void image_mount(const struct config *c, const char *path, const char *bootdev, const char *mnt,
 		 struct image_mounted *out)
@@ -473,6 +489,12 @@ void image_mount(const struct config *c, const char *path, const char *bootdev, 
 	}
 	/* the loop device holds its own reference to what it reads */
 	close(attach_fd);
+	verify_and_mount(c, loop_fd, mnt, out);
+}
+
+/* dm-verity over out->dev if pinned, then EROFS on top; LOOP_FD is closed. */
+static void verify_and_mount(const struct config *c, int loop_fd, const char *mnt, struct image_mounted *out)
+{
 	if (c->integrity == INTEGRITY_DM_VERITY)
 		setup_verity(c, out);
 	/* a dm device over the loop device holds it now; otherwise the mount will */
@@ -492,4 +514,89 @@ void image_mount(const struct config *c, const char *path, const char *bootdev, 
 	dm_release(c, out, 1);
 	if (c->integrity == INTEGRITY_DM_VERITY || out->unpinned)
 		log_info("device-mapper devices marked for deferred removal");
+}
+
+/* pread on the device whose fd CTX points to: all LEN bytes, or -1 */
+static int dev_read(void *ctx, void *buf, size_t len, uint64_t off)
+{
+	ssize_t r;
+
+	if (off > (uint64_t)INT64_MAX - len) {
+		errno = EOVERFLOW;
+		return -1;
+	}
+	errno = 0;
+	r = pread_full(*(const int *)ctx, buf, len, (off_t)off);
+	if (r == (ssize_t)len)
+		return 0;
+	if (r >= 0)
+		errno = EIO; /* past the end of the device */
+	return -1;
+}
+
+/* LEN bytes at byte OFF of the image, read from the device through the
+ * extents (one plain extent must hold them all). */
+static int mapped_read(int fd, const struct si_fiemap_extent *ext, size_t n, void *buf, size_t len, uint64_t off)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		const struct si_fiemap_extent *e = &ext[i];
+
+		if (e->fe_logical <= off && off - e->fe_logical <= e->fe_length &&
+		    len <= e->fe_length - (off - e->fe_logical) && !e->fe_flags)
+			return dev_read(&fd, buf, len, e->fe_physical + (off - e->fe_logical));
+	}
+	errno = ERANGE;
+	return -1;
+}
+
+int image_mount_unmounted(const struct config *c, const char *bootdev, const char *fstype, const char *mnt,
+			  struct image_mounted *out, char *err, size_t errlen)
+{
+	unsigned char sb[VERITY_SB_LEN];
+	unsigned long long t0 = now_ms();
+	char why[200];
+	uint64_t size = 0;
+	long n;
+	int fd, loop_fd;
+
+	memset(out, 0, sizeof *out);
+	if (c->integrity != INTEGRITY_DM_VERITY || c->image_format != IMAGE_PLAIN) {
+		snprintf(err, errlen, "only a plain image pinned by dm-verity is read that way");
+		return -1;
+	}
+	if (!fstype || strcmp(mount_fstype(fstype), "ext4") != 0) {
+		snprintf(err, errlen, "a %s filesystem: only ext2/3/4 metadata is read here", fstype && *fstype ? fstype : "unknown");
+		return -1;
+	}
+	fd = open(bootdev, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(err, errlen, "open: %s", strerror(errno));
+		return -1;
+	}
+	n = ext4_file_extents(dev_read, &fd, c->image, image_ext, EXTENTS_MAX + 1, &size, err, errlen);
+	if (n >= 0 && size < (uint64_t)c->verity_hash_offset + 2 * VERITY_BLOCK) {
+		snprintf(err, errlen, "%llu bytes, too small for a hash tree at offset %lu", (unsigned long long)size,
+			 c->verity_hash_offset);
+		n = -1;
+	} else if (n >= 0 && mapped_read(fd, image_ext, (size_t)n, sb, sizeof sb, c->verity_hash_offset) < 0) {
+		snprintf(err, errlen, "verity superblock at offset %lu: %s", c->verity_hash_offset, strerror(errno));
+		n = -1;
+	} else if (n >= 0 && verity_check_superblock(sb, c, why, sizeof why) < 0) {
+		/* another file now, or the blocks moved: the filesystem's driver knows */
+		snprintf(err, errlen, "verity superblock at offset %lu: %s", c->verity_hash_offset, why);
+		n = -1;
+	}
+	close(fd);
+	if (n < 0)
+		return -1;
+	out->size = (long long)size;
+	log_info("image %s: %ld extent(s) on %s read from its ext4 metadata (%llu ms), verity superblock as pinned; "
+		 "the boot filesystem is not mounted", c->image, n, bootdev, now_ms() - t0);
+	loop_fd = map_extents(image_ext, (size_t)n, size, bootdev, c->image, out, err, errlen);
+	if (loop_fd < 0)
+		return -1;
+	verify_and_mount(c, loop_fd, mnt, out);
+	return 0;
 }

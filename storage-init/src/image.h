@@ -31,4 +31,16 @@ struct image_mounted {
 void image_mount(const struct config *c, const char *path, const char *bootdev, const char *mnt,
 		 struct image_mounted *out);
 
+/* Before the boot filesystem is mounted: a plain image pinned by dm-verity,
+ * found by c->image in the ext2/3/4 metadata of BOOTDEV (probed as FSTYPE)
+ * and mapped as image_mount maps it, so neither the filesystem's driver nor
+ * a mount is needed. Returns 0 with the image mounted on MNT, or -1 with a
+ * reason when it cannot be found that way, nothing set up (the caller then
+ * mounts the filesystem): another type, metadata this reader refuses, or a
+ * verity superblock at the image's hash offset that is not the pinned one.
+ * A failure after that (attaching, dm-verity, the mount) is fatal, as in
+ * image_mount. */
+int image_mount_unmounted(const struct config *c, const char *bootdev, const char *fstype, const char *mnt,
+			  struct image_mounted *out, char *err, size_t errlen);
+
 #endif

@@ -295,7 +295,7 @@ static int storage_init(int argc, char **argv)
 	};
 	enum move_step step;
 	unsigned long long t0 = now_ms(), t1;
-	int i;
+	int i, unmounted;
 
 	if (mount_api_filesystems(&what) < 0)
 		fail_errno("mount API filesystems", what, errno);
@@ -336,25 +336,36 @@ static int storage_init(int argc, char **argv)
 		log_info("boot = esp: the boot loader was started from %s (" LOADER_DEVICE_PART_UUID ")", spec);
 	if (bootdev_find(spec, cfg.timeout, &bdev, err, sizeof err) < 0)
 		fail("find boot device", spec, err);
-	if (mkdir_exist_ok(BOOT_MNT, 0755) < 0)
-		fail_errno("mount boot device", BOOT_MNT, errno);
 	/* nothing we do may write to it: not even a journal replay */
 	failure_set_cleanup(release_boot_device);
 	if (blockdev_hold_ro(bdev.node) < 0)
 		fail_errno("mount boot device", bdev.node, errno);
-	if (mount_boot(bdev.node, BOOT_MNT, cfg.bootfstype, bdev.fstype, cfg.bootflags,
-		       load_bootfs_modules, NULL, &fstype) < 0)
-		fail_errno("mount boot device", bdev.node, errno);
-	log_info("%s mounted read-only on " BOOT_MNT " (%s%s%s)", bdev.node, fstype,
-		 mount_no_replay_option(fstype) ? ", " : "",
-		 mount_no_replay_option(fstype) ? mount_no_replay_option(fstype) : "");
-
-	/* image -> integrity check -> loop (-> dm-verity) -> erofs */
 	if (str_concat(image_path, sizeof image_path, BOOT_MNT, cfg.image) < 0)
 		fail_errno("open image", cfg.image, ENAMETOOLONG);
 	if (mkdir_exist_ok(WORK_DIR, 0700) < 0 || mkdir_exist_ok(LOWER_MNT, 0755) < 0)
 		fail_errno("mount image", LOWER_MNT, errno);
-	image_mount(&cfg, image_path, bdev.node, LOWER_MNT, &img);
+
+	/* image -> integrity check -> loop (-> dm-verity) -> erofs; with the
+	 * contents pinned by dm-verity, found in the boot filesystem's own
+	 * metadata first: then it is never mounted and its modules never load */
+	unmounted = 0;
+	if (cfg.integrity == INTEGRITY_DM_VERITY && cfg.image_format == IMAGE_PLAIN && !sysext_may_read_boot(&cfg)) {
+		if (image_mount_unmounted(&cfg, bdev.node, bdev.fstype, LOWER_MNT, &img, err, sizeof err) == 0)
+			unmounted = 1;
+		else
+			log_info("image %s: not read from %s's metadata (%s): mounting it", cfg.image, bdev.node, err);
+	}
+	if (!unmounted) {
+		if (mkdir_exist_ok(BOOT_MNT, 0755) < 0)
+			fail_errno("mount boot device", BOOT_MNT, errno);
+		if (mount_boot(bdev.node, BOOT_MNT, cfg.bootfstype, bdev.fstype, cfg.bootflags,
+			       load_bootfs_modules, NULL, &fstype) < 0)
+			fail_errno("mount boot device", bdev.node, errno);
+		log_info("%s mounted read-only on " BOOT_MNT " (%s%s%s)", bdev.node, fstype,
+			 mount_no_replay_option(fstype) ? ", " : "",
+			 mount_no_replay_option(fstype) ? mount_no_replay_option(fstype) : "");
+		image_mount(&cfg, image_path, bdev.node, LOWER_MNT, &img);
+	}
 	failure_set_image_root(LOWER_MNT);
 	/* extensions: read from the initial rootfs and /boot, verified, mounted
 	 * before the hand-over (which moves /.extra into the new root) */
@@ -363,7 +374,10 @@ static int storage_init(int argc, char **argv)
 	 * partition, or a sealed memfd): unmount it for real, so the system can
 	 * mount and fsck it read-write. Otherwise the loop device holds the image
 	 * file, and /boot is only detached. */
-	if ((img.unpinned || cfg.integrity == INTEGRITY_COPY) && umount2(BOOT_MNT, 0) == 0) {
+	if (unmounted) {
+		log_info("%s (%lld bytes) mounted on " LOWER_MNT " from %s; %s was never mounted", cfg.image, img.size,
+			 img.dev, bdev.node);
+	} else if ((img.unpinned || cfg.integrity == INTEGRITY_COPY) && umount2(BOOT_MNT, 0) == 0) {
 		log_info("%s (%lld bytes) mounted on " LOWER_MNT " from %s; " BOOT_MNT " unmounted",
 			 image_path, img.size, img.dev);
 	} else {

@@ -573,6 +573,11 @@ void sysext_apply(const struct config *c, const char *image_path, const char *im
 			 rep->stacked, rep->skipped, n_layers, osid[0] ? osid : "(none)", now_ms() - t0);
 }
 
+int sysext_may_read_boot(const struct config *c)
+{
+	return c->n_sysext > 0 || access(SYSEXT_CERT_PATH, F_OK) == 0;
+}
+
 void sysext_release(const char *mnt_dir)
 {
 	char mnt[SI_PATH_MAX];

@@ -46,6 +46,10 @@ struct sysext_report {
 void sysext_apply(const struct config *c, const char *image_path, const char *image_root,
 		  const char *mnt_dir, char *lower, size_t lowersize, struct sysext_report *rep);
 
+/* Whether an extension on the boot filesystem could be stacked: some root
+ * hash or a signer is pinned. If not, /boot need not be mounted for them. */
+int sysext_may_read_boot(const struct config *c);
+
 /* After the overlay is mounted (it holds its own references): detach the
  * extensions' mounts under mnt_dir. */
 void sysext_release(const char *mnt_dir);

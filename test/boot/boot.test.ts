@@ -54,7 +54,7 @@ test("baseline: Debian's own initramfs boots to the test root", async () => {
   assert.ok(rep.phases.kernel && rep.phases.originalInit && !rep.phases.storageInit, JSON.stringify(rep.phases));
 });
 
-test("the pair boots to the test root with /boot on ext4; nothing stays pinned", async () => {
+test("the pair boots to the test root with /boot on ext4, found in its metadata and never mounted; nothing stays pinned", async () => {
   // build's default image is LZ4HC-compressed: the boot reads it through the kernel's decompressor
   assert.ok(pair.image.compressedFiles > 100, `only ${pair.image.compressedFiles} files compressed`);
   const r = await boot({ initrd: pair.mini.path, disks: [root, bootExt4] });
@@ -63,9 +63,14 @@ test("the pair boots to the test root with /boot on ext4; nothing stays pinned",
   // virtio_blk made the boot disk appear: the other storage drivers were not loaded
   assert.match(r.console, /initoverlayfs: \d+ module\(s\) loaded, \d+ storage module\(s\) not needed: the boot device is there/);
   assert.doesNotMatch(r.console, /usbcore: registered new/, "the USB stack was loaded for nothing");
-  // the mini initramfs has vfat's modules too: an ext4 /boot loads only ext4's, as it is mounted
+  // dm-verity pins the contents: the image's extents come from the ext4 metadata, no filesystem
+  // driver loads for /boot and nobody mounts it (the kernel logs every ext4 mount)
+  assert.match(r.console, new RegExp(`initoverlayfs: image /initoverlayfs-${KVER}\\.img: 1 extent\\(s\\) on /dev/vdb read from its ext4 metadata`), tail(r.console));
+  assert.match(r.console, /initoverlayfs: .* mounted on \/initoverlayfs\/lower from \/dev\/dm-\d+; \/dev\/vdb was never mounted/);
+  assert.doesNotMatch(r.console, /initoverlayfs: boot filesystem ext4: \d+ module/);
+  assert.doesNotMatch(r.console, /EXT4-fs \(vdb\)/, "the boot filesystem was mounted");
+  // the mini initramfs has vfat's modules too: an ext4 /boot never loads them
   assert.ok(pair.modules.some((m) => m.name === "vfat" && m.bootFs === "vfat"));
-  assert.match(r.console, /initoverlayfs: boot filesystem ext4: \d+ module\(s\) loaded/);
   assert.deepEqual(rep.modules.filter((m) => /^(vfat|fat|nls_)/.test(m)), [], "vfat was loaded for an ext4 /boot");
   assertNothingLeft(r.console, "pair/ext4");
   assert.equal(rep.bootMounted, false);
@@ -85,6 +90,18 @@ test("the pair boots with /boot on vfat (boot device overridden on the kernel co
   assert.match(r.console, new RegExp(`initoverlayfs: boot device UUID=${VFAT_ID} is /dev/vdb \\(vfat\\)`));
   assert.match(r.console, /initoverlayfs: boot filesystem vfat: \d+ module\(s\) loaded/);
   assertNothingLeft(r.console, "pair/vfat");
+  assert.equal(rep.bootMounted, false);
+});
+
+test("an ext4 /boot whose image is block-mapped (no extents feature): storage-init says why it cannot read it there, mounts /boot and boots", async () => {
+  const disk = makeBootDisk(work, "ext4", { [`initoverlayfs-${KVER}.img`]: pair.image.path }, { uuid: BOOT_UUID, tag: "-noextents", features: "^extent,^64bit" });
+  const r = await boot({ initrd: pair.mini.path, disks: [root, disk] });
+  const rep = expectReachedCleanly(r, "pair/ext4 without extents");
+  assert.match(r.console, new RegExp(`initoverlayfs: image /initoverlayfs-${KVER}\\.img: not read from /dev/vdb's metadata \\(ext4: a block-mapped inode \\(ext2/ext3 style\\), not extents \\(byte \\d+\\)\\): mounting it`), tail(r.console));
+  assert.match(r.console, /initoverlayfs: boot filesystem ext4: \d+ module\(s\) loaded/);
+  assert.match(r.console, /initoverlayfs: \/dev\/vdb mounted read-only on \/boot \(ext4, noload\)/);
+  assert.match(r.console, /initoverlayfs: .* mounted on \/initoverlayfs\/lower from \/dev\/dm-\d+; \/boot unmounted/);
+  assertNothingLeft(r.console, "pair/ext4 without extents");
   assert.equal(rep.bootMounted, false);
 });
 

@@ -109,7 +109,8 @@ let dmBadDisk: string | undefined;
 function dmVerityBadDisk(): string {
   if (!dmBadDisk) {
     const bad = tampered("dm-verity");
-    dmBadDisk = makeBootDisk(join(work, "dm-verity-bad"), "ext4", { [IMAGE]: bad.sb, "bad-data.img": bad.data }, { uuid: BOOT_UUID, tag: "-dmbad" });
+    // foreign.img: an image this mini initramfs does not pin (copy's: no hash tree)
+    dmBadDisk = makeBootDisk(join(work, "dm-verity-bad"), "ext4", { [IMAGE]: bad.sb, "bad-data.img": bad.data, "foreign.img": pairs.get("copy")!.image.path }, { uuid: BOOT_UUID, tag: "-dmbad" });
   }
   return dmBadDisk;
 }
@@ -120,6 +121,8 @@ test("dm-verity: a flipped superblock byte stops the boot when the block is read
   const r = await boot({ initrd: p.mini.path, disks: [root, disk], timeoutSeconds: 150 });
   refused(r, "dm-verity superblock", /verity.*(corrupt|mismatch)/i);
   assert.match(r.console, /Kernel panic/);
+  // found in the ext4 metadata, never mounted: dm-verity refuses the damage all the same
+  assert.match(r.console, /initoverlayfs: image \/initoverlayfs-.*read from its ext4 metadata/, tail(r.console));
   // the same disk, the image whose /init data is damaged, reboot policy: the read fails when the
   // original init is read, after the mount succeeded
   const r2 = await boot({
@@ -128,7 +131,18 @@ test("dm-verity: a flipped superblock byte stops the boot when the block is read
   });
   refused(r2, "dm-verity file data", /verity.*(corrupt|mismatch)/i);
   assert.match(r2.console, /initoverlayfs: .*mounted on/, "the damage is in file data: the mount itself succeeds");
+  assert.match(r2.console, /initoverlayfs: image \/bad-data\.img: .*read from its ext4 metadata/, tail(r2.console));
   assert.doesNotMatch(r2.console, /Kernel panic/);
+});
+
+test("dm-verity: an image it does not pin, found in the ext4 metadata, sends storage-init to mount /boot, where it is refused", async () => {
+  const r = await boot({
+    initrd: pairs.get("dm-verity")!.mini.path, disks: [root, dmVerityBadDisk()], timeoutSeconds: 150,
+    append: "initoverlayfs.image=/foreign.img initoverlayfs.failure=reboot",
+  });
+  refused(r, "foreign image", /initoverlayfs: FAILED at set up dm-verity: \/boot\/foreign\.img: /);
+  assert.match(r.console, /initoverlayfs: image \/foreign\.img: not read from \/dev\/vdb's metadata \((verity superblock at offset \d+: .*|\d+ bytes, too small for a hash tree at offset \d+)\): mounting it/, tail(r.console));
+  assert.match(r.console, /initoverlayfs: \/dev\/vdb mounted read-only on \/boot/);
 });
 
 test("dm-verity: the command line cannot switch integrity off", async () => {
