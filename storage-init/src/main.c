@@ -258,6 +258,44 @@ static void log_handover(const struct handover_stats *s, unsigned long long ms)
 		log_warn("%lu appended entr(ies) not handed over (see above)", s->skipped);
 }
 
+/* root=: the last one, as the kernel takes it */
+static int find_root(void *ctx, char *param, char *val)
+{
+	if (strcmp(param, "root") == 0 && val && *val)
+		*(const char **)ctx = val;
+	return 0;
+}
+
+/* The boot filesystem was read without its modules. When the real root
+ * (root=, there now) is of the same type, the original init loads them
+ * anyway: loaded from here, they are not read through the image. A
+ * failure is the original init's to deal with, as without us. */
+static void load_root_fs_modules(const char *boot_fstype)
+{
+	static char line[CMDLINE_MAX + 1];
+	const struct module_spec *bad;
+	unsigned long long t0 = now_ms();
+	const char *spec = NULL;
+	struct blockdev r;
+	size_t n;
+
+	if (read_file("/proc/cmdline", line, sizeof line, NULL) < 0)
+		return;
+	cmdline_foreach(line, find_root, &spec);
+	if (!spec || !bootdev_present(spec, &r) || !r.fstype[0] ||
+	    strcmp(mount_fstype(r.fstype), mount_fstype(boot_fstype)) != 0) {
+		log_info("root %s: not found now or not %s: the boot filesystem's modules stay unloaded",
+			 spec ? spec : "(none on the command line)", mount_fstype(boot_fstype));
+		return;
+	}
+	if (modules_load_bootfs(&cfg, r.fstype, &bad, &n) < 0) {
+		log_warn("module %s for the root: %s; the original init will try", bad->path, strerror(errno));
+		return;
+	}
+	log_info("root %s is %s (%s) too: %zu module(s) of the boot filesystem's loaded for it (%llu ms)", spec,
+		 r.node, mount_fstype(r.fstype), n, now_ms() - t0);
+}
+
 /* Before each try at mounting the boot partition: that type's modules. */
 static void load_bootfs_modules(const char *type, void *ctx)
 {
@@ -350,8 +388,10 @@ static int storage_init(int argc, char **argv)
 	 * metadata first: then it is never mounted and its modules never load */
 	unmounted = 0;
 	if (cfg.integrity == INTEGRITY_DM_VERITY && cfg.image_format == IMAGE_PLAIN && !sysext_may_read_boot(&cfg)) {
-		if (image_mount_unmounted(&cfg, bdev.node, bdev.fstype, LOWER_MNT, &img, err, sizeof err) == 0)
+		if (image_mount_unmounted(&cfg, bdev.node, bdev.fstype, LOWER_MNT, &img, err, sizeof err) == 0) {
 			unmounted = 1;
+			load_root_fs_modules(bdev.fstype);
+		}
 		else
 			log_info("image %s: not read from %s's metadata (%s): mounting it", cfg.image, bdev.node, err);
 	}

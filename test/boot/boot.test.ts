@@ -68,6 +68,8 @@ test("the pair boots to the test root with /boot on ext4, found in its metadata 
   assert.match(r.console, new RegExp(`initoverlayfs: image /initoverlayfs-${KVER}\\.img: 1 extent\\(s\\) on /dev/vdb read from its ext4 metadata`), tail(r.console));
   assert.match(r.console, /initoverlayfs: .* mounted on \/initoverlayfs\/lower from \/dev\/dm-\d+; \/dev\/vdb was never mounted/);
   assert.doesNotMatch(r.console, /initoverlayfs: boot filesystem ext4: \d+ module/);
+  // the root is ext4 too: its modules load from the mini, not through the image later
+  assert.match(r.console, /initoverlayfs: root \/dev\/vda is \/dev\/vda \(ext4\) too: 4 module\(s\) of the boot filesystem's loaded for it/, tail(r.console));
   assert.doesNotMatch(r.console, /EXT4-fs \(vdb\)/, "the boot filesystem was mounted");
   // the mini initramfs has vfat's modules too: an ext4 /boot never loads them
   assert.ok(pair.modules.some((m) => m.name === "vfat" && m.bootFs === "vfat"));
