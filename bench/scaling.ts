@@ -9,7 +9,7 @@
  *
  *   node dist/bench/scaling.js [--sizes 0,100,300] [--runs 5] [--memory 1024] [--no-min-memory]
  *                              [--quick] [--out bench/results] [--cpu MODEL] [--icount] [--slow-bps N] [--slow-iops N]
- *                              [--integrity-hash sha256|sha512]
+ *                              [--integrity-hash sha256|sha512] [--root-fs ext4|btrfs] [--storage-init FILE]
  * --cpu: QEMU's CPU model for both (default qemu64; `max` has AVX2, which the kernel's accelerated SHA-256 uses; QEMU 7.2's TCG has no SHA-NI).
  * --slow-bps N: both boots' disks read-throttled to N bytes/s (an SD card: 25000000), and the boot
  * loader's read of each initramfs at that speed counted in the table.
@@ -18,6 +18,10 @@
  * requests stay bandwidth-bound). The boot loader's read is one sequential pass: not affected.
  * --integrity-hash: the pair's dm-verity hash (default the build's, sha256): which one a CPU
  * without SHA instructions hashes faster.
+ * --root-fs: the test root's filesystem (default ext4, as the boot disk's; btrfs: a root whose
+ * type the boot filesystem's modules do not serve).
+ * --storage-init FILE: the pair built with that storage-init binary (another release's, to
+ * compare); the result records it.
  * --icount: the guest's clock counts instructions (one per ns), not host time: the numbers hold
  * on a busy machine and the hash instructions cost what they would on hardware.
  *   node dist/bench/scaling.js --render bench/results/scaling.json   (table and SVG again)
@@ -40,7 +44,7 @@ import { VERITY_HASH_ALGORITHMS } from "../src/formats/storage-init-config/schem
 
 const args = benchArgs(import.meta.url, {
   sizes: "N,N,...", runs: "N", memory: "MiB", "no-min-memory": true, quick: true, out: "DIR", cpu: "MODEL", icount: true, "slow-bps": "N", "slow-iops": "N", render: "RESULT.json",
-  "integrity-hash": VERITY_HASH_ALGORITHMS.join("|"),
+  "integrity-hash": VERITY_HASH_ALGORITHMS.join("|"), "root-fs": "ext4|btrfs", "storage-init": "FILE",
 });
 const quick = args.flag("quick");
 const sizes = (args.text("sizes") ?? (quick ? "0,100" : "0,100,300")).split(",").map((s) => (/^\d+$/.test(s) ? Number(s) : args.fail(`--sizes: expected MiB counts separated by commas, got ${JSON.stringify(s)}`)));
@@ -53,6 +57,8 @@ const icount = args.flag("icount");
 const slowBps = args.text("slow-bps") === undefined ? undefined : args.number("slow-bps", 0, { min: 1 });
 const slowIops = args.text("slow-iops") === undefined ? undefined : args.number("slow-iops", 0, { min: 1, integer: true });
 const integrityHash = args.text("integrity-hash") === undefined ? undefined : args.choice("integrity-hash", VERITY_HASH_ALGORITHMS);
+const rootFs = args.choice("root-fs", ["ext4", "btrfs"] as const);
+const storageInit = args.text("storage-init");
 const BOOT_UUID = "5a1e0b7e-0000-4000-8000-b00770000002";
 const MIB = 1 << 20;
 
@@ -139,9 +145,9 @@ try {
   const early = findEarlyArchives(stock, STOCK_INITRD);
   const compression = detectCompression(stock, early.bytes);
   if (!compression) throw new Error(`${STOCK_INITRD}: offset ${early.bytes}: expected a compressed archive after the early ones`);
-  const root = makeRootDisk(work, { init: SAMPLE_INIT });
+  const root = makeRootDisk(work, { init: SAMPLE_INIT, fstype: rootFs });
   const result: ScalingResult = {
-    kernel: KVER, cpu, clock: icount ? "icount" : "wall", slowBps, slowIops, integrityHash, runs, memoryMiB, compression, loadAverage: { start: loadStart, end: [] },
+    kernel: KVER, cpu, clock: icount ? "icount" : "wall", slowBps, slowIops, integrityHash, rootFs: rootFs === "ext4" ? undefined : rootFs, storageInit, runs, memoryMiB, compression, loadAverage: { start: loadStart, end: [] },
     command: args.command, sizes: [],
   };
   const built: Record<number, { initrd: string; mini: string; disk: string }> = {};
@@ -149,7 +155,7 @@ try {
     const { path, payloadBytes } = appendPayload(work, stock, compression, mib);
     // the boot disk's type named, as `install` finds it on the machine's /boot (build alone would
     // take ext4 and vfat, and load both)
-    const pair = await buildPair({ initramfs: path, kver: KVER, boot: `UUID=${BOOT_UUID}`, bootFstype: "ext4", integrityHash, outputDir: join(work, `out-${mib}`) });
+    const pair = await buildPair({ initramfs: path, kver: KVER, boot: `UUID=${BOOT_UUID}`, bootFstype: "ext4", integrityHash, storageInit, outputDir: join(work, `out-${mib}`) });
     const disk = makeBootDisk(work, "ext4", { [`initoverlayfs-${KVER}.img`]: pair.image.path }, { uuid: BOOT_UUID, tag: `-${mib}` });
     built[mib] = { initrd: path, mini: pair.mini.path, disk };
     const entry: SizeResult = { mib, payloadBytes, initramfsBytes: statSync(path).size, miniBytes: pair.mini.bytes, imageBytes: pair.image.bytes, samples: { stock: [], pair: [] } };
@@ -196,7 +202,7 @@ try {
   const summary = summarize(result);
   const table = renderTable(result, summary);
   mkdirSync(outDir, { recursive: true });
-  const base = join(outDir, `${quick ? "scaling-quick" : "scaling"}${cpu === "qemu64" ? "" : `-${cpu}`}${icount ? "-icount" : ""}${slowBps ? `-${slowBps / 1e6}MBps` : ""}${slowIops ? `-${slowIops}iops` : ""}${integrityHash ? `-${integrityHash}` : ""}`);
+  const base = join(outDir, `${quick ? "scaling-quick" : "scaling"}${cpu === "qemu64" ? "" : `-${cpu}`}${icount ? "-icount" : ""}${slowBps ? `-${slowBps / 1e6}MBps` : ""}${slowIops ? `-${slowIops}iops` : ""}${integrityHash ? `-${integrityHash}` : ""}${rootFs === "ext4" ? "" : `-${rootFs}-root`}${storageInit ? "-other-storage-init" : ""}`);
   writeAtomic(`${base}.json`, JSON.stringify({ ...result, summary }, null, 1) + "\n");
   writeAtomic(`${base}.md`, table + "\n");
   writeAtomic(`${base}.svg`, renderSvg(result, summary));

@@ -25,9 +25,10 @@ function sh(cmd: string, args: string[]): void {
  * An ext4 root disk made from a directory (mkfs.ext4 -d: no mount needed). `init` replaces the
  * reporting init; `files` (path in the root → host file) are copied in, executable (parent
  * directories made); `uuid` fixes the filesystem UUID (a boot spec can then name the root). The
- * disk is 64 MiB plus what `files` hold.
+ * disk is 64 MiB plus what `files` hold (btrfs: 160 MiB, mkfs.btrfs --rootdir, its smallest
+ * usual size).
  */
-export function makeRootDisk(work: string, o: { name?: string; init?: string; files?: Record<string, string>; uuid?: string; /** a static busybox for the guest's architecture (default the host's) */ busybox?: string } = {}): string {
+export function makeRootDisk(work: string, o: { name?: string; init?: string; files?: Record<string, string>; uuid?: string; /** a static busybox for the guest's architecture (default the host's) */ busybox?: string; fstype?: "ext4" | "btrfs" } = {}): string {
   const name = o.name ?? "root";
   const dir = join(work, `${name}dir`);
   for (const d of ["bin", "sbin", "proc", "sys", "dev", "run", "tmp", "boot", "root"]) mkdirSync(join(dir, d), { recursive: true });
@@ -45,8 +46,9 @@ export function makeRootDisk(work: string, o: { name?: string; init?: string; fi
   mkdirSync(join(dir, "etc"), { recursive: true });
   writeFileSync(join(dir, "etc/os-release"), 'ID=initoverlayfs-test-root\nNAME="initoverlayfs test root"\n');
   const img = join(work, `${name}.img`);
-  sh("truncate", ["-s", `${64 + Math.ceil(extra * 1.1 / (1 << 20))}M`, img]);
-  sh("mkfs.ext4", ["-q", "-F", "-L", "testroot", ...(o.uuid ? ["-U", o.uuid] : []), "-d", dir, img]);
+  sh("truncate", ["-s", `${(o.fstype === "btrfs" ? 160 : 64) + Math.ceil(extra * 1.1 / (1 << 20))}M`, img]);
+  if (o.fstype === "btrfs") sh("mkfs.btrfs", ["-q", "-f", "-L", "testroot", ...(o.uuid ? ["-U", o.uuid] : []), "--rootdir", dir, img]);
+  else sh("mkfs.ext4", ["-q", "-F", "-L", "testroot", ...(o.uuid ? ["-U", o.uuid] : []), "-d", dir, img]);
   return img;
 }
 
