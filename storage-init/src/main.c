@@ -385,15 +385,16 @@ static int storage_init(int argc, char **argv)
 
 	/* image -> integrity check -> loop (-> dm-verity) -> erofs; with the
 	 * contents pinned by dm-verity, found in the boot filesystem's own
-	 * metadata first: then it is never mounted and its modules never load */
+	 * metadata first: then it is never mounted, and its modules load only
+	 * for a root of the same type */
 	unmounted = 0;
 	if (cfg.integrity == INTEGRITY_DM_VERITY && cfg.image_format == IMAGE_PLAIN && !sysext_may_read_boot(&cfg)) {
 		if (image_mount_unmounted(&cfg, bdev.node, bdev.fstype, LOWER_MNT, &img, err, sizeof err) == 0) {
 			unmounted = 1;
 			load_root_fs_modules(bdev.fstype);
-		}
-		else
+		} else {
 			log_info("image %s: not read from %s's metadata (%s): mounting it", cfg.image, bdev.node, err);
+		}
 	}
 	if (!unmounted) {
 		if (mkdir_exist_ok(BOOT_MNT, 0755) < 0)
