@@ -516,24 +516,6 @@ static void verify_and_mount(const struct config *c, int loop_fd, const char *mn
 		log_info("device-mapper devices marked for deferred removal");
 }
 
-/* pread on the device whose fd CTX points to: all LEN bytes, or -1 */
-static int dev_read(void *ctx, void *buf, size_t len, uint64_t off)
-{
-	ssize_t r;
-
-	if (off > (uint64_t)INT64_MAX - len) {
-		errno = EOVERFLOW;
-		return -1;
-	}
-	errno = 0;
-	r = pread_full(*(const int *)ctx, buf, len, (off_t)off);
-	if (r == (ssize_t)len)
-		return 0;
-	if (r >= 0)
-		errno = EIO; /* past the end of the device */
-	return -1;
-}
-
 /* LEN bytes at byte OFF of the image, read from the device through the
  * extents (one plain extent must hold them all). */
 static int mapped_read(int fd, const struct si_fiemap_extent *ext, size_t n, void *buf, size_t len, uint64_t off)
@@ -545,7 +527,7 @@ static int mapped_read(int fd, const struct si_fiemap_extent *ext, size_t n, voi
 
 		if (e->fe_logical <= off && off - e->fe_logical <= e->fe_length &&
 		    len <= e->fe_length - (off - e->fe_logical) && !e->fe_flags)
-			return dev_read(&fd, buf, len, e->fe_physical + (off - e->fe_logical));
+			return pread_exact(&fd, buf, len, e->fe_physical + (off - e->fe_logical));
 	}
 	errno = ERANGE;
 	return -1;
@@ -575,7 +557,7 @@ int image_mount_unmounted(const struct config *c, const char *bootdev, const cha
 		snprintf(err, errlen, "open: %s", strerror(errno));
 		return -1;
 	}
-	n = ext4_file_extents(dev_read, &fd, c->image, image_ext, EXTENTS_MAX + 1, &size, err, errlen);
+	n = ext4_file_extents(pread_exact, &fd, c->image, image_ext, EXTENTS_MAX + 1, &size, err, errlen);
 	if (n >= 0 && size < (uint64_t)c->verity_hash_offset + 2 * VERITY_BLOCK) {
 		snprintf(err, errlen, "%llu bytes, too small for a hash tree at offset %lu", (unsigned long long)size,
 			 c->verity_hash_offset);

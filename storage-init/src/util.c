@@ -215,6 +215,23 @@ ssize_t pread_full(int fd, void *buf, size_t n, off_t off)
 	return read_until(fd, buf, n, off);
 }
 
+int pread_exact(void *fd_ctx, void *buf, size_t n, uint64_t off)
+{
+	ssize_t r;
+
+	if (off > (uint64_t)INT64_MAX - n) {
+		errno = EOVERFLOW;
+		return -1;
+	}
+	errno = 0;
+	r = pread_full(*(const int *)fd_ctx, buf, n, (off_t)off);
+	if (r == (ssize_t)n)
+		return 0;
+	if (r >= 0)
+		errno = EIO;
+	return -1;
+}
+
 int write_full(int fd, const void *buf, size_t n)
 {
 	size_t done = 0;

@@ -3,6 +3,7 @@
 #define SI_UTIL_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #define SI_PATH_MAX 256
@@ -33,6 +34,9 @@ const char *path_base(const char *path);
 /* I/O wrappers that retry on EINTR and on short transfers. */
 ssize_t read_full(int fd, void *buf, size_t n);
 ssize_t pread_full(int fd, void *buf, size_t n, off_t off);
+/* All N bytes at byte OFF of the fd *FD_CTX (a reader callback's shape:
+ * ext4map.h), or -1 with errno (EIO: the file or device ends first). */
+int pread_exact(void *fd_ctx, void *buf, size_t n, uint64_t off);
 int write_full(int fd, const void *buf, size_t n);
 /* Read a whole small file into buf and NUL-terminate it.
  * Fails with EFBIG when the file does not fit (size - 1 bytes max). */

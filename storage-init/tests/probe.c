@@ -10,7 +10,6 @@
 #include "gpt.h"
 #include "util.h"
 
-#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,17 +18,6 @@
 
 static unsigned char buf[PROBE_BUF_SIZE];
 static struct si_fiemap_extent ext[EXTENTS_MAX + 1];
-
-static int file_read(void *ctx, void *out, size_t len, uint64_t off)
-{
-	ssize_t r = pread_full(*(const int *)ctx, out, len, (off_t)off);
-
-	if (r == (ssize_t)len)
-		return 0;
-	if (r >= 0)
-		errno = EIO;
-	return -1;
-}
 static unsigned char entries[GPT_ENTRIES_MAX_BYTES];
 
 int main(int argc, char **argv)
@@ -89,7 +77,7 @@ int main(int argc, char **argv)
 			perror(argv[2]);
 			return 2;
 		}
-		n = ext4_file_extents(file_read, &fd, argv[3], ext, EXTENTS_MAX + 1, &size, err, sizeof err);
+		n = ext4_file_extents(pread_exact, &fd, argv[3], ext, EXTENTS_MAX + 1, &size, err, sizeof err);
 		if (n < 0) {
 			fprintf(stderr, "%s\n", err);
 			return 1;
