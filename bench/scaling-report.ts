@@ -155,9 +155,21 @@ function medianOfAll(samples: readonly ScalingSample[], f: (x: ScalingSample) =>
   return xs.every((x) => x !== undefined) ? median(xs as number[]) : undefined;
 }
 
+/** What the run set beyond the defaults, one phrase each: long in the table's heading, short in the plot's. */
+function settings(r: ScalingResult, form: "long" | "short"): string[] {
+  const long = form === "long";
+  return [
+    r.slowBps ? `disks${long ? " read" : ""} at ${r.slowBps / 1e6} MB/s` : "",
+    r.slowIops ? `${r.slowIops} ${long ? "read requests" : "reads"}/s` : "",
+    r.integrityHash ? `${long ? "the pair's dm-verity hash" : "dm-verity"} ${r.integrityHash}` : "",
+    r.rootFs ? `${long ? "a " : ""}${r.rootFs} root` : "",
+    r.storageInit ? `storage-init ${r.storageInit}` : "",
+  ].filter(Boolean);
+}
+
 /** A Markdown table, one row per size and variant, then the growth lines. */
 export function renderTable(r: ScalingResult, s: Summary = summarize(r)): string {
-  const rows = [`-cpu ${r.cpu ?? "qemu64"}, ${r.clock === "icount" ? "instruction clock (-icount shift=0: 1 instruction = 1 ns)" : "TCG wall clock"}${r.slowBps ? `, disks read at ${r.slowBps / 1e6} MB/s` : ""}${r.slowIops ? `, ${r.slowIops} read requests/s` : ""}${r.integrityHash ? `, the pair's dm-verity hash ${r.integrityHash}` : ""}${r.rootFs ? `, a ${r.rootFs} root` : ""}${r.storageInit ? `, storage-init ${r.storageInit}` : ""}, medians of ${r.runs}`, "", "| N MiB | variant | to the real root | kernel | storage-init | original init | MemAvailable |", "|---|---|---|---|---|---|---|"];
+  const rows = [`-cpu ${r.cpu ?? "qemu64"}, ${r.clock === "icount" ? "instruction clock (-icount shift=0: 1 instruction = 1 ns)" : "TCG wall clock"}${settings(r, "long").map((x) => `, ${x}`).join("")}, medians of ${r.runs}`, "", "| N MiB | variant | to the real root | kernel | storage-init | original init | MemAvailable |", "|---|---|---|---|---|---|---|"];
   for (const p of s.perSize) {
     for (const v of VARIANTS) {
       const x = p[v];
@@ -229,7 +241,7 @@ export function renderSvg(r: ScalingResult, s: Summary = summarize(r)): string {
     out.push(`<text x="${x0 - 36}" y="${(top + bottom) / 2}" transform="rotate(-90 ${x0 - 36} ${(top + bottom) / 2})" text-anchor="middle">seconds (median)</text>`);
   };
   out.push(`<text x="${W / 2}" y="16" text-anchor="middle" font-size="14">Boot to the real root, stock initramfs vs initoverlayfs pair, N MiB appended</text>`);
-  out.push(`<text x="${W / 2}" y="31" text-anchor="middle">${esc(r.kernel)}, medians of ${r.runs}, -m ${r.memoryMiB}, -cpu ${esc(r.cpu ?? "qemu64")}, ${r.clock === "icount" ? "instruction clock" : "TCG wall clock"}${r.slowBps ? `, disks at ${r.slowBps / 1e6} MB/s` : ""}${r.slowIops ? `, ${r.slowIops} reads/s` : ""}${r.integrityHash ? `, dm-verity ${esc(r.integrityHash)}` : ""}${r.rootFs ? `, ${esc(r.rootFs)} root` : ""}</text>`);
+  out.push(`<text x="${W / 2}" y="31" text-anchor="middle">${esc(r.kernel)}, medians of ${r.runs}, -m ${r.memoryMiB}, -cpu ${esc(r.cpu ?? "qemu64")}, ${r.clock === "icount" ? "instruction clock" : "TCG wall clock"}${settings(r, "short").map((x) => `, ${esc(x)}`).join("")}</text>`);
   // left: stacked phases
   const L0 = 70, L1 = 450, group = (L1 - L0) / s.perSize.length, bw = Math.min(40, group / 3);
   axis(L0, L1);
