@@ -60,6 +60,8 @@ export interface ScalingResult {
   kernel: string;
   /** QEMU's -cpu model (qemu64: no SHA or AVX instructions; max: what QEMU can emulate, AVX2 included; QEMU 7.2's TCG has no SHA-NI) */
   cpu?: string;
+  /** QEMU's board when not its default (pc, the i440FX) */
+  machine?: string;
   /** the guest's clock: "wall" (TCG at the host's speed and load) or "icount" (one instruction, one ns) */
   clock?: "wall" | "icount";
   /** disks read-throttled to this many bytes/s; the boot loader's read of the initramfs at that speed is counted */
@@ -159,6 +161,7 @@ function medianOfAll(samples: readonly ScalingSample[], f: (x: ScalingSample) =>
 function settings(r: ScalingResult, form: "long" | "short"): string[] {
   const long = form === "long";
   return [
+    r.machine ? `${long ? "QEMU's " : ""}${r.machine}${long ? " board" : ""}` : "",
     r.slowBps ? `disks${long ? " read" : ""} at ${r.slowBps / 1e6} MB/s` : "",
     r.slowIops ? `${r.slowIops} ${long ? "read requests" : "reads"}/s` : "",
     r.integrityHash ? `${long ? "the pair's dm-verity hash" : "dm-verity"} ${r.integrityHash}` : "",

@@ -136,3 +136,10 @@ test("renderTable: what the boot read from the boot disk, when every sample has 
   delete withReads.sizes[0].samples.pair[2].bootDiskReads;
   assert.doesNotMatch(renderTable(withReads), /from the boot disk/);
 });
+
+test("renderTable and renderSvg: a board other than QEMU's default is named in both", () => {
+  assert.doesNotMatch(renderTable(RESULT) + renderSvg(RESULT), /q35/);
+  const q35 = { ...RESULT, machine: "q35" };
+  assert.match(renderTable(q35).split("\n")[0], /, QEMU's q35 board, medians of 3$/);
+  assert.match(renderSvg(q35), /-cpu qemu64, TCG wall clock, q35</);
+});

@@ -176,6 +176,11 @@ export interface BootOptions {
   timeoutSeconds?: number;
   /** extra -drive options per disk, e.g. read throttling */
   driveOptions?: string;
+  /**
+   * QEMU's machine type on x86-64 (-M; default QEMU's `pc`, the i440FX board, whose PCI devices
+   * interrupt through ACPI link devices; `q35` is PCI Express with MSI-X, as current hardware)
+   */
+  machine?: string;
   /** QEMU's -cpu model; default qemu64 on x86-64 (no SSSE3/AVX: the kernel's generic code paths), cortex-a72 on arm64 */
   cpu?: string;
   /**
@@ -197,8 +202,9 @@ export function boot(o: BootOptions): Promise<BootResult> {
   const arch = o.arch ?? "x86-64";
   const m = MACHINE[arch];
   if (arch !== "x86-64" && (o.kernel === undefined || o.uefi)) throw new Error(`boot: ${arch} needs a kernel and has no UEFI firmware here`);
+  if (arch !== "x86-64" && o.machine) throw new Error(`boot: ${arch} runs on its one board, no machine type to choose`);
   const args = [
-    ...m.args, "-accel", "tcg", ...(o.cpu ?? m.cpu ? ["-cpu", (o.cpu ?? m.cpu)!] : []), ...(o.icount ? ["-icount", "shift=0,sleep=on"] : []), "-m", String(o.memoryMiB ?? 1024), "-nographic", "-no-reboot", "-nodefaults", "-serial", "stdio",
+    ...m.args, ...(o.machine ? ["-M", o.machine] : []), "-accel", "tcg", ...(o.cpu ?? m.cpu ? ["-cpu", (o.cpu ?? m.cpu)!] : []), ...(o.icount ? ["-icount", "shift=0,sleep=on"] : []), "-m", String(o.memoryMiB ?? 1024), "-nographic", "-no-reboot", "-nodefaults", "-serial", "stdio",
     ...o.disks.flatMap((d) => ["-drive", `file=${d},format=raw,if=virtio${o.driveOptions ?? ""}`]),
     ...(o.sdCards ?? []).flatMap((d, i) => ["-drive", `id=sd${i},file=${d},format=raw,if=none${o.driveOptions ?? ""}`, "-device", "sdhci-pci", "-device", `sd-card,drive=sd${i}`]),
     ...(o.uefi ? ["-drive", `if=pflash,format=raw,unit=0,readonly=on,file=${OVMF_CODE}`, "-drive", `if=pflash,format=raw,unit=1,file=${o.uefi.vars}`] : []),
