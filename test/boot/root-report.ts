@@ -3,8 +3,11 @@
  * on the console. Pure (text in, numbers out), so the unit tier can parse captured consoles.
  */
 
-/** The test root's /sbin/init: a marker, the numbers the benchmark needs, then power off. */
-export const ROOT_INIT = `#!/bin/busybox sh
+/**
+ * The test root's /sbin/init: a marker, the numbers the benchmark needs, `checks` (shell, after
+ * the old root's devices are gone), then power off.
+ */
+export const rootInit = (checks = ""): string => `#!/bin/busybox sh
 B=/bin/busybox
 [ -e /proc/self/stat ] || $B mount -t proc proc /proc
 [ -d /sys/block ] || $B mount -t sysfs sysfs /sys
@@ -39,8 +42,30 @@ for f in /sys/block/loop*/loop/backing_file; do [ -e "$f" ] && echo "LOOP-BACKED
 for d in /sys/block/dm-*; do [ -e "$d" ] && echo "DM-PRESENT $d"; done
 echo "LOOPS-CHECKED"
 $B grep -q ' /boot ' /proc/mounts && echo "BOOT-MOUNTED" || echo "BOOT-NOT-MOUNTED"
-echo "ROOT-DONE"
+${checks}echo "ROOT-DONE"
 $B poweroff -f
+`;
+
+export const ROOT_INIT = rootInit();
+
+/**
+ * A check for rootInit: the boot partition the kernel command line names (`iofs.bootpart=NAME`,
+ * under /dev) gets what a real system does to it after the initramfs: fsck (e2fsck refuses a
+ * device in use), then a read-write mount on /boot and a write (systemd-fsck@, boot.mount).
+ */
+export const BOOT_PARTITION_CHECK = `dev=$($B sed -n 's/.*iofs[.]bootpart=\\([^ ]*\\).*/\\1/p' /proc/cmdline)
+if [ -n "$dev" ]; then
+  out=$(/sbin/e2fsck -f -p /dev/$dev 2>&1); rc=$?
+  echo "$out" | $B sed "s/^/  e2fsck $dev: /"
+  echo "FSCK-BOOT $dev rc=$rc"
+  st=ok
+  msg=$($B mount -t ext4 -o rw /dev/$dev /boot 2>&1) || st="$msg"
+  if [ "$st" = ok ]; then
+    (echo x > /boot/rw-test && $B sync && $B rm /boot/rw-test) 2>/dev/null || st="cannot write /boot"
+    $B umount /boot || st="$st; umount failed"
+  fi
+  [ "$st" = ok ] && echo "BOOT-RW-OK $dev" || echo "BOOT-RW-FAILED $dev $st"
+fi
 `;
 
 /** The numbers the test root prints. */
@@ -71,6 +96,11 @@ export function rootReport(consoleText: string) {
     loopWait: [...consoleText.matchAll(/^WAIT-(?:PS|SIG|HOLDER) (.*)$/gm)].map((m) => m[1]),
     dmPresent: [...consoleText.matchAll(/^DM-PRESENT (.*)$/gm)].map((m) => m[1]),
     bootMounted: /^BOOT-MOUNTED$/m.test(consoleText),
+    /** BOOT_PARTITION_CHECK: e2fsck's exit code, and "ok" or why /boot could not be written */
+    bootPartition: {
+      fsck: Number(/^FSCK-BOOT \S+ rc=(\d+)$/m.exec(consoleText)?.[1] ?? NaN),
+      rw: ((m) => m && (m[1] === "OK" ? "ok" : m[2].trim()))(/^BOOT-RW-(OK|FAILED) \S+(.*)$/m.exec(consoleText)),
+    },
     done: /^ROOT-DONE$/m.test(consoleText),
   };
 }

@@ -87,8 +87,44 @@ export function makeBootDisk(
   return img;
 }
 
+/** A GPT partition for makeGptDisk: a filesystem image, written into it as it is. */
+export interface GptPartition {
+  image: string;
+  /** the partition type GUID */
+  type: string;
+  partuuid: string;
+  name: string;
+}
+
+/**
+ * A GPT disk holding each image in a partition of its own, in order, each at a MiB boundary and
+ * a whole number of MiB long, as partitioning tools lay out a real disk (1 MiB free before the
+ * first one for the protective MBR and the GPT, 1 MiB after the last for the backup GPT).
+ */
+export function makeGptDisk(work: string, name: string, parts: readonly GptPartition[]): string {
+  const disk = join(work, `${name}.img`);
+  const mibs = parts.map((p) => Math.ceil(statSync(p.image).size / (1 << 20)));
+  sh("truncate", ["-s", `${mibs.reduce((a, b) => a + b, 2)}M`, disk]);
+  let start = 1;
+  const table = ["label: gpt"];
+  for (const [i, p] of parts.entries()) {
+    table.push(`start=${start * 2048}, size=${mibs[i] * 2048}, type=${p.type}, uuid=${p.partuuid}, name="${p.name}"`);
+    start += mibs[i];
+  }
+  const r = spawnSync("sfdisk", ["--quiet", disk], { encoding: "utf8", input: table.join("\n") + "\n" });
+  if (r.status !== 0) throw new Error(`sfdisk ${disk}: ${r.stderr}`);
+  start = 1;
+  for (const [i, p] of parts.entries()) {
+    sh("dd", [`if=${p.image}`, `of=${disk}`, "bs=1M", `seek=${start}`, "conv=notrunc,fsync", "status=none"]);
+    start += mibs[i];
+  }
+  return disk;
+}
+
 /** GPT type of an EFI System Partition */
 export const ESP_TYPE = "C12A7328-F81F-11D2-BA4B-00A0C93EC93B";
+/** GPT type of a Linux filesystem (what Debian's installer gives / and /boot) */
+export const LINUX_FS_TYPE = "0FC63DAF-8483-4772-8E79-3D69D8477DE4";
 
 /**
  * A GPT disk with one EFI System Partition (PARTUUID `partuuid`) holding `files` (path on the
@@ -97,7 +133,6 @@ export const ESP_TYPE = "C12A7328-F81F-11D2-BA4B-00A0C93EC93B";
  */
 export function makeEspDisk(work: string, files: Record<string, string>, partuuid: string, tag = ""): string {
   const fat = join(work, `esp${tag}.fat`);
-  const disk = join(work, `esp${tag}.img`);
   const total = Object.values(files).reduce((s, p) => s + statSync(p).size, 0);
   const mib = Math.ceil(total / (1 << 20)) + 48;
   sh("truncate", ["-s", `${mib}M`, fat]);
@@ -109,15 +144,7 @@ export function makeEspDisk(work: string, files: Record<string, string>, partuui
   }
   for (const d of [...dirs].sort()) sh("mmd", ["-i", fat, `::/${d}`]);
   for (const [name, p] of Object.entries(files)) sh("mcopy", ["-i", fat, p, `::/${name}`]);
-  // 1 MiB before the partition (protective MBR, GPT), 1 MiB after (the backup GPT)
-  sh("truncate", ["-s", `${mib + 2}M`, disk]);
-  const r = spawnSync("sfdisk", ["--quiet", disk], {
-    encoding: "utf8",
-    input: `label: gpt\nstart=2048, size=${mib * 2048}, type=${ESP_TYPE}, uuid=${partuuid}, name="EFI System"\n`,
-  });
-  if (r.status !== 0) throw new Error(`sfdisk ${disk}: ${r.stderr}`);
-  sh("dd", [`if=${fat}`, `of=${disk}`, "bs=1M", "seek=1", "conv=notrunc,fsync", "status=none"]);
-  return disk;
+  return makeGptDisk(work, `esp${tag}`, [{ image: fat, type: ESP_TYPE, partuuid, name: "EFI System" }]);
 }
 
 /**
@@ -172,6 +199,11 @@ export interface BootOptions {
   /** boot through UEFI firmware (OVMF) with this writable copy of its variable store */
   uefi?: { vars: string };
   disks: string[];
+  /**
+   * how `disks` attach (x86-64): virtio (default; /dev/vda, vdb, ...), nvme (a controller each,
+   * /dev/nvme0n1, nvme1n1, ...) or sata (ports of the q35 board's AHCI controller, /dev/sda, ...)
+   */
+  diskBus?: "virtio" | "nvme" | "sata";
   append?: string;
   timeoutSeconds?: number;
   /** extra -drive options per disk, e.g. read throttling */
@@ -197,15 +229,23 @@ export interface BootOptions {
   input?: { when: RegExp; send: string };
 }
 
+/** QEMU's arguments for disk `i` on `bus`. */
+function diskArgs(bus: "virtio" | "nvme" | "sata", file: string, i: number, driveOptions: string): string[] {
+  if (bus === "virtio") return ["-drive", `file=${file},format=raw,if=virtio${driveOptions}`];
+  const drive = ["-drive", `id=disk${i},file=${file},format=raw,if=none${driveOptions}`];
+  return bus === "nvme" ? [...drive, "-device", `nvme,drive=disk${i},serial=iofs${i}`] : [...drive, "-device", `ide-hd,drive=disk${i},bus=ide.${i}`];
+}
+
 /** Boots and returns the console; the VM has a hard time limit and is killed past it. */
 export function boot(o: BootOptions): Promise<BootResult> {
   const arch = o.arch ?? "x86-64";
   const m = MACHINE[arch];
   if (arch !== "x86-64" && (o.kernel === undefined || o.uefi)) throw new Error(`boot: ${arch} needs a kernel and has no UEFI firmware here`);
-  if (arch !== "x86-64" && o.machine) throw new Error(`boot: ${arch} runs on its one board, no machine type to choose`);
+  if (arch !== "x86-64" && (o.machine || (o.diskBus ?? "virtio") !== "virtio")) throw new Error(`boot: ${arch} runs on its one board with virtio disks`);
+  if (o.diskBus === "sata" && o.machine !== "q35") throw new Error("boot: SATA disks need the q35 board (its AHCI controller)");
   const args = [
     ...m.args, ...(o.machine ? ["-M", o.machine] : []), "-accel", "tcg", ...(o.cpu ?? m.cpu ? ["-cpu", (o.cpu ?? m.cpu)!] : []), ...(o.icount ? ["-icount", "shift=0,sleep=on"] : []), "-m", String(o.memoryMiB ?? 1024), "-nographic", "-no-reboot", "-nodefaults", "-serial", "stdio",
-    ...o.disks.flatMap((d) => ["-drive", `file=${d},format=raw,if=virtio${o.driveOptions ?? ""}`]),
+    ...o.disks.flatMap((d, i) => diskArgs(o.diskBus ?? "virtio", d, i, o.driveOptions ?? "")),
     ...(o.sdCards ?? []).flatMap((d, i) => ["-drive", `id=sd${i},file=${d},format=raw,if=none${o.driveOptions ?? ""}`, "-device", "sdhci-pci", "-device", `sd-card,drive=sd${i}`]),
     ...(o.uefi ? ["-drive", `if=pflash,format=raw,unit=0,readonly=on,file=${OVMF_CODE}`, "-drive", `if=pflash,format=raw,unit=1,file=${o.uefi.vars}`] : []),
     // with UEFI firmware too, QEMU hands the kernel to it and it starts the kernel's own EFI stub
