@@ -74,6 +74,79 @@ int cmdline_foreach(char *buf, cmdline_cb cb, void *ctx)
 	return 0;
 }
 
+struct module_ctx {
+	const char *name;
+	char *out;
+	size_t outlen, len;
+	int n, overflow;
+};
+
+/* a module name and the part before the dot of a parameter, '-' and '_' alike */
+static int same_module(const char *a, size_t alen, const char *b)
+{
+	size_t i;
+
+	for (i = 0; i < alen; i++) {
+		char x = a[i] == '-' ? '_' : a[i], y = b[i] == '-' ? '_' : b[i];
+
+		if (y == '\0' || x != y)
+			return 0;
+	}
+	return b[alen] == '\0';
+}
+
+static void append(struct module_ctx *m, const char *s)
+{
+	size_t l = strlen(s);
+
+	if (m->overflow || m->len + l >= m->outlen) {
+		m->overflow = 1;
+		return;
+	}
+	memcpy(m->out + m->len, s, l + 1);
+	m->len += l;
+}
+
+static int module_one(void *vctx, char *param, char *val)
+{
+	struct module_ctx *m = vctx;
+	char *dot = strchr(param, '.');
+	size_t i;
+	int spaced = 0;
+
+	if (!dot || dot == param || dot[1] == '\0' || !same_module(param, (size_t)(dot - param), m->name))
+		return 0;
+	if (m->len)
+		append(m, " ");
+	append(m, dot + 1);
+	if (val) {
+		for (i = 0; val[i]; i++)
+			spaced |= is_space(val[i]);
+		append(m, spaced ? "=\"" : "=");
+		append(m, val);
+		if (spaced)
+			append(m, "\"");
+	}
+	m->n++;
+	return 0;
+}
+
+int cmdline_module_params(char *buf, const char *name, const char *base, char *out, size_t outlen)
+{
+	struct module_ctx m = { name, out, outlen, 0, 0, 0 };
+
+	if (outlen == 0)
+		return -1;
+	out[0] = '\0';
+	append(&m, base);
+	cmdline_foreach(buf, module_one, &m);
+	if (m.overflow) {
+		out[0] = '\0';
+		return -1;
+	}
+	return m.n;
+}
+
 struct apply_ctx {
 	struct config *c;
 	cfg_warn_fn warn;

@@ -17,6 +17,15 @@
 typedef int (*cmdline_cb)(void *ctx, char *param, char *val);
 int cmdline_foreach(char *buf, cmdline_cb cb, void *ctx);
 
+/* Module parameters on a command line, as modprobe applies them to a module
+ * it loads: each MODULE.PARAM[=VALUE] whose MODULE is name ('-' and '_'
+ * alike). buf (a copy of the command line) is modified. out gets base, then
+ * each PARAM[=VALUE] (a value with whitespace in double quotes), separated
+ * by spaces: the kernel takes the last of a repeated parameter, so these
+ * override base. Returns how many came from buf, or -1 when out is too
+ * small (out is then empty). */
+int cmdline_module_params(char *buf, const char *name, const char *base, char *out, size_t outlen);
+
 /* Apply initoverlayfs.* overrides from a command line (buf is modified).
  * Returns 0 or -1 with a message in err. Unknown keys go to warn. With
  * c->cmdline 0 (cmdline = no in the file) nothing is applied and one line

@@ -345,6 +345,7 @@ static int storage_init(int argc, char **argv)
 	/* configuration */
 	if (read_file("/proc/cmdline", cmdline_buf, sizeof cmdline_buf, NULL) < 0)
 		fail_errno("read configuration", "/proc/cmdline", errno);
+	modules_set_cmdline(cmdline_buf);
 	if (load_config(CFG_PATH, cmdline_buf, warn_cb, err, sizeof err) < 0)
 		fail("read configuration", "configuration", err);
 	failure_set_policy(cfg.failure, cfg.shell);

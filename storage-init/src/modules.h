@@ -21,6 +21,10 @@ int modules_load(const struct config *c, int (*present)(void *ctx), void *ctx,
  * *loaded, or -1 with *failed and errno. */
 int modules_load_bootfs(const struct config *c, const char *type,
 			const struct module_spec **failed, size_t *loaded);
+/* The kernel command line whose MODULE.PARAM=VALUE parameters apply to
+ * every module loaded after this (copied; call once, before the config
+ * parser tokenizes its own copy). Each module that gets some logs them. */
+void modules_set_cmdline(const char *line);
 /* Whether a module file name asks for in-kernel decompression. */
 int module_is_compressed(const char *path);
 

@@ -367,6 +367,34 @@ static void test_cmdline_tokens(void)
 	CHECK(col.n == 0);
 }
 
+static void test_cmdline_module_params(void)
+{
+	const char *line = "ro nvme_core.default_ps_max_latency_us=0 quiet nvme-core.io_timeout=\"30\" "
+			   "usb-storage.quirks=0bc2:2322:u nvme.poll_queues nvme_coreX.a=1 .b=2 nvme_core.= "
+			   "dyndbg=\"file x.c +p\" nvme_core.note=\"a b\" -- nvme_core.after=1";
+	char buf[512], out[256];
+
+	current = "cmdline module parameters";
+	str_copy(buf, sizeof buf, line);
+	CHECK(cmdline_module_params(buf, "nvme_core", "multipath=N", out, sizeof out) == 3);
+	CHECK_STR(out, "multipath=N default_ps_max_latency_us=0 io_timeout=30 note=\"a b\"");
+	/* the file name's '_' matches the command line's '-' and the other way round */
+	str_copy(buf, sizeof buf, line);
+	CHECK(cmdline_module_params(buf, "usb_storage", "", out, sizeof out) == 1);
+	CHECK_STR(out, "quirks=0bc2:2322:u");
+	str_copy(buf, sizeof buf, line);
+	CHECK(cmdline_module_params(buf, "nvme", "", out, sizeof out) == 1);
+	CHECK_STR(out, "poll_queues");
+	/* none: the config's own, unchanged */
+	str_copy(buf, sizeof buf, line);
+	CHECK(cmdline_module_params(buf, "loop", "max_part=8", out, sizeof out) == 0);
+	CHECK_STR(out, "max_part=8");
+	/* too small: -1 and nothing half written */
+	str_copy(buf, sizeof buf, line);
+	CHECK(cmdline_module_params(buf, "nvme_core", "multipath=N", out, 20) == -1);
+	CHECK_STR(out, "");
+}
+
 static void test_cmdline_overrides(void)
 {
 	char buf[512];
@@ -1414,6 +1442,7 @@ int main(void)
 	test_config_bootflags();
 	test_config_cmdline_switch();
 	test_cmdline_tokens();
+	test_cmdline_module_params();
 	test_cmdline_overrides();
 	test_args();
 	test_probe_ext();
