@@ -33,6 +33,7 @@ import { ModuleSource } from "./modules/index-files.js";
 import { uncompressedModulePath, ModuleCompression } from "./modules/names.js";
 import { initramfsModuleSource, kernelVersionsIn, ModuleSelection, requireInitramfsModules, selectModules } from "./modules/select.js";
 import { findSwitchRootPrograms } from "./modules/shims.js";
+import { ModprobeOption, modprobeOptions, moduleParams } from "./modules/modprobe-options.js";
 import { resolvePath } from "./modules/tree-path.js";
 import { checkSealOptions, sealImage, SealOptions } from "./seal-image.js";
 
@@ -113,6 +114,8 @@ export interface BuiltModule {
   optionalModule: boolean;
   /** a boot filesystem's module: loaded only before the boot partition is mounted as this type */
   bootFs?: MountFstype;
+  /** the initramfs's modprobe.d options for it, which storage-init loads it with */
+  params?: string;
 }
 
 export interface BuildResult {
@@ -318,7 +321,7 @@ async function planMini(o: BuildOptions, input: Input, kernel: Kernel): Promise<
   const shims = findSwitchRootPrograms(input.tree);
   checkInit(input, o.init ?? BUILD_DEFAULTS.init);
   const t = clock();
-  const { files, modules } = await moduleFiles(o, kernel.kver, selection, arch);
+  const { files, modules } = await moduleFiles(o, kernel.kver, selection, arch, modprobeOptions(input.tree));
   const sysext = await sysextPins(o);
   const configFor = (integrity?: IntegrityConfig) => renderConfig({
     integrity,
@@ -331,7 +334,7 @@ async function planMini(o: BuildOptions, input: Input, kernel: Kernel): Promise<
     timeout: o.timeout ?? BUILD_DEFAULTS.timeout,
     failure: o.failure ?? BUILD_DEFAULTS.failure,
     cmdline: o.cmdline,
-    modules: files.map((f, i) => ({ path: "/" + f.path, storageModule: modules[i].storageModule, optionalModule: modules[i].optionalModule, bootFs: modules[i].bootFs })),
+    modules: files.map((f, i) => ({ path: "/" + f.path, params: modules[i].params, storageModule: modules[i].storageModule, optionalModule: modules[i].optionalModule, bootFs: modules[i].bootFs })),
     shims,
     ...(sysext.rootHashes.length ? { sysextRootHashes: sysext.rootHashes } : {}),
   });
@@ -409,7 +412,7 @@ function checkInit(input: Input, init: string): void {
 }
 
 /** Module files in load order: always-loaded ones first (closed under dependencies), then the storage modules. */
-async function moduleFiles(o: BuildOptions, kver: string, sel: ModuleSelection, arch: ArchChoice): Promise<Pick<MiniPlan, "files" | "modules">> {
+async function moduleFiles(o: BuildOptions, kver: string, sel: ModuleSelection, arch: ArchChoice, options: Map<string, ModprobeOption[]>): Promise<Pick<MiniPlan, "files" | "modules">> {
   const files: MiniPlan["files"] = [];
   const modules: BuiltModule[] = [];
   // the compressed ones would have to be decompressed to tell: their directory's sample said already
@@ -427,6 +430,9 @@ async function moduleFiles(o: BuildOptions, kver: string, sel: ModuleSelection, 
       compression: o.decompressModules ? "none" : m.compression, needs: m.needs, reason: m.reason,
       storageModule: m.storageModule, optionalModule: m.optionalModule, ...(m.bootFs ? { bootFs: m.bootFs } : {}),
     });
+    // the original init's modprobe would pass them; storage-init loads it first
+    const params = moduleParams(options, m.name, LIMITS.params);
+    if (params) modules[modules.length - 1].params = params;
   }
   checkModuleArch(plain, arch);
   return { files, modules };
