@@ -68,6 +68,15 @@ if [ -n "$dev" ]; then
 fi
 `;
 
+/**
+ * A check for rootInit: the value of each module parameter the kernel command line names
+ * (`iofs.params=MODULE/PARAM,...`), as sysfs shows it.
+ */
+export const MODULE_PARAMS_CHECK = `for p in $($B sed -n 's/.*iofs[.]params=\\([^ ]*\\).*/\\1/p' /proc/cmdline | $B tr , ' '); do
+  echo "PARAM $p $($B cat /sys/module/\${p%%/*}/parameters/\${p#*/} 2>/dev/null || echo '(none)')"
+done
+`;
+
 /** The numbers the test root prints. */
 export function rootReport(consoleText: string) {
   const up = /^UPTIME ([\d.]+)/m.exec(consoleText);
@@ -96,6 +105,8 @@ export function rootReport(consoleText: string) {
     loopWait: [...consoleText.matchAll(/^WAIT-(?:PS|SIG|HOLDER) (.*)$/gm)].map((m) => m[1]),
     dmPresent: [...consoleText.matchAll(/^DM-PRESENT (.*)$/gm)].map((m) => m[1]),
     bootMounted: /^BOOT-MOUNTED$/m.test(consoleText),
+    /** MODULE_PARAMS_CHECK: "module/param" → its value */
+    moduleParams: Object.fromEntries([...consoleText.matchAll(/^PARAM (\S+) (.*)$/gm)].map((m) => [m[1], m[2]])),
     /** BOOT_PARTITION_CHECK: e2fsck's exit code, and "ok" or why /boot could not be written */
     bootPartition: {
       fsck: Number(/^FSCK-BOOT \S+ rc=(\d+)$/m.exec(consoleText)?.[1] ?? NaN),
