@@ -372,23 +372,27 @@ static void test_cmdline_module_params(void)
 	const char *line = "ro nvme_core.default_ps_max_latency_us=0 quiet nvme-core.io_timeout=\"30\" "
 			   "usb-storage.quirks=0bc2:2322:u nvme.poll_queues nvme_coreX.a=1 .b=2 nvme_core.= "
 			   "dyndbg=\"file x.c +p\" nvme_core.note=\"a b\" -- nvme_core.after=1";
+	static const struct {
+		const char *name, *base;
+		int n;
+		const char *want;
+	} cases[] = {
+		{ "nvme_core", "multipath=N", 3, "multipath=N default_ps_max_latency_us=0 io_timeout=30 note=\"a b\"" },
+		/* the file name's '_' matches the command line's '-' and the other way round */
+		{ "usb_storage", "", 1, "quirks=0bc2:2322:u" },
+		{ "nvme", "", 1, "poll_queues" },
+		/* none: the config's own, unchanged */
+		{ "loop", "max_part=8", 0, "max_part=8" },
+	};
 	char buf[512], out[256];
+	size_t i;
 
 	current = "cmdline module parameters";
-	str_copy(buf, sizeof buf, line);
-	CHECK(cmdline_module_params(buf, "nvme_core", "multipath=N", out, sizeof out) == 3);
-	CHECK_STR(out, "multipath=N default_ps_max_latency_us=0 io_timeout=30 note=\"a b\"");
-	/* the file name's '_' matches the command line's '-' and the other way round */
-	str_copy(buf, sizeof buf, line);
-	CHECK(cmdline_module_params(buf, "usb_storage", "", out, sizeof out) == 1);
-	CHECK_STR(out, "quirks=0bc2:2322:u");
-	str_copy(buf, sizeof buf, line);
-	CHECK(cmdline_module_params(buf, "nvme", "", out, sizeof out) == 1);
-	CHECK_STR(out, "poll_queues");
-	/* none: the config's own, unchanged */
-	str_copy(buf, sizeof buf, line);
-	CHECK(cmdline_module_params(buf, "loop", "max_part=8", out, sizeof out) == 0);
-	CHECK_STR(out, "max_part=8");
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		str_copy(buf, sizeof buf, line);
+		CHECK(cmdline_module_params(buf, cases[i].name, cases[i].base, out, sizeof out) == cases[i].n);
+		CHECK_STR(out, cases[i].want);
+	}
 	/* too small: -1 and nothing half written */
 	str_copy(buf, sizeof buf, line);
 	CHECK(cmdline_module_params(buf, "nvme_core", "multipath=N", out, 20) == -1);

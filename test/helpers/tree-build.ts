@@ -15,3 +15,5 @@ export function put(tree: FsTree, path: string, node: FsNode): void {
 }
 
 export const file = (data: string | Uint8Array): FsNode => ({ ...newDir(), kind: "file", content: bytesContent(typeof data === "string" ? Buffer.from(data) : data) });
+
+export const symlink = (target: string): FsNode => ({ ...newDir(), kind: "symlink", target });

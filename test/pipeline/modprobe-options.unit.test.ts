@@ -2,11 +2,9 @@
 import test from "node:test";
 import assert from "node:assert/strict";
 import { UsageError } from "../../src/errors.js";
-import { FsNode, newDir, newTree } from "../../src/fs/tree.js";
+import { newTree } from "../../src/fs/tree.js";
 import { modprobeOptions, moduleParams, parseModprobeOptions } from "../../src/pipeline/modules/modprobe-options.js";
-import { file, put } from "../helpers/tree-build.js";
-
-const symlink = (target: string): FsNode => ({ ...newDir(), kind: "symlink", target });
+import { file, put, symlink } from "../helpers/tree-build.js";
 
 test("options lines: module names with '-' as '_', continuations, comments, other directives skipped", () => {
   const m = parseModprobeOptions([

@@ -14,12 +14,10 @@ import { findSwitchRootPrograms } from "../../src/pipeline/modules/shims.js";
 import { resolvePath } from "../../src/pipeline/modules/tree-path.js";
 import { modinfoVermagic } from "../../src/pipeline/modules/vermagic.js";
 import { parseKernelConfig } from "../../src/pipeline/kernel.js";
-import { file, put } from "../helpers/tree-build.js";
+import { file, put, symlink } from "../helpers/tree-build.js";
 
 const KVER = "6.9.0-test";
 const MOD = `lib/modules/${KVER}`;
-
-const symlink = (target: string): FsNode => ({ ...newDir(), kind: "symlink", target });
 
 /** A tree with modules.dep (and the other index files), a file per module named in it. */
 function modTree(dep: string, extra: Record<string, string> = {}, opts: { dir?: string; vermagic?: string } = {}): FsTree {
