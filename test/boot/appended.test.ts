@@ -39,6 +39,9 @@ mounted() { $B cut -d' ' -f2 /proc/mounts | $B grep -qx "$1"; }
 mounted /sys || $B mount -t sysfs sysfs /sys
 mounted /dev || $B mount -t devtmpfs devtmpfs /dev
 mounted /run || $B mount -t tmpfs tmpfs /run
+# the kernel writes its own late messages (the TSC calibration, ...) to the same serial console, in
+# the middle of a line; from here on only emergencies
+echo 1 > /proc/sys/kernel/printk
 echo CHECK-BEGIN
 $B find / -xdev | $B sort | while IFS= read -r p; do
   # an API filesystem mounted there shows its own root: only that it is one matters
