@@ -11,7 +11,7 @@
  *                              [--quick] [--out bench/results] [--cpu MODEL] [--machine pc|q35] [--icount] [--slow-bps N] [--slow-iops N]
  *                              [--integrity-hash sha256|sha512] [--root-fs ext4|btrfs] [--storage-init FILE]
  * --machine: QEMU's board for both (default pc, the i440FX, whose PCI devices get their interrupts
- *   through ACPI link devices: the kernel spends 0.17 s of TCG setting up the virtio disks' there;
+ *   through ACPI link devices: the kernel spends 0.17 s of TCG setting up the virtio disks' links;
  *   q35: PCI Express with MSI-X, as x86 hardware of the last fifteen years).
  * --cpu: QEMU's CPU model for both (default qemu64; `max` has AVX2, which the kernel's accelerated SHA-256 uses; QEMU 7.2's TCG has no SHA-NI).
  * --slow-bps N: both boots' disks read-throttled to N bytes/s (an SD card: 25000000), and the boot

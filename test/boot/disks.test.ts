@@ -89,7 +89,7 @@ test("build: the initramfs's modprobe.d options go into the mini's config with t
 
 for (const bus of Object.keys(BUSES) as (keyof typeof BUSES)[]) {
   const [bootDev, rootDev] = BUSES[bus];
-  test(`the pair boots from a ${bus === "nvme" ? "NVMe" : "SATA"} disk's partitions: /boot read from its metadata, never mounted, free for the real root`, async () => {
+  test(`the pair boots from ${bus === "nvme" ? "an NVMe" : "a SATA"} disk's partitions: /boot read from its metadata, never mounted, free for the real root`, async () => {
     const r = await pcBoot(pair.mini.path, bus);
     const rep = assertReachedRoot(r, `pair/${bus}`);
     assert.match(r.console, new RegExp(`initoverlayfs: boot device PARTUUID=${BOOT_PART} is /dev/${bootDev} \\(ext4\\)`), tail(r.console));
